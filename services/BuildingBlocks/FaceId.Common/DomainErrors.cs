@@ -1,0 +1,48 @@
+namespace FaceId.Common;
+
+/// <summary>
+/// A rule of the domain said no. Application code throws these; one gRPC interceptor maps
+/// them to status codes with google.rpc details, so no service maps errors itself.
+/// </summary>
+public abstract class DomainException(string message) : Exception(message);
+
+public sealed record FieldViolation(string Field, string Description);
+
+/// <summary>Bad input (→ INVALID_ARGUMENT with a BadRequest listing every violated field).</summary>
+public sealed class InvalidInputException(IReadOnlyList<FieldViolation> violations)
+    : DomainException("Invalid input: " + string.Join("; ", violations.Select(v => $"{v.Field}: {v.Description}")))
+{
+    public InvalidInputException(string field, string description) : this([new FieldViolation(field, description)]) { }
+
+    public IReadOnlyList<FieldViolation> Violations { get; } = violations;
+}
+
+/// <summary>The named resource does not exist (→ NOT_FOUND with ResourceInfo).</summary>
+public sealed class NotFoundException(string resourceType, string resourceName)
+    : DomainException($"{resourceType} '{resourceName}' was not found.")
+{
+    public string ResourceType { get; } = resourceType;
+    public string ResourceName { get; } = resourceName;
+}
+
+/// <summary>
+/// The request is well formed but the system is not in a state that allows it
+/// (→ FAILED_PRECONDITION with PreconditionFailure and an ErrorInfo carrying <see cref="Reason"/>).
+/// </summary>
+public sealed class PreconditionFailedException(string reason, string subject, string description)
+    : DomainException(description)
+{
+    /// <summary>Machine-readable, UPPER_SNAKE_CASE, stable across versions.</summary>
+    public string Reason { get; } = reason;
+    public string Subject { get; } = subject;
+}
+
+/// <summary>The caller may not touch this resource (→ PERMISSION_DENIED).</summary>
+public sealed class PermissionDeniedException(string description) : DomainException(description);
+
+/// <summary>A dependency is temporarily unavailable; retrying later may succeed (→ UNAVAILABLE).</summary>
+public sealed class TemporarilyUnavailableException(string description, Exception? inner = null)
+    : DomainException(description)
+{
+    public Exception? Cause { get; } = inner;
+}

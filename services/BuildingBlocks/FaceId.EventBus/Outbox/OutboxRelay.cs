@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using FaceId.Redis;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace FaceId.EventBus.Outbox;
+
+/// <summary>
+/// Moves outbox entries to the bus: publish first, then XDEL, so a crash in between publishes the
+/// entry again with the same event id (at-least-once; consumers dedupe). Outboxes are drained as
+/// soon as a writer calls <see cref="Notify"/>, and every outbox in the registry set is swept
+/// periodically, which finishes what a crashed process left behind. A per-outbox lock keeps
+/// replicas from relaying the same entries concurrently.
+/// </summary>
+public sealed class OutboxRelay(
+    IDatabase redis,
+    IEventBus bus,
+    IOptions<EventBusOptions> options,
+    ILogger<OutboxRelay> logger) : BackgroundService
+{
+    /// <summary>Set of every outbox key that may hold entries (no hash tag: its own slot).</summary>
+    public const string RegistryKey = "outbox:registry";
+    private const int PageSize = 200;
+    private static readonly RedisScript ReleaseLock = RedisScript.FromResource(typeof(OutboxRelay).Assembly, "release-lock.lua");
+
+    private readonly Channel<string> _dirty = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<string, bool> _registered = new();
+
+    /// <summary>
+    /// Records that <paramref name="hashTag"/>'s outbox may receive entries. Call before the first
+    /// state change that writes to it, so the sweep finds it even if this process dies right after.
+    /// </summary>
+    public async ValueTask RegisterAsync(string hashTag)
+    {
+        var key = RedisKeys.Outbox(hashTag);
+        if (_registered.ContainsKey(key)) return;
+        await redis.SetAddAsync(RegistryKey, key);
+        _registered.TryAdd(key, true);
+    }
+
+    /// <summary>Asks for an immediate drain of <paramref name="hashTag"/>'s outbox.</summary>
+    public void Notify(string hashTag) => _dirty.Writer.TryWrite(RedisKeys.Outbox(hashTag));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var sweepEvery = TimeSpan.FromMilliseconds(options.Value.OutboxSweepIntervalMs);
+        var nextSweep = DateTime.UtcNow; // sweep at start: finish a crashed predecessor's work
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (DateTime.UtcNow >= nextSweep)
+                {
+                    await SweepAsync(stoppingToken);
+                    nextSweep = DateTime.UtcNow + sweepEvery;
+                }
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                wait.CancelAfter(nextSweep - DateTime.UtcNow is var d && d > TimeSpan.Zero ? d : TimeSpan.Zero);
+                try
+                {
+                    var key = await _dirty.Reader.ReadAsync(wait.Token);
+                    var batch = new HashSet<string> { key };
+                    while (_dirty.Reader.TryRead(out var more)) batch.Add(more);
+                    foreach (var k in batch) await DrainAsync(k, stoppingToken);
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Sweep time.
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Outbox relay error; retrying");
+                await Task.Delay(250, stoppingToken).ContinueWith(_ => { }, CancellationToken.None);
+            }
+        }
+    }
+
+    private async Task SweepAsync(CancellationToken ct)
+    {
+        await foreach (var member in redis.SetScanAsync(RegistryKey, pageSize: 500).WithCancellation(ct))
+            await DrainAsync(member!, ct);
+    }
+
+    /// <summary>Relays every entry of one outbox; returns how many were published.</summary>
+    public async Task<int> DrainAsync(string outboxKey, CancellationToken ct)
+    {
+        var lockKey = outboxKey + ":lock";
+        var token = Guid.NewGuid().ToString("N");
+        if (!await redis.StringSetAsync(lockKey, token, TimeSpan.FromSeconds(30), When.NotExists)) return 0;
+        var relayed = 0;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var entries = await redis.StreamRangeAsync(outboxKey, count: PageSize);
+                if (entries.Length == 0) break;
+                foreach (var entry in entries)
+                {
+                    var cloudEvent = OutboxEntry.ToCloudEvent(outboxKey, entry, options.Value.AppId, options.Value.PubSubName);
+                    await bus.PublishAsync(cloudEvent, ct);
+                    await redis.StreamDeleteAsync(outboxKey, [entry.Id]);
+                    relayed++;
+                }
+            }
+        }
+        finally
+        {
+            await ReleaseLock.RunAsync(redis, [lockKey], [token]);
+        }
+        return relayed;
+    }
+}

@@ -1,0 +1,84 @@
+using FaceId.Common;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+using Status = Google.Rpc.Status;
+
+namespace FaceId.ServiceDefaults;
+
+/// <summary>
+/// The one place where domain errors become gRPC statuses with google.rpc details, so every
+/// service answers bad input the same way and never with INTERNAL.
+/// </summary>
+public sealed class DomainExceptionInterceptor(ILogger<DomainExceptionInterceptor> logger) : Interceptor
+{
+    public const string ErrorDomain = "faceid.cloud";
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try { return await continuation(request, context); }
+        catch (Exception e) when (e is not RpcException) { throw Map(e, context); }
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try { return await continuation(requestStream, context); }
+        catch (Exception e) when (e is not RpcException) { throw Map(e, context); }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try { await continuation(request, responseStream, context); }
+        catch (Exception e) when (e is not RpcException) { throw Map(e, context); }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try { await continuation(requestStream, responseStream, context); }
+        catch (Exception e) when (e is not RpcException) { throw Map(e, context); }
+    }
+
+    private RpcException Map(Exception e, ServerCallContext context)
+    {
+        var status = ToStatus(e);
+        if (status.Code == (int)Code.Internal)
+            logger.LogError(e, "Unhandled error in {Method}", context.Method);
+        else if (status.Code == (int)Code.Unavailable)
+            logger.LogWarning(e, "Dependency unavailable in {Method}", context.Method);
+        return status.ToRpcException();
+    }
+
+    /// <summary>Maps an exception to a google.rpc.Status (public for tests).</summary>
+    public static Status ToStatus(Exception e) => e switch
+    {
+        InvalidInputException invalid => Build(Code.InvalidArgument, invalid.Message, new BadRequest
+        {
+            FieldViolations = { invalid.Violations.Select(v => new BadRequest.Types.FieldViolation { Field = v.Field, Description = v.Description }) },
+        }),
+        NotFoundException notFound => Build(Code.NotFound, notFound.Message,
+            new ResourceInfo { ResourceType = notFound.ResourceType, ResourceName = notFound.ResourceName }),
+        PreconditionFailedException failed => Build(Code.FailedPrecondition, failed.Message,
+            new PreconditionFailure { Violations = { new PreconditionFailure.Types.Violation { Type = failed.Reason, Subject = failed.Subject, Description = failed.Message } } },
+            new ErrorInfo { Reason = failed.Reason, Domain = ErrorDomain }),
+        PermissionDeniedException denied => Build(Code.PermissionDenied, denied.Message,
+            new ErrorInfo { Reason = "PERMISSION_DENIED", Domain = ErrorDomain }),
+        TemporarilyUnavailableException unavailable => Build(Code.Unavailable, unavailable.Message),
+        RedisConnectionException or RedisTimeoutException => Build(Code.Unavailable, "The data store is temporarily unavailable; retry with the same idempotency key."),
+        OperationCanceledException => Build(Code.Cancelled, "The call was cancelled."),
+        _ => Build(Code.Internal, "Internal error."),
+    };
+
+    private static Status Build(Code code, string message, params Google.Protobuf.IMessage[] details)
+    {
+        var status = new Status { Code = (int)code, Message = message };
+        foreach (var d in details) status.Details.Add(Any.Pack(d));
+        return status;
+    }
+}

@@ -1,0 +1,134 @@
+using FaceId.EventBus;
+using FaceId.Redis;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using StackExchange.Redis;
+
+namespace FaceId.ServiceDefaults;
+
+/// <summary>What every FaceId service host gets, so each Program.cs stays a few lines.</summary>
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>
+    /// Kestrel ports, TimeProvider, Redis (validated at start), OpenTelemetry (OTLP when
+    /// OTEL_EXPORTER_OTLP_ENDPOINT is set), gRPC with the error interceptor, health and reflection,
+    /// and the event bus; returns the event-bus builder for the service's subscriptions.
+    /// </summary>
+    public static EventBusBuilder AddServiceDefaults(this WebApplicationBuilder builder, string appId)
+    {
+        ConfigureKestrel(builder);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddFaceIdRedis();
+        AddTelemetry(builder, appId);
+
+        builder.Services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<DomainExceptionInterceptor>();
+            o.MaxReceiveMessageSize = 16 * 1024 * 1024;
+            o.EnableDetailedErrors = false;
+        });
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddGrpcHealthChecks().AddCheck<RedisHealthCheck>("redis");
+        return builder.Services.AddFaceIdEventBus(builder.Configuration, appId);
+    }
+
+    public static WebApplication MapServiceDefaults(this WebApplication app)
+    {
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        app.MapFaceIdEventBus();
+        return app;
+    }
+
+    /// <summary>
+    /// Runs the host; a configuration or Redis problem at start-up ends it with one clear line on
+    /// stderr and exit code 2 instead of a stack trace.
+    /// </summary>
+    public static async Task<int> RunServiceAsync(this WebApplication app)
+    {
+        try
+        {
+            await app.RunAsync();
+            return 0;
+        }
+        catch (Exception e) when (StartupProblem(e) is { } message)
+        {
+            await Console.Error.WriteLineAsync($"{app.Environment.ApplicationName}: cannot start: {message}");
+            return 2;
+        }
+    }
+
+    private static string? StartupProblem(Exception e) => e switch
+    {
+        RedisUnavailableException r => r.Message,
+        OptionsValidationException o => string.Join("; ", o.Failures),
+        AggregateException a => a.InnerExceptions.Select(StartupProblem).FirstOrDefault(m => m is not null),
+        _ => null,
+    };
+
+    /// <summary>
+    /// Ports:Grpc is an HTTP/2-only cleartext port (gRPC with prior knowledge); Ports:Http serves
+    /// HTTP/1.1 for Dapr's callbacks. Without either, ASP.NET's own URL settings apply.
+    /// </summary>
+    private static void ConfigureKestrel(WebApplicationBuilder builder)
+    {
+        var grpcPort = builder.Configuration.GetValue<int?>("Ports:Grpc");
+        var httpPort = builder.Configuration.GetValue<int?>("Ports:Http");
+        if (grpcPort is null && httpPort is null) return;
+        var address = System.Net.IPAddress.Parse(builder.Configuration["Ports:Address"] ?? "127.0.0.1");
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            if (grpcPort is { } g) k.Listen(address, g, l => l.Protocols = HttpProtocols.Http2);
+            if (httpPort is { } h) k.Listen(address, h, l => l.Protocols = HttpProtocols.Http1);
+        });
+    }
+
+    private static void AddTelemetry(WebApplicationBuilder builder, string appId)
+    {
+        builder.Logging.AddOpenTelemetry(o =>
+        {
+            o.IncludeFormattedMessage = true;
+            o.IncludeScopes = true;
+        });
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(serviceName: appId, serviceNamespace: "faceid"))
+            .WithTracing(t => t
+                .AddSource("FaceId.*")
+                .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/grpc.health.v1.Health"))
+                .AddGrpcClientInstrumentation())
+            .WithMetrics(m => m
+                .AddMeter("FaceId.*")
+                .AddAspNetCoreInstrumentation());
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+            otel.UseOtlpExporter();
+    }
+
+    private sealed class RedisHealthCheck(IDatabase redis) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                var latency = await redis.PingAsync();
+                return HealthCheckResult.Healthy($"Redis answered in {latency.TotalMilliseconds:F1} ms");
+            }
+            catch (Exception e)
+            {
+                return HealthCheckResult.Unhealthy("Redis is unreachable", e);
+            }
+        }
+    }
+}
