@@ -46,3 +46,9 @@ public sealed class TemporarilyUnavailableException(string description, Exceptio
 {
     public Exception? Cause { get; } = inner;
 }
+
+/// <summary>
+/// A configuration or dependency problem found while the host starts (unreachable Redis,
+/// malformed catalog...): the host stops with this message and exit code 2, no stack trace.
+/// </summary>
+public class StartupException(string message, Exception? inner = null) : Exception(message, inner);

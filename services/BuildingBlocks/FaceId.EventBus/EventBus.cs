@@ -7,8 +7,6 @@ namespace FaceId.EventBus;
 
 internal sealed class EventBus(IEventTransport transport, IOptions<EventBusOptions> options, TimeProvider time) : IEventBus
 {
-    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(false));
-
     public Task PublishAsync<TEvent>(TEvent @event, CancellationToken cancellationToken = default) where TEvent : IMessage<TEvent>, new()
     {
         var cloudEvent = new CloudEvent
@@ -18,7 +16,7 @@ internal sealed class EventBus(IEventTransport transport, IOptions<EventBusOptio
             Type = @event.Descriptor.FullName,
             Topic = EventTopics.For(@event.Descriptor),
             Time = time.GetUtcNow(),
-            DataJson = Formatter.Format(@event),
+            DataJson = EventJson.Format(@event),
             PubSubName = options.Value.PubSubName,
             TraceParent = Activity.Current?.Id,
             TraceState = Activity.Current?.TraceStateString,
@@ -36,6 +34,12 @@ internal sealed class EventBus(IEventTransport transport, IOptions<EventBusOptio
         await transport.PublishAsync(carried, cancellationToken);
         EventBusTelemetry.Published.Add(1, new KeyValuePair<string, object?>("topic", cloudEvent.Topic));
     }
+}
 
-    public static string FormatData(IMessage message) => Formatter.Format(message);
+/// <summary>The protobuf JSON mapping used for every event's CloudEvent data.</summary>
+public static class EventJson
+{
+    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(false));
+
+    public static string Format(IMessage message) => Formatter.Format(message);
 }

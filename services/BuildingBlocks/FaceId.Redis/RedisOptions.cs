@@ -17,4 +17,4 @@ public sealed class RedisOptions
 }
 
 /// <summary>Thrown at start-up when Redis cannot be reached: the host stops with this one clear message.</summary>
-public sealed class RedisUnavailableException(string message, Exception inner) : Exception(message, inner);
+public sealed class RedisUnavailableException(string message, Exception inner) : FaceId.Common.StartupException(message, inner);

@@ -73,7 +73,7 @@ public static class ServiceDefaultsExtensions
 
     private static string? StartupProblem(Exception e) => e switch
     {
-        RedisUnavailableException r => r.Message,
+        FaceId.Common.StartupException s => s.Message,
         OptionsValidationException o => string.Join("; ", o.Failures),
         AggregateException a => a.InnerExceptions.Select(StartupProblem).FirstOrDefault(m => m is not null),
         _ => null,

@@ -18,7 +18,7 @@ public sealed record OutboxEntry(string Topic, string Type, string DataJson, lon
 
     /// <summary>Builds an entry for <paramref name="event"/>. The id is chosen now, so a retried write keeps it.</summary>
     public static OutboxEntry For<TEvent>(TEvent @event, TimeProvider time, string? id = null) where TEvent : IMessage<TEvent>, new() =>
-        new(EventTopics.For(@event.Descriptor), @event.Descriptor.FullName, EventBus.FormatData(@event), time.GetUtcNow().ToUnixTimeMilliseconds(),
+        new(EventTopics.For(@event.Descriptor), @event.Descriptor.FullName, EventJson.Format(@event), time.GetUtcNow().ToUnixTimeMilliseconds(),
             Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "", id ?? Guid.NewGuid().ToString("N"));
 
     public RedisValue[] ScriptArgs() => [Topic, Type, DataJson, TimeUnixMs, TraceParent, TraceState, Id];

@@ -1,0 +1,103 @@
+using FaceId.Common;
+using FaceId.Packages.Ledger;
+using FaceId.Packages.Ledger.Catalog;
+
+namespace FaceId.Metering.Application;
+
+/// <summary>
+/// The hot path (DOMAIN.md §4): validates records, finds who pays and under which label
+/// (R-ACC-1, §5.2), decides billable by return code (R-MET-2), then charges each main account's
+/// records in one atomic ledger call (R-PKG-3, R-PKG-5).
+/// </summary>
+public sealed class MeteringApplication(UsageRecordValidator validator, AccountDirectory accounts, ProductCatalog catalog, PackageLedger ledger)
+{
+    public async Task<UsageResult> RecordAsync(UsageInput record)
+    {
+        var v = new InputValidator();
+        validator.Validate(record, v, "record.");
+        v.ThrowIfInvalid();
+        return (await ChargeAsync([record], single: true))[0];
+    }
+
+    public Task<IReadOnlyList<UsageResult>> RecordBatchAsync(IReadOnlyList<UsageInput> records)
+    {
+        validator.ValidateBatch(records);
+        return ChargeAsync(records, single: false);
+    }
+
+    public async Task<UsageResult> GetAsync(string accountId, string requestId)
+    {
+        new InputValidator().Id("account_id", accountId).Id("request_id", requestId).ThrowIfInvalid();
+        var payer = await accounts.ResolveAsync(accountId) ?? throw new NotFoundException("account", accountId);
+        var outcome = await ledger.GetChargeAsync(payer.MainAccountId, requestId) ?? throw new NotFoundException("usage record", requestId);
+        return ToResult(requestId, payer.MainAccountId, outcome, duplicate: false);
+    }
+
+    private async Task<IReadOnlyList<UsageResult>> ChargeAsync(IReadOnlyList<UsageInput> records, bool single)
+    {
+        var results = new UsageResult[records.Count];
+        // Resolve payers and labels first: a bad label anywhere rejects the whole request unchanged.
+        var pending = new List<(int Index, PayingAccount Payer, ChargeRequest Request)>(records.Count);
+        var violations = new InputValidator();
+        for (var i = 0; i < records.Count; i++)
+        {
+            var r = records[i];
+            var payer = await accounts.ResolveAsync(r.AccountId);
+            if (payer is null)
+            {
+                results[i] = UsageResult.Refused(r.RequestId, r.AccountId, RefusalReason.UnknownAccount);
+                continue;
+            }
+            if (payer.PriceBook is null)
+            {
+                results[i] = UsageResult.Refused(r.RequestId, payer.MainAccountId, RefusalReason.ServiceNotOpened);
+                continue;
+            }
+            ResolvedLabel label;
+            try
+            {
+                label = catalog.ResolveLabel(payer.PriceBook, r.Label, r.Channel, r.Library, single ? "record." : $"records[{i}].");
+            }
+            catch (InvalidInputException e)
+            {
+                foreach (var f in e.Violations) violations.Add(f.Field, f.Description);
+                continue;
+            }
+            pending.Add((i, payer, new ChargeRequest(r.RequestId, label.Label, r.OccurredAt!.Value,
+                catalog.IsBillable(label.CodeSet, r.ReturnCode), payer.SubAccountId ?? "", ProtoName(r.AccessMode), r.ReturnCode)));
+        }
+        violations.ThrowIfInvalid();
+
+        // One script call per main account; accounts run concurrently on the multiplexed connection.
+        await Task.WhenAll(pending.GroupBy(p => p.Payer.MainAccountId).Select(async group =>
+        {
+            var items = group.ToList();
+            var charged = await ledger.ChargeAsync(group.Key, items.Select(x => x.Request).ToList());
+            for (var k = 0; k < items.Count; k++)
+                results[items[k].Index] = ToResult(items[k].Request.RequestId, group.Key, charged[k]);
+        }));
+        return results;
+    }
+
+    /// <summary>The enum value's protobuf JSON name, as the UsageCharged event carries it.</summary>
+    private static string ProtoName(FaceId.Contracts.Common.V1.AccessMode mode) =>
+        FaceId.Contracts.Common.V1.CommonReflection.Descriptor.EnumTypes.Single(e => e.Name == "AccessMode").FindValueByNumber((int)mode).Name;
+
+    private static UsageResult ToResult(string requestId, string mainAccountId, ChargeResult charge) => charge.Status switch
+    {
+        ChargeStatus.New => ToResult(requestId, mainAccountId, charge.Outcome!, duplicate: false),
+        ChargeStatus.Duplicate => ToResult(requestId, mainAccountId, charge.Outcome!, duplicate: true),
+        ChargeStatus.UnknownAccount => UsageResult.Refused(requestId, mainAccountId, RefusalReason.UnknownAccount),
+        ChargeStatus.NotOpened => UsageResult.Refused(requestId, mainAccountId, RefusalReason.ServiceNotOpened),
+        _ => UsageResult.Refused(requestId, mainAccountId, RefusalReason.ServiceSuspended),
+    };
+
+    private static UsageResult ToResult(string requestId, string mainAccountId, ChargeOutcome o, bool duplicate) =>
+        new(requestId, o.Kind switch
+            {
+                ChargeKind.Package => UsageKind.Package,
+                ChargeKind.Postpaid => UsageKind.Postpaid,
+                _ => UsageKind.NotBillable,
+            },
+            duplicate, o.Label, o.PackageId, o.PackageRemaining, mainAccountId, RefusalReason.None, o.PriceBook);
+}

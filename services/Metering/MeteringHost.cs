@@ -1,0 +1,26 @@
+using FaceId.Metering.Application;
+using FaceId.Metering.Grpc;
+using FaceId.Packages.Ledger;
+
+namespace FaceId.Metering;
+
+/// <summary>Registration of the Metering service: a marker type for test hosts, too.</summary>
+public static class MeteringHost
+{
+    public const string AppId = "metering";
+
+    public static IServiceCollection AddMeteringService(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddPackageLedger(configuration);
+        services.AddSingleton<AccountDirectory>();
+        services.AddSingleton<UsageRecordValidator>();
+        services.AddSingleton<MeteringApplication>();
+        return services;
+    }
+
+    public static WebApplication MapMeteringService(this WebApplication app)
+    {
+        app.MapGrpcService<MeteringGrpcService>();
+        return app;
+    }
+}

@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.Text.Json;
+using FaceId.Common;
+using FaceId.Contracts;
+using FaceId.Contracts.Events.V1;
+using FaceId.EventBus;
+using FaceId.EventBus.Outbox;
+using FaceId.Redis;
+using StackExchange.Redis;
+
+namespace FaceId.Onboarding.Application;
+
+/// <summary>
+/// Onboarding's keys (docs/redis-keys.md): <c>{acct:M}:onb:*</c> in the main account's slot, so
+/// an account, its sub-accounts and applications change together in one script or transaction,
+/// with their events in the same slot's outbox; plus global pointers from a sub-account or an
+/// application id to its main account, written before the data they point to.
+/// </summary>
+public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvider time)
+{
+    private static readonly RedisScript SubmitScript = RedisScript.FromResource(typeof(AccountStore).Assembly, "submit-application.lua");
+    private static readonly RedisScript ReviewScript = RedisScript.FromResource(typeof(AccountStore).Assembly, "review-application.lua");
+
+    public const string PendingQueueKey = "onb:review:pending";
+    private static string AccountKey(string main, string? sub = null) => RedisKeys.ForAccount(main, sub is null ? "onb:account" : "onb:sub:" + sub);
+    private static string SubsKey(string main) => RedisKeys.ForAccount(main, "onb:subs");
+    private static string AppKey(string main, string appId) => RedisKeys.ForAccount(main, "onb:app:" + appId);
+    private static string AppsKey(string main) => RedisKeys.ForAccount(main, "onb:apps");
+    private static string IdemKey(string main, string kind, string key) => RedisKeys.ForAccount(main, $"onb:idem:{kind}:{key}");
+    private static string OwnerKey(string id) => "onb:owner:" + id;
+
+    /// <summary>Creates a main account once per idempotency key; returns its id.</summary>
+    public async Task<string> CreateMainAccountAsync(string idempotencyKey, string displayName, ContactInfo contacts)
+    {
+        var idemKey = "onb:idem:account:" + idempotencyKey;
+        var candidate = "acc_" + Guid.NewGuid().ToString("N")[..16];
+        // Claim the key first; a crash after this leaves a claim that the retry completes below.
+        await redis.StringSetAsync(idemKey, candidate, when: When.NotExists);
+        var id = (string)(await redis.StringGetAsync(idemKey))!;
+        await outbox.RegisterAsync(RedisKeys.AccountTag(id));
+        var now = time.GetUtcNow();
+        var tran = redis.CreateTransaction();
+        tran.AddCondition(Condition.KeyNotExists(AccountKey(id)));
+        _ = tran.HashSetAsync(AccountKey(id),
+        [
+            new("id", id), new("main", ""), new("display_name", displayName), new("email", contacts.Email), new("mobile", contacts.Mobile),
+            new("contact_name", contacts.Name), new("state", "not_applied"), new("created_at", now.ToUnixTimeMilliseconds()),
+        ]);
+        _ = OutboxEntry.For(new AccountCreated { AccountId = id, CreatedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now) }, time, "account-created:" + id)
+            .AppendTo(tran, RedisKeys.AccountTag(id));
+        if (await tran.ExecuteAsync()) outbox.Notify(RedisKeys.AccountTag(id));
+        return id;
+    }
+
+    /// <summary>Creates a sub-account of <paramref name="mainId"/> once per idempotency key (R-ACC-1).</summary>
+    public async Task<string> CreateSubAccountAsync(string idempotencyKey, string mainId, string displayName)
+    {
+        var idemKey = IdemKey(mainId, "sub", idempotencyKey);
+        var existing = await redis.StringGetAsync(idemKey);
+        if (!existing.IsNull) return existing!;
+        var id = "acc_" + Guid.NewGuid().ToString("N")[..16];
+        await redis.StringSetAsync(OwnerKey(id), mainId);
+        await outbox.RegisterAsync(RedisKeys.AccountTag(mainId));
+        var now = time.GetUtcNow();
+        var tran = redis.CreateTransaction();
+        tran.AddCondition(Condition.KeyNotExists(idemKey));
+        tran.AddCondition(Condition.HashEqual(AccountKey(mainId), "main", ""));
+        _ = tran.StringSetAsync(idemKey, id);
+        _ = tran.HashSetAsync(AccountKey(mainId, id),
+            [new("id", id), new("main", mainId), new("display_name", displayName), new("created_at", now.ToUnixTimeMilliseconds())]);
+        _ = tran.SortedSetAddAsync(SubsKey(mainId), id, now.ToUnixTimeMilliseconds());
+        _ = OutboxEntry.For(new AccountCreated { AccountId = id, MainAccountId = mainId, CreatedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now) }, time, "account-created:" + id)
+            .AppendTo(tran, RedisKeys.AccountTag(mainId));
+        if (await tran.ExecuteAsync())
+        {
+            outbox.Notify(RedisKeys.AccountTag(mainId));
+            return id;
+        }
+        existing = await redis.StringGetAsync(idemKey);
+        if (!existing.IsNull) return existing!; // a concurrent retry won
+        throw new PreconditionFailedException("NOT_A_MAIN_ACCOUNT", mainId, "Sub-accounts can only be created under a main account (R-ACC-1).");
+    }
+
+    public async Task<AccountRecord?> GetAccountAsync(string accountId)
+    {
+        var main = await redis.StringGetAsync(OwnerKey(accountId));
+        var h = await redis.HashGetAllAsync(main.IsNull ? AccountKey(accountId) : AccountKey(main!, accountId));
+        if (h.Length == 0) return null;
+        var d = h.ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+        string F(string k) => d.GetValueOrDefault(k) ?? "";
+        return new AccountRecord(accountId, F("main") is { Length: > 0 } m ? m : null, F("display_name"),
+            new ContactInfo(F("email"), F("mobile"), F("contact_name")),
+            F("state") switch
+            {
+                "pending_review" => ServiceStateKind.PendingReview,
+                "opened" => ServiceStateKind.Opened,
+                "suspended" => ServiceStateKind.Suspended,
+                _ => ServiceStateKind.NotApplied,
+            },
+            long.TryParse(F("activated_at"), out var a) ? DateTimeOffset.FromUnixTimeMilliseconds(a) : null,
+            F("price_book"), F("cycle"), F("enterprise_verified") == "1",
+            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("created_at"))));
+    }
+
+    public async Task<IReadOnlyList<string>> ListSubAccountIdsAsync(string mainId) =>
+        (await redis.SortedSetRangeByRankAsync(SubsKey(mainId))).Select(v => (string)v!).ToList();
+
+    public Task UpdateContactsAsync(string mainId, ContactInfo contacts) =>
+        redis.HashSetAsync(AccountKey(mainId), [new("email", contacts.Email), new("mobile", contacts.Mobile), new("contact_name", contacts.Name)]);
+
+    /// <summary>Files an application (submit-application.lua); returns its id and status word.</summary>
+    public async Task<(string Status, string ApplicationId)> SubmitApplicationAsync(ApplicationForm form, StoredDocument license)
+    {
+        var appId = "app_" + Guid.NewGuid().ToString("N")[..20];
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        // Pointers before data: an orphan pointer is harmless, a missing one would hide the application.
+        await redis.StringSetAsync(OwnerKey(appId), form.AccountId);
+        await redis.SortedSetAddAsync(PendingQueueKey, form.AccountId + "|" + appId, now);
+        var history = JsonSerializer.Serialize(new ApplicationHistoryEntry("pending", now, form.AccountId, ""));
+        var r = (RedisResult[])(await SubmitScript.RunAsync(redis,
+            [AccountKey(form.AccountId), IdemKey(form.AccountId, "app", form.IdempotencyKey), AppKey(form.AccountId, appId), AppsKey(form.AccountId)],
+            [
+                appId, now, history,
+                "id", appId, "account", form.AccountId, "scenario", form.BusinessScenario, "contact_email", form.Contact.Email,
+                "contact_mobile", form.Contact.Mobile, "contact_name", form.Contact.Name, "license_type", license.Kind.ToString(),
+                "license_size", license.SizeBytes, "license_sha256", license.Sha256, "license_name", form.LicenseFileName,
+                "status", "pending", "submitted_at", now,
+            ]))!;
+        var status = (string)r[0]!;
+        if (status != "ok") await redis.SortedSetRemoveAsync(PendingQueueKey, form.AccountId + "|" + appId);
+        return (status, (string)r[1]!);
+    }
+
+    public async Task<ApplicationRecord?> GetApplicationAsync(string applicationId)
+    {
+        var main = await redis.StringGetAsync(OwnerKey(applicationId));
+        if (main.IsNull) return null;
+        var h = await redis.HashGetAllAsync(AppKey(main!, applicationId));
+        if (h.Length == 0) return null;
+        var history = await redis.ListRangeAsync(AppKey(main!, applicationId) + ":history");
+        var d = h.ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+        string F(string k) => d.GetValueOrDefault(k) ?? "";
+        return new ApplicationRecord(applicationId, F("account"), F("scenario"), new ContactInfo(F("contact_email"), F("contact_mobile"), F("contact_name")),
+            new StoredDocument(Enum.Parse<DocumentKind>(F("license_type")), long.Parse(F("license_size")), F("license_sha256")), F("license_name"),
+            F("status") switch { "approved" => ApplicationState.Approved, "rejected" => ApplicationState.Rejected, _ => ApplicationState.Pending },
+            F("review_reason"), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("submitted_at"))),
+            long.TryParse(F("reviewed_at"), out var rv) ? DateTimeOffset.FromUnixTimeMilliseconds(rv) : null,
+            history.Select(x => JsonSerializer.Deserialize<ApplicationHistoryEntry>((string)x!)!).ToList());
+    }
+
+    public async Task<IReadOnlyList<string>> ListApplicationIdsAsync(string mainId) =>
+        (await redis.SortedSetRangeByRankAsync(AppsKey(mainId))).Select(v => (string)v!).ToList();
+
+    /// <summary>Pending applications, oldest first; entries that are no longer pending are dropped from the queue.</summary>
+    public async Task<IReadOnlyList<ApplicationRecord>> ListPendingAsync(int skip, int take)
+    {
+        var result = new List<ApplicationRecord>();
+        var members = await redis.SortedSetRangeByRankAsync(PendingQueueKey, skip, skip + take - 1);
+        foreach (var m in members)
+        {
+            var app = await GetApplicationAsync(((string)m!).Split('|')[1]);
+            if (app is { State: ApplicationState.Pending }) result.Add(app);
+            else await redis.SortedSetRemoveAsync(PendingQueueKey, m);
+        }
+        return result;
+    }
+
+    /// <summary>Runs review-application.lua; returns the script's status word and whether the service opened now.</summary>
+    public async Task<(string Status, bool Activated)> ReviewAsync(
+        ApplicationRecord app, bool approve, string reason, string reviewer, DateTimeOffset now, string priceBook, Settlement cycle)
+    {
+        await outbox.RegisterAsync(RedisKeys.AccountTag(app.AccountId));
+        var nowTs = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now);
+        var activated = new ServiceActivated
+        {
+            AccountId = app.AccountId, ApplicationId = app.Id, ActivatedAt = nowTs, PriceBook = priceBook,
+            SettlementCycle = cycle == Settlement.Daily ? Contracts.Common.V1.SettlementCycle.Daily : Contracts.Common.V1.SettlementCycle.Monthly,
+        };
+        var reviewed = new ApplicationReviewed { AccountId = app.AccountId, ApplicationId = app.Id, Approved = approve, Reason = reason, ReviewedAt = nowTs };
+        var decision = approve ? "approved" : "rejected";
+        var history = JsonSerializer.Serialize(new ApplicationHistoryEntry(decision, now.ToUnixTimeMilliseconds(), reviewer, reason));
+        var r = (RedisResult[])(await ReviewScript.RunAsync(redis,
+            [AccountKey(app.AccountId), AppKey(app.AccountId, app.Id), RedisKeys.Outbox(RedisKeys.AccountTag(app.AccountId))],
+            [
+                decision, reason, reviewer, now.ToUnixTimeMilliseconds(), history, priceBook, cycle.ToString().ToLowerInvariant(),
+                now.ToUnixTimeMilliseconds(), Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "",
+                EventTopics.ServiceActivated, ServiceActivated.Descriptor.FullName, EventJson.Format(activated),
+                EventTopics.ApplicationReviewed, ApplicationReviewed.Descriptor.FullName, EventJson.Format(reviewed),
+                app.Id, app.AccountId,
+            ]))!;
+        var status = (string)r[0]!;
+        if (status == "ok")
+        {
+            outbox.Notify(RedisKeys.AccountTag(app.AccountId));
+            await redis.SortedSetRemoveAsync(PendingQueueKey, app.AccountId + "|" + app.Id);
+        }
+        return (status, (long)r[2] == 1);
+    }
+}

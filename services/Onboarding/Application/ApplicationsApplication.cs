@@ -1,0 +1,76 @@
+using FaceId.Common;
+
+namespace FaceId.Onboarding.Application;
+
+/// <summary>Applications to open the service, with business-license upload and review (R-ONB-1, R-ONB-2).</summary>
+public sealed class ApplicationsApplication(AccountStore store, DocumentStore documents, TimeProvider time)
+{
+    public const int MaxScenarioLength = 2_000;
+    public const int MaxReasonLength = 500;
+
+    /// <summary>
+    /// Validates the form and the account's state before any byte is stored, then streams the
+    /// license into the document store and files the application.
+    /// </summary>
+    public async Task<ApplicationRecord> SubmitAsync(ApplicationForm? form, IAsyncEnumerable<ReadOnlyMemory<byte>> licenseChunks, CancellationToken ct)
+    {
+        if (form is null) throw new InvalidInputException("form", "the first message must carry the application form");
+        var v = new InputValidator()
+            .Id("form.idempotency_key", form.IdempotencyKey)
+            .Id("form.account_id", form.AccountId)
+            .Text("form.business_scenario", form.BusinessScenario, MaxScenarioLength)
+            .Text("form.license_file_name", form.LicenseFileName, 255, required: false);
+        AccountsApplication.ValidateContacts(form.Contact, v, "form.contact.", required: true);
+        v.ThrowIfInvalid();
+        var account = await store.GetAccountAsync(form.AccountId) ?? throw new NotFoundException("account", form.AccountId);
+        if (account.MainAccountId is not null)
+            throw new PreconditionFailedException("NOT_A_MAIN_ACCOUNT", form.AccountId, "Only a main account can apply to open the service.");
+
+        await using var upload = documents.Begin("license_chunk");
+        await foreach (var chunk in licenseChunks.WithCancellation(ct)) await upload.AppendAsync(chunk, ct);
+        var license = await upload.CommitAsync(ct);
+
+        var (status, id) = await store.SubmitApplicationAsync(form, license);
+        return status switch
+        {
+            "ok" or "dup" => await GetAsync(id),
+            "pending" => throw new PreconditionFailedException("APPLICATION_PENDING", form.AccountId, $"Application {id} is still waiting for review."),
+            "opened" => throw new PreconditionFailedException("SERVICE_ALREADY_OPENED", form.AccountId, "The service is already opened for this account."),
+            "sub_account" => throw new PreconditionFailedException("NOT_A_MAIN_ACCOUNT", form.AccountId, "Only a main account can apply to open the service."),
+            _ => throw new NotFoundException("account", form.AccountId),
+        };
+    }
+
+    public async Task<ApplicationRecord> GetAsync(string applicationId)
+    {
+        new InputValidator().Id("application_id", applicationId).ThrowIfInvalid();
+        return await store.GetApplicationAsync(applicationId) ?? throw new NotFoundException("application", applicationId);
+    }
+
+    public async Task<IReadOnlyList<ApplicationRecord>> ListForAccountAsync(string accountId)
+    {
+        new InputValidator().Id("account_id", accountId).ThrowIfInvalid();
+        _ = await store.GetAccountAsync(accountId) ?? throw new NotFoundException("account", accountId);
+        var ids = await store.ListApplicationIdsAsync(accountId);
+        return (await Task.WhenAll(ids.Select(store.GetApplicationAsync))).OfType<ApplicationRecord>().ToList();
+    }
+
+    public Task<IReadOnlyList<ApplicationRecord>> ListPendingAsync(int skip, int take) => store.ListPendingAsync(skip, take);
+
+    /// <summary>Approve (opens the service once) or reject with a reason; deciding twice the same way is a no-op.</summary>
+    public async Task<ApplicationRecord> ReviewAsync(string applicationId, bool? approve, string reason, string reviewerId)
+    {
+        var v = new InputValidator().Id("application_id", applicationId).Id("reviewer_id", reviewerId)
+            .Require(approve is not null, "decision", "must be APPROVE or REJECT")
+            .Text("reason", reason, MaxReasonLength, required: approve == false);
+        v.ThrowIfInvalid();
+        var app = await GetAsync(applicationId);
+        var now = time.GetUtcNow();
+        var (priceBook, cycle) = PriceBookPolicy.For(now);
+        var (status, _) = await store.ReviewAsync(app, approve!.Value, reason, reviewerId, now, priceBook, cycle);
+        if (status == "conflict")
+            throw new PreconditionFailedException("APPLICATION_ALREADY_REVIEWED", applicationId,
+                $"Application {applicationId} was already {(approve.Value ? "rejected" : "approved")}; submit a new application instead.");
+        return await GetAsync(applicationId);
+    }
+}

@@ -1,0 +1,36 @@
+namespace FaceId.Onboarding.Application;
+
+public enum ServiceStateKind { NotApplied, PendingReview, Opened, Suspended }
+
+public sealed record ContactInfo(string Email, string Mobile, string Name);
+
+public sealed record AccountRecord(
+    string Id,
+    string? MainAccountId,
+    string DisplayName,
+    ContactInfo Contacts,
+    ServiceStateKind State,
+    DateTimeOffset? ActivatedAt,
+    string PriceBook,
+    string Cycle,
+    bool EnterpriseVerified,
+    DateTimeOffset CreatedAt);
+
+public enum ApplicationState { Pending, Approved, Rejected }
+
+public sealed record ApplicationHistoryEntry(string Status, long AtMs, string Actor, string Reason);
+
+public sealed record ApplicationRecord(
+    string Id,
+    string AccountId,
+    string BusinessScenario,
+    ContactInfo Contact,
+    StoredDocument License,
+    string LicenseFileName,
+    ApplicationState State,
+    string ReviewReason,
+    DateTimeOffset SubmittedAt,
+    DateTimeOffset? ReviewedAt,
+    IReadOnlyList<ApplicationHistoryEntry> History);
+
+public sealed record ApplicationForm(string IdempotencyKey, string AccountId, string BusinessScenario, ContactInfo Contact, string LicenseFileName);

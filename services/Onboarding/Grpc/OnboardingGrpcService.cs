@@ -1,0 +1,144 @@
+using System.Runtime.CompilerServices;
+using FaceId.Common;
+using FaceId.Contracts.Onboarding.V1;
+using FaceId.Onboarding.Application;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using ApplicationForm = FaceId.Onboarding.Application.ApplicationForm;
+
+namespace FaceId.Onboarding.Grpc;
+
+/// <summary>
+/// Maps messages to the onboarding application classes and back; no rules here. Enterprise
+/// verification, merchant ids and the inbox are not served yet (UNIMPLEMENTED, issue #4).
+/// </summary>
+public sealed class OnboardingGrpcService(AccountsApplication accounts, ApplicationsApplication applications) : OnboardingService.OnboardingServiceBase
+{
+    public override async Task<Account> CreateAccount(CreateAccountRequest request, ServerCallContext context) =>
+        ToProto(await accounts.CreateAsync(request.IdempotencyKey, request.DisplayName, ToContact(request.Contacts)));
+
+    public override async Task<Account> CreateSubAccount(CreateSubAccountRequest request, ServerCallContext context) =>
+        ToProto(await accounts.CreateSubAsync(request.IdempotencyKey, request.MainAccountId, request.DisplayName));
+
+    public override async Task<Account> GetAccount(GetAccountRequest request, ServerCallContext context) =>
+        ToProto(await accounts.GetAsync(request.AccountId));
+
+    public override async Task<ListSubAccountsResponse> ListSubAccounts(ListSubAccountsRequest request, ServerCallContext context)
+    {
+        var all = await accounts.ListSubAccountsAsync(request.MainAccountId);
+        var (page, next) = Paging.Take(all, request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
+        return new ListSubAccountsResponse { Accounts = { page.Select(ToProto) }, NextPageToken = next };
+    }
+
+    public override async Task<Account> UpdateContacts(UpdateContactsRequest request, ServerCallContext context) =>
+        ToProto(await accounts.UpdateContactsAsync(request.AccountId, ToContact(request.Contacts)));
+
+    public override async Task<Contracts.Onboarding.V1.Application> SubmitApplication(IAsyncStreamReader<SubmitApplicationChunk> requestStream, ServerCallContext context)
+    {
+        ApplicationForm? form = null;
+        if (await requestStream.MoveNext(context.CancellationToken) && requestStream.Current.PartCase == SubmitApplicationChunk.PartOneofCase.Form)
+        {
+            var f = requestStream.Current.Form;
+            form = new ApplicationForm(f.IdempotencyKey, f.AccountId, f.BusinessScenario, ToContact(f.Contact), f.LicenseFileName);
+        }
+        return ToProto(await applications.SubmitAsync(form, LicenseChunks(requestStream, context.CancellationToken), context.CancellationToken));
+    }
+
+    private static async IAsyncEnumerable<ReadOnlyMemory<byte>> LicenseChunks(IAsyncStreamReader<SubmitApplicationChunk> stream, [EnumeratorCancellation] CancellationToken ct)
+    {
+        while (await stream.MoveNext(ct))
+        {
+            if (stream.Current.PartCase != SubmitApplicationChunk.PartOneofCase.LicenseChunk)
+                throw new InvalidInputException("form", "the form may only be sent in the first message");
+            yield return stream.Current.LicenseChunk.Memory;
+        }
+    }
+
+    public override async Task<Contracts.Onboarding.V1.Application> GetApplication(GetApplicationRequest request, ServerCallContext context) =>
+        ToProto(await applications.GetAsync(request.ApplicationId));
+
+    public override async Task<ListApplicationsResponse> ListApplications(ListApplicationsRequest request, ServerCallContext context)
+    {
+        var all = await applications.ListForAccountAsync(request.AccountId);
+        var (page, next) = Paging.Take(all, request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
+        return new ListApplicationsResponse { Applications = { page.Select(ToProto) }, NextPageToken = next };
+    }
+
+    public override async Task<ListApplicationsResponse> ListPendingApplications(ListPendingApplicationsRequest request, ServerCallContext context)
+    {
+        var (size, offset) = Paging.Parse(request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
+        var page = await applications.ListPendingAsync(offset, size);
+        return new ListApplicationsResponse { Applications = { page.Select(ToProto) }, NextPageToken = page.Count == size ? Paging.Encode(offset + size) : "" };
+    }
+
+    public override async Task<Contracts.Onboarding.V1.Application> ReviewApplication(ReviewApplicationRequest request, ServerCallContext context)
+    {
+        bool? approve = request.Decision switch { ReviewDecision.Approve => true, ReviewDecision.Reject => false, _ => null };
+        return ToProto(await applications.ReviewAsync(request.ApplicationId, approve, request.Reason, request.ReviewerId));
+    }
+
+    private static ContactInfo ToContact(Contacts? c) => new(c?.Email ?? "", c?.Mobile ?? "", c?.Name ?? "");
+
+    private static Contacts ToProto(ContactInfo c) => new() { Email = c.Email, Mobile = c.Mobile, Name = c.Name };
+
+    private static Account ToProto(AccountRecord a) => new()
+    {
+        AccountId = a.Id,
+        MainAccountId = a.MainAccountId ?? "",
+        DisplayName = a.DisplayName,
+        Contacts = ToProto(a.Contacts),
+        ServiceState = a.MainAccountId is not null ? ServiceState.Unspecified : a.State switch
+        {
+            ServiceStateKind.PendingReview => ServiceState.PendingReview,
+            ServiceStateKind.Opened => ServiceState.Opened,
+            ServiceStateKind.Suspended => ServiceState.Suspended,
+            _ => ServiceState.NotApplied,
+        },
+        ActivatedAt = a.ActivatedAt is { } at ? Timestamp.FromDateTimeOffset(at) : null,
+        PriceBook = a.PriceBook,
+        SettlementCycle = a.Cycle switch
+        {
+            "daily" => Contracts.Common.V1.SettlementCycle.Daily,
+            "monthly" => Contracts.Common.V1.SettlementCycle.Monthly,
+            _ => Contracts.Common.V1.SettlementCycle.Unspecified,
+        },
+        EnterpriseVerified = a.EnterpriseVerified,
+        CreatedAt = Timestamp.FromDateTimeOffset(a.CreatedAt),
+    };
+
+    private static Contracts.Onboarding.V1.Application ToProto(ApplicationRecord a) => new()
+    {
+        ApplicationId = a.Id,
+        AccountId = a.AccountId,
+        BusinessScenario = a.BusinessScenario,
+        Contact = ToProto(a.Contact),
+        License = new LicenseDocument
+        {
+            Type = a.License.Kind switch { DocumentKind.Pdf => DocumentType.Pdf, DocumentKind.Jpeg => DocumentType.Jpeg, _ => DocumentType.Png },
+            SizeBytes = a.License.SizeBytes,
+            Sha256 = a.License.Sha256,
+            FileName = a.LicenseFileName,
+        },
+        Status = ToProto(a.State),
+        ReviewReason = a.ReviewReason,
+        SubmittedAt = Timestamp.FromDateTimeOffset(a.SubmittedAt),
+        ReviewedAt = a.ReviewedAt is { } r ? Timestamp.FromDateTimeOffset(r) : null,
+        History =
+        {
+            a.History.Select(h => new ApplicationEvent
+            {
+                Status = h.Status switch { "approved" => ApplicationStatus.Approved, "rejected" => ApplicationStatus.Rejected, _ => ApplicationStatus.Pending },
+                At = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(h.AtMs)),
+                Actor = h.Actor,
+                Reason = h.Reason,
+            }),
+        },
+    };
+
+    private static ApplicationStatus ToProto(ApplicationState s) => s switch
+    {
+        ApplicationState.Approved => ApplicationStatus.Approved,
+        ApplicationState.Rejected => ApplicationStatus.Rejected,
+        _ => ApplicationStatus.Pending,
+    };
+}

@@ -1,0 +1,54 @@
+using FaceId.Common;
+using FaceId.Contracts.Events.V1;
+using FaceId.EventBus;
+using FaceId.Packages.Ledger;
+using FaceId.Packages.Ledger.Catalog;
+
+namespace FaceId.Packages.Application;
+
+/// <summary>
+/// Free packages (price 0): the trial on first activation (R-ONB-3) and the E证通 package on the
+/// first merchant id (R-ONB-5). Each is guarded in the ledger, so retries, replays and
+/// re-approvals never grant twice.
+/// </summary>
+public sealed class FreeGrants(PackageLedger ledger, ProductCatalog catalog)
+{
+    public const long TrialCalls = 100;
+    public const long EidCalls = 100;
+    public const string TrialGuard = "grant:trial";
+    public const string EidGuard = "grant:eid";
+
+    public Task<(IReadOnlyList<string> Ids, bool Created)> GrantTrialAsync(string accountId, DateTimeOffset at) =>
+        ledger.CreatePackagesAsync(accountId, TrialGuard,
+            catalog.TrialLabels.Select(l => new NewPackage(l.Id, TrialCalls, 0, Free: true, ProductCatalog.CurrentBook)).ToList(),
+            at, requireOpenedService: false);
+
+    public Task<(IReadOnlyList<string> Ids, bool Created)> GrantEidAsync(string accountId, DateTimeOffset at) =>
+        ledger.CreatePackagesAsync(accountId, EidGuard,
+            [new NewPackage(catalog.EidLabel.Id, EidCalls, 0, Free: true, ProductCatalog.CurrentBook)],
+            at, requireOpenedService: false);
+}
+
+public sealed class AccountCreatedHandler(PackageLedger ledger) : IEventHandler<AccountCreated>
+{
+    public Task HandleAsync(AccountCreated e, EventContext context, CancellationToken ct) =>
+        ledger.RegisterAccountAsync(e.AccountId, e.MainAccountId);
+}
+
+/// <summary>Opens the service in the ledger's view, then grants the trial (both idempotent).</summary>
+public sealed class ServiceActivatedHandler(PackageLedger ledger, FreeGrants grants) : IEventHandler<ServiceActivated>
+{
+    public async Task HandleAsync(ServiceActivated e, EventContext context, CancellationToken ct)
+    {
+        var activatedAt = e.ActivatedAt.ToDateTimeOffset();
+        var cycle = e.SettlementCycle == Contracts.Common.V1.SettlementCycle.Daily ? Settlement.Daily : Settlement.Monthly;
+        await ledger.OpenServiceAsync(e.AccountId, activatedAt, e.PriceBook, cycle);
+        await grants.GrantTrialAsync(e.AccountId, activatedAt);
+    }
+}
+
+public sealed class MerchantIdIssuedHandler(FreeGrants grants) : IEventHandler<MerchantIdIssued>
+{
+    public Task HandleAsync(MerchantIdIssued e, EventContext context, CancellationToken ct) =>
+        grants.GrantEidAsync(e.AccountId, e.IssuedAt.ToDateTimeOffset());
+}

@@ -1,0 +1,32 @@
+using FaceId.Contracts.Events.V1;
+using FaceId.EventBus;
+using FaceId.Packages.Application;
+using FaceId.Packages.Grpc;
+using FaceId.Packages.Ledger;
+
+namespace FaceId.Packages;
+
+/// <summary>Registration of the Packages service: a marker type for test hosts, too.</summary>
+public static class PackagesHost
+{
+    public const string AppId = "packages";
+
+    public static EventBusBuilder AddPackagesSubscriptions(this EventBusBuilder events) => events
+        .AddSubscription<AccountCreated, AccountCreatedHandler>()
+        .AddSubscription<ServiceActivated, ServiceActivatedHandler>()
+        .AddSubscription<MerchantIdIssued, MerchantIdIssuedHandler>();
+
+    public static IServiceCollection AddPackagesService(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddPackageLedger(configuration);
+        services.AddSingleton<FreeGrants>();
+        services.AddSingleton<PackagesApplication>();
+        return services;
+    }
+
+    public static WebApplication MapPackagesService(this WebApplication app)
+    {
+        app.MapGrpcService<PackagesGrpcService>();
+        return app;
+    }
+}

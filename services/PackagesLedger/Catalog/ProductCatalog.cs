@@ -1,0 +1,64 @@
+using FaceId.Common;
+using FaceId.Contracts.Common.V1;
+
+namespace FaceId.Packages.Ledger.Catalog;
+
+/// <summary>The label a usage record is billed under, and which return codes bill it.</summary>
+public sealed record ResolvedLabel(string Label, string CodeSet);
+
+/// <summary>
+/// The catalog of DOMAIN.md §5 as loaded from the versioned data files: price books, labels,
+/// package offers, postpaid prices and tiers, channel → label mapping and billable return codes.
+/// </summary>
+public sealed class ProductCatalog(
+    IReadOnlyDictionary<string, PriceBook> priceBooks,
+    IReadOnlyDictionary<string, ChannelDefinition> channels,
+    IReadOnlyDictionary<string, CodeSet> codeSets)
+{
+    public const string LegacyBook = "legacy";
+    public const string CurrentBook = "2021-06";
+
+    public IReadOnlyDictionary<string, PriceBook> PriceBooks { get; } = priceBooks;
+    public IReadOnlyDictionary<string, ChannelDefinition> Channels { get; } = channels;
+    public IReadOnlyDictionary<string, CodeSet> CodeSets { get; } = codeSets;
+
+    public PriceBook Book(string id) =>
+        PriceBooks.TryGetValue(id, out var book) ? book : throw new InvalidInputException("price_book", $"unknown price book '{id}'");
+
+    /// <summary>The six face labels that receive the free trial (R-ONB-3).</summary>
+    public IEnumerable<LabelDefinition> TrialLabels => PriceBooks[CurrentBook].Labels.Values.Where(l => l.Trial);
+
+    public LabelDefinition EidLabel => PriceBooks[CurrentBook].Labels["eid_authoritative"];
+
+    /// <summary>
+    /// A record names either its label or its channel (+ comparison library); the label must exist
+    /// in the account's price book. Field names are those of faceid.metering.v1.UsageRecord.
+    /// </summary>
+    public ResolvedLabel ResolveLabel(string priceBook, string? label, string? channel, ComparisonLibrary library, string fieldPrefix = "record.")
+    {
+        var book = Book(priceBook);
+        if (!string.IsNullOrEmpty(label))
+        {
+            if (!string.IsNullOrEmpty(channel))
+                throw new InvalidInputException(fieldPrefix + "channel", "give either label or channel, not both");
+            var def = book.Find(label) ?? throw new InvalidInputException(fieldPrefix + "label", $"unknown billing label '{label}' in price book {priceBook}");
+            return new ResolvedLabel(def.Id, def.DefaultCodeSet);
+        }
+        if (string.IsNullOrEmpty(channel))
+            throw new InvalidInputException(fieldPrefix + "label", "label or channel is required");
+        if (!Channels.TryGetValue(channel, out var ch))
+            throw new InvalidInputException(fieldPrefix + "channel", $"unknown integration channel '{channel}'");
+        var byLibrary = ch.LabelsByBook[priceBook];
+        if (byLibrary.TryGetValue("any", out var any)) return new ResolvedLabel(any, ch.CodeSet);
+        var key = library switch
+        {
+            ComparisonLibrary.Authoritative => "authoritative",
+            ComparisonLibrary.SelfPhoto => "self_photo",
+            _ => throw new InvalidInputException(fieldPrefix + "library", $"channel '{channel}' needs the comparison library"),
+        };
+        return new ResolvedLabel(byLibrary[key], ch.CodeSet);
+    }
+
+    /// <summary>R-MET-2: billable or not by the return code; codes outside the set are never charged.</summary>
+    public bool IsBillable(string codeSet, string returnCode) => CodeSets[codeSet].Billable.Contains(returnCode);
+}

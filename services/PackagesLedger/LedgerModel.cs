@@ -1,0 +1,68 @@
+namespace FaceId.Packages.Ledger;
+
+public enum PackageState { Active, Exhausted, Expired, Refunding, Refunded }
+
+/// <summary>One package as stored (R-PKG-1, R-PKG-2, R-PKG-7).</summary>
+public sealed record PackageRecord(
+    string Id,
+    string AccountId,
+    string Label,
+    long Size,
+    long Used,
+    long PriceFen,
+    bool Free,
+    DateTimeOffset PurchasedAt,
+    DateTimeOffset ValidFrom,
+    DateTimeOffset ExpiresAt,
+    string StoredStatus,
+    string PriceBook,
+    string OrderId,
+    long Backdated)
+{
+    public long Remaining => Math.Max(0, Size - Used);
+
+    public PackageState StateAt(DateTimeOffset now) => StoredStatus switch
+    {
+        "refunded" => PackageState.Refunded,
+        "refunding" => PackageState.Refunding,
+        _ when Used >= Size => PackageState.Exhausted,
+        _ when now >= ExpiresAt => PackageState.Expired,
+        _ => PackageState.Active,
+    };
+}
+
+/// <summary>The ledger's view of an account's service (written from Onboarding's events).</summary>
+public sealed record ServiceView(string AccountId, string? MainAccountId, string? State, DateTimeOffset? ActivatedAt, string? PriceBook)
+{
+    public bool IsSubAccount => MainAccountId is not null;
+}
+
+/// <summary>A package to create: from the catalog for a purchase, or a free grant.</summary>
+public sealed record NewPackage(string Label, long Size, long PriceFen, bool Free, string PriceBook);
+
+public enum ChargeStatus { New, Duplicate, UnknownAccount, NotOpened, Suspended }
+
+public enum ChargeKind { Package, Postpaid, NotBillable }
+
+/// <summary>One usage record, ready for the deduction script (label resolved, billable decided).</summary>
+public sealed record ChargeRequest(
+    string RequestId,
+    string Label,
+    DateTimeOffset OccurredAt,
+    bool Billable,
+    string SubAccountId,
+    string AccessMode,
+    string ReturnCode);
+
+public sealed record ChargeOutcome(ChargeKind Kind, string Label, string PackageId, long PackageRemaining, string PriceBook)
+{
+    /// <summary>Parses "kind|label|package|remaining|price_book" as stored by deduct.lua.</summary>
+    public static ChargeOutcome Parse(string stored)
+    {
+        var p = stored.Split('|');
+        var kind = p[0] switch { "P" => ChargeKind.Package, "O" => ChargeKind.Postpaid, _ => ChargeKind.NotBillable };
+        return new ChargeOutcome(kind, p[1], p[2], Math.Max(0, long.Parse(p[3])), p[4]);
+    }
+}
+
+public sealed record ChargeResult(ChargeStatus Status, ChargeOutcome? Outcome);

@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Globalization;
+using FaceId.Common;
+using FaceId.Contracts;
+using FaceId.Contracts.Events.V1;
+using FaceId.EventBus;
+using FaceId.EventBus.Outbox;
+using FaceId.Redis;
+using Google.Protobuf.WellKnownTypes;
+using StackExchange.Redis;
+
+namespace FaceId.Packages.Ledger;
+
+/// <summary>
+/// The prepaid ledger on Redis: every change is one Lua script on the account's slot that also
+/// writes its events to the account's outbox; the relay is notified afterwards.
+/// </summary>
+public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, TimeProvider time)
+{
+    /// <summary>How long a request id is remembered after the call's time (late window + margin, R-MET-4).</summary>
+    public static readonly TimeSpan RequestIdRetention = TimeSpan.FromDays(8);
+
+    private static readonly RedisScript ActivateScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "activate.lua");
+    private static readonly RedisScript CreatePackagesScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "create-packages.lua");
+    private static readonly RedisScript DeductScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "deduct.lua");
+
+    /// <summary>Records a main or sub-account so metering can tell unknown from unopened accounts (R-ACC-1).</summary>
+    public Task RegisterAccountAsync(string accountId, string? mainAccountId) =>
+        string.IsNullOrEmpty(mainAccountId)
+            ? redis.HashSetAsync(LedgerKeys.Service(accountId), [new HashEntry("kind", "main")])
+            : redis.HashSetAsync(LedgerKeys.Service(accountId), [new HashEntry("kind", "sub"), new HashEntry("main", mainAccountId)]);
+
+    /// <summary>Opens the service once (R-ONB-2); returns true the first time.</summary>
+    public async Task<bool> OpenServiceAsync(string accountId, DateTimeOffset activatedAt, string priceBook, Settlement cycle)
+    {
+        var r = (RedisResult[])(await ActivateScript.RunAsync(redis, [LedgerKeys.Service(accountId)],
+            [activatedAt.ToUnixTimeMilliseconds(), priceBook, cycle.ToString().ToLowerInvariant()]))!;
+        return (long)r[2] == 1;
+    }
+
+    public async Task<ServiceView?> GetServiceAsync(string accountId)
+    {
+        var v = await redis.HashGetAsync(LedgerKeys.Service(accountId), ["kind", "main", "state", "activated_at", "price_book"]);
+        if (v[0].IsNull && v[2].IsNull) return null;
+        return new ServiceView(accountId, v[1].IsNullOrEmpty ? null : (string)v[1]!, v[2].IsNull ? null : (string)v[2]!,
+            v[3].IsNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)v[3]), v[4].IsNull ? null : (string)v[4]!);
+    }
+
+    /// <summary>
+    /// Creates packages exactly once per <paramref name="guard"/> (an order id, or a grant name).
+    /// Returns the ids and whether they were created now (false = an earlier call created them).
+    /// </summary>
+    public async Task<(IReadOnlyList<string> Ids, bool Created)> CreatePackagesAsync(
+        string accountId, string guard, IReadOnlyList<NewPackage> packages, DateTimeOffset purchasedAt, bool requireOpenedService, string orderId = "")
+    {
+        await outbox.RegisterAsync(LedgerKeys.Tag(accountId));
+        var now = time.GetUtcNow();
+        var validFrom = ChinaCalendar.StartOfDay(purchasedAt);
+        var expires = ChinaCalendar.AnniversaryOf(purchasedAt);
+        var args = new List<RedisValue>
+        {
+            LedgerKeys.Tag(accountId), requireOpenedService ? 1 : 0, EventTopics.PackageDelivered, PackageDelivered.Descriptor.FullName,
+            now.ToUnixTimeMilliseconds(), Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "", packages.Count,
+        };
+        foreach (var p in packages)
+        {
+            var id = NewPackageId();
+            var delivered = new PackageDelivered
+            {
+                AccountId = accountId, PackageId = id, Label = p.Label, Size = p.Size, PriceFen = p.PriceFen, Free = p.Free,
+                PurchasedAt = Timestamp.FromDateTimeOffset(purchasedAt), ValidFrom = Timestamp.FromDateTimeOffset(validFrom),
+                ExpiresAt = Timestamp.FromDateTimeOffset(expires), PriceBook = p.PriceBook,
+            };
+            args.AddRange(
+            [
+                id, p.Label, p.Size, p.PriceFen, p.Free ? 1 : 0, purchasedAt.ToUnixTimeMilliseconds(), validFrom.ToUnixTimeMilliseconds(),
+                expires.ToUnixTimeMilliseconds(), orderId, p.PriceBook, OrderKey(p.Free, expires, purchasedAt, id), Iso(expires),
+                EventJson.Format(delivered),
+            ]);
+        }
+        var r = (RedisResult[])(await CreatePackagesScript.RunAsync(redis,
+            [LedgerKeys.Service(accountId), LedgerKeys.Outbox(accountId), LedgerKeys.Packages(accountId), LedgerKeys.Guard(accountId, guard)],
+            args.ToArray()))!;
+        var status = (string)r[0]!;
+        switch (status)
+        {
+            case "not_opened":
+                throw new PreconditionFailedException("SERVICE_NOT_OPENED", accountId, "The service is not opened for this account yet (R-ACC-2).");
+            case "suspended":
+                throw new PreconditionFailedException("SERVICE_SUSPENDED", accountId, "The service is suspended for arrears (R-BIL-4).");
+        }
+        if (status == "ok") outbox.Notify(LedgerKeys.Tag(accountId));
+        return (((string)r[1]!).Split(',', StringSplitOptions.RemoveEmptyEntries), status == "ok");
+    }
+
+    /// <summary>Charges records of one main account in one atomic script call (deduct.lua).</summary>
+    public async Task<IReadOnlyList<ChargeResult>> ChargeAsync(string mainAccountId, IReadOnlyList<ChargeRequest> records)
+    {
+        await outbox.RegisterAsync(LedgerKeys.Tag(mainAccountId));
+        var now = time.GetUtcNow();
+        var args = new RedisValue[11 + records.Count * 10];
+        args[0] = LedgerKeys.Tag(mainAccountId);
+        args[1] = mainAccountId;
+        args[2] = Activity.Current?.Id ?? "";
+        args[3] = Activity.Current?.TraceStateString ?? "";
+        args[4] = now.ToUnixTimeMilliseconds();
+        args[5] = Iso(now);
+        args[6] = EventTopics.UsageCharged;
+        args[7] = UsageCharged.Descriptor.FullName;
+        args[8] = EventTopics.PackageAlert;
+        args[9] = PackageAlert.Descriptor.FullName;
+        args[10] = records.Count;
+        var i = 11;
+        foreach (var r in records)
+        {
+            args[i++] = r.RequestId;
+            args[i++] = r.Label;
+            args[i++] = Ms13(r.OccurredAt);
+            args[i++] = Iso(r.OccurredAt);
+            args[i++] = ChinaCalendar.DateOf(r.OccurredAt).ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+            args[i++] = r.Billable ? 1 : 0;
+            args[i++] = r.SubAccountId;
+            args[i++] = r.AccessMode;
+            args[i++] = r.ReturnCode;
+            args[i++] = (r.OccurredAt + RequestIdRetention).ToUnixTimeMilliseconds();
+        }
+        var result = (RedisResult[])(await DeductScript.RunAsync(redis, [LedgerKeys.Service(mainAccountId), LedgerKeys.Outbox(mainAccountId)], args))!;
+        var outcomes = new ChargeResult[records.Count];
+        var anyNew = false;
+        for (var k = 0; k < records.Count; k++)
+        {
+            var status = (string)result[2 * k]!;
+            var stored = (string)result[2 * k + 1]!;
+            outcomes[k] = status switch
+            {
+                "new" => new ChargeResult(ChargeStatus.New, ChargeOutcome.Parse(stored)),
+                "dup" => new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse(stored)),
+                "unknown" => new ChargeResult(ChargeStatus.UnknownAccount, null),
+                "not_opened" => new ChargeResult(ChargeStatus.NotOpened, null),
+                _ => new ChargeResult(ChargeStatus.Suspended, null),
+            };
+            anyNew |= status == "new";
+        }
+        if (anyNew) outbox.Notify(LedgerKeys.Tag(mainAccountId));
+        return outcomes;
+    }
+
+    /// <summary>Reads back a recorded request's outcome, or null.</summary>
+    public async Task<ChargeOutcome?> GetChargeAsync(string mainAccountId, string requestId)
+    {
+        var stored = await redis.StringGetAsync(LedgerKeys.Request(mainAccountId, requestId));
+        return stored.IsNull ? null : ChargeOutcome.Parse(stored!);
+    }
+
+    public async Task<PackageRecord?> GetPackageAsync(string accountId, string packageId)
+    {
+        var h = await redis.HashGetAllAsync(LedgerKeys.Package(accountId, packageId));
+        return h.Length == 0 ? null : ToRecord(accountId, packageId, h);
+    }
+
+    /// <summary>Every package of the account, oldest purchase first.</summary>
+    public async Task<IReadOnlyList<PackageRecord>> ListPackagesAsync(string accountId)
+    {
+        var ids = await redis.SortedSetRangeByRankAsync(LedgerKeys.Packages(accountId));
+        var batch = redis.CreateBatch();
+        var reads = ids.Select(id => batch.HashGetAllAsync(LedgerKeys.Package(accountId, id!))).ToArray();
+        batch.Execute();
+        var hashes = await Task.WhenAll(reads);
+        return ids.Zip(hashes).Where(x => x.Second.Length > 0).Select(x => ToRecord(accountId, x.First!, x.Second)).ToList();
+    }
+
+    private static PackageRecord ToRecord(string accountId, string id, HashEntry[] h)
+    {
+        var d = h.ToDictionary(e => (string)e.Name!, e => e.Value);
+        DateTimeOffset At(string f) => DateTimeOffset.FromUnixTimeMilliseconds((long)d[f]);
+        return new PackageRecord(id, accountId, d["label"]!, (long)d["size"], (long)d["used"], (long)d["price_fen"], (long)d["free"] == 1,
+            At("purchased_at"), At("valid_from"), At("expires_at"), d["status"]!, d["price_book"]!, d.GetValueOrDefault("order_id").ToString(),
+            d.TryGetValue("backdated", out var b) ? (long)b : 0);
+    }
+
+    /// <summary>Deduction order as a lexicographic key: free first, then expiry, purchase time, id (R-PKG-3).</summary>
+    public static string OrderKey(bool free, DateTimeOffset expires, DateTimeOffset purchased, string id) =>
+        $"{(free ? 0 : 1)}|{Ms13(expires)}|{Ms13(purchased)}|{id}";
+
+    private static string Ms13(DateTimeOffset t) => t.ToUnixTimeMilliseconds().ToString("D13", CultureInfo.InvariantCulture);
+
+    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+
+    private static string NewPackageId() => "pkg_" + Guid.NewGuid().ToString("N")[..20];
+}

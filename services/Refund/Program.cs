@@ -1,0 +1,10 @@
+using FaceId.Refund;
+using FaceId.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults(RefundHost.AppId);
+
+var app = builder.Build();
+app.MapServiceDefaults();
+app.MapRefundService();
+return await app.RunServiceAsync();
