@@ -36,7 +36,7 @@ public sealed record CloudEvent
             w.WriteString("source", Source);
             w.WriteString("type", Type);
             w.WriteString("datacontenttype", "application/json");
-            w.WriteString("time", Time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"));
+            w.WriteString("time", Time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
             w.WriteString("topic", Topic);
             if (PubSubName is not null) w.WriteString("pubsubname", PubSubName);
             if (TraceParent is not null) w.WriteString("traceparent", TraceParent);

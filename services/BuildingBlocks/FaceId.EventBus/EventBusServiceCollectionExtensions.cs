@@ -33,9 +33,11 @@ public static class EventBusServiceCollectionExtensions
     /// </summary>
     public static EventBusBuilder AddFaceIdEventBus(this IServiceCollection services, IConfiguration configuration, string appId)
     {
+        services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<EventBusOptions>()
-            .Configure(o => o.AppId = appId)
             .Bind(configuration.GetSection(EventBusOptions.Section))
+            // The app id is the service's identity (consumer group, CloudEvent source), never configuration.
+            .PostConfigure(o => o.AppId = appId)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         var subscriptions = new EventSubscriptions();

@@ -59,6 +59,8 @@ public static class ServiceDefaultsExtensions
     /// </summary>
     public static async Task<int> RunServiceAsync(this WebApplication app)
     {
+        // Read before RunAsync: the environment is disposed with the host.
+        var name = app.Environment.ApplicationName;
         try
         {
             await app.RunAsync();
@@ -66,7 +68,7 @@ public static class ServiceDefaultsExtensions
         }
         catch (Exception e) when (StartupProblem(e) is { } message)
         {
-            await Console.Error.WriteLineAsync($"{app.Environment.ApplicationName}: cannot start: {message}");
+            await Console.Error.WriteLineAsync($"{name}: cannot start: {message}");
             return 2;
         }
     }
@@ -98,6 +100,11 @@ public static class ServiceDefaultsExtensions
 
     private static void AddTelemetry(WebApplicationBuilder builder, string appId)
     {
+        // Quiet by default on the hot path: per-request framework logs only when asked for.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Grpc.AspNetCore", LogLevel.Warning);
+        // A start-up failure is reported once, clearly, by RunServiceAsync.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Logging.AddOpenTelemetry(o =>
         {
             o.IncludeFormattedMessage = true;

@@ -18,7 +18,7 @@ public sealed class DeadLetters(IDatabase redis, IOptions<EventBusOptions> optio
     public Task AddAsync(string topic, string group, string originalEntryId, RedisValue data, string error, long attempts) =>
         redis.StreamAddAsync(StreamOf(topic),
         [
-            new NameValueEntry("data", data),
+            new NameValueEntry("data", data.IsNull ? RedisValue.EmptyString : data),
             new NameValueEntry("topic", topic),
             new NameValueEntry("group", group),
             new NameValueEntry("original_id", originalEntryId),

@@ -121,7 +121,18 @@ public sealed class RedisStreamsSubscriber(
             await DeadLetterAsync(topic, entry, e.Message, attempts);
             return;
         }
-        var (result, error) = await dispatcher.DispatchAsync(topic, cloudEvent, ct);
+        DispatchResult result;
+        string? error;
+        try
+        {
+            (result, error) = await dispatcher.DispatchAsync(topic, cloudEvent, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not RedisException)
+        {
+            // Never let one entry stop the consumer: treat it as a failed delivery.
+            logger.LogWarning(e, "Dispatch of {EntryId} on {Topic} failed", entry.Id, topic);
+            (result, error) = (DispatchResult.Retry, e.Message);
+        }
         switch (result)
         {
             case DispatchResult.Handled:
