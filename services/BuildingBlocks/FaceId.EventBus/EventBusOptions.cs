@@ -53,6 +53,13 @@ public sealed class EventBusOptions
     [Range(10, 600_000)]
     public int OutboxSweepIntervalMs { get; set; } = 2_000;
 
+    /// <summary>
+    /// Whether this process relays outbox entries. Off pauses publication without losing anything
+    /// (entries wait in their outboxes for any relay); fault tests use it to stop between a state
+    /// change and its relay.
+    /// </summary>
+    public bool OutboxRelayEnabled { get; set; } = true;
+
     /// <summary>How long a consumed event id is remembered for de-duplication.</summary>
     [Range(1, 365)]
     public int ProcessedEventRetentionDays { get; set; } = 30;

@@ -46,6 +46,11 @@ public sealed class OutboxRelay(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (!options.Value.OutboxRelayEnabled)
+        {
+            logger.LogWarning("Outbox relay is disabled (EventBus:OutboxRelayEnabled=false): events wait in their outboxes");
+            return;
+        }
         var sweepEvery = TimeSpan.FromMilliseconds(options.Value.OutboxSweepIntervalMs);
         var nextSweep = DateTime.UtcNow; // sweep at start: finish a crashed predecessor's work
         while (!stoppingToken.IsCancellationRequested)

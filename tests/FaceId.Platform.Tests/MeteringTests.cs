@@ -1,0 +1,111 @@
+using FaceId.Contracts.Metering.V1;
+using FaceId.Metering.Grpc;
+using FaceId.Onboarding.Grpc;
+using FaceId.Packages.Grpc;
+using FaceId.TestKit;
+using Google.Protobuf.WellKnownTypes;
+using Xunit;
+
+namespace FaceId.Platform.Tests;
+
+/// <summary>Metering's answers at the edges of the slice (R-ACC-1, R-ACC-2, R-MET-2, R-MET-4, R-PKG-5).</summary>
+public sealed class MeteringTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
+{
+    private InProcessService<OnboardingGrpcService> _onboarding = null!;
+    private InProcessService<PackagesGrpcService> _packages = null!;
+    private InProcessService<MeteringGrpcService> _metering = null!;
+
+    public Task InitializeAsync()
+    {
+        _onboarding = Hosts.InProcess<OnboardingGrpcService>(redis.ConnectionString);
+        _packages = Hosts.InProcess<PackagesGrpcService>(redis.ConnectionString);
+        _metering = Hosts.InProcess<MeteringGrpcService>(redis.ConnectionString);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _metering.DisposeAsync();
+        await _packages.DisposeAsync();
+        await _onboarding.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task R_ACC_2_an_unknown_account_is_refused_and_not_billed()
+    {
+        var outcome = await Scenario.RecordAsync(_metering.Channel, Scenario.Usage(TestIds.New("nobody"), TestIds.New("req")));
+        Assert.Equal(ChargeKind.Refused, outcome.Kind);
+        Assert.Equal(Refusal.UnknownAccount, outcome.Refusal);
+        Assert.False(outcome.Billable);
+    }
+
+    [Fact]
+    public async Task R_ACC_2_an_account_whose_service_is_not_opened_is_refused_and_not_billed()
+    {
+        var account = await Scenario.CreateAccountAsync(_onboarding.Channel);
+        var outcome = await Eventually.GetAsync(
+            () => Scenario.RecordAsync(_metering.Channel, Scenario.Usage(account.AccountId, TestIds.New("req"))),
+            o => o.Refusal == Refusal.ServiceNotOpened, Scenario.Timeout, "Packages learned of the account");
+        Assert.Equal(ChargeKind.Refused, outcome.Kind);
+        Assert.False(outcome.Billable);
+    }
+
+    [Fact]
+    public async Task R_MET_2_a_non_billable_return_code_is_recorded_but_not_charged()
+    {
+        var accountId = await Scenario.OpenServiceAsync(_onboarding.Channel);
+        await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6);
+
+        var systemError = await Scenario.RecordAsync(_metering.Channel, Scenario.Usage(accountId, TestIds.New("req"), code: "1001"));
+        var mismatch = await Scenario.RecordAsync(_metering.Channel, Scenario.Usage(accountId, TestIds.New("req"), code: "2006"));
+
+        Assert.Equal(ChargeKind.NotBillable, systemError.Kind);
+        Assert.Equal(ChargeKind.Package, mismatch.Kind); // 2006 (name/ID mismatch) is billed
+        Assert.Equal(99, mismatch.PackageRemaining);
+    }
+
+    [Fact]
+    public async Task R_PKG_5_a_batch_charges_each_request_once_and_answers_duplicates_with_the_original_outcome()
+    {
+        var accountId = await Scenario.OpenServiceAsync(_onboarding.Channel);
+        await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6);
+        var client = new MeteringService.MeteringServiceClient(_metering.Channel);
+        var ids = Enumerable.Range(0, 150).Select(_ => TestIds.New("req")).ToList();
+        var batch = new RecordUsageBatchRequest { Records = { ids.Select(id => Scenario.Usage(accountId, id)) } };
+
+        var first = (await client.RecordUsageBatchAsync(batch)).Outcomes;
+        var again = (await client.RecordUsageBatchAsync(batch)).Outcomes;
+
+        Assert.Equal(100, first.Count(o => o.Kind == ChargeKind.Package)); // the 100-call trial, then postpaid
+        Assert.Equal(50, first.Count(o => o.Kind == ChargeKind.Postpaid));
+        Assert.All(again, o => Assert.True(o.Duplicate));
+        Assert.Equal(first.Select(o => (o.RequestId, o.Kind, o.PackageId)), again.Select(o => (o.RequestId, o.Kind, o.PackageId)));
+    }
+
+    [Fact]
+    public async Task Bad_records_are_rejected_with_field_violations_and_change_nothing()
+    {
+        var accountId = await Scenario.OpenServiceAsync(_onboarding.Channel);
+        await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6);
+        var bad = new UsageRecord
+        {
+            RequestId = "has spaces",
+            AccountId = accountId,
+            AccessMode = Contracts.Common.V1.AccessMode.Unspecified,
+            ReturnCode = "",
+            OccurredAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-8)),
+        };
+
+        var fields = await RpcAssert.InvalidArgumentAsync(() => Scenario.RecordAsync(_metering.Channel, bad));
+
+        Assert.Contains("record.request_id", fields);
+        Assert.Contains("record.label", fields);
+        Assert.Contains("record.access_mode", fields);
+        Assert.Contains("record.return_code", fields);
+        Assert.Contains("record.occurred_at", fields); // R-MET-4: older than the 7-day window
+        var unknownLabel = await RpcAssert.InvalidArgumentAsync(() => Scenario.RecordAsync(_metering.Channel, Scenario.Usage(accountId, TestIds.New("req"), label: "no_such_label")));
+        Assert.Equal(["record.label"], unknownLabel);
+        var packages = await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6);
+        Assert.All(packages, p => Assert.Equal(0, p.Used));
+    }
+}
