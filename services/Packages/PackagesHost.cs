@@ -14,11 +14,14 @@ public static class PackagesHost
     public static EventBusBuilder AddPackagesSubscriptions(this EventBusBuilder events) => events
         .AddSubscription<AccountCreated, AccountCreatedHandler>()
         .AddSubscription<ServiceActivated, ServiceActivatedHandler>()
-        .AddSubscription<MerchantIdIssued, MerchantIdIssuedHandler>();
+        .AddSubscription<MerchantIdIssued, MerchantIdIssuedHandler>()
+        .AddSubscription<ServiceSuspended, ServiceSuspendedHandler>()
+        .AddSubscription<ServiceResumed, ServiceResumedHandler>();
 
     public static IServiceCollection AddPackagesService(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddPackageLedger(configuration);
+        services.AddPackageExpiryScheduler();
         services.AddSingleton<FreeGrants>();
         services.AddSingleton<PackagesApplication>();
         return services;

@@ -15,7 +15,16 @@ public static class LedgerServiceCollectionExtensions
     {
         services.AddSingleton(_ => CatalogLoader.Load(configuration["Catalog:Directory"] is { Length: > 0 } dir ? dir : CatalogLoader.DefaultDirectory));
         services.AddHostedService<CatalogStartupCheck>();
+        services.AddSingleton<PackageSchedule>();
         services.AddSingleton<PackageLedger>();
+        return services;
+    }
+
+    /// <summary>The expiry scheduler: run by the Packages service, which owns the package lifecycle.</summary>
+    public static IServiceCollection AddPackageExpiryScheduler(this IServiceCollection services)
+    {
+        services.AddSingleton<ExpiryScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<ExpiryScheduler>());
         return services;
     }
 

@@ -15,7 +15,7 @@ namespace FaceId.Packages.Ledger;
 /// The prepaid ledger on Redis: every change is one Lua script on the account's slot that also
 /// writes its events to the account's outbox; the relay is notified afterwards.
 /// </summary>
-public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, TimeProvider time)
+public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSchedule schedule, TimeProvider time)
 {
     /// <summary>How long a request id is remembered after the call's time (late window + margin, R-MET-4).</summary>
     public static readonly TimeSpan RequestIdRetention = TimeSpan.FromDays(8);
@@ -23,6 +23,8 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, TimeProvi
     private static readonly RedisScript ActivateScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "activate.lua");
     private static readonly RedisScript CreatePackagesScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "create-packages.lua");
     private static readonly RedisScript DeductScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "deduct.lua");
+    private static readonly RedisScript SetServiceStateScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "set-service-state.lua");
+    private static readonly RedisScript ExpiryScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "expiry-alert.lua");
 
     /// <summary>Records a main or sub-account so metering can tell unknown from unopened accounts (R-ACC-1).</summary>
     public Task RegisterAccountAsync(string accountId, string? mainAccountId) =>
@@ -47,8 +49,9 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, TimeProvi
     }
 
     /// <summary>
-    /// Creates packages exactly once per <paramref name="guard"/> (an order id, or a grant name).
-    /// Returns the ids and whether they were created now (false = an earlier call created them).
+    /// Creates packages exactly once per <paramref name="guard"/> (an order id, or a grant name),
+    /// backdating the purchase day's postpaid calls onto them (R-PKG-4). Returns the ids and
+    /// whether they were created now (false = an earlier call created them).
     /// </summary>
     public async Task<(IReadOnlyList<string> Ids, bool Created)> CreatePackagesAsync(
         string accountId, string guard, IReadOnlyList<NewPackage> packages, DateTimeOffset purchasedAt, bool requireOpenedService, string orderId = "")
@@ -57,14 +60,21 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, TimeProvi
         var now = time.GetUtcNow();
         var validFrom = ChinaCalendar.StartOfDay(purchasedAt);
         var expires = ChinaCalendar.AnniversaryOf(purchasedAt);
+        var day = DayKey(purchasedAt);
         var args = new List<RedisValue>
         {
-            LedgerKeys.Tag(accountId), requireOpenedService ? 1 : 0, EventTopics.PackageDelivered, PackageDelivered.Descriptor.FullName,
-            now.ToUnixTimeMilliseconds(), Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "", packages.Count,
+            LedgerKeys.Tag(accountId), accountId, requireOpenedService ? 1 : 0, now.ToUnixTimeMilliseconds(), Iso(now),
+            Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "",
+            EventTopics.PackageDelivered, PackageDelivered.Descriptor.FullName,
+            EventTopics.UsageBackdated, UsageBackdated.Descriptor.FullName,
+            EventTopics.PackageAlert, PackageAlert.Descriptor.FullName,
+            packages.Count,
         };
+        var ids = new List<string>();
         foreach (var p in packages)
         {
             var id = NewPackageId();
+            ids.Add(id);
             var delivered = new PackageDelivered
             {
                 AccountId = accountId, PackageId = id, Label = p.Label, Size = p.Size, PriceFen = p.PriceFen, Free = p.Free,
@@ -74,14 +84,17 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, TimeProvi
             args.AddRange(
             [
                 id, p.Label, p.Size, p.PriceFen, p.Free ? 1 : 0, purchasedAt.ToUnixTimeMilliseconds(), validFrom.ToUnixTimeMilliseconds(),
-                expires.ToUnixTimeMilliseconds(), orderId, p.PriceBook, OrderKey(p.Free, expires, purchasedAt, id), Iso(expires),
+                expires.ToUnixTimeMilliseconds(), orderId, p.PriceBook, OrderKey(p.Free, expires, purchasedAt, id), Iso(expires), day,
                 EventJson.Format(delivered),
             ]);
         }
+        // The schedule is written first (its own slot): an entry whose package never came to be is dropped when due.
+        await schedule.AddAsync(accountId, ids, expires);
         var r = (RedisResult[])(await CreatePackagesScript.RunAsync(redis,
             [LedgerKeys.Service(accountId), LedgerKeys.Outbox(accountId), LedgerKeys.Packages(accountId), LedgerKeys.Guard(accountId, guard)],
             args.ToArray()))!;
         var status = (string)r[0]!;
+        if (status != "ok") await schedule.RemoveAsync(accountId, ids);
         switch (status)
         {
             case "not_opened":
@@ -91,6 +104,24 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, TimeProvi
         }
         if (status == "ok") outbox.Notify(LedgerKeys.Tag(accountId));
         return (((string)r[1]!).Split(',', StringSplitOptions.RemoveEmptyEntries), status == "ok");
+    }
+
+    /// <summary>Suspends (arrears) or resumes the service; stale or repeated changes are ignored (R-BIL-4).</summary>
+    public async Task SetSuspendedAsync(string accountId, bool suspended, DateTimeOffset at) =>
+        await SetServiceStateScript.RunAsync(redis, [LedgerKeys.Service(accountId)], [suspended ? "suspended" : "opened", at.ToUnixTimeMilliseconds()]);
+
+    /// <summary>Runs one time-based step of a package (expiry-alert.lua); returns what happened.</summary>
+    public async Task<string> RunPackageStepAsync(string accountId, string packageId, string step)
+    {
+        await outbox.RegisterAsync(LedgerKeys.Tag(accountId));
+        var now = time.GetUtcNow();
+        var result = (string)(await ExpiryScript.RunAsync(redis, [LedgerKeys.Package(accountId, packageId), LedgerKeys.Outbox(accountId)],
+        [
+            LedgerKeys.Tag(accountId), accountId, packageId, step, now.ToUnixTimeMilliseconds(), Iso(now),
+            Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "", EventTopics.PackageAlert, PackageAlert.Descriptor.FullName,
+        ]))!;
+        if (result == "raised") outbox.Notify(LedgerKeys.Tag(accountId));
+        return result;
     }
 
     /// <summary>Charges records of one main account in one atomic script call (deduct.lua).</summary>
@@ -117,7 +148,7 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, TimeProvi
             args[i++] = r.Label;
             args[i++] = Ms13(r.OccurredAt);
             args[i++] = Iso(r.OccurredAt);
-            args[i++] = ChinaCalendar.DateOf(r.OccurredAt).ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+            args[i++] = DayKey(r.OccurredAt);
             args[i++] = r.Billable ? 1 : 0;
             args[i++] = r.SubAccountId;
             args[i++] = r.AccessMode;
@@ -181,6 +212,8 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, TimeProvi
     /// <summary>Deduction order as a lexicographic key: free first, then expiry, purchase time, id (R-PKG-3).</summary>
     public static string OrderKey(bool free, DateTimeOffset expires, DateTimeOffset purchased, string id) =>
         $"{(free ? 0 : 1)}|{Ms13(expires)}|{Ms13(purchased)}|{id}";
+
+    private static string DayKey(DateTimeOffset t) => ChinaCalendar.DateOf(t).ToString("yyyyMMdd", CultureInfo.InvariantCulture);
 
     private static string Ms13(DateTimeOffset t) => t.ToUnixTimeMilliseconds().ToString("D13", CultureInfo.InvariantCulture);
 

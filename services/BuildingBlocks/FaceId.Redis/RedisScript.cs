@@ -24,14 +24,29 @@ public sealed class RedisScript
     public string Text { get; }
     public string Sha1Hex => Convert.ToHexStringLower(_sha1);
 
-    /// <summary>Loads <paramref name="resourceName"/> (file name, e.g. "deduct.lua") from the assembly.</summary>
-    public static RedisScript FromResource(Assembly assembly, string resourceName)
+    /// <summary>
+    /// Loads <paramref name="resourceName"/> (file name, e.g. "deduct.lua") from the assembly. A line
+    /// <c>-- #include other.lua</c> is replaced by that resource's text, so scripts share Lua
+    /// functions without copies (Redis scripts cannot call each other).
+    /// </summary>
+    public static RedisScript FromResource(Assembly assembly, string resourceName) =>
+        new(resourceName, ReadResource(assembly, resourceName, depth: 0));
+
+    private const string IncludeDirective = "-- #include ";
+
+    private static string ReadResource(Assembly assembly, string resourceName, int depth)
     {
+        if (depth > 4) throw new InvalidOperationException($"Lua includes nested too deeply at '{resourceName}'.");
         var fullName = assembly.GetManifestResourceNames().SingleOrDefault(n => n.EndsWith("." + resourceName, StringComparison.Ordinal) || n == resourceName)
             ?? throw new InvalidOperationException($"Embedded Lua script '{resourceName}' not found in {assembly.GetName().Name}.");
         using var stream = assembly.GetManifestResourceStream(fullName)!;
         using var reader = new StreamReader(stream, Encoding.UTF8);
-        return new RedisScript(resourceName, reader.ReadToEnd());
+        var text = new StringBuilder();
+        while (reader.ReadLine() is { } line)
+            text.AppendLine(line.StartsWith(IncludeDirective, StringComparison.Ordinal)
+                ? ReadResource(assembly, line[IncludeDirective.Length..].Trim(), depth + 1)
+                : line);
+        return text.ToString();
     }
 
     public async Task<RedisResult> RunAsync(IDatabaseAsync db, RedisKey[] keys, RedisValue[] args)

@@ -28,27 +28,3 @@ public sealed class FreeGrants(PackageLedger ledger, ProductCatalog catalog)
             [new NewPackage(catalog.EidLabel.Id, EidCalls, 0, Free: true, ProductCatalog.CurrentBook)],
             at, requireOpenedService: false);
 }
-
-public sealed class AccountCreatedHandler(PackageLedger ledger) : IEventHandler<AccountCreated>
-{
-    public Task HandleAsync(AccountCreated e, EventContext context, CancellationToken ct) =>
-        ledger.RegisterAccountAsync(e.AccountId, e.MainAccountId);
-}
-
-/// <summary>Opens the service in the ledger's view, then grants the trial (both idempotent).</summary>
-public sealed class ServiceActivatedHandler(PackageLedger ledger, FreeGrants grants) : IEventHandler<ServiceActivated>
-{
-    public async Task HandleAsync(ServiceActivated e, EventContext context, CancellationToken ct)
-    {
-        var activatedAt = e.ActivatedAt.ToDateTimeOffset();
-        var cycle = e.SettlementCycle == Contracts.Common.V1.SettlementCycle.Daily ? Settlement.Daily : Settlement.Monthly;
-        await ledger.OpenServiceAsync(e.AccountId, activatedAt, e.PriceBook, cycle);
-        await grants.GrantTrialAsync(e.AccountId, activatedAt);
-    }
-}
-
-public sealed class MerchantIdIssuedHandler(FreeGrants grants) : IEventHandler<MerchantIdIssued>
-{
-    public Task HandleAsync(MerchantIdIssued e, EventContext context, CancellationToken ct) =>
-        grants.GrantEidAsync(e.AccountId, e.IssuedAt.ToDateTimeOffset());
-}

@@ -1,36 +1,71 @@
 -- Creates one purchased package or a set of free packages, exactly once per guard key
--- (purchase: the client's order id; grants: trial / eid), with their PackageDelivered events
--- in the account's outbox, atomically (R-PKG-1, R-ONB-3, R-ONB-5).
+-- (purchase: the client's order id; grants: trial / eid), atomically with their events
+-- (R-PKG-1, R-ONB-3, R-ONB-5), and backdates onto each new package the postpaid calls of its
+-- label made since 00:00 of its purchase day, oldest first, up to its size (R-PKG-4).
 -- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox   KEYS[3] = {acct:M}:pkgs   KEYS[4] = guard key
--- ARGV[1] = hash tag {acct:M}   ARGV[2] = require an opened, unsuspended service (1|0)
--- ARGV[3] = topic  ARGV[4] = event type  ARGV[5] = now (unix ms)  ARGV[6] = traceparent  ARGV[7] = tracestate
--- ARGV[8] = n, then n groups of 13: id, label, size, price_fen, free, purchased_at, valid_from,
---   expires_at, order_id, price_book, order key (avail index member), expires_at ISO, event JSON
+-- ARGV[1] = hash tag {acct:M}   ARGV[2] = main account id   ARGV[3] = require an opened, unsuspended service (1|0)
+-- ARGV[4] = now (unix ms)  ARGV[5] = now ISO  ARGV[6] = traceparent  ARGV[7] = tracestate
+-- ARGV[8..13] = topic and type of PackageDelivered, UsageBackdated, PackageAlert
+-- ARGV[14] = n, then n groups of 14: id, label, size, price_fen, free, purchased_at, valid_from,
+--   expires_at, order_id, price_book, avail index member, expires_at ISO, purchase day (yyyymmdd),
+--   PackageDelivered JSON (backdatedCalls is filled in here)
 -- Returns {'ok'|'dup', comma-separated package ids} or {'not_opened'|'suspended'}.
-local tag = ARGV[1]
+local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
+-- #include lib-usage.lua
+
 local guard = redis.call('GET', KEYS[4])
 if guard then return {'dup', guard} end
-if ARGV[2] == '1' then
+if ARGV[3] == '1' then
   local state = redis.call('HGET', KEYS[1], 'state')
   if not state then return {'not_opened'} end
   if state == 'suspended' then return {'suspended'} end
 end
-local n = tonumber(ARGV[8])
+local tp, ts = ARGV[6], ARGV[7]
+local n = tonumber(ARGV[14])
 local ids = {}
 for i = 0, n - 1 do
-  local b = 9 + i * 13
-  local id, label = ARGV[b], ARGV[b + 1]
-  redis.call('HSET', tag .. ':pkg:' .. id,
-    'label', label, 'size', ARGV[b + 2], 'used', 0, 'price_fen', ARGV[b + 3], 'free', ARGV[b + 4],
+  local b = 15 + i * 14
+  local id, label, size, day = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), ARGV[b + 12]
+  local key = TAG .. ':pkg:' .. id
+  redis.call('HSET', key,
+    'label', label, 'size', size, 'used', 0, 'price_fen', ARGV[b + 3], 'free', ARGV[b + 4],
     'purchased_at', ARGV[b + 5], 'valid_from', ARGV[b + 6], 'expires_at', ARGV[b + 7],
     'order_id', ARGV[b + 8], 'price_book', ARGV[b + 9], 'ordkey', ARGV[b + 10], 'expires_iso', ARGV[b + 11],
     'status', 'active', 'backdated', 0)
   redis.call('ZADD', KEYS[3], ARGV[b + 5], id)
-  redis.call('ZADD', tag .. ':avail:' .. label, 0, ARGV[b + 10])
-  redis.call('XADD', KEYS[2], '*', 'topic', ARGV[3], 'type', ARGV[4], 'data', ARGV[b + 12], 'time', ARGV[5],
-    'traceparent', ARGV[6], 'tracestate', ARGV[7], 'id', 'delivered:' .. id)
+  redis.call('ZADD', TAG .. ':avail:' .. label, 0, ARGV[b + 10])
+
+  -- R-PKG-4: the purchase day's postpaid calls of this label move onto the package.
+  local postq = TAG .. ':postq:' .. label .. ':' .. day
+  local moved = redis.call('ZRANGE', postq, 0, size - 1)
+  if #moved > 0 then
+    local remaining = size
+    for _, rid in ipairs(moved) do
+      remaining = use_unit(id, label, size, ARGV[b + 10])
+      local reqKey = TAG .. ':req:' .. rid
+      local outcome = redis.call('GET', reqKey)
+      if outcome then
+        local book = string.match(outcome, '([^|]*)$')
+        redis.call('SET', reqKey, 'P|' .. label .. '|' .. id .. '|' .. remaining .. '|' .. book, 'KEEPTTL')
+      end
+    end
+    redis.call('ZREM', postq, unpack(moved))
+    local ctr = TAG .. ':ctr:' .. day
+    redis.call('HINCRBY', ctr, label .. '|O', -#moved)
+    redis.call('HINCRBY', ctr, label .. '|P', #moved)
+    redis.call('HSET', key, 'backdated', #moved)
+    redis.call('XADD', KEYS[2], '*', 'topic', ARGV[10], 'type', ARGV[11], 'time', NOW, 'traceparent', tp, 'tracestate', ts,
+      'id', 'backdated:' .. id,
+      'data', cjson.encode({ accountId = ACCOUNT, packageId = id, label = label, requestIds = moved }))
+  end
+
+  local delivered = cjson.decode(ARGV[b + 13])
+  delivered.backdatedCalls = tostring(#moved)
+  redis.call('XADD', KEYS[2], '*', 'topic', ARGV[8], 'type', ARGV[9], 'data', cjson.encode(delivered), 'time', NOW,
+    'traceparent', tp, 'tracestate', ts, 'id', 'delivered:' .. id)
   ids[#ids + 1] = id
 end
+flush_alerts(KEYS[2], ARGV[12], ARGV[13], tp, ts)
 local list = table.concat(ids, ',')
 redis.call('SET', KEYS[4], list)
 return {'ok', list}

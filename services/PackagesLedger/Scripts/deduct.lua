@@ -1,5 +1,5 @@
 -- The hot path: charges a batch of usage records of ONE main account in one atomic step
--- (R-PKG-3, R-PKG-5, R-MET-2, R-MET-4, R-PKG-6 thresholds, R-ACC-2).
+-- (R-PKG-3, R-PKG-5, R-MET-2, R-MET-4, R-PKG-6 thresholds, R-ACC-2, R-BIL-4 suspension).
 -- Per record: idempotency on the request id; service opened at the record's time and not
 -- suspended; the first usable package of the label in deduction order (free before purchased,
 -- earliest expiry, earliest purchase, id) valid at the record's time, else postpaid; the
@@ -20,43 +20,26 @@
 -- Returns, per record, 2 values: status ('new'|'dup'|'unknown'|'not_opened'|'suspended') and
 -- the stored outcome "kind|label|package|remaining|price_book" (kind P package, O postpaid,
 -- N not billable), '' when refused.
-local tag, account = ARGV[1], ARGV[2]
+local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
+-- #include lib-usage.lua
+
 local svc = redis.call('HMGET', KEYS[1], 'state', 'activated_at', 'price_book')
 local state, activated, book = svc[1], tonumber(svc[2] or ''), svc[3] or ''
 local known = state ~= false or redis.call('EXISTS', KEYS[1]) == 1
-local now, nowIso = ARGV[5], ARGV[6]
-local out, charged, alerts = {}, {}, {}
+local out, charged = {}, {}
 
-local function alert(pkgId, pkgKey, label, kind, size, remaining)
-  alerts[#alerts + 1] = { 'alert:' .. pkgId .. ':' .. kind, cjson.encode({
-    accountId = account, packageId = pkgId, label = label, kind = kind,
-    size = tostring(size), remaining = tostring(remaining),
-    expiresAt = redis.call('HGET', pkgKey, 'expires_iso'), raisedAt = nowIso }) }
-end
-
--- First usable package of the label at time t13 (13-digit ms), or nil.
-local function pick(label, t13, t)
-  local avail = tag .. ':avail:' .. label
+-- First usable package of the label at time t (t13: 13-digit ms), charged one unit; or nil.
+local function charge_package(label, t13, t)
+  local avail = TAG .. ':avail:' .. label
   for _, group in ipairs({'0', '1'}) do
     local first = redis.call('ZRANGEBYLEX', avail, '[' .. group .. '|' .. t13 .. '|~', '[' .. group .. '|~', 'LIMIT', 0, 1)[1]
     if first then
       local id = string.match(first, '([^|]+)$')
-      local key = tag .. ':pkg:' .. id
-      local p = redis.call('HMGET', key, 'valid_from', 'size', 'status')
-      -- Validity starts and ends with purchase day, so if the earliest-expiring package is not
-      -- yet valid at t, no later one of this group is either.
+      local p = redis.call('HMGET', TAG .. ':pkg:' .. id, 'valid_from', 'size', 'status')
+      -- Validity starts and ends with the purchase day, so if the earliest-expiring package of
+      -- the group is not yet valid at t, no later one is either.
       if tonumber(p[1]) <= t and p[3] == 'active' then
-        local size = tonumber(p[2])
-        local used = redis.call('HINCRBY', key, 'used', 1)
-        local remaining = size - used
-        if remaining <= 0 then redis.call('ZREM', avail, first) end
-        if remaining * 5 < size and redis.call('HSETNX', key, 'alert_low', now) == 1 then
-          alert(id, key, label, 'PACKAGE_ALERT_KIND_LOW_BALANCE', size, remaining)
-        end
-        if remaining <= 0 and redis.call('HSETNX', key, 'alert_exhausted', now) == 1 then
-          alert(id, key, label, 'PACKAGE_ALERT_KIND_EXHAUSTED', size, remaining)
-        end
-        return id, remaining
+        return id, use_unit(id, label, tonumber(p[2]), first)
       end
     end
   end
@@ -68,7 +51,7 @@ for i = 0, n - 1 do
   local b = 12 + i * 10
   local rid, label, t13, occIso, day, billable = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
   local t = tonumber(t13)
-  local reqKey = tag .. ':req:' .. rid
+  local reqKey = TAG .. ':req:' .. rid
   local prev = redis.call('GET', reqKey)
   if prev then
     out[#out + 1] = 'dup'; out[#out + 1] = prev
@@ -81,24 +64,24 @@ for i = 0, n - 1 do
   else
     local kind, pkg, remaining = 'N', '', -1
     if billable == '1' then
-      pkg, remaining = pick(label, t13, t)
+      pkg, remaining = charge_package(label, t13, t)
       if pkg then
         kind = 'P'
       else
         kind, pkg = 'O', ''
         -- Postpaid calls of the day, oldest first, for same-day backdating (R-PKG-4).
-        local postq = tag .. ':postq:' .. label .. ':' .. day
+        local postq = TAG .. ':postq:' .. label .. ':' .. day
         redis.call('ZADD', postq, t, rid)
         redis.call('EXPIRE', postq, 259200, 'NX')
       end
     end
-    local ctr = tag .. ':ctr:' .. day
+    local ctr = TAG .. ':ctr:' .. day
     redis.call('HINCRBY', ctr, label .. '|' .. kind, 1)
     redis.call('EXPIRE', ctr, 34560000, 'NX')
     local outcome = kind .. '|' .. label .. '|' .. pkg .. '|' .. remaining .. '|' .. book
     redis.call('SET', reqKey, outcome, 'PXAT', ARGV[b + 9])
     out[#out + 1] = 'new'; out[#out + 1] = outcome
-    local rec = { requestId = rid, accountId = account, label = label, accessMode = ARGV[b + 7],
+    local rec = { requestId = rid, accountId = ACCOUNT, label = label, accessMode = ARGV[b + 7],
       returnCode = ARGV[b + 8], occurredAt = occIso, billable = (billable == '1'), priceBook = book }
     if ARGV[b + 6] ~= '' then rec.subAccountId = ARGV[b + 6] end
     if pkg ~= '' then rec.packageId = pkg end
@@ -108,10 +91,7 @@ end
 
 if #charged > 0 then
   redis.call('XADD', KEYS[2], '*', 'topic', ARGV[7], 'type', ARGV[8],
-    'data', cjson.encode({ records = charged }), 'time', now, 'traceparent', ARGV[3], 'tracestate', ARGV[4])
+    'data', cjson.encode({ records = charged }), 'time', NOW, 'traceparent', ARGV[3], 'tracestate', ARGV[4])
 end
-for _, a in ipairs(alerts) do
-  redis.call('XADD', KEYS[2], '*', 'topic', ARGV[9], 'type', ARGV[10],
-    'data', a[2], 'time', now, 'traceparent', ARGV[3], 'tracestate', ARGV[4], 'id', a[1])
-end
+flush_alerts(KEYS[2], ARGV[9], ARGV[10], ARGV[3], ARGV[4])
 return out

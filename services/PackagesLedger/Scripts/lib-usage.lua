@@ -1,0 +1,35 @@
+-- Shared by the ledger scripts (included with "-- #include lib-usage.lua").
+-- Locals expected before the include: TAG (the account's hash tag), ACCOUNT (main account id), NOW (ms), NOW_ISO.
+
+local alerts = {}
+
+local function raise_alert(pkgId, pkgKey, label, kind, size, remaining)
+  alerts[#alerts + 1] = { 'alert:' .. pkgId .. ':' .. kind, cjson.encode({
+    accountId = ACCOUNT, packageId = pkgId, label = label, kind = kind,
+    size = tostring(size), remaining = tostring(remaining),
+    expiresAt = redis.call('HGET', pkgKey, 'expires_iso'), raisedAt = NOW_ISO }) }
+end
+
+-- Deducts one unit from a package: the exhausted package leaves the label's index, and the
+-- low-balance (first time remaining < 20 % of size) and exhausted alerts are raised once each
+-- (R-PKG-5, R-PKG-6). Returns the remaining calls.
+local function use_unit(pkgId, label, size, availMember)
+  local key = TAG .. ':pkg:' .. pkgId
+  local remaining = size - redis.call('HINCRBY', key, 'used', 1)
+  if remaining <= 0 then redis.call('ZREM', TAG .. ':avail:' .. label, availMember) end
+  if remaining * 5 < size and redis.call('HSETNX', key, 'alert_low', NOW) == 1 then
+    raise_alert(pkgId, key, label, 'PACKAGE_ALERT_KIND_LOW_BALANCE', size, remaining)
+  end
+  if remaining <= 0 and redis.call('HSETNX', key, 'alert_exhausted', NOW) == 1 then
+    raise_alert(pkgId, key, label, 'PACKAGE_ALERT_KIND_EXHAUSTED', size, remaining)
+  end
+  return remaining
+end
+
+-- Appends the raised alerts to the outbox, each with a stable event id.
+local function flush_alerts(outbox, topic, type, tp, ts)
+  for _, a in ipairs(alerts) do
+    redis.call('XADD', outbox, '*', 'topic', topic, 'type', type, 'data', a[2], 'time', NOW,
+      'traceparent', tp, 'tracestate', ts, 'id', a[1])
+  end
+end
