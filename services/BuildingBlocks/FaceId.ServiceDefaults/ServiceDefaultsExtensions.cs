@@ -49,6 +49,7 @@ public static class ServiceDefaultsExtensions
     {
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        app.MapGrpcService<DiagnosticsGrpcService>();
         app.MapFaceIdEventBus();
         return app;
     }
