@@ -153,7 +153,8 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
             args[i++] = r.SubAccountId;
             args[i++] = r.AccessMode;
             args[i++] = r.ReturnCode;
-            args[i++] = (r.OccurredAt + RequestIdRetention).ToUnixTimeMilliseconds();
+            // Relative to our clock, so the key lives RequestIdRetention past the call's time whatever Redis's clock says.
+            args[i++] = Math.Max(1, (long)(r.OccurredAt + RequestIdRetention - now).TotalMilliseconds);
         }
         var result = (RedisResult[])(await DeductScript.RunAsync(redis, [LedgerKeys.Service(mainAccountId), LedgerKeys.Outbox(mainAccountId)], args))!;
         var outcomes = new ChargeResult[records.Count];

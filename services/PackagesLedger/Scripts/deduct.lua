@@ -16,7 +16,7 @@
 -- ARGV[5] = now (unix ms)  ARGV[6] = now ISO  ARGV[7], ARGV[8] = usage topic and event type
 -- ARGV[9], ARGV[10] = alert topic and event type  ARGV[11] = n, then n groups of 10:
 --   request_id, label, occurred_at (ms, 13 digits), occurred ISO, day (yyyymmdd), billable (1|0),
---   sub_account_id, access mode name, return code, idempotency key expiry (unix ms)
+--   sub_account_id, access mode name, return code, idempotency key lifetime (ms from now)
 -- Returns, per record, 2 values: status ('new'|'dup'|'unknown'|'not_opened'|'suspended') and
 -- the stored outcome "kind|label|package|remaining|price_book" (kind P package, O postpaid,
 -- N not billable), '' when refused.
@@ -79,7 +79,7 @@ for i = 0, n - 1 do
     redis.call('HINCRBY', ctr, label .. '|' .. kind, 1)
     redis.call('EXPIRE', ctr, 34560000, 'NX')
     local outcome = kind .. '|' .. label .. '|' .. pkg .. '|' .. remaining .. '|' .. book
-    redis.call('SET', reqKey, outcome, 'PXAT', ARGV[b + 9])
+    redis.call('SET', reqKey, outcome, 'PX', ARGV[b + 9])
     out[#out + 1] = 'new'; out[#out + 1] = outcome
     local rec = { requestId = rid, accountId = ACCOUNT, label = label, accessMode = ARGV[b + 7],
       returnCode = ARGV[b + 8], occurredAt = occIso, billable = (billable == '1'), priceBook = book }

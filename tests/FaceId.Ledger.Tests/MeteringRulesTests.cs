@@ -1,0 +1,138 @@
+using FaceId.Common;
+using FaceId.Contracts.Common.V1;
+using FaceId.Metering.Application;
+using FaceId.Packages.Ledger.Catalog;
+using FaceId.TestKit;
+using Xunit;
+
+namespace FaceId.Ledger.Tests;
+
+/// <summary>DOMAIN.md §1 and §4: who pays, billable by return code, labels from channels, late records.</summary>
+public sealed class MeteringRulesTests(RedisFixture redis) : IClassFixture<RedisFixture>
+{
+    private static UsageInput Channel(string account, string channel, ComparisonLibrary library, string code = "0", DateTimeOffset? at = null) =>
+        new(TestIds.New("req"), account, "", channel, library, AccessMode.Paas, code, at ?? DateTimeOffset.UtcNow);
+
+    [Fact]
+    public async Task R_ACC_1_a_sub_account_s_calls_are_charged_to_its_main_account()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var main = await host.OpenedAccountAsync();
+        var sub = await host.SubAccountAsync(main);
+        var package = await host.BuyAsync(main, "basic_authoritative", 1000);
+
+        var result = await host.UseAsync(sub, "basic_authoritative");
+
+        Assert.Equal(main, result.ChargedAccountId);
+        Assert.Equal(package.Id, result.PackageId);
+        var usage = (await host.OutboxAsync(main)).Last(e => e.Topic == "faceid.usage.charged.v1");
+        Assert.Contains($"\"subAccountId\":\"{sub}\"", usage.Data);
+        Assert.Contains($"\"accountId\":\"{main}\"", usage.Data);
+        var e = await Assert.ThrowsAsync<PreconditionFailedException>(() => host.BuyAsync(sub, "basic_authoritative", 1000));
+        Assert.Equal("SUB_ACCOUNT", e.Reason);
+    }
+
+    [Fact]
+    public async Task R_ACC_2_calls_before_the_activation_instant_are_refused_not_billed()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var activated = host.Time.GetUtcNow().AddHours(-1);
+        var account = await host.OpenedAccountAsync(activated);
+        Assert.Equal(RefusalReason.ServiceNotOpened, (await host.UseAsync(account, "basic_authoritative", activated.AddMilliseconds(-1))).Refusal);
+        Assert.Equal(UsageKind.Postpaid, (await host.UseAsync(account, "basic_authoritative", activated)).Kind);
+    }
+
+    [Fact]
+    public async Task R_MET_1_a_channel_and_library_resolve_to_the_billing_label_of_the_account_s_price_book()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var current = await host.OpenedAccountAsync();
+        var legacy = await host.OpenedAccountAsync(priceBook: "legacy");
+        var now = host.Time.GetUtcNow();
+
+        Assert.Equal("enhanced_self_photo_wechat", (await host.Metering.RecordAsync(Channel(current, "wechat_mini_program", ComparisonLibrary.SelfPhoto, at: now))).Label);
+        Assert.Equal("enhanced_authoritative_app", (await host.Metering.RecordAsync(Channel(current, "enhanced_app_sdk", ComparisonLibrary.Authoritative, at: now))).Label);
+        Assert.Equal("basic_self_photo", (await host.Metering.RecordAsync(Channel(current, "liveness_comparison_api", ComparisonLibrary.Unspecified, at: now))).Label);
+        Assert.Equal("legacy_wechat_liveness_comparison", (await host.Metering.RecordAsync(Channel(legacy, "wechat_native_h5", ComparisonLibrary.SelfPhoto, at: now))).Label);
+        Assert.Equal("legacy_photo_verification", (await host.Metering.RecordAsync(Channel(legacy, "photo_verification_api", ComparisonLibrary.Unspecified, at: now))).Label);
+        var missing = await Assert.ThrowsAsync<InvalidInputException>(() => host.Metering.RecordAsync(Channel(current, "pc_h5", ComparisonLibrary.Unspecified, at: now)));
+        Assert.Equal("record.library", missing.Violations.Single().Field);
+    }
+
+    [Theory]
+    [InlineData("wechat_mini_program", "0", true)]
+    [InlineData("wechat_mini_program", "2006", true)]
+    [InlineData("wechat_mini_program", "2016", true)]
+    [InlineData("wechat_mini_program", "1002", true)]
+    [InlineData("wechat_mini_program", "2007", false)] // SDK-only codes are not billed on WeChat channels
+    [InlineData("enhanced_app_sdk", "2007", true)]
+    [InlineData("enhanced_app_sdk", "2015", true)]
+    [InlineData("eid", "1002", false)] // E证通 does not bill suspected non-live
+    [InlineData("eid", "2009", false)]
+    [InlineData("eid", "0", true)]
+    [InlineData("basic_app_sdk", "1001", false)]
+    [InlineData("basic_app_sdk", "2017", false)]
+    [InlineData("basic_app_sdk", "InvalidParameter.Photo", false)]
+    [InlineData("basic_app_sdk", "UnauthorizedOperation.Arrears", false)]
+    [InlineData("id_info_check", "-1", true)]
+    [InlineData("id_info_check", "-2", false)]
+    public void R_MET_2_billable_or_not_is_decided_by_the_return_code_tables(string channel, string code, bool billable)
+    {
+        var catalog = CatalogLoader.Load(CatalogLoader.DefaultDirectory);
+        var label = catalog.ResolveLabel("2021-06", null, channel, ComparisonLibrary.Authoritative);
+        Assert.Equal(billable, catalog.IsBillable(label.CodeSet, code));
+    }
+
+    [Fact]
+    public async Task R_MET_3_a_liveness_verification_with_an_identity_check_is_two_records_under_two_labels()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        await host.BuyAsync(account, "basic_authoritative", 1000);
+        var now = host.Time.GetUtcNow();
+        var results = await host.Metering.RecordBatchAsync(
+        [
+            Channel(account, "liveness_verification_api", ComparisonLibrary.Unspecified, at: now),
+            Channel(account, "id_info_check", ComparisonLibrary.Unspecified, at: now),
+        ]);
+        Assert.Equal(("basic_authoritative", UsageKind.Package), (results[0].Label, results[0].Kind));
+        Assert.Equal(("id_info_check", UsageKind.Postpaid), (results[1].Label, results[1].Kind));
+    }
+
+    [Fact]
+    public async Task R_MET_4_a_late_record_is_charged_by_the_packages_valid_at_its_own_time()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        var package = await host.BuyAsync(account, "basic_authoritative", 1000);
+        var now = host.Time.GetUtcNow();
+
+        var twoDaysLate = await host.UseAsync(account, "basic_authoritative", now.AddDays(-2));
+        var onTime = await host.UseAsync(account, "basic_authoritative", now);
+        var tooLate = await Assert.ThrowsAsync<InvalidInputException>(() => host.UseAsync(account, "basic_authoritative", now.AddDays(-7).AddSeconds(-1)));
+
+        Assert.Equal(UsageKind.Postpaid, twoDaysLate.Kind); // the package did not exist yet at that time
+        Assert.Equal(package.Id, onTime.PackageId);
+        Assert.Equal("record.occurred_at", tooLate.Violations.Single().Field);
+        Assert.Equal(1, await host.CounterAsync(account, now.AddDays(-2), "basic_authoritative|O"));
+    }
+
+    [Fact]
+    public async Task R_MET_1_suspended_accounts_are_refused_without_deducting_packages()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        var package = await host.BuyAsync(account, "basic_authoritative", 1000);
+        var now = host.Time.GetUtcNow();
+
+        await host.Ledger.SetSuspendedAsync(account, true, now);
+        var refused = await host.UseAsync(account, "basic_authoritative");
+        await host.Ledger.SetSuspendedAsync(account, true, now.AddSeconds(-1)); // stale, out of order: ignored
+        await host.Ledger.SetSuspendedAsync(account, false, now.AddSeconds(1));
+        var resumed = await host.UseAsync(account, "basic_authoritative");
+
+        Assert.Equal((UsageKind.Refused, RefusalReason.ServiceSuspended), (refused.Kind, refused.Refusal));
+        Assert.Equal(package.Id, resumed.PackageId);
+        Assert.Equal(1, (await host.Ledger.GetPackageAsync(account, package.Id))!.Used);
+    }
+}
