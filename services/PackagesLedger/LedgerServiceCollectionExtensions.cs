@@ -17,6 +17,7 @@ public static class LedgerServiceCollectionExtensions
         services.AddHostedService<CatalogStartupCheck>();
         services.AddSingleton<PackageSchedule>();
         services.AddSingleton<PackageLedger>();
+        services.AddSingleton<RefundLedger>();
         return services;
     }
 
