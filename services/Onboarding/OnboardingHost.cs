@@ -1,5 +1,10 @@
+using FaceId.Contracts.Events.V1;
+using FaceId.EventBus;
 using FaceId.Onboarding.Application;
+using FaceId.Onboarding.Application.Notifications;
 using FaceId.Onboarding.Grpc;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace FaceId.Onboarding;
 
@@ -8,6 +13,15 @@ public static class OnboardingHost
 {
     public const string AppId = "onboarding";
 
+    /// <summary>The events Onboarding turns into notices (docs/events.md).</summary>
+    public static EventBusBuilder AddOnboardingSubscriptions(this EventBusBuilder events) => events
+        .AddSubscription<PackageAlert, NotificationHandlers>()
+        .AddSubscription<PackageDelivered, NotificationHandlers>()
+        .AddSubscription<ApplicationReviewed, NotificationHandlers>()
+        .AddSubscription<RefundCompleted, NotificationHandlers>()
+        .AddSubscription<BillIssued, NotificationHandlers>()
+        .AddSubscription<ServiceSuspended, NotificationHandlers>();
+
     public static IServiceCollection AddOnboardingService(this IServiceCollection services)
     {
         services.AddOptions<DocumentStoreOptions>().BindConfiguration(DocumentStoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -15,6 +29,21 @@ public static class OnboardingHost
         services.AddSingleton<AccountStore>();
         services.AddSingleton<AccountsApplication>();
         services.AddSingleton<ApplicationsApplication>();
+        services.AddSingleton<EnterpriseStore>();
+        services.AddSingleton<EnterpriseApplication>();
+
+        services.AddOptions<NotificationOptions>().BindConfiguration(NotificationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<NotificationFileSink>();
+        // Email: SMTP (MailKit) when Notifications:Smtp:Host is set, else the file sink. SMS: the
+        // file sink unless a provider's ISmsSender is registered before this call.
+        services.TryAddSingleton<IEmailSender>(sp =>
+            string.IsNullOrWhiteSpace(sp.GetRequiredService<IOptions<NotificationOptions>>().Value.Smtp.Host)
+                ? ActivatorUtilities.CreateInstance<FileEmailSender>(sp)
+                : ActivatorUtilities.CreateInstance<SmtpEmailSender>(sp));
+        services.TryAddSingleton<ISmsSender, FileSmsSender>();
+        services.AddSingleton<NotificationStore>();
+        services.AddSingleton<NotificationDelivery>();
+        services.AddSingleton<InboxApplication>();
         return services;
     }
 

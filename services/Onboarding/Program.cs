@@ -2,7 +2,7 @@ using FaceId.Onboarding;
 using FaceId.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults(OnboardingHost.AppId);
+builder.AddServiceDefaults(OnboardingHost.AppId).AddOnboardingSubscriptions();
 builder.Services.AddOnboardingService();
 
 var app = builder.Build();

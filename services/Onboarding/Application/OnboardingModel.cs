@@ -34,3 +34,21 @@ public sealed record ApplicationRecord(
     IReadOnlyList<ApplicationHistoryEntry> History);
 
 public sealed record ApplicationForm(string IdempotencyKey, string AccountId, string BusinessScenario, ContactInfo Contact, string LicenseFileName);
+
+public sealed record EnterpriseVerificationRecord(
+    string AccountId,
+    string CompanyName,
+    string UnifiedSocialCreditCode,
+    string LegalRepresentative,
+    DateTimeOffset VerifiedAt);
+
+public enum MerchantIdState { Pending, Issued, Rejected }
+
+public sealed record MerchantIdRecord(
+    string ApplicationId,
+    string AccountId,
+    MerchantIdState State,
+    string MerchantId,
+    string ReviewReason,
+    DateTimeOffset SubmittedAt,
+    DateTimeOffset? ReviewedAt);

@@ -2,17 +2,19 @@ using System.Runtime.CompilerServices;
 using FaceId.Common;
 using FaceId.Contracts.Onboarding.V1;
 using FaceId.Onboarding.Application;
+using FaceId.Onboarding.Application.Notifications;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using ApplicationForm = FaceId.Onboarding.Application.ApplicationForm;
 
 namespace FaceId.Onboarding.Grpc;
 
-/// <summary>
-/// Maps messages to the onboarding application classes and back; no rules here. Enterprise
-/// verification, merchant ids and the inbox are not served yet (UNIMPLEMENTED, issue #4).
-/// </summary>
-public sealed class OnboardingGrpcService(AccountsApplication accounts, ApplicationsApplication applications) : OnboardingService.OnboardingServiceBase
+/// <summary>Maps messages to the onboarding application classes and back; no rules here.</summary>
+public sealed class OnboardingGrpcService(
+    AccountsApplication accounts,
+    ApplicationsApplication applications,
+    EnterpriseApplication enterprise,
+    InboxApplication inbox) : OnboardingService.OnboardingServiceBase
 {
     public override async Task<Account> CreateAccount(CreateAccountRequest request, ServerCallContext context) =>
         ToProto(await accounts.CreateAsync(request.IdempotencyKey, request.DisplayName, ToContact(request.Contacts)));
@@ -73,9 +75,72 @@ public sealed class OnboardingGrpcService(AccountsApplication accounts, Applicat
 
     public override async Task<Contracts.Onboarding.V1.Application> ReviewApplication(ReviewApplicationRequest request, ServerCallContext context)
     {
-        bool? approve = request.Decision switch { ReviewDecision.Approve => true, ReviewDecision.Reject => false, _ => null };
-        return ToProto(await applications.ReviewAsync(request.ApplicationId, approve, request.Reason, request.ReviewerId));
+        return ToProto(await applications.ReviewAsync(request.ApplicationId, ToDecision(request.Decision), request.Reason, request.ReviewerId));
     }
+
+    public override async Task<EnterpriseVerification> SubmitEnterpriseVerification(SubmitEnterpriseVerificationRequest request, ServerCallContext context) =>
+        ToProto(await enterprise.SubmitVerificationAsync(request.IdempotencyKey, request.AccountId, request.CompanyName,
+            request.UnifiedSocialCreditCode, request.LegalRepresentative));
+
+    public override async Task<EnterpriseVerification> GetEnterpriseVerification(GetEnterpriseVerificationRequest request, ServerCallContext context) =>
+        ToProto(await enterprise.GetVerificationAsync(request.AccountId));
+
+    public override async Task<MerchantIdApplication> ApplyMerchantId(ApplyMerchantIdRequest request, ServerCallContext context) =>
+        ToProto(await enterprise.ApplyMerchantIdAsync(request.IdempotencyKey, request.AccountId));
+
+    public override async Task<MerchantIdApplication> ReviewMerchantId(ReviewMerchantIdRequest request, ServerCallContext context) =>
+        ToProto(await enterprise.ReviewMerchantIdAsync(request.IdempotencyKey, request.ApplicationId, ToDecision(request.Decision), request.Reason, request.ReviewerId));
+
+    public override async Task<MerchantIdApplication> GetMerchantId(GetMerchantIdRequest request, ServerCallContext context) =>
+        ToProto(await enterprise.GetMerchantIdAsync(request.AccountId));
+
+    public override async Task<ListInboxResponse> ListInbox(ListInboxRequest request, ServerCallContext context)
+    {
+        var (page, next) = await inbox.ListAsync(request.AccountId, request.UnreadOnly, request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
+        return new ListInboxResponse { Messages = { page.Messages.Select(ToProto) }, UnreadCount = page.UnreadCount, NextPageToken = next };
+    }
+
+    public override async Task<MarkInboxReadResponse> MarkInboxRead(MarkInboxReadRequest request, ServerCallContext context) =>
+        new() { UnreadCount = await inbox.MarkReadAsync(request.AccountId, request.MessageIds) };
+
+    private static bool? ToDecision(ReviewDecision d) => d switch { ReviewDecision.Approve => true, ReviewDecision.Reject => false, _ => null };
+
+    private static EnterpriseVerification ToProto(EnterpriseVerificationRecord v) => new()
+    {
+        AccountId = v.AccountId,
+        Verified = true,
+        CompanyName = v.CompanyName,
+        UnifiedSocialCreditCode = v.UnifiedSocialCreditCode,
+        LegalRepresentative = v.LegalRepresentative,
+        VerifiedAt = Timestamp.FromDateTimeOffset(v.VerifiedAt),
+    };
+
+    private static MerchantIdApplication ToProto(MerchantIdRecord m) => new()
+    {
+        ApplicationId = m.ApplicationId,
+        AccountId = m.AccountId,
+        Status = m.State switch
+        {
+            MerchantIdState.Issued => MerchantIdStatus.Issued,
+            MerchantIdState.Rejected => MerchantIdStatus.Rejected,
+            _ => MerchantIdStatus.Pending,
+        },
+        MerchantId = m.MerchantId,
+        ReviewReason = m.ReviewReason,
+        SubmittedAt = Timestamp.FromDateTimeOffset(m.SubmittedAt),
+        ReviewedAt = m.ReviewedAt is { } r ? Timestamp.FromDateTimeOffset(r) : null,
+    };
+
+    private static InboxMessage ToProto(InboxMessageRecord m) => new()
+    {
+        MessageId = m.Id,
+        AccountId = m.AccountId,
+        Kind = m.Kind,
+        Title = m.Title,
+        Body = m.Body,
+        CreatedAt = Timestamp.FromDateTimeOffset(m.CreatedAt),
+        Read = m.Read,
+    };
 
     private static ContactInfo ToContact(Contacts? c) => new(c?.Email ?? "", c?.Mobile ?? "", c?.Name ?? "");
 

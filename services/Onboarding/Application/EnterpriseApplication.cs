@@ -1,0 +1,107 @@
+using FaceId.Common;
+
+namespace FaceId.Onboarding.Application;
+
+/// <summary>
+/// Enterprise verification (R-ONB-4) and E证通 merchant ids (R-ONB-5) of main accounts.
+/// A verification is accepted when the submission is well formed (the credit code passes
+/// GB 32100-2015); checking it against the business registry is outside the platform.
+/// </summary>
+public sealed class EnterpriseApplication(AccountStore accounts, EnterpriseStore store, TimeProvider time)
+{
+    public const int MaxCompanyNameLength = 200;
+    public const int MaxLegalRepresentativeLength = 100;
+    public const int MaxReasonLength = 500;
+
+    public async Task<EnterpriseVerificationRecord> SubmitVerificationAsync(string idempotencyKey, string accountId, string companyName, string code, string legalRepresentative)
+    {
+        var v = new InputValidator()
+            .Id("idempotency_key", idempotencyKey)
+            .Id("account_id", accountId)
+            .Text("company_name", companyName, MaxCompanyNameLength)
+            .Text("legal_representative", legalRepresentative, MaxLegalRepresentativeLength);
+        if (UnifiedSocialCreditCode.Problem(code) is { } problem) v.Add("unified_social_credit_code", problem);
+        v.ThrowIfInvalid();
+        await RequireMainAccountAsync(accountId);
+        var status = await store.SubmitVerificationAsync(idempotencyKey, accountId, companyName, code, legalRepresentative);
+        switch (status)
+        {
+            case "no_account": throw new NotFoundException("account", accountId);
+            case "sub_account": throw NotMain(accountId);
+            case "conflict":
+                throw new PreconditionFailedException("ENTERPRISE_ALREADY_VERIFIED", accountId,
+                    "The account is already verified as another enterprise (different unified social credit code).");
+        }
+        return await GetVerificationAsync(accountId);
+    }
+
+    public async Task<EnterpriseVerificationRecord> GetVerificationAsync(string accountId)
+    {
+        new InputValidator().Id("account_id", accountId).ThrowIfInvalid();
+        await RequireMainAccountAsync(accountId);
+        return await store.GetVerificationAsync(accountId) ?? throw new NotFoundException("enterprise_verification", accountId);
+    }
+
+    /// <summary>Applies for an E证通 merchant id: enterprise-verified accounts with an opened service only.</summary>
+    public async Task<MerchantIdRecord> ApplyMerchantIdAsync(string idempotencyKey, string accountId)
+    {
+        new InputValidator().Id("idempotency_key", idempotencyKey).Id("account_id", accountId).ThrowIfInvalid();
+        await RequireMainAccountAsync(accountId);
+        var (status, id) = await store.ApplyMerchantIdAsync(idempotencyKey, accountId);
+        return status switch
+        {
+            "ok" or "dup" => await GetMerchantApplicationAsync(id),
+            "no_account" => throw new NotFoundException("account", accountId),
+            "sub_account" => throw NotMain(accountId),
+            "not_verified" => throw new PreconditionFailedException("ENTERPRISE_NOT_VERIFIED", accountId,
+                "Only enterprise-verified accounts may use E证通; submit an enterprise verification first (R-ONB-4)."),
+            "not_opened" => throw new PreconditionFailedException("SERVICE_NOT_OPENED", accountId,
+                "The service must be opened (an approved application) before applying for an E证通 merchant id."),
+            "issued" => throw new PreconditionFailedException("MERCHANT_ID_ALREADY_ISSUED", accountId,
+                $"The account already has an E证通 merchant id (application {id})."),
+            _ => throw new PreconditionFailedException("MERCHANT_ID_PENDING", accountId,
+                $"Merchant-id application {id} is still waiting for review."),
+        };
+    }
+
+    /// <summary>Issues (approve) or rejects with a reason; deciding twice the same way is a no-op.</summary>
+    public async Task<MerchantIdRecord> ReviewMerchantIdAsync(string idempotencyKey, string applicationId, bool? approve, string reason, string reviewerId)
+    {
+        new InputValidator()
+            .Id("idempotency_key", idempotencyKey)
+            .Id("application_id", applicationId)
+            .Id("reviewer_id", reviewerId)
+            .Require(approve is not null, "decision", "must be APPROVE or REJECT")
+            .Text("reason", reason, MaxReasonLength, required: approve == false)
+            .ThrowIfInvalid();
+        var app = await GetMerchantApplicationAsync(applicationId);
+        var (status, _) = await store.ReviewMerchantIdAsync(app, approve!.Value, reason, reviewerId, time.GetUtcNow());
+        return status switch
+        {
+            "ok" or "same" => await GetMerchantApplicationAsync(applicationId),
+            "missing" => throw new NotFoundException("merchant_id_application", applicationId),
+            _ => throw new PreconditionFailedException("MERCHANT_ID_ALREADY_REVIEWED", applicationId,
+                $"Merchant-id application {applicationId} was already {(approve.Value ? "rejected" : "issued")}."),
+        };
+    }
+
+    /// <summary>The account's merchant id application: the issued one, else the latest.</summary>
+    public async Task<MerchantIdRecord> GetMerchantIdAsync(string accountId)
+    {
+        new InputValidator().Id("account_id", accountId).ThrowIfInvalid();
+        await RequireMainAccountAsync(accountId);
+        return await store.GetLatestMerchantApplicationAsync(accountId) ?? throw new NotFoundException("merchant_id", accountId);
+    }
+
+    private async Task<MerchantIdRecord> GetMerchantApplicationAsync(string applicationId) =>
+        await store.GetMerchantApplicationAsync(applicationId) ?? throw new NotFoundException("merchant_id_application", applicationId);
+
+    private async Task RequireMainAccountAsync(string accountId)
+    {
+        var account = await accounts.GetAccountAsync(accountId) ?? throw new NotFoundException("account", accountId);
+        if (account.MainAccountId is not null) throw NotMain(accountId);
+    }
+
+    private static PreconditionFailedException NotMain(string accountId) =>
+        new("NOT_A_MAIN_ACCOUNT", accountId, "Enterprise verification and E证通 belong to main accounts (R-ACC-1).");
+}

@@ -1,0 +1,84 @@
+using FaceId.Common;
+using FaceId.EventBus;
+using FaceId.Metering.Application;
+using FaceId.Packages.Application;
+using FaceId.Packages.Ledger;
+using FaceId.Packages.Ledger.Catalog;
+using FaceId.Redis;
+using FaceId.TestKit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+
+namespace FaceId.Reliability.Tests;
+
+/// <summary>
+/// The ledger, Packages' and Metering's application classes wired on real Redis with a fake clock,
+/// without hosts: no relay runs, so the events a change wrote stay in the account's outbox for
+/// the test to read.
+/// </summary>
+public sealed class LedgerHost : IAsyncDisposable
+{
+    public static readonly DateTimeOffset DefaultStart = new(2026, 3, 10, 10, 0, 0, ChinaCalendar.Offset);
+
+    private readonly ServiceProvider _services;
+
+    public LedgerHost(string redis, DateTimeOffset? start = null)
+    {
+        Time = new FakeTimeProvider(start ?? DefaultStart);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Redis:ConnectionString"] = redis }).Build();
+        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration).AddSingleton<TimeProvider>(Time);
+        services.AddFaceIdRedis();
+        services.AddFaceIdEventBus(configuration, "ledger-tests");
+        services.AddPackageLedger(configuration);
+        services.AddSingleton<FreeGrants>().AddSingleton<PackagesApplication>();
+        services.AddSingleton<AccountDirectory>().AddSingleton<UsageRecordValidator>().AddSingleton<MeteringApplication>();
+        _services = services.BuildServiceProvider();
+    }
+
+    public FakeTimeProvider Time { get; }
+    public IDatabase Redis => _services.GetRequiredService<IDatabase>();
+    public PackageLedger Ledger => _services.GetRequiredService<PackageLedger>();
+    public PackagesApplication Packages => _services.GetRequiredService<PackagesApplication>();
+    public MeteringApplication Metering => _services.GetRequiredService<MeteringApplication>();
+    public FreeGrants Grants => _services.GetRequiredService<FreeGrants>();
+    public ProductCatalog Catalog => _services.GetRequiredService<ProductCatalog>();
+    public PackageSchedule Schedule => _services.GetRequiredService<PackageSchedule>();
+
+    public ExpiryScheduler Scheduler => ActivatorUtilities.CreateInstance<ExpiryScheduler>(_services);
+
+    /// <summary>A main account whose service opened at <paramref name="activatedAt"/> (default: a year before now).</summary>
+    public async Task<string> OpenedAccountAsync(DateTimeOffset? activatedAt = null, string priceBook = "2021-06")
+    {
+        var id = TestIds.New("acct");
+        await Ledger.RegisterAccountAsync(id, null);
+        await Ledger.OpenServiceAsync(id, activatedAt ?? Time.GetUtcNow().AddYears(-1), priceBook, Settlement.Daily);
+        return id;
+    }
+
+    public async Task<string> SubAccountAsync(string mainId)
+    {
+        var id = TestIds.New("sub");
+        await Ledger.RegisterAccountAsync(id, mainId);
+        return id;
+    }
+
+    /// <summary>Buys a catalog package now; returns its id.</summary>
+    public async Task<PackageRecord> BuyAsync(string accountId, string label, long size) =>
+        await Packages.PurchaseAsync(TestIds.New("order"), accountId, label, size);
+
+    public async Task<UsageResult> UseAsync(string accountId, string label, DateTimeOffset? at = null, string code = "0", string? requestId = null) =>
+        await Metering.RecordAsync(new UsageInput(requestId ?? TestIds.New("req"), accountId, label, "", Contracts.Common.V1.ComparisonLibrary.Unspecified,
+            Contracts.Common.V1.AccessMode.Saas, code, at ?? Time.GetUtcNow()));
+
+    /// <summary>The events waiting in the account's outbox: (topic, event id, data JSON).</summary>
+    public async Task<IReadOnlyList<(string Topic, string Id, string Data)>> OutboxAsync(string accountId) =>
+        (await Redis.StreamRangeAsync(RedisKeys.Outbox(RedisKeys.AccountTag(accountId))))
+        .Select(e => ((string)e["topic"]!, (string?)e["id"] ?? "", (string)e["data"]!)).ToList();
+
+    public async Task<long> CounterAsync(string accountId, DateTimeOffset day, string field) =>
+        (long)await Redis.HashGetAsync(LedgerKeys.DayCounters(accountId, ChinaCalendar.DateOf(day).ToString("yyyyMMdd")), field);
+
+    public ValueTask DisposeAsync() => _services.DisposeAsync();
+}
