@@ -3,6 +3,7 @@ using FaceId.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults(RefundHost.AppId);
+builder.Services.AddRefundService(builder.Configuration);
 
 var app = builder.Build();
 app.MapServiceDefaults();

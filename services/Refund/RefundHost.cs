@@ -1,3 +1,5 @@
+using FaceId.Packages.Ledger;
+using FaceId.Refund.Application;
 using FaceId.Refund.Grpc;
 
 namespace FaceId.Refund;
@@ -6,6 +8,25 @@ namespace FaceId.Refund;
 public static class RefundHost
 {
     public const string AppId = "refund";
+
+    /// <summary>
+    /// The package ledger (RefundLedger), the refund records, the pending set and its completion
+    /// worker (a hosted service: it runs only under a host), configured from the "Refund" section.
+    /// </summary>
+    public static IServiceCollection AddRefundService(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddPackageLedger(configuration);
+        services.AddOptions<RefundOptions>()
+            .Bind(configuration.GetSection(RefundOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<RefundStore>();
+        services.AddSingleton<PendingRefunds>();
+        services.AddSingleton<RefundApplication>();
+        services.AddSingleton<RefundCompletionWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<RefundCompletionWorker>());
+        return services;
+    }
 
     public static WebApplication MapRefundService(this WebApplication app)
     {

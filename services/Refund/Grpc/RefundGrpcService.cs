@@ -1,6 +1,43 @@
 using FaceId.Contracts.Refund.V1;
+using FaceId.Refund.Application;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Proto = FaceId.Contracts.Refund.V1;
 
 namespace FaceId.Refund.Grpc;
 
-/// <summary>The Refund API. 7-day refunds arrive with issue #6; until then every RPC answers UNIMPLEMENTED.</summary>
-public sealed class RefundGrpcService : RefundService.RefundServiceBase;
+/// <summary>Maps messages to <see cref="RefundApplication"/> and back; no rules here.</summary>
+public sealed class RefundGrpcService(RefundApplication refunds) : RefundService.RefundServiceBase
+{
+    public override async Task<Proto.Refund> RequestRefund(RequestRefundRequest request, ServerCallContext context) =>
+        ToProto(await refunds.RequestRefundAsync(request.IdempotencyKey, request.AccountId, request.PackageId));
+
+    public override async Task<Proto.Refund> GetRefund(GetRefundRequest request, ServerCallContext context) =>
+        ToProto(await refunds.GetRefundAsync(request.AccountId, request.RefundId));
+
+    public override async Task<ListRefundsResponse> ListRefunds(ListRefundsRequest request, ServerCallContext context)
+    {
+        var (page, next) = await refunds.ListRefundsAsync(request.AccountId, request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
+        return new ListRefundsResponse { Refunds = { page.Select(ToProto) }, NextPageToken = next };
+    }
+
+    private static Proto.Refund ToProto(RefundRecord r) => new()
+    {
+        RefundId = r.Id,
+        AccountId = r.AccountId,
+        PackageId = r.PackageId,
+        AmountFen = r.AmountFen,
+        State = ToProto(r.State),
+        RejectionReason = r.RejectionReason,
+        RequestedAt = Timestamp.FromDateTimeOffset(r.RequestedAt),
+        History = { r.History.Select(h => new Proto.RefundTransition { State = ToProto(h.State), At = Timestamp.FromDateTimeOffset(h.At), Note = h.Note }) },
+    };
+
+    private static Proto.RefundState ToProto(Application.RefundState state) => state switch
+    {
+        Application.RefundState.Requested => Proto.RefundState.Requested,
+        Application.RefundState.Approved => Proto.RefundState.Approved,
+        Application.RefundState.Credited => Proto.RefundState.Credited,
+        _ => Proto.RefundState.Rejected,
+    };
+}

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using FaceId.Packages.Ledger;
+using FaceId.Redis;
+using StackExchange.Redis;
+
+namespace FaceId.Refund.Application;
+
+/// <summary>
+/// Reads the refund records that the ledger's refund scripts write (<see cref="RefundKeys"/>:
+/// <c>{acct:M}:ref:&lt;id&gt;</c> hash, its <c>:history</c> list, the <c>{acct:M}:refs</c> index),
+/// and records refusals (record-rejection.lua).
+/// </summary>
+public sealed class RefundStore(IDatabase redis)
+{
+    private static readonly RedisScript RecordRejectionScript = RedisScript.FromResource(typeof(RefundStore).Assembly, "record-rejection.lua");
+
+    /// <summary>
+    /// Ids this service hands out ("ref_" + hex). Anything else, even a well-formed id, names no
+    /// refund; checking it keeps other keys of the <c>ref:</c> namespace (<c>ref:idem:…</c>,
+    /// <c>ref:&lt;id&gt;:history</c>) out of reach of GetRefund.
+    /// </summary>
+    public static bool IsRefundId(string id) => id.StartsWith("ref_", StringComparison.Ordinal) && !id.Contains(':');
+
+    public async Task<RefundRecord?> GetAsync(string accountId, string refundId)
+    {
+        if (!IsRefundId(refundId)) return null;
+        var batch = redis.CreateBatch();
+        var hash = batch.HashGetAllAsync(RefundKeys.Refund(accountId, refundId));
+        var history = batch.ListRangeAsync(RefundKeys.History(accountId, refundId));
+        batch.Execute();
+        return ToRecord(accountId, refundId, await hash, await history);
+    }
+
+    /// <summary>The account's refunds by request time, oldest first (so offsets stay valid while new ones arrive).</summary>
+    public async Task<(IReadOnlyList<RefundRecord> Page, bool More)> ListAsync(string accountId, int offset, int size)
+    {
+        var ids = await redis.SortedSetRangeByRankAsync(RefundKeys.List(accountId), offset, offset + size); // one extra: is there more?
+        var page = ids.Take(size).Select(id => (string)id!).ToList();
+        var batch = redis.CreateBatch();
+        var reads = page.Select(id => (Id: id, Hash: batch.HashGetAllAsync(RefundKeys.Refund(accountId, id)), History: batch.ListRangeAsync(RefundKeys.History(accountId, id))))
+            .ToList();
+        batch.Execute();
+        var records = new List<RefundRecord>(page.Count);
+        foreach (var r in reads)
+            if (ToRecord(accountId, r.Id, await r.Hash, await r.History) is { } record) records.Add(record);
+        return (records, ids.Length > size);
+    }
+
+    /// <summary>The key's refund id: <paramref name="refundId"/> if recorded now, else the id an earlier request with the same key got.</summary>
+    public async Task<string> RecordRejectionAsync(string accountId, string idempotencyKey, string refundId, PackageRecord package,
+        DateTimeOffset now, string reason, string requestedHistory, string rejectedHistory) =>
+        (string)(await RecordRejectionScript.RunAsync(redis,
+            [RefundKeys.Idempotency(accountId, idempotencyKey), RefundKeys.Refund(accountId, refundId), RefundKeys.List(accountId)],
+            [refundId, package.Id, package.Label, package.PriceFen, now.ToUnixTimeMilliseconds(), reason, requestedHistory, rejectedHistory]))!;
+
+    private static RefundRecord? ToRecord(string accountId, string refundId, HashEntry[] hash, RedisValue[] history)
+    {
+        if (hash.Length == 0) return null;
+        var h = hash.ToDictionary(e => (string)e.Name!, e => e.Value);
+        string Text(string field) => h.TryGetValue(field, out var v) && !v.IsNull ? (string)v! : "";
+        long Number(string field) => h.TryGetValue(field, out var v) && !v.IsNull ? (long)v : 0;
+        return new RefundRecord(
+            refundId, accountId, Text("package"), Text("label"), Number("amount_fen"), RefundStates.FromStored(Text("state")),
+            Text("rejection_reason"), DateTimeOffset.FromUnixTimeMilliseconds(Number("requested_at")),
+            history.Select(x => JsonSerializer.Deserialize<RefundHistoryEntry>((string)x!)!.ToTransition()).ToList());
+    }
+}
