@@ -36,11 +36,14 @@ public sealed class InProcessService<TEntryPoint> : IAsyncDisposable where TEntr
     }
 
     /// <summary>A gRPC channel to the in-memory server (HTTP/2 semantics over the TestServer handler).</summary>
-    public GrpcChannel Channel => _channel ??= GrpcChannel.ForAddress(_factory.Server.BaseAddress, new GrpcChannelOptions
+    public GrpcChannel Channel => _channel ??= ChannelWithToken(TestAuth.OperatorToken);
+
+    /// <summary>A new channel to the server whose calls carry <paramref name="token"/> (empty: none).</summary>
+    public GrpcChannel ChannelWithToken(string token) => GrpcChannel.ForAddress(_factory.Server.BaseAddress, new GrpcChannelOptions
     {
         HttpHandler = new ResponseVersionHandler { InnerHandler = _factory.Server.CreateHandler() },
         MaxReceiveMessageSize = 16 * 1024 * 1024,
-    });
+    }.WithToken(token));
 
     /// <summary>The host's root service provider (resolve singletons, IDatabase, IEventBus, ...).</summary>
     public IServiceProvider Services => _factory.Services;
@@ -61,6 +64,7 @@ public sealed class InProcessService<TEntryPoint> : IAsyncDisposable where TEntr
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
+            builder.UseSetting("Auth:SigningKey", TestAuth.SigningKey);
             foreach (var (key, value) in configuration)
                 builder.UseSetting(key, value);
             builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(configuration));

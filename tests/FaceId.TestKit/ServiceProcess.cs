@@ -45,7 +45,10 @@ public sealed class ServiceProcess : IAsyncDisposable
     public Uri Address => new($"http://127.0.0.1:{GrpcPort}");
 
     /// <summary>A channel to the service's gRPC port; it reconnects across restarts.</summary>
-    public GrpcChannel Channel => _channel ??= GrpcChannel.ForAddress(Address);
+    public GrpcChannel Channel => _channel ??= ChannelWithToken(TestAuth.OperatorToken);
+
+    /// <summary>A new channel to the process whose calls carry <paramref name="token"/> (empty: none).</summary>
+    public GrpcChannel ChannelWithToken(string token) => GrpcChannel.ForAddress(Address, new GrpcChannelOptions().WithToken(token));
 
     /// <summary>The log file of every run of this process (stdout and stderr, in order).</summary>
     public string LogFile { get; }
@@ -205,6 +208,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(DllPath)!,
         };
         start.ArgumentList.Add(DllPath);
+        start.Environment["Auth__SigningKey"] = TestAuth.SigningKey;
         foreach (var (key, value) in _environment)
         {
             if (value is null) start.Environment.Remove(key);
