@@ -1,4 +1,9 @@
+using FaceId.Billing.Application;
 using FaceId.Billing.Grpc;
+using FaceId.Billing.Infrastructure;
+using FaceId.Contracts.Events.V1;
+using FaceId.EventBus;
+using FaceId.Packages.Ledger.Catalog;
 
 namespace FaceId.Billing;
 
@@ -7,9 +12,45 @@ public static class BillingHost
 {
     public const string AppId = "billing";
 
+    public static EventBusBuilder AddBillingSubscriptions(this EventBusBuilder events) => events
+        .AddSubscription<ServiceActivated, ServiceActivatedHandler>()
+        .AddSubscription<UsageCharged, UsageChargedHandler>()
+        .AddSubscription<UsageBackdated, UsageBackdatedHandler>()
+        .AddSubscription<PackageDelivered, PackageDeliveredHandler>()
+        .AddSubscription<RefundCompleted, RefundCompletedHandler>();
+
+    public static IServiceCollection AddBillingService(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<BillingOptions>().BindConfiguration(BillingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // Read only: the price books (catalog files copied from the ledger project). Billing never writes ledger keys.
+        services.AddSingleton(_ => CatalogLoader.Load(configuration["Catalog:Directory"] is { Length: > 0 } dir ? dir : CatalogLoader.DefaultDirectory));
+        services.AddHostedService<CatalogStartupCheck>();
+        services.AddSingleton<BillingMetrics>();
+        services.AddSingleton<BillingStore>();
+        services.AddSingleton<SettlementService>();
+        services.AddSingleton<BalanceService>();
+        services.AddSingleton<StatisticsService>();
+        services.AddSingleton<ReconciliationService>();
+        services.AddSingleton<BillQueries>();
+        services.AddSingleton<BillingScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<BillingScheduler>());
+        return services;
+    }
+
     public static WebApplication MapBillingService(this WebApplication app)
     {
         app.MapGrpcService<BillingGrpcService>();
         return app;
+    }
+
+    private sealed class CatalogStartupCheck(IServiceProvider services) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            services.GetRequiredService<ProductCatalog>();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -1,6 +1,141 @@
+using FaceId.Billing.Application;
+using FaceId.Billing.Domain;
+using FaceId.Billing.Infrastructure;
+using FaceId.Common;
+using FaceId.Auth;
 using FaceId.Contracts.Billing.V1;
+using FaceId.ServiceDefaults.Security;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using ContractCycle = FaceId.Contracts.Common.V1.SettlementCycle;
+using ContractMode = FaceId.Contracts.Common.V1.AccessMode;
 
 namespace FaceId.Billing.Grpc;
 
-/// <summary>The Billing API. Statistics, settlement and balances arrive with issue #5; until then every RPC answers UNIMPLEMENTED.</summary>
-public sealed class BillingGrpcService : BillingService.BillingServiceBase;
+/// <summary>The Billing API (docs/api.md): maps messages to the application services and back, nothing more.</summary>
+public sealed class BillingGrpcService(
+    StatisticsService statistics,
+    SettlementService settlement,
+    BillQueries bills,
+    BalanceService balances,
+    ReconciliationService reconciliation) : BillingService.BillingServiceBase
+{
+    [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
+    public override async Task<GetStatisticsResponse> GetStatistics(GetStatisticsRequest request, ServerCallContext context)
+    {
+        var (rows, next) = await statistics.GetAsync(request.AccountId, Time(request.From, "from"), Time(request.To, "to"),
+            Granularity(request.Granularity), request.ByAccessMode, request.BySubAccount, request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
+        return new GetStatisticsResponse
+        {
+            Rows =
+            {
+                rows.Select(r => new StatisticsRow
+                {
+                    Period = r.Period, Label = r.Label, AccessMode = (ContractMode)r.AccessMode, SubAccountId = r.SubAccountId,
+                    Calls = r.Calls, BillableCalls = r.Billable, PackageCalls = r.Package, PostpaidCalls = r.Postpaid, PostpaidAmountFen = r.PostpaidAmountFen,
+                }),
+            },
+            NextPageToken = next,
+        };
+    }
+
+    [Allow(Roles.BillingOperator, Roles.Service)]
+    public override async Task<Bill> SettlePeriod(SettlePeriodRequest request, ServerCallContext context) =>
+        ToProto(await settlement.SettleAsync(request.IdempotencyKey, request.AccountId, Time(request.PeriodInstant, "period_instant")));
+
+    [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
+    public override async Task<Bill> GetBill(GetBillRequest request, ServerCallContext context) =>
+        ToProto(await bills.GetAsync(request.AccountId, request.BillId));
+
+    [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
+    public override async Task<ListBillsResponse> ListBills(ListBillsRequest request, ServerCallContext context)
+    {
+        var (page, next) = await bills.ListAsync(request.AccountId, request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
+        return new ListBillsResponse { Bills = { page.Select(ToProto) }, NextPageToken = next };
+    }
+
+    [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
+    public override async Task<Balance> GetBalance(GetBalanceRequest request, ServerCallContext context) =>
+        ToProto(await balances.GetAsync(request.AccountId));
+
+    [Allow(Roles.BillingOperator, Roles.Service)]
+    public override async Task<Balance> TopUp(TopUpRequest request, ServerCallContext context) =>
+        ToProto(await balances.TopUpAsync(request.IdempotencyKey, request.AccountId, request.AmountFen));
+
+    [Allow(Roles.BillingOperator, Roles.Service)]
+    public override async Task<Reconciliation> GetReconciliation(GetReconciliationRequest request, ServerCallContext context)
+    {
+        var lines = await reconciliation.GetAsync(request.AccountId, Time(request.From, "from"), Time(request.To, "to"));
+        return new Reconciliation
+        {
+            Rows =
+            {
+                lines.Select(l => new ReconciliationRow
+                {
+                    Label = l.Label, Period = l.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                    MeteredBillable = l.MeteredBillable, PackageCalls = l.BilledPackage, PostpaidCalls = l.BilledPostpaid, Balanced = l.Balanced,
+                    MeteredPackageCalls = l.MeteredPackage, MeteredPostpaidCalls = l.MeteredPostpaid,
+                }),
+            },
+            Balanced = lines.All(l => l.Balanced),
+        };
+    }
+
+    private static DateTimeOffset? Time(Timestamp? t, string field)
+    {
+        if (t is null) return null;
+        try
+        {
+            return t.ToDateTimeOffset();
+        }
+        catch (InvalidOperationException)
+        {
+            throw new InvalidInputException(field, "is not a valid timestamp");
+        }
+    }
+
+    private static StatGranularity? Granularity(Contracts.Billing.V1.Granularity g) => g switch
+    {
+        Contracts.Billing.V1.Granularity.Day => StatGranularity.Day,
+        Contracts.Billing.V1.Granularity.Month => StatGranularity.Month,
+        Contracts.Billing.V1.Granularity.Unspecified => null,
+        _ => throw new InvalidInputException("granularity", $"unknown value {(int)g}"),
+    };
+
+    private static Bill ToProto(IssuedBill issued)
+    {
+        var b = issued.Bill;
+        return new Bill
+        {
+            BillId = b.BillId,
+            AccountId = b.AccountId,
+            Period = b.Period,
+            PeriodStart = Timestamp.FromDateTimeOffset(b.PeriodStart),
+            PeriodEnd = Timestamp.FromDateTimeOffset(b.PeriodEnd),
+            Cycle = b.Cycle == Settlement.Daily ? ContractCycle.Daily : ContractCycle.Monthly,
+            PriceBook = b.PriceBook,
+            Lines =
+            {
+                b.Lines.Select(l => new BillLine
+                {
+                    Kind = (BillLineKind)(int)l.Kind, Label = l.Label, Calls = l.Calls, UnitPriceFen = l.UnitPriceFen, AmountFen = l.AmountFen,
+                    Reference = l.Reference, Description = l.Description,
+                }),
+            },
+            TotalFen = b.TotalFen,
+            Status = issued.OutstandingFen > 0 ? BillStatus.InArrears : BillStatus.Paid,
+            OutstandingFen = issued.OutstandingFen,
+            IssuedAt = Timestamp.FromDateTimeOffset(b.IssuedAt),
+        };
+    }
+
+    private static Balance ToProto(BalanceView v) => new()
+    {
+        AccountId = v.AccountId,
+        BalanceFen = v.BalanceFen,
+        ArrearsFen = v.ArrearsFen,
+        Suspended = v.Suspended,
+        ArrearsSince = v.ArrearsSince is { } since ? Timestamp.FromDateTimeOffset(since) : null,
+        SuspendAt = v.SuspendAt is { } at ? Timestamp.FromDateTimeOffset(at) : null,
+    };
+}

@@ -1,0 +1,47 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace FaceId.Billing.Application;
+
+/// <summary>Configuration section "Billing" (README.md, docs/billing.md).</summary>
+public sealed class BillingOptions
+{
+    public const string Section = "Billing";
+
+    /// <summary>A period is settled by the scheduler this long after it ended (room for late records).</summary>
+    [Range(0, 7 * 24 * 60)]
+    public int SettlementGraceMinutes { get; set; } = 60;
+
+    /// <summary>Arrears unpaid this long suspend the service (R-BIL-4).</summary>
+    [Range(1, 24 * 365)]
+    public int SuspendAfterHours { get; set; } = 24;
+
+    /// <summary>Runs the scheduler (settlement, suspension, reconciliation) in this process.</summary>
+    public bool SchedulerEnabled { get; set; } = true;
+
+    /// <summary>How often the scheduler looks for due work.</summary>
+    [Range(1, 3600)]
+    public int SchedulerIntervalSeconds { get; set; } = 60;
+
+    /// <summary>How often the periodic reconciliation runs (R-BIL-3).</summary>
+    [Range(1, 7 * 24 * 60)]
+    public int ReconciliationIntervalMinutes { get; set; } = 60;
+
+    /// <summary>How many complete days back the periodic reconciliation checks (the late window is 7 days).</summary>
+    [Range(1, 400)]
+    public int ReconciliationDays { get; set; } = 8;
+
+    /// <summary>How long an applied usage record's request id is remembered (replays within it count once).</summary>
+    [Range(1, 3650)]
+    public int RequestRetentionDays { get; set; } = 62;
+
+    /// <summary>How long day statistics are kept.</summary>
+    [Range(1, 36500)]
+    public int StatisticsRetentionDays { get; set; } = 1100;
+
+    public TimeSpan Grace => TimeSpan.FromMinutes(SettlementGraceMinutes);
+    public TimeSpan SuspendAfter => TimeSpan.FromHours(SuspendAfterHours);
+    public TimeSpan SchedulerInterval => TimeSpan.FromSeconds(SchedulerIntervalSeconds);
+    public TimeSpan ReconciliationInterval => TimeSpan.FromMinutes(ReconciliationIntervalMinutes);
+    public TimeSpan RequestRetention => TimeSpan.FromDays(RequestRetentionDays);
+    public TimeSpan StatisticsRetention => TimeSpan.FromDays(StatisticsRetentionDays);
+}

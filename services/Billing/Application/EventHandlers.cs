@@ -1,0 +1,104 @@
+using FaceId.Billing.Domain;
+using FaceId.Billing.Infrastructure;
+using FaceId.Common;
+using FaceId.Contracts.Events.V1;
+using FaceId.EventBus;
+using Microsoft.Extensions.Options;
+using ContractCycle = FaceId.Contracts.Common.V1.SettlementCycle;
+
+namespace FaceId.Billing.Application;
+
+/// <summary>
+/// R-BIL-1: usage records into statistics, one script per main account per event, deduplicated on
+/// the request id in the same script as the counter increments, so an event delivered or replayed
+/// twice (under any event id) counts once.
+/// </summary>
+public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOptions> options, BillingMetrics metrics, ILogger<UsageChargedHandler> logger)
+    : IEventHandler<UsageCharged>
+{
+    public async Task HandleAsync(UsageCharged e, EventContext context, CancellationToken ct)
+    {
+        var byAccount = new Dictionary<string, List<BillingStore.UsageRow>>(StringComparer.Ordinal);
+        foreach (var r in e.Records)
+        {
+            if (string.IsNullOrEmpty(r.RequestId) || string.IsNullOrEmpty(r.AccountId) || string.IsNullOrEmpty(r.Label) || r.OccurredAt is null)
+            {
+                logger.LogWarning("UsageCharged {EventId}: record '{RequestId}' of '{AccountId}' lacks request id, account, label or time; ignored",
+                    context.EventId, r.RequestId, r.AccountId);
+                continue;
+            }
+            var kind = !r.Billable ? 'N' : r.PackageId.Length > 0 ? 'P' : 'O';
+            var day = Months.DayKey(ChinaCalendar.DateOf(r.OccurredAt.ToDateTimeOffset()));
+            if (!byAccount.TryGetValue(r.AccountId, out var rows)) byAccount[r.AccountId] = rows = [];
+            rows.Add(new BillingStore.UsageRow(r.RequestId, kind, day, r.Label, (int)r.AccessMode, r.SubAccountId));
+        }
+        foreach (var (account, rows) in byAccount)
+        {
+            var (applied, duplicates) = await store.ApplyUsageAsync(account, rows, options.Value.RequestRetention, options.Value.StatisticsRetention);
+            metrics.UsageApplied(applied, duplicates);
+            if (duplicates > 0)
+                logger.LogDebug("UsageCharged {EventId}: {Duplicates} of {Count} records of {Account} were already counted", context.EventId, duplicates, rows.Count, account);
+        }
+    }
+}
+
+/// <summary>R-PKG-4: postpaid calls of the purchase day moved onto a new package.</summary>
+public sealed class UsageBackdatedHandler(BillingStore store, IOptions<BillingOptions> options) : IEventHandler<UsageBackdated>
+{
+    public async Task HandleAsync(UsageBackdated e, EventContext context, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(e.AccountId) || e.RequestIds.Count == 0) return;
+        foreach (var chunk in e.RequestIds.Where(r => r.Length > 0).Chunk(1000))
+            await store.ApplyBackdateAsync(e.AccountId, e.PackageId, e.Label, chunk, options.Value.RequestRetention);
+    }
+}
+
+/// <summary>A bought package is a prepaid charge on the bill of its purchase period; free packages cost nothing and are not charged.</summary>
+public sealed class PackageDeliveredHandler(BillingStore store) : IEventHandler<PackageDelivered>
+{
+    public async Task HandleAsync(PackageDelivered e, EventContext context, CancellationToken ct)
+    {
+        if (e.Free || e.PriceFen <= 0 || string.IsNullOrEmpty(e.AccountId) || string.IsNullOrEmpty(e.PackageId) || e.PurchasedAt is null) return;
+        await store.AddPrepaidAsync(e.AccountId,
+            new PrepaidCharge(e.PackageId, e.Label, e.Size, e.PriceFen, e.PurchasedAt.ToDateTimeOffset()), e.PriceBook);
+    }
+}
+
+/// <summary>
+/// R-REF-3: a completed refund's amount goes back to the balance at once (paying arrears first, which
+/// may resume the service), once per refund id; the next bill lists it as a REFUND_CREDIT line.
+/// </summary>
+public sealed class RefundCompletedHandler(BillingStore store, TimeProvider time) : IEventHandler<RefundCompleted>
+{
+    public async Task HandleAsync(RefundCompleted e, EventContext context, CancellationToken ct)
+    {
+        if (e.AmountFen <= 0 || string.IsNullOrEmpty(e.AccountId) || string.IsNullOrEmpty(e.RefundId)) return;
+        var now = time.GetUtcNow();
+        await store.CreditRefundAsync(e.AccountId, e.RefundId, e.PackageId, e.AmountFen, e.CompletedAt?.ToDateTimeOffset() ?? now, now);
+    }
+}
+
+/// <summary>
+/// The account's activation date, price book and settlement cycle (DOMAIN.md §5.4), recorded once;
+/// then the account joins the settlement index.
+/// </summary>
+public sealed class ServiceActivatedHandler(BillingStore store, IOptions<BillingOptions> options) : IEventHandler<ServiceActivated>
+{
+    public async Task HandleAsync(ServiceActivated e, EventContext context, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(e.AccountId) || e.ActivatedAt is null) return;
+        var activatedAt = e.ActivatedAt.ToDateTimeOffset();
+        var (policyBook, policyCycle) = PriceBookPolicy.For(activatedAt);
+        var book = string.IsNullOrEmpty(e.PriceBook) ? policyBook : e.PriceBook;
+        var cycle = e.SettlementCycle switch
+        {
+            ContractCycle.Daily => Settlement.Daily,
+            ContractCycle.Monthly => Settlement.Monthly,
+            _ => policyCycle,
+        };
+        await store.ActivateAsync(e.AccountId, activatedAt, book, cycle);
+        var account = await store.GetAccountAsync(e.AccountId);
+        if (account is not null)
+            await store.IndexForSettlementAsync(e.AccountId, account.FirstPeriod.End + options.Value.Grace);
+    }
+}

@@ -1,0 +1,97 @@
+using FaceId.Billing.Tests.Support;
+using FaceId.Contracts.Billing.V1;
+using FaceId.Contracts.Common.V1;
+using FaceId.Packages.Ledger;
+using FaceId.TestKit;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Xunit;
+
+namespace FaceId.Billing.Tests;
+
+/// <summary>Reconciliation by API (R-BIL-3) and the API's answers to bad input: field paths, never INTERNAL.</summary>
+public sealed class ApiTests(BillingFixture billing) : IClassFixture<BillingFixture>
+{
+    private static Timestamp Ts(string local) => Timestamp.FromDateTimeOffset(Hosts.At(local));
+
+    [Fact]
+    public async Task R_BIL_3_reconciliation_compares_the_ledgers_day_counters_with_billings_records_per_label_and_day()
+    {
+        var account = await billing.ActivateAsync(Hosts.At("2030-01-01T09:00"), SettlementCycle.Daily);
+        await billing.ChargeAsync(
+        [
+            .. Usage.Many(5, account, "basic_authoritative", Hosts.At("2030-01-02T10:00"), 'P'),
+            .. Usage.Many(7, account, "basic_authoritative", Hosts.At("2030-01-02T11:00"), 'O'),
+            .. Usage.Many(2, account, "basic_authoritative", Hosts.At("2030-01-02T11:00"), 'N'),
+            .. Usage.Many(3, account, "id_info_check", Hosts.At("2030-01-03T11:00"), 'O'),
+        ]);
+        // What the ledger counted (written as deduct.lua does): same billable totals except id checks on the 3rd.
+        await billing.Db.HashSetAsync(LedgerKeys.DayCounters(account, "20300102"), [new("basic_authoritative|P", 6), new("basic_authoritative|O", 6), new("basic_authoritative|N", 2)]);
+        await billing.Db.HashSetAsync(LedgerKeys.DayCounters(account, "20300103"), [new("id_info_check|O", 4)]);
+
+        var r = await billing.Client.GetReconciliationAsync(new GetReconciliationRequest { AccountId = account, From = Ts("2030-01-01T00:00"), To = Ts("2030-01-04T00:00") });
+
+        Assert.False(r.Balanced);
+        Assert.Equal(
+        [
+            ("basic_authoritative", "2030-01-02", 12L, 5L, 7L, true, 6L, 6L),   // a split differing in flight still balances the total
+            ("id_info_check", "2030-01-03", 4L, 0L, 3L, false, 0L, 4L),
+        ], r.Rows.Select(x => (x.Label, x.Period, x.MeteredBillable, x.PackageCalls, x.PostpaidCalls, x.Balanced, x.MeteredPackageCalls, x.MeteredPostpaidCalls)));
+        var balancedDay = await billing.Client.GetReconciliationAsync(new GetReconciliationRequest { AccountId = account, From = Ts("2030-01-02T00:00"), To = Ts("2030-01-03T00:00") });
+        Assert.True(balancedDay.Balanced);
+    }
+
+    [Fact]
+    public async Task Bad_requests_are_invalid_argument_with_every_field_path()
+    {
+        var account = await billing.ActivateAsync(Hosts.At("2030-01-01T09:00"), SettlementCycle.Daily);
+        var c = billing.Client;
+
+        Assert.Equal(["account_id", "to", "granularity", "page.page_size"], await RpcAssert.InvalidArgumentAsync(() => c.GetStatisticsAsync(new GetStatisticsRequest
+        {
+            AccountId = "no spaces please", From = Ts("2030-01-02T00:00"), To = Ts("2030-01-01T00:00"), Page = new PageRequest { PageSize = 501 },
+        }).ResponseAsync));
+        Assert.Equal(["from", "to"], await RpcAssert.InvalidArgumentAsync(() => c.GetStatisticsAsync(new GetStatisticsRequest
+        {
+            AccountId = account, Granularity = Granularity.Day,
+        }).ResponseAsync));
+        Assert.Equal(["to"], await RpcAssert.InvalidArgumentAsync(() => c.GetStatisticsAsync(new GetStatisticsRequest
+        {
+            AccountId = account, From = Ts("2030-01-01T00:00"), To = Ts("2031-02-06T00:00"), Granularity = Granularity.Month,
+        }).ResponseAsync)); // more than 400 days
+        Assert.Equal(["granularity"], await RpcAssert.InvalidArgumentAsync(() => c.GetStatisticsAsync(new GetStatisticsRequest
+        {
+            AccountId = account, From = Ts("2030-01-01T00:00"), To = Ts("2030-01-02T00:00"), Granularity = (Granularity)7,
+        }).ResponseAsync));
+        Assert.Equal(["page.page_token"], await RpcAssert.InvalidArgumentAsync(() => c.GetStatisticsAsync(new GetStatisticsRequest
+        {
+            AccountId = account, From = Ts("2030-01-01T00:00"), To = Ts("2030-01-02T00:00"), Granularity = Granularity.Day, Page = new PageRequest { PageToken = "forged" },
+        }).ResponseAsync));
+        Assert.Equal(["idempotency_key", "account_id", "period_instant"], await RpcAssert.InvalidArgumentAsync(() => c.SettlePeriodAsync(new SettlePeriodRequest()).ResponseAsync));
+        Assert.Equal(["period_instant"], await RpcAssert.InvalidArgumentAsync(() => c.SettlePeriodAsync(new SettlePeriodRequest
+        {
+            IdempotencyKey = "k", AccountId = account, PeriodInstant = new Timestamp { Seconds = long.MaxValue },
+        }).ResponseAsync));
+        Assert.Equal(["period_instant"], await RpcAssert.InvalidArgumentAsync(() => c.SettlePeriodAsync(new SettlePeriodRequest
+        {
+            IdempotencyKey = "k", AccountId = account, PeriodInstant = Timestamp.FromDateTimeOffset(DateTimeOffset.Parse("9999-12-31T23:59:59Z", System.Globalization.CultureInfo.InvariantCulture)),
+        }).ResponseAsync));
+        Assert.Equal(["from"], await RpcAssert.InvalidArgumentAsync(() => c.GetReconciliationAsync(new GetReconciliationRequest
+        {
+            AccountId = account, From = new Timestamp(), To = Ts("2030-01-02T00:00"),
+        }).ResponseAsync));
+        Assert.Equal(["account_id", "bill_id"], await RpcAssert.InvalidArgumentAsync(() => c.GetBillAsync(new GetBillRequest()).ResponseAsync));
+        Assert.Equal(["account_id"], await RpcAssert.InvalidArgumentAsync(() => c.ListBillsAsync(new ListBillsRequest()).ResponseAsync));
+        Assert.Equal(["account_id"], await RpcAssert.InvalidArgumentAsync(() => c.GetBalanceAsync(new GetBalanceRequest { AccountId = new string('a', 129) }).ResponseAsync));
+        Assert.Equal(["account_id", "from", "to"], await RpcAssert.InvalidArgumentAsync(() => c.GetReconciliationAsync(new GetReconciliationRequest()).ResponseAsync));
+
+        await RpcAssert.NotFoundAsync(() => c.GetBalanceAsync(new GetBalanceRequest { AccountId = TestIds.New("nobody") }).ResponseAsync);
+        await RpcAssert.NotFoundAsync(() => c.GetBillAsync(new GetBillRequest { AccountId = account, BillId = "bill-2030-13-01" }).ResponseAsync);
+        await RpcAssert.NotFoundAsync(() => c.ListBillsAsync(new ListBillsRequest { AccountId = TestIds.New("nobody") }).ResponseAsync);
+        var e = await Assert.ThrowsAsync<RpcException>(() => c.GetReconciliationAsync(new GetReconciliationRequest
+        {
+            AccountId = TestIds.New("nobody"), From = Ts("2030-01-01T00:00"), To = Ts("2030-01-02T00:00"),
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, e.StatusCode);
+    }
+}

@@ -1,0 +1,9 @@
+using FaceId.Packages.Ledger.Catalog;
+
+namespace FaceId.Billing.Tests.Domain;
+
+/// <summary>The real catalog data files (copied next to the tests from services/PackagesLedger/Catalog/data).</summary>
+public static class Catalog
+{
+    public static readonly ProductCatalog Instance = CatalogLoader.Load(CatalogLoader.DefaultDirectory);
+}

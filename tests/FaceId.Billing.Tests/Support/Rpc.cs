@@ -1,0 +1,34 @@
+using Google.Rpc;
+using Grpc.Core;
+using Xunit;
+
+namespace FaceId.Billing.Tests.Support;
+
+public static class RpcAssert
+{
+    /// <summary>Awaits a call that must fail with INVALID_ARGUMENT and returns its BadRequest field paths.</summary>
+    public static async Task<IReadOnlyList<string>> InvalidArgumentAsync(Func<Task> call)
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(call);
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        var badRequest = e.GetRpcStatus()?.GetDetail<BadRequest>();
+        Assert.NotNull(badRequest);
+        return badRequest.FieldViolations.Select(v => v.Field).ToList();
+    }
+
+    /// <summary>Awaits a call that must fail with FAILED_PRECONDITION and returns its ErrorInfo reason.</summary>
+    public static async Task<string> FailedPreconditionAsync(Func<Task> call)
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(call);
+        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
+        var info = e.GetRpcStatus()?.GetDetail<ErrorInfo>();
+        Assert.NotNull(info);
+        return info.Reason;
+    }
+
+    public static async Task NotFoundAsync(Func<Task> call)
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(call);
+        Assert.Equal(StatusCode.NotFound, e.StatusCode);
+    }
+}
