@@ -16,7 +16,8 @@ public sealed class OutboxCrashTests(RedisFixture redis) : IClassFixture<RedisFi
     {
         var env = Hosts.Environment(redis.ConnectionString);
         var stalled = new Dictionary<string, string?>(env) { ["EventBus__OutboxRelayEnabled"] = "false" };
-        await using var packages = await ServiceProcess.StartAsync(ServiceProcess.FindServiceDll("FaceId.Packages"), env);
+        // Every relay sweeps every registered outbox, so no process may relay until Onboarding restarts.
+        await using var packages = await ServiceProcess.StartAsync(ServiceProcess.FindServiceDll("FaceId.Packages"), stalled);
         await using var onboarding = await ServiceProcess.StartAsync(ServiceProcess.FindServiceDll("FaceId.Onboarding"), stalled);
 
         var accountId = await Scenario.OpenServiceAsync(onboarding.Channel);

@@ -1,5 +1,6 @@
 using FaceId.EventBus;
 using FaceId.Redis;
+using FaceId.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -34,8 +35,11 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddFaceIdRedis();
         AddTelemetry(builder, appId);
 
+        builder.Services.AddFaceIdSecurity(builder.Configuration);
         builder.Services.AddGrpc(o =>
         {
+            // Who may call comes first; then domain errors are mapped to statuses.
+            o.Interceptors.Add<AuthorizationInterceptor>();
             o.Interceptors.Add<DomainExceptionInterceptor>();
             o.MaxReceiveMessageSize = 16 * 1024 * 1024;
             o.EnableDetailedErrors = false;
@@ -47,11 +51,24 @@ public static class ServiceDefaultsExtensions
 
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
+        app.UseFaceIdSecurity();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapGrpcService<DiagnosticsGrpcService>();
         app.MapFaceIdEventBus();
+        MapPrometheus(app);
         return app;
+    }
+
+    /// <summary>Configuration key that turns on the Prometheus scrape endpoint (<c>GET /metrics</c> on Ports:Http).</summary>
+    public const string PrometheusKey = "Telemetry:Prometheus";
+
+    private static void MapPrometheus(WebApplication app)
+    {
+        if (!app.Configuration.GetValue<bool>(PrometheusKey)) return;
+        var endpoint = app.MapPrometheusScrapingEndpoint();
+        // Only on the HTTP/1.1 port (Prometheus scrapes HTTP/1.1), never on the gRPC port.
+        if (app.Configuration.GetValue<int?>("Ports:Http") is { } http) endpoint.RequireHost($"*:{http}");
     }
 
     /// <summary>
@@ -115,11 +132,16 @@ public static class ServiceDefaultsExtensions
             .ConfigureResource(r => r.AddService(serviceName: appId, serviceNamespace: "faceid"))
             .WithTracing(t => t
                 .AddSource("FaceId.*")
-                .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/grpc.health.v1.Health"))
+                .AddAspNetCoreInstrumentation(o => o.Filter = http =>
+                    !http.Request.Path.StartsWithSegments("/grpc.health.v1.Health") && !http.Request.Path.StartsWithSegments("/metrics"))
                 .AddGrpcClientInstrumentation())
-            .WithMetrics(m => m
-                .AddMeter("FaceId.*")
-                .AddAspNetCoreInstrumentation());
+            .WithMetrics(m =>
+            {
+                m.AddMeter("FaceId.*")
+                    .AddMeter("System.Runtime") // GC, thread pool, exceptions: built into .NET 9+
+                    .AddAspNetCoreInstrumentation();
+                if (builder.Configuration.GetValue<bool>(PrometheusKey)) m.AddPrometheusExporter();
+            });
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
             otel.UseOtlpExporter();
     }

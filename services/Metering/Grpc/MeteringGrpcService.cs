@@ -1,15 +1,19 @@
 using FaceId.Contracts.Metering.V1;
 using FaceId.Metering.Application;
 using Grpc.Core;
+using FaceId.Auth;
+using FaceId.ServiceDefaults.Security;
 
 namespace FaceId.Metering.Grpc;
 
 /// <summary>Maps messages to <see cref="MeteringApplication"/> and back; no rules here.</summary>
 public sealed class MeteringGrpcService(MeteringApplication metering) : MeteringService.MeteringServiceBase
 {
+    [Allow(Roles.Gateway, Roles.Service, Roles.SubAccount, AccountField = "record.account_id")]
     public override async Task<RecordUsageResponse> RecordUsage(RecordUsageRequest request, ServerCallContext context) =>
         new() { Outcome = ToProto(await metering.RecordAsync(ToInput(request.Record ?? new UsageRecord()))) };
 
+    [Allow(Roles.Gateway, Roles.Service, Roles.SubAccount, AccountField = "records[].account_id")]
     public override async Task<RecordUsageBatchResponse> RecordUsageBatch(RecordUsageBatchRequest request, ServerCallContext context)
     {
         var results = await metering.RecordBatchAsync(request.Records.Select(ToInput).ToList());
@@ -18,6 +22,7 @@ public sealed class MeteringGrpcService(MeteringApplication metering) : Metering
         return response;
     }
 
+    [Allow(Roles.Gateway, Roles.Service, Roles.Console, Roles.SubAccount, AccountField = "account_id")]
     public override async Task<UsageOutcome> GetUsageRecord(GetUsageRecordRequest request, ServerCallContext context) =>
         ToProto(await metering.GetAsync(request.AccountId, request.RequestId));
 

@@ -6,6 +6,8 @@ using FaceId.Onboarding.Application.Notifications;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using ApplicationForm = FaceId.Onboarding.Application.ApplicationForm;
+using FaceId.Auth;
+using FaceId.ServiceDefaults.Security;
 
 namespace FaceId.Onboarding.Grpc;
 
@@ -16,15 +18,19 @@ public sealed class OnboardingGrpcService(
     EnterpriseApplication enterprise,
     InboxApplication inbox) : OnboardingService.OnboardingServiceBase
 {
+    [Allow(Roles.Service)]
     public override async Task<Account> CreateAccount(CreateAccountRequest request, ServerCallContext context) =>
         ToProto(await accounts.CreateAsync(request.IdempotencyKey, request.DisplayName, ToContact(request.Contacts)));
 
+    [Allow(Roles.Console, Roles.Service, AccountField = "main_account_id")]
     public override async Task<Account> CreateSubAccount(CreateSubAccountRequest request, ServerCallContext context) =>
         ToProto(await accounts.CreateSubAsync(request.IdempotencyKey, request.MainAccountId, request.DisplayName));
 
+    [Allow(Roles.Console, Roles.SubAccount, Roles.Reviewer, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
     public override async Task<Account> GetAccount(GetAccountRequest request, ServerCallContext context) =>
         ToProto(await accounts.GetAsync(request.AccountId));
 
+    [Allow(Roles.Console, Roles.Service, AccountField = "main_account_id")]
     public override async Task<ListSubAccountsResponse> ListSubAccounts(ListSubAccountsRequest request, ServerCallContext context)
     {
         var all = await accounts.ListSubAccountsAsync(request.MainAccountId);
@@ -32,9 +38,11 @@ public sealed class OnboardingGrpcService(
         return new ListSubAccountsResponse { Accounts = { page.Select(ToProto) }, NextPageToken = next };
     }
 
+    [Allow(Roles.Console, Roles.Service, AccountField = "account_id")]
     public override async Task<Account> UpdateContacts(UpdateContactsRequest request, ServerCallContext context) =>
         ToProto(await accounts.UpdateContactsAsync(request.AccountId, ToContact(request.Contacts)));
 
+    [Allow(Roles.Console, Roles.Service, AccountField = "form.account_id")]
     public override async Task<Contracts.Onboarding.V1.Application> SubmitApplication(IAsyncStreamReader<SubmitApplicationChunk> requestStream, ServerCallContext context)
     {
         ApplicationForm? form = null;
@@ -56,9 +64,11 @@ public sealed class OnboardingGrpcService(
         }
     }
 
+    [Allow(Roles.Reviewer, Roles.Service)]
     public override async Task<Contracts.Onboarding.V1.Application> GetApplication(GetApplicationRequest request, ServerCallContext context) =>
         ToProto(await applications.GetAsync(request.ApplicationId));
 
+    [Allow(Roles.Console, Roles.Reviewer, Roles.Service, AccountField = "account_id")]
     public override async Task<ListApplicationsResponse> ListApplications(ListApplicationsRequest request, ServerCallContext context)
     {
         var all = await applications.ListForAccountAsync(request.AccountId);
@@ -66,6 +76,7 @@ public sealed class OnboardingGrpcService(
         return new ListApplicationsResponse { Applications = { page.Select(ToProto) }, NextPageToken = next };
     }
 
+    [Allow(Roles.Reviewer, Roles.Service)]
     public override async Task<ListApplicationsResponse> ListPendingApplications(ListPendingApplicationsRequest request, ServerCallContext context)
     {
         var (size, offset) = Paging.Parse(request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
@@ -73,33 +84,41 @@ public sealed class OnboardingGrpcService(
         return new ListApplicationsResponse { Applications = { page.Select(ToProto) }, NextPageToken = page.Count == size ? Paging.Encode(offset + size) : "" };
     }
 
+    [Allow(Roles.Reviewer)]
     public override async Task<Contracts.Onboarding.V1.Application> ReviewApplication(ReviewApplicationRequest request, ServerCallContext context)
     {
         return ToProto(await applications.ReviewAsync(request.ApplicationId, ToDecision(request.Decision), request.Reason, request.ReviewerId));
     }
 
+    [Allow(Roles.Console, Roles.Service, AccountField = "account_id")]
     public override async Task<EnterpriseVerification> SubmitEnterpriseVerification(SubmitEnterpriseVerificationRequest request, ServerCallContext context) =>
         ToProto(await enterprise.SubmitVerificationAsync(request.IdempotencyKey, request.AccountId, request.CompanyName,
             request.UnifiedSocialCreditCode, request.LegalRepresentative));
 
+    [Allow(Roles.Console, Roles.Reviewer, Roles.Service, AccountField = "account_id")]
     public override async Task<EnterpriseVerification> GetEnterpriseVerification(GetEnterpriseVerificationRequest request, ServerCallContext context) =>
         ToProto(await enterprise.GetVerificationAsync(request.AccountId));
 
+    [Allow(Roles.Console, Roles.Service, AccountField = "account_id")]
     public override async Task<MerchantIdApplication> ApplyMerchantId(ApplyMerchantIdRequest request, ServerCallContext context) =>
         ToProto(await enterprise.ApplyMerchantIdAsync(request.IdempotencyKey, request.AccountId));
 
+    [Allow(Roles.Reviewer)]
     public override async Task<MerchantIdApplication> ReviewMerchantId(ReviewMerchantIdRequest request, ServerCallContext context) =>
         ToProto(await enterprise.ReviewMerchantIdAsync(request.IdempotencyKey, request.ApplicationId, ToDecision(request.Decision), request.Reason, request.ReviewerId));
 
+    [Allow(Roles.Console, Roles.Reviewer, Roles.Service, AccountField = "account_id")]
     public override async Task<MerchantIdApplication> GetMerchantId(GetMerchantIdRequest request, ServerCallContext context) =>
         ToProto(await enterprise.GetMerchantIdAsync(request.AccountId));
 
+    [Allow(Roles.Console, Roles.Service, AccountField = "account_id")]
     public override async Task<ListInboxResponse> ListInbox(ListInboxRequest request, ServerCallContext context)
     {
         var (page, next) = await inbox.ListAsync(request.AccountId, request.UnreadOnly, request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
         return new ListInboxResponse { Messages = { page.Messages.Select(ToProto) }, UnreadCount = page.UnreadCount, NextPageToken = next };
     }
 
+    [Allow(Roles.Console, Roles.Service, AccountField = "account_id")]
     public override async Task<MarkInboxReadResponse> MarkInboxRead(MarkInboxReadRequest request, ServerCallContext context) =>
         new() { UnreadCount = await inbox.MarkReadAsync(request.AccountId, request.MessageIds) };
 

@@ -6,21 +6,27 @@ using FaceId.Packages.Ledger.Catalog;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Proto = FaceId.Contracts.Packages.V1;
+using FaceId.Auth;
+using FaceId.ServiceDefaults.Security;
 
 namespace FaceId.Packages.Grpc;
 
 /// <summary>Maps messages to <see cref="PackagesApplication"/> and back; no rules here.</summary>
 public sealed class PackagesGrpcService(PackagesApplication packages, TimeProvider time) : PackagesService.PackagesServiceBase
 {
+    [Allow(Roles.Gateway, Roles.Console, Roles.SubAccount, Roles.Reviewer, Roles.BillingOperator, Roles.Service)]
     public override Task<Proto.Catalog> GetCatalog(GetCatalogRequest request, ServerCallContext context) =>
         Task.FromResult(ToProto(packages.Catalog(request.PriceBook)));
 
+    [Allow(Roles.Console, Roles.Service, AccountField = "account_id")]
     public override async Task<Proto.Package> PurchasePackage(PurchasePackageRequest request, ServerCallContext context) =>
         ToProto(await packages.PurchaseAsync(request.OrderId, request.AccountId, request.Label, request.Size));
 
+    [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
     public override async Task<Proto.Package> GetPackage(GetPackageRequest request, ServerCallContext context) =>
         ToProto(await packages.GetAsync(request.AccountId, request.PackageId));
 
+    [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
     public override async Task<ListPackagesResponse> ListPackages(ListPackagesRequest request, ServerCallContext context)
     {
         PackageState? state = request.Status switch
@@ -38,6 +44,7 @@ public sealed class PackagesGrpcService(PackagesApplication packages, TimeProvid
         return new ListPackagesResponse { Packages = { page.Select(ToProto) }, NextPageToken = next };
     }
 
+    [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
     public override async Task<GetBalancesResponse> GetBalances(GetBalancesRequest request, ServerCallContext context) => new()
     {
         Balances =

@@ -3,18 +3,23 @@ using FaceId.Refund.Application;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Proto = FaceId.Contracts.Refund.V1;
+using FaceId.Auth;
+using FaceId.ServiceDefaults.Security;
 
 namespace FaceId.Refund.Grpc;
 
 /// <summary>Maps messages to <see cref="RefundApplication"/> and back; no rules here.</summary>
 public sealed class RefundGrpcService(RefundApplication refunds) : RefundService.RefundServiceBase
 {
+    [Allow(Roles.Console, Roles.Service, AccountField = "account_id")]
     public override async Task<Proto.Refund> RequestRefund(RequestRefundRequest request, ServerCallContext context) =>
         ToProto(await refunds.RequestRefundAsync(request.IdempotencyKey, request.AccountId, request.PackageId));
 
+    [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
     public override async Task<Proto.Refund> GetRefund(GetRefundRequest request, ServerCallContext context) =>
         ToProto(await refunds.GetRefundAsync(request.AccountId, request.RefundId));
 
+    [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
     public override async Task<ListRefundsResponse> ListRefunds(ListRefundsRequest request, ServerCallContext context)
     {
         var (page, next) = await refunds.ListRefundsAsync(request.AccountId, request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");

@@ -16,10 +16,13 @@ namespace FaceId.Demo;
 /// </summary>
 public sealed class SliceDemo(PlatformClients platform, TextWriter log)
 {
+    /// <summary>The trace of the whole demonstration (printed first; the local run links the dashboard to it).</summary>
+    public ActivityTraceId TraceId { get; } = ActivityTraceId.CreateRandom();
+
     public async Task<int> RunAsync(TimeSpan timeout)
     {
         // One trace for the whole demo: its id is sent as W3C traceparent on every call.
-        var traceId = ActivityTraceId.CreateRandom();
+        var traceId = TraceId;
         var headers = new Metadata { { "traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01" } };
         var run = DateTime.UtcNow.ToString("yyyyMMddHHmmss");
 

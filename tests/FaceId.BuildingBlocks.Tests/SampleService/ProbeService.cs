@@ -6,6 +6,8 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using StackExchange.Redis;
+using FaceId.Auth;
+using FaceId.ServiceDefaults.Security;
 
 namespace FaceId.SampleService;
 
@@ -46,6 +48,7 @@ public class ProbeService(IDatabase redis, OutboxRelay relay, TimeProvider time)
         binder.AddMethod(ProbeApi.Activate, service is null ? null : new UnaryServerMethod<StringValue, StringValue>(service.Activate));
     }
 
+    [Allow(Roles.Service)]
     public virtual Task<Empty> Fail(StringValue request, ServerCallContext context) => throw (request.Value switch
     {
         "invalid" => new InvalidInputException([new FieldViolation("account_id", "is required"), new FieldViolation("label", "must be at most 64 characters")]),
@@ -56,6 +59,7 @@ public class ProbeService(IDatabase redis, OutboxRelay relay, TimeProvider time)
         _ => (Exception)new InvalidOperationException(ProbeApi.SecretDetail),
     });
 
+    [Allow(Roles.Service)]
     public virtual async Task<StringValue> Activate(StringValue request, ServerCallContext context)
     {
         new InputValidator().Id("value", request.Value).ThrowIfInvalid();

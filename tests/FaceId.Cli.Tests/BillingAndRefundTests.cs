@@ -1,0 +1,94 @@
+using FaceId.Contracts.Billing.V1;
+using FaceId.Contracts.Packages.V1;
+using FaceId.Contracts.Refund.V1;
+using FaceId.TestKit;
+using Xunit;
+
+namespace FaceId.Cli.Tests;
+
+/// <summary>stats, bill list/show, settle (BillingService) and refund request/list (RefundService).</summary>
+[Collection(PlatformCollection.Name)]
+public sealed class BillingAndRefundTests(PlatformFixture platform)
+{
+    [Fact]
+    public async Task Stats_count_the_recorded_calls_of_today_by_label()
+    {
+        var accountId = await platform.OpenedAccountAsync();
+        foreach (var (id, code) in new[] { ("a", "0"), ("b", "0"), ("c", "0"), ("d", "9999") })
+            (await platform.RunAsync("usage", "record", "--account", accountId, "--request-id", $"stats-{id}", "--label", "basic_authoritative", "--code", code)).AssertExit(ExitCodes.Ok);
+
+        var today = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd");
+        // Billing counts from the UsageCharged events: eventually.
+        var json = await Eventually.GetAsync(
+            async () => (await platform.RunAsync("stats", "--account", accountId, "--granularity", "day", "--json")).AssertExit(ExitCodes.Ok).Json<GetStatisticsResponse>(),
+            s => s.Rows.Where(r => r.Label == "basic_authoritative").Sum(r => r.Calls) == 4, PlatformFixture.Timeout, "the four calls in the statistics");
+        var row = Assert.Single(json.Rows, r => r.Label == "basic_authoritative");
+        Assert.Equal(today, row.Period);
+        Assert.Equal(3, row.BillableCalls);
+        Assert.Equal(3, row.PackageCalls);
+        Assert.Equal(0, row.PostpaidCalls);
+
+        var table = (await platform.RunAsync("stats", "--account", accountId, "--from", today, "--to", "now", "--granularity", "month")).AssertExit(ExitCodes.Ok);
+        Assert.Contains("basic_authoritative", table.Out);
+        Assert.Matches(@"total\s+│\s+│\s+4\s+│\s+3\s+│\s+3\s+│\s+0\s+│\s+0\.00", table.Out);
+        Assert.Contains("by month", table.Out);
+
+        var bad = await platform.RunAsync("stats", "--account", accountId, "--from", "2026-01-01", "--to", "2025-01-01");
+        bad.AssertExit(ExitCodes.InvalidArgument);
+        Assert.Contains("INVALID_ARGUMENT", bad.Err);
+    }
+
+    [Fact]
+    public async Task Bills_and_settlement_answer_with_their_errors_for_an_account_that_was_just_opened()
+    {
+        var accountId = await platform.OpenedAccountAsync();
+
+        var list = (await platform.RunAsync("bill", "list", "--account", accountId)).AssertExit(ExitCodes.Ok);
+        Assert.Contains("0 bill(s)", list.Out);
+        var listJson = (await platform.RunAsync("bill", "list", "--account", accountId, "--json")).AssertExit(ExitCodes.Ok).Json<ListBillsResponse>();
+        Assert.Empty(listJson.Bills);
+
+        var missing = await platform.RunAsync("bill", "show", "--account", accountId, "--bill-id", "bill-does-not-exist");
+        missing.AssertExit(ExitCodes.NotFound);
+        Assert.Contains("NOT_FOUND", missing.Err);
+
+        // The current period has not ended yet: FAILED_PRECONDITION with its reason.
+        var settle = await platform.RunAsync("settle", "--account", accountId, "--at", "now");
+        settle.AssertExit(ExitCodes.FailedPrecondition);
+        Assert.Contains("PERIOD_NOT_ENDED", settle.Err);
+
+        var unknown = await platform.RunAsync("settle", "--account", TestIds.New("nobody"), "--at", "now");
+        unknown.AssertExit(ExitCodes.NotFound);
+    }
+
+    [Fact]
+    public async Task Refund_of_an_unused_purchased_package_is_credited_and_refusals_exit_with_their_reason()
+    {
+        var accountId = await platform.OpenedAccountAsync();
+        var bought = (await platform.RunAsync("packages", "buy", "--account", accountId, "--label", "basic_authoritative", "--size", "1000",
+            "--order-id", TestIds.New("order"), "--json")).AssertExit(ExitCodes.Ok).Json<Package>();
+        var key = TestIds.New("refund");
+
+        var refund = (await platform.RunAsync("refund", "request", "--account", accountId, "--package", bought.PackageId, "--key", key)).AssertExit(ExitCodes.Ok);
+        Assert.Contains(bought.PackageId, refund.Out);
+        Assert.Matches(@"state\s+│\s+CREDITED\s", refund.Out);
+        var retry = (await platform.RunAsync("refund", "request", "--account", accountId, "--package", bought.PackageId, "--key", key, "--json")).AssertExit(ExitCodes.Ok).Json<Contracts.Refund.V1.Refund>();
+        Assert.Equal(RefundState.Credited, retry.State);
+        Assert.Equal(bought.PriceFen, retry.AmountFen);
+
+        var trial = (await platform.RunAsync("packages", "list", "--account", accountId, "--label", "basic_self_photo", "--json")).AssertExit(ExitCodes.Ok).Json<ListPackagesResponse>().Packages.Single();
+        var free = await platform.RunAsync("refund", "request", "--account", accountId, "--package", trial.PackageId, "--key", TestIds.New("refund"));
+        free.AssertExit(ExitCodes.FailedPrecondition);
+        Assert.Contains("FAILED_PRECONDITION REFUND_PACKAGE_FREE", free.Err);
+        Assert.Single(free.Err.TrimEnd().Split('\n'));
+
+        var unknown = await platform.RunAsync("refund", "request", "--account", accountId, "--package", "pkg-does-not-exist", "--key", TestIds.New("refund"));
+        unknown.AssertExit(ExitCodes.NotFound);
+        Assert.Contains("NOT_FOUND", unknown.Err);
+        Assert.Contains("refund (127.0.0.1:", unknown.Err);
+
+        var list = (await platform.RunAsync("refund", "list", "--account", accountId)).AssertExit(ExitCodes.Ok);
+        Assert.Contains("CREDITED", list.Out);
+        Assert.Contains("REFUND_PACKAGE_FREE", list.Out);
+    }
+}

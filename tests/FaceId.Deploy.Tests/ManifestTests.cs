@@ -1,0 +1,271 @@
+using Xunit;
+
+namespace FaceId.Deploy.Tests;
+
+/// <summary>
+/// deploy/ parses and renders, and its Kubernetes objects match the code: one Deployment and one
+/// Service per app id, the image, ports, probes and Dapr annotations of each, the configuration and
+/// secrets they read, writable volumes for what the services write.
+/// </summary>
+public sealed class ManifestTests
+{
+    /// <summary>The kustomizations CI renders: the platform, its Redis Cluster overlay, the Dapr resources alone.</summary>
+    public static readonly TheoryData<string> Kustomizations = new() { "deploy/k8s", "deploy/k8s/overlays/redis-cluster", "deploy/dapr" };
+
+    /// <summary>The renderings that deploy the services.</summary>
+    public static readonly TheoryData<string> Platforms = new() { "deploy/k8s", "deploy/k8s/overlays/redis-cluster" };
+
+    [Fact]
+    public void The_code_defines_the_five_services()
+    {
+        Assert.Equal(["billing", "metering", "onboarding", "packages", "refund"], Repo.AppIds);
+        Assert.All(Repo.Services, s => Assert.True(File.Exists(Repo.PathOf(s.Project)), $"{s.Project} exists"));
+    }
+
+    [Fact]
+    public void Every_yaml_file_under_deploy_and_tye_yaml_parses()
+    {
+        var files = Directory.EnumerateFiles(Repo.PathOf("deploy"), "*.*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".yml", StringComparison.Ordinal))
+            .Append(Repo.PathOf("tye.yaml"))
+            .ToList();
+        Assert.True(files.Count >= 15, $"found only {files.Count} YAML files");
+        foreach (var file in files)
+        {
+            var documents = Yaml.LoadFile(file);
+            Assert.True(documents.Count > 0, $"{Repo.Relative(file)} has no document");
+            Assert.All(documents, d => Assert.True(d is Dictionary<string, object?>, $"{Repo.Relative(file)}: every document is a mapping"));
+            // Kubernetes objects: deploy/k8s and deploy/dapr (other folders hold tool configs, e.g. deploy/observability).
+            var relative = Repo.Relative(file);
+            if (!relative.StartsWith("deploy/k8s/", StringComparison.Ordinal) && !relative.StartsWith("deploy/dapr/", StringComparison.Ordinal)) continue;
+            foreach (var o in documents.Cast<Dictionary<string, object?>>().Select(d => new K8sObject(d)))
+            {
+                Assert.False(string.IsNullOrEmpty(o.ApiVersion), $"{Repo.Relative(file)}: {o} has an apiVersion");
+                Assert.False(string.IsNullOrEmpty(o.Kind), $"{Repo.Relative(file)}: an object has a kind");
+                if (o.Kind != "Kustomization") Assert.False(string.IsNullOrEmpty(o.Name), $"{Repo.Relative(file)}: {o.Kind} has metadata.name");
+            }
+        }
+    }
+
+    [Fact]
+    public void Every_kustomization_reference_exists_and_every_manifest_is_referenced()
+    {
+        var kustomizations = Directory.EnumerateFiles(Repo.PathOf("deploy"), "kustomization.yaml", SearchOption.AllDirectories).ToList();
+        Assert.True(kustomizations.Count >= 4);
+        var referenced = new HashSet<string>();
+        foreach (var file in kustomizations)
+        {
+            foreach (var (entry, path) in BuiltInKustomize.References(file))
+            {
+                var ok = File.Exists(path) || File.Exists(Path.Combine(path, "kustomization.yaml"));
+                Assert.True(ok, $"{Repo.Relative(file)} names '{entry}', which does not exist");
+                referenced.Add(File.Exists(path) ? path : Path.Combine(path, "kustomization.yaml"));
+            }
+        }
+        // Entry points: deploy/k8s and each overlay. Every other manifest must be part of a kustomization.
+        var entryPoints = new[] { Repo.PathOf("deploy/k8s/kustomization.yaml") }
+            .Concat(Directory.EnumerateFiles(Repo.PathOf("deploy/k8s/overlays"), "kustomization.yaml", SearchOption.AllDirectories))
+            .Select(Path.GetFullPath)
+            .ToHashSet();
+        var manifests = Directory.EnumerateFiles(Repo.PathOf("deploy/k8s"), "*.yaml", SearchOption.AllDirectories)
+            .Concat(Directory.EnumerateFiles(Repo.PathOf("deploy/dapr"), "*.yaml", SearchOption.AllDirectories))
+            .Select(Path.GetFullPath)
+            .Where(f => !entryPoints.Contains(f));
+        foreach (var manifest in manifests)
+            Assert.True(referenced.Contains(manifest), $"{Repo.Relative(manifest)} is not part of any kustomization");
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public void The_kustomization_renders(string directory)
+    {
+        var rendering = Kustomize.Render(directory);
+        Assert.NotEmpty(rendering.Objects);
+        Assert.Equal(rendering.Objects.Count, rendering.Objects.Select(o => $"{o.ApiVersion}/{o.Kind}/{o.Name}").Distinct().Count());
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public void The_built_in_renderer_agrees_with_kubectl(string directory)
+    {
+        // Only meaningful where kubectl exists; elsewhere the built-in renderer is the only one.
+        if (Kustomize.Kubectl is not { } kubectl) return;
+        var expected = Kustomize.WithKubectl(kubectl, directory);
+        var actual = BuiltInKustomize.Render(directory);
+        Assert.Equal(expected.Objects.Select(o => o.ToString()).Order(), actual.Objects.Select(o => o.ToString()).Order());
+        foreach (var o in expected.Objects)
+        {
+            var mine = actual.Objects.Single(a => a.ToString() == o.ToString());
+            Assert.True(Yaml.DeepEquals(o.Node, mine.Node), $"{directory}: {o} differs between kubectl kustomize and the built-in renderer");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Platforms))]
+    public void Each_service_has_a_deployment_with_its_app_id_image_ports_probes_and_dapr_annotations(string directory)
+    {
+        var r = Kustomize.Render(directory);
+        var (grpc, http) = Repo.ContainerPorts;
+        Assert.Equal(Repo.AppIds, r.OfKind("Deployment").Select(d => d.Name).Order(StringComparer.Ordinal));
+        var configurations = r.OfKind("Configuration").Where(c => c.Group == "dapr.io").Select(c => c.Name).ToHashSet();
+
+        foreach (var service in Repo.Services)
+        {
+            var d = r.Single("Deployment", service.AppId).Node;
+            var where = $"{directory}: Deployment/{service.AppId}";
+
+            var selector = d.Map("spec.selector.matchLabels");
+            var podLabels = d.Map("spec.template.metadata.labels");
+            Assert.NotEmpty(selector);
+            Assert.All(selector, kv => Assert.True(podLabels.TryGetValue(kv.Key, out var v) && Equals(v, kv.Value), $"{where}: the selector {kv.Key}={kv.Value} matches the pod labels"));
+
+            var annotations = d.Map("spec.template.metadata.annotations");
+            Assert.Equal("true", annotations.GetValueOrDefault("dapr.io/enabled"));
+            Assert.Equal(service.AppId, annotations.GetValueOrDefault("dapr.io/app-id"));
+            Assert.Equal(http, annotations.GetValueOrDefault("dapr.io/app-port"));
+            Assert.Equal("http", annotations.GetValueOrDefault("dapr.io/app-protocol"));
+            var config = Assert.IsType<string>(annotations.GetValueOrDefault("dapr.io/config"));
+            Assert.True(configurations.Contains(config), $"{where}: dapr.io/config '{config}' names a Dapr Configuration of the rendering");
+
+            var container = Assert.Single(d.Maps("spec.template.spec.containers"));
+            Assert.Equal(service.AppId, container.Str("name"));
+            var image = container.Str("image") ?? "";
+            Assert.Equal($"faceid/{service.AppId}", image.Split(':')[0]);
+            var ports = container.Maps("ports").ToDictionary(p => p.Str("name") ?? "", p => p.Str("containerPort"));
+            Assert.Equal(grpc, ports.GetValueOrDefault("grpc"));
+            Assert.Equal(http, ports.GetValueOrDefault("http"));
+            foreach (var probe in new[] { "startupProbe", "readinessProbe", "livenessProbe" })
+            {
+                var port = container.Str($"{probe}.grpc.port");
+                Assert.True(port == grpc || port == "grpc", $"{where}: {probe} is a gRPC probe of the gRPC port {grpc} (is {port ?? "not a grpc probe"})");
+            }
+            Assert.NotEmpty(container.Map("resources.requests"));
+            Assert.NotEmpty(container.Map("resources.limits"));
+
+            // What the container reads exists in the rendering.
+            foreach (var from in container.Maps("envFrom"))
+                if (from.Str("configMapRef.name") is { } cm) Assert.NotNull(r.Find("ConfigMap", cm));
+            foreach (var env in container.Maps("env"))
+            {
+                if (env.Str("valueFrom.secretKeyRef.name") is not { } secret) continue;
+                var key = env.Str("valueFrom.secretKeyRef.key")!;
+                Assert.True(SecretKeys(r, secret).Contains(key), $"{where}: env {env.Str("name")} reads key {key} of Secret {secret}, which the rendering lacks");
+            }
+            Assert.Contains(container.Maps("env"), e => e.Str("name") == "Redis__ConnectionString");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Platforms))]
+    public void Each_service_has_a_service_on_its_grpc_port(string directory)
+    {
+        var r = Kustomize.Render(directory);
+        foreach (var appId in Repo.AppIds)
+        {
+            var service = r.Single("Service", appId).Node;
+            var podLabels = r.Single("Deployment", appId).Node.Map("spec.template.metadata.labels");
+            Assert.All(service.Map("spec.selector"), kv => Assert.Equal(kv.Value, podLabels.GetValueOrDefault(kv.Key)));
+            var port = Assert.Single(service.Maps("spec.ports"));
+            var target = port.Str("targetPort");
+            Assert.True(target == "grpc" || target == Repo.ContainerPorts.Grpc, $"Service/{appId} targets the gRPC port (is {target})");
+            Assert.Equal("kubernetes.io/h2c", port.Str("appProtocol"));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Platforms))]
+    public void What_the_services_write_is_on_writable_volumes(string directory)
+    {
+        var r = Kustomize.Render(directory);
+        var configMap = r.OfKind("ConfigMap").SelectMany(c => c.Node.Map("data")).ToDictionary(kv => kv.Key, kv => kv.Value as string);
+        var workdir = Repo.Read("deploy/docker/Dockerfile").Split('\n').Last(l => l.StartsWith("WORKDIR ", StringComparison.Ordinal))["WORKDIR ".Length..].Trim();
+        foreach (var appId in Repo.AppIds)
+        {
+            var d = r.Single("Deployment", appId).Node;
+            var container = d.Maps("spec.template.spec.containers").Single();
+            if (container.Str("securityContext.readOnlyRootFilesystem") != "true") continue;
+            var env = container.Maps("env").Where(e => e.Str("value") is not null).ToDictionary(e => e.Str("name")!, e => e.Str("value"));
+            var volumes = d.Maps("spec.template.spec.volumes").Select(v => v.Str("name")).ToHashSet();
+            foreach (var claim in d.Maps("spec.template.spec.volumes").Select(v => v.Str("persistentVolumeClaim.claimName")).OfType<string>())
+                Assert.True(r.Find("PersistentVolumeClaim", claim) is not null, $"{directory}: Deployment/{appId} mounts the claim {claim}, which the rendering lacks");
+            var writable = container.Maps("volumeMounts")
+                .Where(m => m.Str("readOnly") != "true")
+                .Select(m =>
+                {
+                    Assert.True(volumes.Contains(m.Str("name")), $"Deployment/{appId}: volumeMount {m.Str("name")} names a volume of the pod");
+                    return m.Str("mountPath")!.TrimEnd('/') + "/";
+                })
+                .ToList();
+            foreach (var (key, codeDefault) in WrittenDirectories(appId).Append(("TMPDIR", "/tmp")))
+            {
+                var value = env.GetValueOrDefault(key) ?? configMap.GetValueOrDefault(key) ?? codeDefault;
+                var full = value.StartsWith('/') ? value : workdir.TrimEnd('/') + "/" + value;
+                Assert.True(writable.Any(w => (full.TrimEnd('/') + "/").StartsWith(w, StringComparison.Ordinal)),
+                    $"{directory}: Deployment/{appId} has a read-only root file system, but {key} = {full} is on no writable volume (mounts: {string.Join(", ", writable)})");
+            }
+        }
+    }
+
+    /// <summary>Directories a service writes at run time: (environment key, default relative to the working directory).</summary>
+    private static IEnumerable<(string Key, string Default)> WrittenDirectories(string appId)
+    {
+        // The option classes bind these sections (Documents:Directory, Notifications:SinkDirectory in services/Onboarding).
+        Assert.Contains("Documents", Repo.OptionSections);
+        Assert.Contains("Notifications", Repo.OptionSections);
+        var onboarding = Repo.Read("services/Onboarding/Application/DocumentStore.cs") + Repo.Read("services/Onboarding/Application/Notifications/NotificationOptions.cs");
+        Assert.Contains("public string Directory { get; set; } = Path.Combine(\"data\", \"documents\");", onboarding);
+        Assert.Contains("public string SinkDirectory { get; set; } = Path.Combine(\"data\", \"notifications\");", onboarding);
+        return appId == "onboarding"
+            ? [("Documents__Directory", "data/documents"), ("Notifications__SinkDirectory", "data/notifications")]
+            : [];
+    }
+
+    [Fact]
+    public void The_image_kustomization_names_every_service_image()
+    {
+        var k = Yaml.LoadFile(Repo.PathOf("deploy/k8s/base/kustomization.yaml")).Single();
+        Assert.Equal(Repo.AppIds.Select(a => $"faceid/{a}"), k.Maps("images").Select(i => i.Str("name")).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_dockerfile_builds_any_service_folder_and_sets_the_documented_container_ports()
+    {
+        var dockerfile = Repo.Read("deploy/docker/Dockerfile");
+        Assert.Contains("services/${SERVICE}/FaceId.${SERVICE}.csproj", dockerfile);
+        Assert.All(Repo.Services, s => Assert.Equal($"services/{s.Folder}/FaceId.{s.Folder}.csproj", s.Project));
+        var (grpc, http) = Repo.ContainerPorts;
+        Assert.Matches($@"(?m)^EXPOSE\s+({grpc}\s+{http}|{http}\s+{grpc})\s*$", dockerfile);
+        // Every Deployment file says how its image is built; the folder it names has that app id.
+        foreach (var s in Repo.Services)
+            Assert.Contains($"--build-arg SERVICE={s.Folder} -t faceid/{s.AppId}", Repo.Read($"deploy/k8s/base/{s.AppId}.yaml"));
+        // docs/api.md: "Containers use 8080 and 8081".
+        Assert.Contains($"Containers use {grpc} and {http}", string.Join(' ', Repo.Read("docs/api.md").Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Platforms))]
+    public void The_configuration_keys_bind_to_the_code(string directory)
+    {
+        var r = Kustomize.Render(directory);
+        var sections = Repo.OptionSections.ToHashSet();
+        foreach (var configMap in r.OfKind("ConfigMap").Where(c => c.Name.StartsWith("faceid", StringComparison.Ordinal)))
+        {
+            foreach (var key in configMap.Node.Map("data").Keys)
+            {
+                if (key.StartsWith("OTEL_", StringComparison.Ordinal) || key.StartsWith("Logging__", StringComparison.Ordinal)) continue;
+                var section = key.Split("__")[0];
+                Assert.True(sections.Contains(section), $"ConfigMap/{configMap.Name}: {key} is in no configuration section the code binds ({string.Join(", ", sections.Order())})");
+                if (section == FaceId.EventBus.EventBusOptions.Section)
+                {
+                    var property = key.Split("__")[1];
+                    Assert.True(typeof(FaceId.EventBus.EventBusOptions).GetProperty(property) is not null, $"{key}: EventBusOptions has no property {property}");
+                }
+            }
+        }
+    }
+
+    private static HashSet<string> SecretKeys(Rendering r, string name) =>
+        r.Find("Secret", name) is { } secret
+            ? secret.Node.Map("stringData").Keys.Concat(secret.Node.Map("data").Keys).ToHashSet()
+            : [];
+}
