@@ -49,6 +49,13 @@ public sealed class CrashUnderLoadTests(DurableRedisFixture redis, ITestOutputHe
         ["EventBus__OutboxSweepIntervalMs"] = "200",
     };
 
+    private async Task<string> RunIdAsync()
+    {
+        using var connection = redis.Server.Connect();
+        var info = await connection.GetServer(redis.Server.ConnectionString).InfoAsync("server");
+        return info.SelectMany(g => g).Single(kv => kv.Key == "run_id").Value;
+    }
+
     [Fact]
     public async Task Fault_1_SIGKILL_of_a_metering_process_mid_load_loses_and_doubles_nothing()
     {
@@ -78,15 +85,21 @@ public sealed class CrashUnderLoadTests(DurableRedisFixture redis, ITestOutputHe
         await using var b = await ServiceProcess.StartAsync(ServiceProcess.FindServiceDll("FaceId.Metering"), ServiceEnvironment());
         var driver = new LoadDriver([a.Channel, b.Channel], callers: 32, Bound);
 
+        var runIdBefore = await RunIdAsync();
+        var acknowledgedAtFault = 0;
         var outcomes = await driver.RunAsync(records, records.Length / 3, async () =>
         {
+            acknowledgedAtFault = driver.Acknowledged;
             await redis.Server.KillAsync();
             await redis.Server.RestartAsync();
         });
 
         var report = await Invariants.CheckAsync(host, redis.Database, account, packages, records, outcomes, Label, TimeSpan.FromSeconds(60));
-        output.WriteLine($"fault 2: {report} retries={driver.Retries} failures={string.Join(",", driver.Failures)}");
+        output.WriteLine($"fault 2: {report} acknowledged before the kill={acknowledgedAtFault} retries={driver.Retries} failures={string.Join(",", driver.Failures)}");
         Assert.Equal(3_000, report.PackageCalls);
-        Assert.True(driver.Retries > 0, "the fault was felt by the clients");
+        // The kill happened mid-load: a new server process (run id) served the rest. Clients may or may not
+        // see errors: StackExchange.Redis queues commands while it reconnects.
+        Assert.NotEqual(runIdBefore, await RunIdAsync());
+        Assert.InRange(acknowledgedAtFault, 1, records.Length - 1);
     }
 }

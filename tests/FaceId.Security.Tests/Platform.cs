@@ -70,6 +70,34 @@ public sealed record Rpc(string Service, MethodDescriptor Method, Type Implement
         }
     }
 
+    /// <summary>Sends raw bytes as the request (malformed input); returns the status code.</summary>
+    public async Task<StatusCode> CallRawAsync(GrpcChannel channel, byte[] request)
+    {
+        var raw = Marshallers.Create<byte[]>(b => b, b => b);
+        var type = Method.IsClientStreaming ? MethodType.ClientStreaming : MethodType.Unary;
+        var method = new Method<byte[], byte[]>(type, Method.Service.FullName, Method.Name, raw, raw);
+        var options = new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10));
+        try
+        {
+            if (Method.IsClientStreaming)
+            {
+                using var call = channel.CreateCallInvoker().AsyncClientStreamingCall(method, null, options);
+                await call.RequestStream.WriteAsync(request);
+                await call.RequestStream.CompleteAsync();
+                await call.ResponseAsync;
+            }
+            else
+            {
+                await channel.CreateCallInvoker().AsyncUnaryCall(method, null, options, request);
+            }
+            return StatusCode.OK;
+        }
+        catch (RpcException e)
+        {
+            return e.StatusCode;
+        }
+    }
+
     /// <summary>A request whose account fields (any field named *account_id, nested or repeated) all name <paramref name="account"/>.</summary>
     public IMessage RequestFor(string account)
     {
@@ -132,9 +160,35 @@ public sealed class PlatformFixture : RedisFixture, Xunit.IAsyncLifetime
         await base.DisposeAsync();
     }
 
-    /// <summary>Every key and its serialized value, except short-lived coordination keys (locks).</summary>
+    private async Task<bool> QuietAsync()
+    {
+        foreach (var endpoint in Connection.GetEndPoints())
+        {
+            var server = Connection.GetServer(endpoint);
+            if (server.IsReplica) continue;
+            await foreach (var key in server.KeysAsync(pageSize: 1000))
+            {
+                if (await Database.KeyTypeAsync(key) != RedisType.Stream) continue;
+                var info = await Database.StreamInfoAsync(key);
+                if (((string)key!).EndsWith(":outbox", StringComparison.Ordinal))
+                {
+                    if (info.Length > 0) return false;
+                    continue;
+                }
+                foreach (var group in await Database.StreamGroupInfoAsync(key))
+                    if (group.PendingMessageCount > 0 || (info.Length > 0 && group.LastDeliveredId != info.LastGeneratedId)) return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Every key and its serialized value, except short-lived coordination keys (locks), taken once
+    /// earlier work has settled: every outbox relayed and every consumer group caught up.
+    /// </summary>
     public async Task<Dictionary<string, string>> SnapshotAsync()
     {
+        await Eventually.AssertAsync(QuietAsync, TimeSpan.FromSeconds(30), "earlier events are relayed and consumed");
         var snapshot = new Dictionary<string, string>();
         foreach (var endpoint in Connection.GetEndPoints())
         {

@@ -72,6 +72,9 @@ public sealed class DomainExceptionInterceptor(ILogger<DomainExceptionIntercepto
         TemporarilyUnavailableException unavailable => Build(Code.Unavailable, unavailable.Message),
         RedisConnectionException or RedisTimeoutException => Build(Code.Unavailable, "The data store is temporarily unavailable; retry with the same idempotency key."),
         OperationCanceledException => Build(Code.Cancelled, "The call was cancelled."),
+        // A streamed message that is not a valid protobuf message of the method's type.
+        Google.Protobuf.InvalidProtocolBufferException or IOException { InnerException: Google.Protobuf.InvalidProtocolBufferException } =>
+            Build(Code.InvalidArgument, "The request is not a valid protobuf message of the method's type."),
         _ => Build(Code.Internal, "Internal error."),
     };
 

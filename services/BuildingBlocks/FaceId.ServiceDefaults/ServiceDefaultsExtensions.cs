@@ -51,6 +51,7 @@ public static class ServiceDefaultsExtensions
 
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
+        app.UseMalformedRequestAsInvalidArgument();
         app.UseFaceIdSecurity();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();

@@ -2,6 +2,7 @@ using FaceId.Contracts.Metering.V1;
 using FaceId.Metering.Application;
 using Grpc.Core;
 using FaceId.Auth;
+using FaceId.ServiceDefaults;
 using FaceId.ServiceDefaults.Security;
 
 namespace FaceId.Metering.Grpc;
@@ -11,12 +12,12 @@ public sealed class MeteringGrpcService(MeteringApplication metering) : Metering
 {
     [Allow(Roles.Gateway, Roles.Service, Roles.SubAccount, AccountField = "record.account_id")]
     public override async Task<RecordUsageResponse> RecordUsage(RecordUsageRequest request, ServerCallContext context) =>
-        new() { Outcome = ToProto(await metering.RecordAsync(ToInput(request.Record ?? new UsageRecord()))) };
+        new() { Outcome = ToProto(await metering.RecordAsync(ToInput(request.Record ?? new UsageRecord(), "record."))) };
 
     [Allow(Roles.Gateway, Roles.Service, Roles.SubAccount, AccountField = "records[].account_id")]
     public override async Task<RecordUsageBatchResponse> RecordUsageBatch(RecordUsageBatchRequest request, ServerCallContext context)
     {
-        var results = await metering.RecordBatchAsync(request.Records.Select(ToInput).ToList());
+        var results = await metering.RecordBatchAsync(request.Records.Select((r, i) => ToInput(r, $"records[{i}].")).ToList());
         var response = new RecordUsageBatchResponse();
         response.Outcomes.AddRange(results.Select(ToProto));
         return response;
@@ -26,9 +27,9 @@ public sealed class MeteringGrpcService(MeteringApplication metering) : Metering
     public override async Task<UsageOutcome> GetUsageRecord(GetUsageRecordRequest request, ServerCallContext context) =>
         ToProto(await metering.GetAsync(request.AccountId, request.RequestId));
 
-    private static UsageInput ToInput(UsageRecord r) => new(
+    private static UsageInput ToInput(UsageRecord r, string prefix) => new(
         r.RequestId, r.AccountId, r.Label, r.Channel, r.Library, r.AccessMode, r.ReturnCode,
-        r.OccurredAt is null ? null : r.OccurredAt.ToDateTimeOffset());
+        r.OccurredAt.ToInstant(prefix + "occurred_at"));
 
     private static UsageOutcome ToProto(UsageResult r) => new()
     {
