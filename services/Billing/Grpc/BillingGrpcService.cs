@@ -5,6 +5,7 @@ using FaceId.Common;
 using FaceId.Auth;
 using FaceId.Contracts.Billing.V1;
 using FaceId.ServiceDefaults.Security;
+using Microsoft.AspNetCore.RateLimiting;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using ContractCycle = FaceId.Contracts.Common.V1.SettlementCycle;
@@ -20,6 +21,7 @@ public sealed class BillingGrpcService(
     BalanceService balances,
     ReconciliationService reconciliation) : BillingService.BillingServiceBase
 {
+    [EnableRateLimiting(RateLimits.PerCaller)]
     [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
     public override async Task<GetStatisticsResponse> GetStatistics(GetStatisticsRequest request, ServerCallContext context)
     {
@@ -62,6 +64,7 @@ public sealed class BillingGrpcService(
     public override async Task<Balance> TopUp(TopUpRequest request, ServerCallContext context) =>
         ToProto(await balances.TopUpAsync(request.IdempotencyKey, request.AccountId, request.AmountFen));
 
+    [EnableRateLimiting(RateLimits.PerCaller)]
     [Allow(Roles.BillingOperator, Roles.Service)]
     public override async Task<Reconciliation> GetReconciliation(GetReconciliationRequest request, ServerCallContext context)
     {

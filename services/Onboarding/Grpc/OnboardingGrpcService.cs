@@ -8,6 +8,7 @@ using Grpc.Core;
 using ApplicationForm = FaceId.Onboarding.Application.ApplicationForm;
 using FaceId.Auth;
 using FaceId.ServiceDefaults.Security;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace FaceId.Onboarding.Grpc;
 
@@ -18,6 +19,7 @@ public sealed class OnboardingGrpcService(
     EnterpriseApplication enterprise,
     InboxApplication inbox) : OnboardingService.OnboardingServiceBase
 {
+    [EnableRateLimiting(RateLimits.PerCaller)]
     [Allow(Roles.Service)]
     public override async Task<Account> CreateAccount(CreateAccountRequest request, ServerCallContext context) =>
         ToProto(await accounts.CreateAsync(request.IdempotencyKey, request.DisplayName, ToContact(request.Contacts)));
@@ -42,6 +44,7 @@ public sealed class OnboardingGrpcService(
     public override async Task<Account> UpdateContacts(UpdateContactsRequest request, ServerCallContext context) =>
         ToProto(await accounts.UpdateContactsAsync(request.AccountId, ToContact(request.Contacts)));
 
+    [EnableRateLimiting(RateLimits.PerCaller)]
     [Allow(Roles.Console, Roles.Service, AccountField = "form.account_id")]
     public override async Task<Contracts.Onboarding.V1.Application> SubmitApplication(IAsyncStreamReader<SubmitApplicationChunk> requestStream, ServerCallContext context)
     {
@@ -90,6 +93,7 @@ public sealed class OnboardingGrpcService(
         return ToProto(await applications.ReviewAsync(request.ApplicationId, ToDecision(request.Decision), request.Reason, request.ReviewerId));
     }
 
+    [EnableRateLimiting(RateLimits.PerCaller)]
     [Allow(Roles.Console, Roles.Service, AccountField = "account_id")]
     public override async Task<EnterpriseVerification> SubmitEnterpriseVerification(SubmitEnterpriseVerificationRequest request, ServerCallContext context) =>
         ToProto(await enterprise.SubmitVerificationAsync(request.IdempotencyKey, request.AccountId, request.CompanyName,
@@ -99,6 +103,7 @@ public sealed class OnboardingGrpcService(
     public override async Task<EnterpriseVerification> GetEnterpriseVerification(GetEnterpriseVerificationRequest request, ServerCallContext context) =>
         ToProto(await enterprise.GetVerificationAsync(request.AccountId));
 
+    [EnableRateLimiting(RateLimits.PerCaller)]
     [Allow(Roles.Console, Roles.Service, AccountField = "account_id")]
     public override async Task<MerchantIdApplication> ApplyMerchantId(ApplyMerchantIdRequest request, ServerCallContext context) =>
         ToProto(await enterprise.ApplyMerchantIdAsync(request.IdempotencyKey, request.AccountId));

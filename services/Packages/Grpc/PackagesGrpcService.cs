@@ -8,6 +8,7 @@ using Grpc.Core;
 using Proto = FaceId.Contracts.Packages.V1;
 using FaceId.Auth;
 using FaceId.ServiceDefaults.Security;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace FaceId.Packages.Grpc;
 
@@ -18,6 +19,7 @@ public sealed class PackagesGrpcService(PackagesApplication packages, TimeProvid
     public override Task<Proto.Catalog> GetCatalog(GetCatalogRequest request, ServerCallContext context) =>
         Task.FromResult(ToProto(packages.Catalog(request.PriceBook)));
 
+    [EnableRateLimiting(RateLimits.PerCaller)]
     [Allow(Roles.Console, Roles.Service, AccountField = "account_id")]
     public override async Task<Proto.Package> PurchasePackage(PurchasePackageRequest request, ServerCallContext context) =>
         ToProto(await packages.PurchaseAsync(request.OrderId, request.AccountId, request.Label, request.Size));

@@ -5,12 +5,14 @@ using Grpc.Core;
 using Proto = FaceId.Contracts.Refund.V1;
 using FaceId.Auth;
 using FaceId.ServiceDefaults.Security;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace FaceId.Refund.Grpc;
 
 /// <summary>Maps messages to <see cref="RefundApplication"/> and back; no rules here.</summary>
 public sealed class RefundGrpcService(RefundApplication refunds) : RefundService.RefundServiceBase
 {
+    [EnableRateLimiting(RateLimits.PerCaller)]
     [Allow(Roles.Console, Roles.Service, AccountField = "account_id")]
     public override async Task<Proto.Refund> RequestRefund(RequestRefundRequest request, ServerCallContext context) =>
         ToProto(await refunds.RequestRefundAsync(request.IdempotencyKey, request.AccountId, request.PackageId));

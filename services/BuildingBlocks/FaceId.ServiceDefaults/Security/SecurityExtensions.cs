@@ -29,12 +29,14 @@ public static class SecurityExtensions
             else if (TryKey(options.SigningKey) is { } key) jwt.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(key);
         });
         services.AddSingleton<AccountOwnership>();
+        services.AddFaceIdRateLimits(configuration);
         return services;
     }
 
     public static WebApplication UseFaceIdSecurity(this WebApplication app)
     {
         app.UseAuthentication();
+        app.UseRateLimiter();
         return app;
     }
 

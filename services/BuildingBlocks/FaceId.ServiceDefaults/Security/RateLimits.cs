@@ -1,0 +1,48 @@
+using System.Threading.RateLimiting;
+using FaceId.Auth;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FaceId.ServiceDefaults.Security;
+
+/// <summary>
+/// Per-caller rate limits on the expensive and public-facing methods (issue #7): a token bucket per
+/// token subject, declared on a method with <c>[EnableRateLimiting(RateLimits.PerCaller)]</c>.
+/// Over the limit the call ends with RESOURCE_EXHAUSTED (a gRPC status, not HTTP 429, which gRPC
+/// clients would read as UNAVAILABLE). Configuration: RateLimits:PermitsPerMinute (default 600).
+/// </summary>
+public static class RateLimits
+{
+    public const string PerCaller = "per-caller";
+
+    public static IServiceCollection AddFaceIdRateLimits(this IServiceCollection services, IConfiguration configuration)
+    {
+        var permits = Math.Max(1, configuration.GetValue("RateLimits:PermitsPerMinute", 600));
+        services.AddRateLimiter(o =>
+        {
+            o.AddPolicy(PerCaller, http => RateLimitPartition.GetTokenBucketLimiter(
+                http.User.FindFirst(ClaimNames.Subject)?.Value ?? "anonymous",
+                _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = permits,
+                    TokensPerPeriod = permits,
+                    ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                }));
+            o.OnRejected = (context, _) =>
+            {
+                var response = context.HttpContext.Response;
+                response.StatusCode = StatusCodes.Status200OK;
+                response.ContentType = "application/grpc";
+                response.Headers["grpc-status"] = "8"; // RESOURCE_EXHAUSTED
+                response.Headers["grpc-message"] = "Too many calls from this caller; retry later.";
+                return ValueTask.CompletedTask;
+            };
+        });
+        return services;
+    }
+}
