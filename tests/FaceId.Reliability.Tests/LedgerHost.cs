@@ -39,6 +39,7 @@ public sealed class LedgerHost : IAsyncDisposable
 
     public FakeTimeProvider Time { get; }
     public IDatabase Redis => _services.GetRequiredService<IDatabase>();
+    public IEventBus Bus => _services.GetRequiredService<IEventBus>();
     public PackageLedger Ledger => _services.GetRequiredService<PackageLedger>();
     public PackagesApplication Packages => _services.GetRequiredService<PackagesApplication>();
     public MeteringApplication Metering => _services.GetRequiredService<MeteringApplication>();
