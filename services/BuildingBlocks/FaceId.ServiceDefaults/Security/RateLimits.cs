@@ -10,7 +10,7 @@ namespace FaceId.ServiceDefaults.Security;
 
 /// <summary>
 /// Per-caller rate limits on the expensive and public-facing methods (issue #7): a token bucket per
-/// token subject, declared on a method with <c>[EnableRateLimiting(RateLimits.PerCaller)]</c>.
+/// token subject for console, sub-account, reviewer and operator callers (services and the gateway are not limited), declared on a method with <c>[EnableRateLimiting(RateLimits.PerCaller)]</c>.
 /// Over the limit the call ends with RESOURCE_EXHAUSTED (a gRPC status, not HTTP 429, which gRPC
 /// clients would read as UNAVAILABLE). Configuration: RateLimits:PermitsPerMinute (default 600).
 /// </summary>
@@ -23,7 +23,11 @@ public static class RateLimits
         var permits = Math.Max(1, configuration.GetValue("RateLimits:PermitsPerMinute", 600));
         services.AddRateLimiter(o =>
         {
-            o.AddPolicy(PerCaller, http => RateLimitPartition.GetTokenBucketLimiter(
+            // Internal callers (other services, the verification gateway) are trusted and sized by capacity
+            // planning, not throttled; every other caller gets its own bucket.
+            o.AddPolicy(PerCaller, http => http.User.HasClaim(ClaimNames.Role, Roles.Service) || http.User.HasClaim(ClaimNames.Role, Roles.Gateway)
+                ? RateLimitPartition.GetNoLimiter("internal")
+                : RateLimitPartition.GetTokenBucketLimiter(
                 http.User.FindFirst(ClaimNames.Subject)?.Value ?? "anonymous",
                 _ => new TokenBucketRateLimiterOptions
                 {
