@@ -128,6 +128,8 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
     public async Task<IReadOnlyList<ChargeResult>> ChargeAsync(string mainAccountId, IReadOnlyList<ChargeRequest> records)
     {
         await outbox.RegisterAsync(LedgerKeys.Tag(mainAccountId));
+        // Started first: the outbox entries carry this span's context (args[2], args[3]).
+        using var activity = LedgerTelemetry.StartCharge(records);
         var now = time.GetUtcNow();
         var args = new RedisValue[11 + records.Count * 10];
         args[0] = LedgerKeys.Tag(mainAccountId);
@@ -174,6 +176,7 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
             anyNew |= status == "new";
         }
         if (anyNew) outbox.Notify(LedgerKeys.Tag(mainAccountId));
+        LedgerTelemetry.Charged(activity, outcomes);
         return outcomes;
     }
 

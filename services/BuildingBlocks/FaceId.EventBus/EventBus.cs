@@ -28,11 +28,11 @@ internal sealed class EventBus(IEventTransport transport, IOptions<EventBusOptio
     {
         using var activity = EventBusTelemetry.StartFromTraceParent($"publish {cloudEvent.Topic}", ActivityKind.Producer, cloudEvent.TraceParent, cloudEvent.TraceState);
         activity?.SetTag("messaging.destination.name", cloudEvent.Topic);
-        activity?.SetTag("messaging.message.id", cloudEvent.Id);
+        activity?.SetTag("messaging.operation.type", "send");
         // The consumer's span becomes a child of this publish span.
         var carried = activity is null ? cloudEvent : cloudEvent with { TraceParent = activity.Id, TraceState = activity.TraceStateString };
         await transport.PublishAsync(carried, cancellationToken);
-        EventBusTelemetry.Published.Add(1, new KeyValuePair<string, object?>("topic", cloudEvent.Topic));
+        EventBusTelemetry.OnPublished(cloudEvent);
     }
 }
 

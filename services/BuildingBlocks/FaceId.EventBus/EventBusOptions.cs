@@ -60,6 +60,10 @@ public sealed class EventBusOptions
     /// </summary>
     public bool OutboxRelayEnabled { get; set; } = true;
 
+    /// <summary>How often consumer lag (pending, oldest pending age, undelivered, dead letters) is sampled for the gauges.</summary>
+    [Range(10, 600_000)]
+    public int LagSampleIntervalMs { get; set; } = 5_000;
+
     /// <summary>How long a consumed event id is remembered for de-duplication.</summary>
     [Range(1, 365)]
     public int ProcessedEventRetentionDays { get; set; } = 30;

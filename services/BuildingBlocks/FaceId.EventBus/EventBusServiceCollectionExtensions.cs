@@ -47,6 +47,7 @@ public static class EventBusServiceCollectionExtensions
         services.AddSingleton<DeadLetters>();
         services.AddSingleton<OutboxRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
+        services.AddHostedService<ConsumerLagMonitor>();
 
         var transport = configuration.GetValue(EventBusOptions.Section + ":Transport", EventTransportKind.RedisStreams);
         if (transport == EventTransportKind.Dapr)

@@ -43,13 +43,15 @@ public sealed class EventDispatcher(
 
         using var activity = EventBusTelemetry.StartFromTraceParent($"process {topic}", ActivityKind.Consumer, cloudEvent.TraceParent, cloudEvent.TraceState);
         activity?.SetTag("messaging.destination.name", topic);
-        activity?.SetTag("messaging.message.id", cloudEvent.Id);
         activity?.SetTag("messaging.consumer.group.name", options.Value.AppId);
+        activity?.SetTag("messaging.operation.type", "process");
+        var started = Stopwatch.GetTimestamp();
 
         if (await redis.KeyExistsAsync(ProcessedKey(cloudEvent.Id)))
         {
             activity?.SetTag("faceid.event.duplicate", true);
             EventBusTelemetry.Consumed.Add(1, tags, new("duplicate", true));
+            EventBusTelemetry.ProcessDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
             return (DispatchResult.Handled, null);
         }
 
@@ -72,12 +74,14 @@ public sealed class EventDispatcher(
         {
             activity?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
             EventBusTelemetry.Failed.Add(1, tags);
+            EventBusTelemetry.ProcessDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
             logger.LogWarning(e, "Handler for {Topic} failed on event {EventId}; it will be redelivered", topic, cloudEvent.Id);
             return (DispatchResult.Retry, e.GetType().Name + ": " + e.Message);
         }
 
         await redis.StringSetAsync(ProcessedKey(cloudEvent.Id), 1, TimeSpan.FromDays(options.Value.ProcessedEventRetentionDays));
         EventBusTelemetry.Consumed.Add(1, tags, new("duplicate", false));
+        EventBusTelemetry.ProcessDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
         return (DispatchResult.Handled, null);
     }
 }

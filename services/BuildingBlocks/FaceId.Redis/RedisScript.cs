@@ -58,7 +58,34 @@ public sealed class RedisScript
         catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
             // EVAL loads the script into that server's cache; later calls go back to EVALSHA.
-            return await db.ScriptEvaluateAsync(Text, keys, args);
+            try
+            {
+                return await db.ScriptEvaluateAsync(Text, keys, args);
+            }
+            catch (Exception again) when (CountError(again))
+            {
+                throw; // never reached: CountError only counts
+            }
         }
+        catch (Exception e) when (CountError(e))
+        {
+            throw; // never reached: CountError only counts
+        }
+    }
+
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new("FaceId.Redis");
+
+    /// <summary>faceid.redis.script.errors: failed script calls by script file and exception type (docs/observability.md).</summary>
+    private static readonly System.Diagnostics.Metrics.Counter<long> Errors = Meter.CreateCounter<long>(
+        "faceid.redis.script.errors", "{error}", "Lua script calls that failed (script error, timeout, connection), by script and error type.");
+
+    /// <summary>An exception filter that counts and never catches, so the stack trace stays untouched.</summary>
+    private bool CountError(Exception e)
+    {
+        if (e is OperationCanceledException) return false;
+        Errors.Add(1, new KeyValuePair<string, object?>("script", Name), new KeyValuePair<string, object?>("error.type", e.GetType().Name));
+        // The caller's span (e.g. ledger.charge) shows which script failed and how.
+        System.Diagnostics.Activity.Current?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, $"{Name}: {e.GetType().Name}");
+        return false;
     }
 }

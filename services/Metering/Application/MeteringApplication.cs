@@ -11,6 +11,9 @@ namespace FaceId.Metering.Application;
 /// </summary>
 public sealed class MeteringApplication(UsageRecordValidator validator, AccountDirectory accounts, ProductCatalog catalog, PackageLedger ledger)
 {
+    /// <summary>Concurrent small requests of one main account share a deduct.lua call (docs/benchmarks.md).</summary>
+    private readonly ChargeCoalescer _charges = new(ledger);
+
     public async Task<UsageResult> RecordAsync(UsageInput record)
     {
         var v = new InputValidator();
@@ -35,6 +38,7 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
 
     private async Task<IReadOnlyList<UsageResult>> ChargeAsync(IReadOnlyList<UsageInput> records, bool single)
     {
+        MeteringTelemetry.BatchSize.Record(records.Count);
         var results = new UsageResult[records.Count];
         // Resolve payers and labels first: a bad label anywhere rejects the whole request unchanged.
         var pending = new List<(int Index, PayingAccount Payer, ChargeRequest Request)>(records.Count);
@@ -72,10 +76,13 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
         await Task.WhenAll(pending.GroupBy(p => p.Payer.MainAccountId).Select(async group =>
         {
             var items = group.ToList();
-            var charged = await ledger.ChargeAsync(group.Key, items.Select(x => x.Request).ToList());
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var charged = await _charges.ChargeAsync(group.Key, items.Select(x => x.Request).ToList());
+            MeteringTelemetry.Deducted(started);
             for (var k = 0; k < items.Count; k++)
                 results[items[k].Index] = ToResult(items[k].Request.RequestId, group.Key, charged[k]);
         }));
+        MeteringTelemetry.Metered(results);
         return results;
     }
 

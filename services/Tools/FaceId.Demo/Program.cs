@@ -1,10 +1,13 @@
 using FaceId.Demo;
 
-// Usage: FaceId.Demo [health|slice] [--host 127.0.0.1] [--timeout-seconds 60]
-var command = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "slice";
+// Usage: FaceId.Demo [health|slice] [--host 127.0.0.1] [--timeout-seconds 60] [--ports onboarding=5101,packages=5102,...]
+var command = args.FirstOrDefault(a => !a.StartsWith("--") && Array.IndexOf(args, a) is var i && (i == 0 || !args[i - 1].StartsWith("--"))) ?? "slice";
 var host = Option("--host") ?? "127.0.0.1";
 var timeout = TimeSpan.FromSeconds(int.Parse(Option("--timeout-seconds") ?? "60"));
-var platform = new PlatformClients(host);
+// --ports: only these services, on these ports (tests run them on free ports); default the five fixed ports.
+var ports = Option("--ports")?.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('='))
+    .ToDictionary(p => p[0], p => int.Parse(p[1]));
+var platform = new PlatformClients(host, ports);
 try
 {
     if (!await platform.WaitHealthyAsync(timeout, Console.Out)) return 1;
@@ -29,6 +32,6 @@ string? Option(string name)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: FaceId.Demo [health|slice] [--host 127.0.0.1] [--timeout-seconds 60]");
+    Console.Error.WriteLine("usage: FaceId.Demo [health|slice] [--host 127.0.0.1] [--timeout-seconds 60] [--ports onboarding=5101,packages=5102,metering=5103]");
     return 2;
 }

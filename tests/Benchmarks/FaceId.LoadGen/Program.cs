@@ -1,0 +1,191 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FaceId.LoadGen;
+
+// FaceId.LoadGen — the benchmark load generator (see tests/Benchmarks/run.sh and docs/benchmarks.md).
+//
+//   prepare --onboarding URL --packages URL [--accounts 1] [--label L] [--size S] [--purchases M] [--parallel P] [--timeout-seconds 60]
+//       opens accounts through Onboarding (approved application → trial), buys M packages each;
+//       prints the account ids on stdout, one a line.
+//   buy --packages URL --account ID [--label L] [--size S] [--purchases M] [--parallel P]
+//       buys M more packages for an opened account.
+//   wait --targets URL,URL [--timeout-seconds 60]
+//       waits until every service answers DiagnosticsService/Ping.
+//   ping|unary|batch --target URL [--accounts a,b] [--concurrency 64] [--connections 4] [--warmup 3] [--duration 10]
+//       [--batch-size 1000] [--label basic_authoritative] [--expect package|charged|any] [--replay] [--replay-set 20000]
+//       [--max-records N] [--name NAME] [--role ROLE] [--phase PHASE] [--json-out results.jsonl]
+//       a closed-loop run: warm-up, timed window, every gRPC status and outcome checked; exit code 1 on any error.
+//   report --in results.jsonl --out latest.md
+//       the results table, ratios to the ceilings and the targets.
+var command = args.FirstOrDefault() ?? "";
+try
+{
+    var options = new Options(args.Skip(1));
+    return command switch
+    {
+        "prepare" => await PrepareAsync(options),
+        "buy" => await BuyAsync(options),
+        "wait" => await WaitAsync(options),
+        "ping" or "unary" or "batch" => await LoadAsync(command, options),
+        "report" => Report.Write(options.Require("in"), options.Require("out")),
+        _ => Usage(),
+    };
+}
+catch (ArgumentException e)
+{
+    await Console.Error.WriteLineAsync($"loadgen: {e.Message}");
+    return Usage();
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: FaceId.LoadGen prepare|ping|unary|batch|report [--options] (see the header of Program.cs)");
+    return 2;
+}
+
+static async Task<int> PrepareAsync(Options o)
+{
+    using var onboarding = ChannelPool.Create(o.Require("onboarding"));
+    using var packages = ChannelPool.Create(o.Require("packages"));
+    var prepare = new Prepare(onboarding, packages, Console.Error);
+    var count = o.Int("accounts", 1);
+    var label = o.Get("label", "basic_authoritative");
+    var size = o.Long("size", 1_000_000);
+    var purchases = o.Int("purchases", 1);
+    var parallel = o.Int("parallel", 16);
+    var timeout = TimeSpan.FromSeconds(o.Int("timeout-seconds", 60));
+    for (var i = 0; i < count; i++)
+    {
+        var id = await prepare.OpenAccountAsync(o.Get("name", "account"), timeout);
+        await prepare.PurchaseAsync(id, label, size, purchases, parallel);
+        Console.WriteLine(id);
+    }
+    return 0;
+}
+
+static async Task<int> BuyAsync(Options o)
+{
+    using var packages = ChannelPool.Create(o.Require("packages"));
+    var prepare = new Prepare(packages, packages, Console.Error);
+    await prepare.PurchaseAsync(o.Require("account"), o.Get("label", "basic_authoritative"), o.Long("size", 1_000_000), o.Int("purchases", 1), o.Int("parallel", 16));
+    return 0;
+}
+
+static async Task<int> WaitAsync(Options o)
+{
+    var deadline = DateTime.UtcNow.AddSeconds(o.Int("timeout-seconds", 60));
+    foreach (var target in o.Require("targets").Split(','))
+    {
+        using var channel = ChannelPool.Create(target);
+        var client = new FaceId.Contracts.Diagnostics.V1.DiagnosticsService.DiagnosticsServiceClient(channel);
+        while (true)
+        {
+            try
+            {
+                var reply = await client.PingAsync(new FaceId.Contracts.Diagnostics.V1.PingRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
+                Console.Error.WriteLine($"  {reply.Service} answers on {target}");
+                break;
+            }
+            catch (Grpc.Core.RpcException e)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    Console.Error.WriteLine($"  {target} did not answer Ping in time: {e.Status.Detail}");
+                    return 1;
+                }
+                await Task.Delay(200);
+            }
+        }
+    }
+    return 0;
+}
+
+static async Task<int> LoadAsync(string method, Options o)
+{
+    var concurrency = o.Int("concurrency", 64);
+    var connections = o.Int("connections", Math.Max(1, Math.Min(8, concurrency / 16)));
+    var batchSize = method == "batch" ? o.Int("batch-size", 1000) : 1;
+    var replay = o.Flag("replay");
+    var accounts = method == "ping" ? [] : o.Require("accounts").Split(',', StringSplitOptions.RemoveEmptyEntries);
+    var spec = new RunSpec(concurrency, TimeSpan.FromSeconds(o.Double("warmup", 3)), TimeSpan.FromSeconds(o.Double("duration", 10)),
+        batchSize, o.Long("max-records", 0));
+    var name = o.Get("name", $"{method}-c{concurrency}" + (method == "batch" ? $"-b{batchSize}" : "") + (replay ? "-replay" : ""));
+    var prefix = o.Get("id-prefix", $"lg{DateTime.UtcNow:HHmmss}{Random.Shared.Next(1000, 9999)}");
+
+    using var pool = new ChannelPool(o.Require("target"), connections);
+    await pool.ConnectAsync();
+    var scenarios = new Scenarios(pool, accounts, o.Get("label", "basic_authoritative"), o.Get("expect", "package"), prefix, TimeSpan.FromSeconds(60));
+    if (replay) await scenarios.SeedReplayAsync(o.Int("replay-set", 20_000));
+
+    LoadRunner.Call call = (method, replay) switch
+    {
+        ("ping", _) => scenarios.PingAsync,
+        ("unary", false) => scenarios.UnaryAsync,
+        ("unary", true) => (w, s, k, ct) => scenarios.ReplayUnaryAsync(w, s, concurrency, k, ct),
+        (_, false) => (w, s, k, ct) => scenarios.BatchAsync(w, s, batchSize, k, ct),
+        (_, true) => (w, s, k, ct) => scenarios.ReplayBatchAsync(w, s, concurrency, batchSize, k, ct),
+    };
+    var pids = (o.Get("pids") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)
+        .Select(kv => kv.Split('=')).ToDictionary(kv => kv[0], kv => int.Parse(kv[1], CultureInfo.InvariantCulture));
+    var profiler = new Profiler(pids, o.Get("redis-port") is { } rp ? int.Parse(rp, CultureInfo.InvariantCulture) : null);
+    Profiler.Snapshot? opened = null;
+    var r = await LoadRunner.RunAsync(spec, call, async () => opened = await profiler.TakeAsync());
+    var profile = opened is null ? null : Profiler.Delta(opened, await profiler.TakeAsync());
+
+    var failed = r.ErrorCount > 0 || r.InvalidRecords > 0 || r.Calls == 0;
+    var rpcName = method switch { "ping" => "Ping", "unary" => "RecordUsage", _ => "RecordUsageBatch" };
+    var line = string.Create(CultureInfo.InvariantCulture,
+        $"{name,-28} {rpcName,-16} c={concurrency,-4} conns={connections,-2} {r.CallsPerSecond,10:F0} calls/s {r.RecordsPerSecond,10:F0} records/s  " +
+        $"p50 {r.Percentile(50),7:F2} ms  p99 {r.Percentile(99),7:F2} ms  p99.9 {r.Percentile(99.9),7:F2} ms  max {r.Percentile(100),7:F1} ms  " +
+        $"errors {r.ErrorCount + r.InvalidRecords}");
+    Console.WriteLine(line);
+    foreach (var (status, n) in r.Errors) Console.WriteLine($"  ERROR {n} × {status}");
+    if (r.InvalidRecords > 0) Console.WriteLine($"  WRONG OUTCOME {r.InvalidRecords} records, e.g. {r.FirstInvalid}");
+
+    if (o.Get("json-out") is { } jsonOut)
+    {
+        var json = new JsonObject
+        {
+            ["kind"] = "grpc",
+            ["name"] = name,
+            ["role"] = o.Get("role", method),
+            ["phase"] = o.Get("phase", ""),
+            ["method"] = rpcName,
+            ["concurrency"] = concurrency,
+            ["connections"] = connections,
+            ["batchSize"] = batchSize,
+            ["replay"] = replay,
+            ["accounts"] = accounts.Length,
+            ["note"] = o.Get("note", ""),
+            ["calls"] = r.Calls,
+            ["records"] = r.Records,
+            ["seconds"] = Math.Round(r.Seconds, 3),
+            ["callsPerSec"] = Math.Round(r.CallsPerSecond, 1),
+            ["recordsPerSec"] = Math.Round(r.RecordsPerSecond, 1),
+            ["p50Ms"] = Math.Round(r.Percentile(50), 3),
+            ["p90Ms"] = Math.Round(r.Percentile(90), 3),
+            ["p99Ms"] = Math.Round(r.Percentile(99), 3),
+            ["p999Ms"] = Math.Round(r.Percentile(99.9), 3),
+            ["maxMs"] = Math.Round(r.Percentile(100), 3),
+            ["meanMs"] = Math.Round(r.LatenciesMs.Length == 0 ? 0 : r.LatenciesMs.Average(), 3),
+            ["secMinCalls"] = r.PerSecondCalls.Length == 0 ? 0 : r.PerSecondCalls.Min(),
+            ["secMaxCalls"] = r.PerSecondCalls.Length == 0 ? 0 : r.PerSecondCalls.Max(),
+            ["warmupCalls"] = r.WarmupCalls,
+            ["errors"] = r.ErrorCount,
+            ["errorDetail"] = string.Join("; ", r.Errors.Select(e => $"{e.Value} × {e.Key}")),
+            ["invalid"] = r.InvalidRecords,
+            ["firstInvalid"] = r.FirstInvalid ?? "",
+            ["package"] = r.Kinds.ByKind[1],
+            ["postpaid"] = r.Kinds.ByKind[2],
+            ["notBillable"] = r.Kinds.ByKind[3],
+            ["refused"] = r.Kinds.ByKind[4],
+            ["duplicates"] = r.Kinds.Duplicates,
+            ["failed"] = failed,
+        };
+        if (profile is not null)
+            foreach (var (k, v) in profile) json[k] = Math.Round(v, 3);
+        await File.AppendAllTextAsync(jsonOut, json.ToJsonString(new JsonSerializerOptions { WriteIndented = false }) + "\n");
+    }
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,203 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace FaceId.LoadGen;
+
+/// <summary>
+/// Turns the run's JSON lines (load runs, redis-benchmark runs, per-scenario CPU profile, memory
+/// measurements, environment) into the markdown written to tests/Benchmarks/results/latest.md.
+/// </summary>
+public static class Report
+{
+    public static int Write(string inPath, string outPath)
+    {
+        var lines = File.ReadAllLines(inPath).Where(l => l.Trim().Length > 0).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        var env = lines.Where(l => S(l, "kind") == "env").ToList();
+        var grpc = lines.Where(l => S(l, "kind") == "grpc").ToList();
+        var allRedis = lines.Where(l => S(l, "kind") == "redis-benchmark").ToList();
+        // The ceilings are deduct.lua's; other scripts (proposals) are listed, never compared against.
+        var redis = allRedis.Where(r => S(r, "script") is "" or "deduct.lua").ToList();
+        var profiles = grpc.Where(g => g["wallSec"] is not null).ToList();
+        var memory = lines.Where(l => S(l, "kind") == "memory").ToList();
+        var md = new StringBuilder();
+        var phases = grpc.Select(g => S(g, "phase")).Concat(redis.Select(r => S(r, "phase"))).Distinct().ToList();
+
+        md.AppendLine("# Benchmark results");
+        md.AppendLine();
+        foreach (var e in env) md.AppendLine($"- **{S(e, "key")}**: {S(e, "value")}");
+        md.AppendLine();
+
+        // Targets first.
+        var targets = new List<(string Target, string Measured, string Threshold, bool? Pass)>();
+        const string P = "always";
+        var pings = grpc.Where(g => S(g, "role") == "ping").ToList();
+        var unary = grpc.Where(g => S(g, "role") == "unary").ToList();
+        // Ping and RecordUsage alternate (round after round) at each concurrency: compare pooled rates.
+        static double Pooled(IEnumerable<JsonObject> runs, string what) =>
+            runs.Sum(r => D(r, what)) / Math.Max(1e-9, runs.Sum(r => D(r, "seconds")));
+        static double Median(IEnumerable<double> values)
+        {
+            var v = values.OrderBy(x => x).ToArray();
+            return v.Length == 0 ? 0 : v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+        }
+        var pairs = new List<(string Phase, double Conc, double Unary, double Ping, double P50, double P99, int Runs)>();
+        foreach (var phase in phases)
+            foreach (var conc in unary.Where(u => S(u, "phase") == phase).Select(u => D(u, "concurrency")).Distinct().OrderBy(c => c))
+            {
+                var u = unary.Where(x => S(x, "phase") == phase && D(x, "concurrency") == conc).ToList();
+                var p = pings.Where(x => S(x, "phase") == phase && D(x, "concurrency") == conc).ToList();
+                if (p.Count == 0) continue;
+                pairs.Add((phase, conc, Pooled(u, "calls"), Pooled(p, "calls"), Median(u.Select(x => D(x, "p50Ms"))), Median(u.Select(x => D(x, "p99Ms"))), u.Count));
+            }
+        foreach (var phase in phases)
+        {
+            var best = pairs.Where(x => x.Phase == phase).OrderByDescending(x => x.Unary).FirstOrDefault();
+            if (best.Phase is null) continue;
+            var ratio = best.Unary / best.Ping;
+            targets.Add(($"unary RecordUsage vs Ping ceiling (appendfsync {phase}, c={best.Conc:F0}, {best.Runs} alternating run(s) each)",
+                $"{best.Unary:N0} / {best.Ping:N0} calls/s = **{ratio:F2}×** (p50 {best.P50:F2} ms, p99 {best.P99:F2} ms)",
+                "≥ 0.50×", phase == P ? ratio >= 0.5 : null));
+        }
+        foreach (var phase in phases)
+        {
+            var best = grpc.Where(g => S(g, "role") == "batch" && S(g, "phase") == phase).OrderByDescending(g => D(g, "recordsPerSec")).FirstOrDefault();
+            if (best is null) continue;
+            var ceiling = redis.Where(r => S(r, "phase") == phase).Select(r => D(r, "rps") * Math.Max(1, D(r, "recordsPerCall"))).DefaultIfEmpty(0).Max();
+            targets.Add(($"batch RecordUsageBatch (appendfsync {phase}; best: batch {D(best, "batchSize"):F0}, c={D(best, "concurrency"):F0})",
+                $"**{D(best, "recordsPerSec"):N0} records/s** (p50 {D(best, "p50Ms"):F1} ms, p99 {D(best, "p99Ms"):F1} ms per call; " +
+                $"{(ceiling > 0 ? D(best, "recordsPerSec") / ceiling : 0):F2}× the best Redis ceiling, {ceiling:N0} records/s)",
+                "≥ 150,000 records/s", phase == P ? D(best, "recordsPerSec") >= 150_000 : null));
+        }
+        foreach (var kind in new[] { "unary", "batch" })
+        {
+            var one = grpc.Where(g => S(g, "role") == $"pkg1-{kind}").ToList();
+            var many = grpc.Where(g => S(g, "role") == $"pkg10k-{kind}").ToList();
+            if (one.Count == 0 || many.Count == 0) continue;
+            // Runs alternate 1, 10k, 1, 10k…: compare the pooled rates (records over seconds of all runs).
+            double Rate(List<JsonObject> runs) => runs.Sum(r => D(r, "records")) / runs.Sum(r => D(r, "seconds"));
+            var ratio = Rate(many) / Rate(one);
+            targets.Add(($"{kind}: 10,000 packages vs 1 package on one account ({many.Count} alternating run(s) each)",
+                $"{Rate(many):N0} / {Rate(one):N0} records/s = **{ratio:F2}×**", "≥ 0.90×", ratio >= 0.9));
+        }
+        foreach (var (name, limit, label) in new[] { ("package", 256.0, "Redis memory per package"), ("idempotency-key", 128.0, "Redis memory per idempotency key") })
+        {
+            var headline = memory.FirstOrDefault(m => S(m, "name") == name && S(m, "headline") == "true");
+            if (headline is null) continue;
+            targets.Add(($"{label} ({S(headline, "method")})", $"**{D(headline, "bytes"):F0} bytes**", $"≤ {limit:F0} bytes", D(headline, "bytes") <= limit));
+        }
+        md.AppendLine("## Targets");
+        md.AppendLine();
+        md.AppendLine("| target | measured | threshold | result |");
+        md.AppendLine("|---|---|---|---|");
+        foreach (var t in targets)
+            md.AppendLine($"| {t.Target} | {t.Measured} | {t.Threshold} | {(t.Pass is null ? "(info)" : t.Pass.Value ? "PASS" : "**FAIL**")} |");
+        md.AppendLine();
+
+        if (pairs.Count > 0)
+        {
+            md.AppendLine("## Unary RecordUsage vs the Ping ceiling, by concurrency (pooled over the alternating runs)");
+            md.AppendLine();
+            md.AppendLine("| appendfsync | concurrency | Ping calls/s | RecordUsage calls/s | ratio | RecordUsage p50 ms | RecordUsage p99 ms |");
+            md.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var x in pairs)
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {x.Phase} | {x.Conc:F0} | {x.Ping:N0} | {x.Unary:N0} | {x.Unary / x.Ping:F2}× | {x.P50:F2} | {x.P99:F2} |"));
+            md.AppendLine();
+        }
+
+        // Redis ceilings.
+        md.AppendLine("## Redis ceiling: `redis-benchmark` running the deduction script by EVALSHA");
+        md.AppendLine();
+        md.AppendLine("| appendfsync | script | records per call | pipeline | clients | calls | calls/s | records/s | avg ms | p50 ms | p99 ms | max ms |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in allRedis)
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {S(r, "phase")} | {(S(r, "script") is "" or "deduct.lua" ? "deduct.lua" : S(r, "script") + " (proposal)")} | {Math.Max(1, D(r, "recordsPerCall")):F0} | {D(r, "pipeline"):F0} | {D(r, "clients"):F0} | {D(r, "requests"):N0} | {D(r, "rps"):N0} | " +
+                $"{D(r, "rps") * Math.Max(1, D(r, "recordsPerCall")):N0} | {D(r, "avgMs"):F3} | {D(r, "p50Ms"):F3} | {D(r, "p99Ms"):F3} | {D(r, "maxMs"):F3} |"));
+        md.AppendLine();
+
+        // Every gRPC run.
+        md.AppendLine("## gRPC runs (same load generator; closed loop; latency per call)");
+        md.AppendLine();
+        md.AppendLine("| appendfsync | run | method | conc. | conns | batch | calls/s | records/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | vs ceiling | errors |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var g in grpc)
+        {
+            var phase = S(g, "phase");
+            string vs = "";
+            if (S(g, "method") == "RecordUsage")
+            {
+                var ping = pings.FirstOrDefault(p => S(p, "phase") == phase && D(p, "concurrency") == D(g, "concurrency"));
+                if (ping is not null) vs = $"{D(g, "callsPerSec") / D(ping, "callsPerSec"):F2}× Ping";
+            }
+            else if (S(g, "method") == "RecordUsageBatch")
+            {
+                var p16 = redis.FirstOrDefault(r => S(r, "phase") == phase && D(r, "pipeline") == 16);
+                var batchCeiling = redis.FirstOrDefault(r => S(r, "phase") == phase && D(r, "recordsPerCall") > 1);
+                if (p16 is not null) vs = $"{D(g, "recordsPerSec") / D(p16, "rps"):F2}× -P16";
+                if (batchCeiling is not null) vs += $", {D(g, "recordsPerSec") / (D(batchCeiling, "rps") * D(batchCeiling, "recordsPerCall")):F2}× {D(batchCeiling, "recordsPerCall"):F0}/call";
+            }
+            var errors = D(g, "errors") + D(g, "invalid");
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {phase} | {S(g, "name")} | {S(g, "method")}{(B(g, "replay") ? " (replay)" : "")} | {D(g, "concurrency"):F0} | {D(g, "connections"):F0} | {D(g, "batchSize"):F0} | " +
+                $"{D(g, "callsPerSec"):N0} | {D(g, "recordsPerSec"):N0} | {D(g, "p50Ms"):F2} | {D(g, "p90Ms"):F2} | {D(g, "p99Ms"):F2} | {D(g, "p999Ms"):F2} | {D(g, "maxMs"):F1} | {vs} | {errors:F0}{(errors > 0 ? " " + S(g, "errorDetail") + S(g, "firstInvalid") : "")} |"));
+        }
+        md.AppendLine();
+
+        if (profiles.Count > 0)
+        {
+            md.AppendLine("## Where the time goes (timed window; CPU in % of one core, 200 % = both cores; ⚠ = other processes used > 25 % of a core)");
+            md.AppendLine();
+            md.AppendLine("| appendfsync | run | wall s | redis-server CPU | Metering CPU | load generator CPU | other CPU | EVALSHA calls | µs per EVALSHA | µs per record in Lua | Redis busy in EVALSHA |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+            foreach (var p in profiles)
+            {
+                var wall = D(p, "wallSec");
+                string Pct(string f) => wall > 0 ? $"{100 * D(p, f) / wall:F0} %" : "";
+                var calls = D(p, "evalshaCalls");
+                var usec = D(p, "evalshaUsec");
+                var records = D(p, "records");
+                var noisy = wall > 0 && D(p, "otherCpuSec") / wall > 0.25 ? " ⚠" : "";
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {S(p, "phase")} | {S(p, "name")} | {wall:F1} | {Pct("redisCpuSec")} | {Pct("meteringCpuSec")} | {Pct("loadgenCpuSec")} | {Pct("otherCpuSec")}{noisy} | {calls:N0} | " +
+                    $"{(calls > 0 ? usec / calls : 0):F1} | {(records > 0 ? usec / records : 0):F2} | {(wall > 0 ? 100 * usec / 1e6 / wall : 0):F0} % |"));
+            }
+            md.AppendLine();
+        }
+
+        var drains = lines.Where(l => S(l, "kind") == "drain").ToList();
+        if (drains.Count > 0)
+        {
+            md.AppendLine("## Outbox relay: entries left in the outboxes when a run ended, and the time the relays took to empty them");
+            md.AppendLine();
+            md.AppendLine("| appendfsync | run | entries left | seconds to drain |");
+            md.AppendLine("|---|---|---|---|");
+            foreach (var d in drains)
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {S(d, "phase")} | {S(d, "name")} | {D(d, "backlog"):N0} | {D(d, "seconds"):F0} |"));
+            md.AppendLine();
+        }
+
+        if (memory.Count > 0)
+        {
+            md.AppendLine("## Redis memory");
+            md.AppendLine();
+            md.AppendLine("| what | bytes | method |");
+            md.AppendLine("|---|---|---|");
+            foreach (var m in memory)
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {S(m, "name")}{(S(m, "headline") == "true" ? " (headline)" : "")} | {D(m, "bytes"):F0} | {S(m, "method")} |"));
+            md.AppendLine();
+        }
+
+        File.WriteAllText(outPath, md.ToString());
+        Console.WriteLine(md.ToString());
+        return 0;
+    }
+
+    private static string S(JsonObject o, string name) => o[name] is { } v ? v.ToString() : "";
+
+    private static double D(JsonObject o, string name) =>
+        o[name] is { } v && double.TryParse(v.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : 0;
+
+    private static bool B(JsonObject o, string name) => o[name] is { } v && v.ToString() == "true";
+}

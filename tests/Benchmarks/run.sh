@@ -1,0 +1,386 @@
+#!/usr/bin/env bash
+# The FaceIdPlatform hot-path benchmark (docs/benchmarks.md).
+#
+#   tests/Benchmarks/run.sh            full run (~25 minutes)
+#   tests/Benchmarks/run.sh --quick    smoke run (~1-2 minutes, short windows, fewer configurations)
+#   options: --no-build (use the existing Release binaries), --keep (keep the work directory),
+#            --wait-idle (first wait, up to 30 minutes, until the machine is idle: other work skews every number)
+#
+# Builds Release, starts its own redis-server on a free loopback port with the local run's
+# persistence (./faceid: AOF, appendfsync always, no RDB) and Onboarding, Packages and Metering on
+# free ports, opens accounts through the public APIs, then runs each scenario with
+# tests/Benchmarks/FaceId.LoadGen and the Redis ceiling with redis-benchmark, twice: with
+# appendfsync always and with appendfsync everysec. Raw results: results/latest.jsonl; the table:
+# results/latest.md. Exit code 1 when any call failed (a non-OK gRPC status or a wrong outcome).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BENCH="$ROOT/tests/Benchmarks"
+CONFIG=Release
+QUICK=0 BUILD=1 KEEP=0 WAIT_IDLE=0
+for a in "$@"; do
+  case "$a" in
+    --quick) QUICK=1 ;;
+    --no-build) BUILD=0 ;;
+    --keep) KEEP=1 ;;
+    --wait-idle) WAIT_IDLE=1 ;;
+    *) echo "usage: $0 [--quick] [--no-build] [--keep] [--wait-idle]" >&2; exit 2 ;;
+  esac
+done
+
+RESULTS="$BENCH/results"
+JSONL="$RESULTS/latest.jsonl"
+REPORT="$RESULTS/latest.md"
+WORK="$(mktemp -d /tmp/faceid-bench.XXXXXX)"
+mkdir -p "$RESULTS" "$WORK"/{logs,redis,data}
+: >"$JSONL"
+FAILED=0
+PIDS=()
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [ $KEEP = 0 ]; then rm -rf "$WORK"; else echo "work directory kept: $WORK" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  local p
+  while true; do
+    p=$((20000 + RANDOM % 30000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+env_line() { printf '{"kind":"env","key":"%s","value":"%s"}\n' "$1" "$(printf '%s' "$2" | sed 's/\\/\\\\/g; s/"/\\"/g')" >>"$JSONL"; }
+
+# Percentage of both cores busy over 3 seconds (from /proc/stat).
+machine_busy() {
+  local a b
+  a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat); sleep 3
+  b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," "); split(b,y," "); printf "%.0f", 100*(y[1]-x[1])/((y[2]-x[2])>0?(y[2]-x[2]):1)}'
+}
+
+# ---------------------------------------------------------------------------------------- build
+command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
+  echo "redis-server and redis-benchmark are required (apt-get install -y redis-server)" >&2; exit 1; }
+PROJECTS=(services/Onboarding/FaceId.Onboarding.csproj services/Packages/FaceId.Packages.csproj
+  services/Metering/FaceId.Metering.csproj tests/Benchmarks/FaceId.LoadGen/FaceId.LoadGen.csproj)
+if [ $BUILD = 1 ]; then
+  for p in "${PROJECTS[@]}"; do
+    say "Building $p ($CONFIG)"
+    dotnet build "$ROOT/$p" -c $CONFIG -nologo -v q >"$WORK/logs/build.log" 2>&1 \
+      || { tail -30 "$WORK/logs/build.log"; echo "build failed" >&2; exit 1; }
+  done
+fi
+cp -r "$BENCH/FaceId.LoadGen/bin/$CONFIG/net10.0" "$WORK/bin-loadgen"
+# The load generator shares the two cores with what it measures: its idle thread-pool workers
+# must not spin (the services keep .NET's defaults).
+LG=(env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$WORK/bin-loadgen/FaceId.LoadGen.dll")
+
+if [ $WAIT_IDLE = 1 ]; then
+  for _ in $(seq 1 600); do
+    busy=$(machine_busy)
+    [ "$busy" -le 10 ] && break
+    say "The machine is ${busy}% busy with other work; waiting for it to be idle"
+    sleep 2
+  done
+fi
+IDLE_BEFORE=$(machine_busy)
+
+# ---------------------------------------------------------------------------------------- start
+# A token signing key for this run (as ./faceid run makes one): the services validate the load
+# generator's bearer tokens with it — on Ping as on the real methods.
+Auth__SigningKey="$(head -c 32 /dev/urandom | base64)"
+export Auth__SigningKey
+
+RP=$(free_port)
+say "Starting redis-server on 127.0.0.1:$RP (AOF, appendfsync always, no RDB — as ./faceid run; automatic AOF rewrite off)"
+redis-server --port "$RP" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes --appendfsync always --save "" \
+  --auto-aof-rewrite-percentage 0 --daemonize no --logfile "$WORK/logs/redis.log" </dev/null >/dev/null 2>&1 &
+REDIS_PID=$!
+PIDS+=("$REDIS_PID")
+for _ in $(seq 1 100); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
+R() { redis-cli -p "$RP" "$@"; }
+
+declare -A GRPC_PORT SVC_PID
+for s in onboarding:Onboarding packages:Packages metering:Metering; do
+  IFS=: read -r app project <<<"$s"
+  GRPC_PORT[$app]=$(free_port)
+  http=$(free_port)
+  say "Starting $app (gRPC 127.0.0.1:${GRPC_PORT[$app]})"
+  # A private copy of the binaries: a concurrent build of the tree cannot change them mid-run.
+  cp -r "$ROOT/services/$project/bin/$CONFIG/net10.0" "$WORK/bin-$app"
+  (cd "$WORK/bin-$app" && \
+    Redis__ConnectionString="127.0.0.1:$RP" Ports__Grpc="${GRPC_PORT[$app]}" Ports__Http="$http" \
+    Documents__Directory="$WORK/data/documents" Notifications__SinkDirectory="$WORK/data/notifications" \
+    DOTNET_ENVIRONMENT=Production exec dotnet "FaceId.$project.dll" </dev/null >"$WORK/logs/$app.log" 2>&1) &
+  SVC_PID[$app]=$!
+  PIDS+=("$!")
+done
+ONB="http://127.0.0.1:${GRPC_PORT[onboarding]}"
+PKG="http://127.0.0.1:${GRPC_PORT[packages]}"
+MET="http://127.0.0.1:${GRPC_PORT[metering]}"
+"${LG[@]}" wait --targets "$ONB,$PKG,$MET" --timeout-seconds 90 \
+  || { tail -n 20 "$WORK"/logs/*.log >&2; echo "the services did not start" >&2; exit 1; }
+
+PROFILE_PIDS="redis=$REDIS_PID,metering=${SVC_PID[metering]},packages=${SVC_PID[packages]},onboarding=${SVC_PID[onboarding]}"
+
+# ---------------------------------------------------------------------------------------- environment
+env_line "date" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+env_line "mode" "$([ $QUICK = 1 ] && echo quick || echo full)"
+env_line "machine" "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr)"
+env_line "redis" "$(redis-server --version | awk '{print $3}' | cut -d= -f2), loopback TCP, appendonly yes, save \"\", auto-aof-rewrite off"
+env_line ".NET" "$(dotnet --version) SDK, services and load generator built $CONFIG"
+env_line "other load" "machine ${IDLE_BEFORE}% busy just before the services started; per-run CPU of other processes in \"Where the time goes\""
+env_line "commit" "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (+ uncommitted changes)')"
+
+# ---------------------------------------------------------------------------------------- helpers
+# Waits until every registered outbox is empty (the relays caught up), then drops the usage
+# topic (no consumer runs in the benchmark), so one scenario's background work ends before the next.
+outbox_backlog() {
+  local pending=0 key
+  for key in $(R smembers outbox:registry); do pending=$((pending + $(R xlen "$key"))); done
+  echo $pending
+}
+quiesce() {
+  local start=$SECONDS pending
+  while true; do
+    pending=$(outbox_backlog)
+    [ "$pending" = 0 ] && break
+    if [ $((SECONDS - start)) -gt 600 ]; then echo "outboxes still hold $pending entries after 600 s" >&2; break; fi
+    sleep 0.5
+  done
+  R xtrim faceid.usage.charged.v1 MAXLEN 0 >/dev/null
+  echo $((SECONDS - start))
+}
+
+used_memory() { R info memory | awk -F: '/^used_memory:/{print $2}' | tr -d '\r'; }
+# Memory held by keys: MEMORY STATS total.allocated minus client, AOF and script buffers (which
+# come and go with the load, not with the data).
+data_memory() {
+  R memory stats | paste - - | awk -F'\t' '$1=="total.allocated"{t=$2} $1~/^(clients\.normal|clients\.slaves|aof\.buffer|lua\.caches|replication\.backlog)$/{b+=$2} END{print t-b}'
+}
+
+PHASE=always
+# run_lg METHOD ROLE NAME [loadgen options...]
+run_lg() {
+  local method=$1 role=$2 name=$3; shift 3
+  local rc=0 drain busy
+  if [ $WAIT_IDLE = 1 ]; then
+    # Other work on the machine skews every number: start each run in a quiet moment (at most 3 minutes' wait).
+    for _ in $(seq 1 45); do busy=$(machine_busy); [ "$busy" -le 15 ] && break; done
+  fi
+  "${LG[@]}" "$method" --target "$MET" --json-out "$JSONL" --phase "$PHASE" --role "$role" --name "$name" \
+    --redis-port "$RP" --pids "$PROFILE_PIDS" "$@" || rc=$?
+  [ $rc = 0 ] || { FAILED=1; echo "  !! $name failed (exit $rc)" >&2; }
+  local backlog
+  backlog=$(outbox_backlog)
+  drain=$(quiesce)
+  printf '{"kind":"drain","name":"%s","phase":"%s","backlog":%s,"seconds":%s}\n' "$name" "$PHASE" "$backlog" "$drain" >>"$JSONL"
+  [ "$drain" -gt 1 ] && echo "  (the relays needed ${drain}s to empty the outboxes after $name: $backlog entries)" >&2
+  return 0
+}
+
+# The deduction script exactly as RedisScript loads it: each "-- #include x.lua" line replaced
+# by x.lua's text (each line ending in \n, then AppendLine's own \n).
+expand_script() {
+  local dir="$ROOT/services/PackagesLedger/Scripts"
+  while IFS= read -r line || [ -n "$line" ]; do
+    if [[ "$line" == "-- #include "* ]]; then
+      local inc="${line#-- #include }"
+      inc="${inc%"${inc##*[![:space:]]}"}"
+      while IFS= read -r l2 || [ -n "$l2" ]; do printf '%s\n' "$l2"; done <"$dir/$inc"
+      printf '\n'
+    else
+      printf '%s\n' "$line"
+    fi
+  done <"$dir/$1"
+}
+
+# redis_ceiling ACCOUNT PIPELINE CLIENTS REQUESTS [RECORDS]: deduct.lua by EVALSHA with RECORDS
+# records per call (1 by default), each with a unique request id (two __rand_int__ placeholders),
+# and a traceparent like the services send.
+redis_ceiling() {
+  local acct=$1 pipeline=$2 clients=$3 requests=$4 records=${5:-1} sha=${6:-$DEDUCT_SHA} script=${7:-deduct.lua}
+  local tag="{acct:$acct}" now iso t13 day lifetime csv i
+  now=$(date +%s%3N)
+  iso=$(date -u -d "@$((now / 1000))" +%Y-%m-%dT%H:%M:%S.000Z)
+  t13=$(printf '%013d' "$now")
+  day=$(date -u -d "@$((now / 1000 + 8 * 3600))" +%Y%m%d)
+  lifetime=$((8 * 86400 * 1000))  # idempotency key lifetime in ms from now (occurred now + 8 days)
+  local recs=()
+  for i in $(seq 1 "$records"); do
+    recs+=("rb-__rand_int__-__rand_int__-$i" basic_authoritative "$t13" "$iso" "$day" 1 "" ACCESS_MODE_SAAS 0 "$lifetime")
+  done
+  csv=$(redis-benchmark -p "$RP" -n "$requests" -c "$clients" -P "$pipeline" -r 2000000000 --csv \
+    EVALSHA "$sha" 2 "$tag:svc" "$tag:outbox:redis-benchmark" \
+    "$tag" "$acct" "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" "" "$now" "$iso" \
+    faceid.usage.charged.v1 faceid.events.v1.UsageCharged faceid.packages.alert.v1 faceid.events.v1.PackageAlert \
+    "$records" "${recs[@]}" 2>&1 | tail -1)
+  # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  IFS=, read -r rps avg _ p50 _ p99 max <<<"$(printf '%s' "$csv" | awk -F'","' '{print $2","$3","$4","$5","$6","$7","$8}' | tr -d '"')"
+  printf '{"kind":"redis-benchmark","script":"%s","phase":"%s","pipeline":%s,"clients":%s,"requests":%s,"recordsPerCall":%s,"rps":%s,"avgMs":%s,"p50Ms":%s,"p99Ms":%s,"maxMs":%s}\n' \
+    "$script" "$PHASE" "$pipeline" "$clients" "$requests" "$records" "$rps" "$avg" "$p50" "$p99" "$max" >>"$JSONL"
+  printf '  redis-benchmark EVALSHA %s, %4s record(s)/call, -P %-2s -c %-3s %9.0f calls/s = %9.0f records/s  p50 %s ms  p99 %s ms\n' \
+    "$script" "$records" "$pipeline" "$clients" "$rps" "$(awk -v a="$rps" -v b="$records" 'BEGIN{printf "%.0f", a*b}')" "$p50" "$p99" >&2
+  R del "$tag:outbox:redis-benchmark" >/dev/null
+}
+
+memory_line() { printf '{"kind":"memory","name":"%s","bytes":%s,"method":"%s","headline":"%s"}\n' "$1" "$2" "$3" "${4:-false}" >>"$JSONL"; }
+
+# Average MEMORY USAGE (SAMPLES 0: exact) of up to N keys matching a pattern.
+avg_memory_usage() {
+  local pattern=$1 n=${2:-50} total=0 count=0 key
+  while IFS= read -r key; do
+    [ -n "$key" ] || continue
+    total=$((total + $(R memory usage "$key" samples 0)))
+    count=$((count + 1))
+  done < <(R --scan --pattern "$pattern" | head -n "$n")
+  [ $count -gt 0 ] && echo $((total / count)) || echo 0
+}
+
+# ---------------------------------------------------------------------------------------- scale
+if [ $QUICK = 1 ]; then
+  WARMUP=1; DURATION=3; MAIN_PACKAGES=5; PKG_COUNT=10000; PKG_ROUNDS=1; MEM_RECORDS=100000; UNARY_ROUNDS=1; JIT_WARMUP=2
+  UNARY_CONC=(64); BATCH_CONFIGS=(5000:4); RB_REQUESTS=20000
+  EVERYSEC_BATCH=(5000:4)
+else
+  WARMUP=3; DURATION=15; MAIN_PACKAGES=60; PKG_COUNT=10000; PKG_ROUNDS=3; MEM_RECORDS=200000; UNARY_ROUNDS=2; JIT_WARMUP=8
+  UNARY_CONC=(16 64 128); BATCH_CONFIGS=(1000:2 1000:4 1000:8 2000:4 5000:2 5000:4 5000:8); RB_REQUESTS=300000
+  EVERYSEC_BATCH=(1000:4 5000:4)
+fi
+
+# ---------------------------------------------------------------------------------------- accounts
+say "Opening accounts (Onboarding → approval → trial) and buying packages"
+ACC_MAIN=$("${LG[@]}" prepare --onboarding "$ONB" --packages "$PKG" --name main --size 1000000 --purchases $MAIN_PACKAGES)
+# One account per 1-package run, so every run stays within its single package of 1,000,000 calls.
+ONE_PKG=()
+for _ in $(seq 1 $((2 * PKG_ROUNDS))); do
+  ONE_PKG+=("$("${LG[@]}" prepare --onboarding "$ONB" --packages "$PKG" --name one-package --size 1000000 --purchases 1)")
+done
+ACC_RB=$("${LG[@]}" prepare --onboarding "$ONB" --packages "$PKG" --name redis-benchmark --size 1000000 --purchases 10)
+ACC_MEM=$("${LG[@]}" prepare --onboarding "$ONB" --packages "$PKG" --name memory --size 1000000 --purchases 1)
+ACC_10K=$("${LG[@]}" prepare --onboarding "$ONB" --packages "$PKG" --name many-packages --size 1000000 --purchases 0)
+quiesce >/dev/null
+say "Buying $PKG_COUNT packages for $ACC_10K"
+MEM0=$(data_memory); KEYS0=$(R dbsize)
+"${LG[@]}" buy --packages "$PKG" --account "$ACC_10K" --size 1000000 --purchases $PKG_COUNT --parallel 32
+quiesce >/dev/null
+MEM1=$(data_memory); KEYS1=$(R dbsize)
+
+# Memory per package: the ledger's own structures (MEMORY USAGE), and everything the platform
+# keeps per purchase (INFO used_memory delta: + event-bus dedupe keys, notices, streams).
+TAG10K="{acct:$ACC_10K}"
+PKG_HASH=$(avg_memory_usage "$TAG10K:pkg:*" 100)
+GUARD=$(avg_memory_usage "$TAG10K:guard:order:*" 100)
+AVAIL_N=$(R zcard "$TAG10K:avail:basic_authoritative")
+AVAIL_SHARE=$(( $(R memory usage "$TAG10K:avail:basic_authoritative" samples 0) / AVAIL_N ))
+PKGS_N=$(R zcard "$TAG10K:pkgs")
+PKGS_SHARE=$(( $(R memory usage "$TAG10K:pkgs" samples 0) / PKGS_N ))
+SCHED_N=$(R zcard ledger:schedule)
+SCHED_SHARE=$(( 4 * $(R memory usage ledger:schedule samples 0) / SCHED_N ))
+LEDGER_PER_PKG=$((PKG_HASH + GUARD + AVAIL_SHARE + PKGS_SHARE + SCHED_SHARE))
+memory_line "package: ledger total (hash + guard + avail + pkgs + schedule)" $LEDGER_PER_PKG "MEMORY USAGE SAMPLES 0 over the ledger's structures of $PKG_COUNT packages" true
+memory_line "package: {acct}:pkg:<id> hash (16 fields)" "$PKG_HASH" "MEMORY USAGE, average of 100 packages"
+memory_line "package: {acct}:guard:order:<id>" "$GUARD" "MEMORY USAGE, average of 100"
+memory_line "package: share of {acct}:avail:<label> zset ($AVAIL_N members)" "$AVAIL_SHARE" "MEMORY USAGE / ZCARD"
+memory_line "package: share of {acct}:pkgs zset ($PKGS_N members)" "$PKGS_SHARE" "MEMORY USAGE / ZCARD"
+memory_line "package: 4 members of ledger:schedule ($SCHED_N members)" "$SCHED_SHARE" "4 × MEMORY USAGE / ZCARD"
+memory_line "package: whole platform per purchase" $(((MEM1 - MEM0) / PKG_COUNT)) \
+  "MEMORY STATS delta over $PKG_COUNT purchases after the relays drained ($((KEYS1 - KEYS0)) new keys; includes the delivered events kept in their topic stream, consumers' dedupe keys and notices)"
+
+# ---------------------------------------------------------------------------------------- the deduction script
+DEDUCT_SHA=$(expand_script deduct.lua | R -x script load)
+env_line "deduct.lua" "sha1 $DEDUCT_SHA"
+# A proposal measured next to it (not used by the services): docs/benchmarks.md, "Proposals".
+PROPOSAL_SHA=$(R -x script load <"$BENCH/proposals/deduct-batched.lua")
+
+# ---------------------------------------------------------------------------------------- JIT warm-up
+# The services start cold: tiered compilation keeps recompiling the hot paths for the first tens
+# of seconds of load. One unmeasured pass over every path first, so no timed window pays for it.
+say "Warm-up (not measured): Ping, RecordUsage, RecordUsageBatch, replays"
+for _ in 1 2; do
+  "${LG[@]}" ping --target "$MET" --concurrency 64 --connections 4 --warmup 0 --duration $JIT_WARMUP >/dev/null || true
+  "${LG[@]}" unary --target "$MET" --accounts "$ACC_MAIN" --concurrency 64 --connections 4 --warmup 0 --duration $JIT_WARMUP >/dev/null || true
+  "${LG[@]}" batch --target "$MET" --accounts "$ACC_MAIN" --batch-size 1000 --concurrency 2 --connections 2 --warmup 0 --duration $JIT_WARMUP >/dev/null || true
+done
+"${LG[@]}" unary --target "$MET" --accounts "$ACC_MAIN" --replay --replay-set 5000 --concurrency 64 --connections 4 --warmup 0 --duration $JIT_WARMUP >/dev/null || true
+quiesce >/dev/null
+
+# ---------------------------------------------------------------------------------------- phases
+for PHASE in always everysec; do
+  R config set appendfsync $PHASE >/dev/null
+  say "appendfsync $PHASE"
+
+  say "Redis ceiling: redis-benchmark EVALSHA deduct.lua, one record per call"
+  redis_ceiling "$ACC_RB" 1 64 $RB_REQUESTS
+  redis_ceiling "$ACC_RB" 16 16 $((RB_REQUESTS * 2))
+  redis_ceiling "$ACC_RB" 1 2 $((RB_REQUESTS / 1000)) 1000
+  redis_ceiling "$ACC_RB" 1 2 $((RB_REQUESTS / 1000)) 1000 "$PROPOSAL_SHA" proposals/deduct-batched.lua
+
+  if [ $PHASE = always ]; then
+    concs=("${UNARY_CONC[@]}"); batches=("${BATCH_CONFIGS[@]}")
+  else
+    concs=(64); batches=("${EVERYSEC_BATCH[@]}")
+  fi
+  say "gRPC ceiling (Ping) and unary RecordUsage, alternating, $UNARY_ROUNDS round(s)"
+  for c in "${concs[@]}"; do
+    conns=$(( c / 16 > 0 ? (c / 16 > 8 ? 8 : c / 16) : 1 ))
+    for round in $(seq 1 $UNARY_ROUNDS); do
+      run_lg ping ping "ping-c$c-r$round" --concurrency "$c" --connections $conns --warmup $WARMUP --duration $DURATION
+      run_lg unary unary "unary-c$c-r$round" --accounts "$ACC_MAIN" --concurrency "$c" --connections $conns --warmup $WARMUP --duration $DURATION
+    done
+  done
+  say "RecordUsageBatch"
+  for bc in "${batches[@]}"; do
+    IFS=: read -r size c <<<"$bc"
+    run_lg batch batch "batch-b$size-c$c" --accounts "$ACC_MAIN" --batch-size "$size" --concurrency "$c" --connections "$c" --warmup $WARMUP --duration $DURATION
+  done
+
+  if [ $PHASE = always ]; then
+    say "Replays (every request id already recorded: duplicate answers)"
+    run_lg unary unary-replay "unary-replay-c64" --replay --replay-set 20000 --accounts "$ACC_MAIN" --concurrency 64 --connections 4 --warmup $WARMUP --duration $DURATION
+    run_lg batch batch-replay "batch-replay-b5000-c4" --replay --replay-set 20000 --accounts "$ACC_MAIN" --batch-size 5000 --concurrency 4 --connections 4 --warmup $WARMUP --duration $DURATION
+
+    say "1 package vs $PKG_COUNT packages on one account, alternating, $PKG_ROUNDS round(s) (each run stays below 1,000,000 records)"
+    k=0
+    for round in $(seq 1 $PKG_ROUNDS); do
+      run_lg unary pkg1-unary "pkg1-unary-c64-r$round" --accounts "${ONE_PKG[$k]}" --concurrency 64 --connections 4 --warmup $WARMUP --duration $DURATION --max-records 950000
+      run_lg unary pkg10k-unary "pkg10k-unary-c64-r$round" --accounts "$ACC_10K" --concurrency 64 --connections 4 --warmup $WARMUP --duration $DURATION --max-records 950000
+      run_lg batch pkg1-batch "pkg1-batch-b5000-c4-r$round" --accounts "${ONE_PKG[$((k + 1))]}" --batch-size 5000 --concurrency 4 --connections 4 --warmup $WARMUP --duration $DURATION --max-records 950000
+      run_lg batch pkg10k-batch "pkg10k-batch-b5000-c4-r$round" --accounts "$ACC_10K" --batch-size 5000 --concurrency 4 --connections 4 --warmup $WARMUP --duration $DURATION --max-records 950000
+      k=$((k + 2))
+    done
+
+    say "Memory per idempotency key"
+    R xtrim faceid.usage.charged.v1 MAXLEN 0 >/dev/null
+    M0=$(data_memory); K0=$(R dbsize)
+    "${LG[@]}" batch --target "$MET" --accounts "$ACC_MEM" --batch-size 5000 --concurrency 1 --connections 1 --warmup 0 --duration 300 \
+      --max-records $MEM_RECORDS --name "memory-$MEM_RECORDS" >&2 || FAILED=1
+    quiesce >/dev/null
+    M1=$(data_memory); K1=$(R dbsize)
+    NEWKEYS=$((K1 - K0))
+    memory_line "idempotency key {acct}:req:<id>" $(((M1 - M0) / NEWKEYS)) \
+      "MEMORY STATS delta (allocated minus client/AOF/script buffers) / new keys ($NEWKEYS) over $MEM_RECORDS recorded calls, after the relays drained and the usage topic was trimmed; includes the main and expires hash-table entries" true
+    memory_line "idempotency key {acct}:req:<id> (key + value, no expiry entry)" "$(avg_memory_usage "{acct:$ACC_MEM}:req:*" 200)" "MEMORY USAGE SAMPLES 0, average of 200 keys"
+  fi
+done
+
+# ---------------------------------------------------------------------------------------- checks and report
+SERVICE_SHA_LOADED=$(R script exists "$DEDUCT_SHA")
+env_line "script check" "$([ "$SERVICE_SHA_LOADED" = 1 ] && echo "the expanded deduct.lua redis-benchmark ran has the SHA1 Metering loaded (identical text)" || echo "WARNING: the expanded script differs from the one Metering loaded")"
+env_line "redis-server CPU, whole run" "$(R info cpu | awk -F: '/used_cpu_(sys|user):/{s+=$2} END{printf "%.0f s", s}')"
+env_line "relay" "outboxes drained after every run before the next one (see docs/benchmarks.md)"
+
+"${LG[@]}" report --in "$JSONL" --out "$REPORT" >/dev/null
+cat "$REPORT"
+say "Results: $REPORT (raw: $JSONL)"
+[ $FAILED = 0 ] || { echo "SOME RUNS FAILED (non-OK gRPC statuses or wrong outcomes): see above" >&2; exit 1; }
