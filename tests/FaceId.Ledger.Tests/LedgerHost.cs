@@ -16,7 +16,7 @@ namespace FaceId.Ledger.Tests;
 /// <summary>
 /// The ledger, Packages' and Metering's application classes wired on real Redis with a fake clock,
 /// without hosts: no relay runs, so the events a change wrote stay in the account's outbox for
-/// the test to read.
+/// the test to read. Shared with FaceId.Reliability.Tests (linked source).
 /// </summary>
 public sealed class LedgerHost : IAsyncDisposable
 {
@@ -39,6 +39,7 @@ public sealed class LedgerHost : IAsyncDisposable
 
     public FakeTimeProvider Time { get; }
     public IDatabase Redis => _services.GetRequiredService<IDatabase>();
+    public IEventBus Bus => _services.GetRequiredService<IEventBus>();
     public PackageLedger Ledger => _services.GetRequiredService<PackageLedger>();
     public PackagesApplication Packages => _services.GetRequiredService<PackagesApplication>();
     public MeteringApplication Metering => _services.GetRequiredService<MeteringApplication>();

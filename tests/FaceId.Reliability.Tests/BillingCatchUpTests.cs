@@ -1,3 +1,4 @@
+using FaceId.Ledger.Tests;
 using FaceId.Contracts;
 using FaceId.Contracts.Billing.V1;
 using FaceId.Contracts.Common.V1;

@@ -1,3 +1,4 @@
+using FaceId.Ledger.Tests;
 using FaceId.Contracts;
 using FaceId.Contracts.Metering.V1;
 using FaceId.EventBus;

@@ -1,3 +1,4 @@
+using FaceId.Ledger.Tests;
 using System.Collections.Concurrent;
 using FaceId.Contracts.Metering.V1;
 using Grpc.Core;
