@@ -2,8 +2,9 @@ using Google.Rpc;
 using Grpc.Core;
 using Xunit;
 
-namespace FaceId.Platform.Tests;
+namespace FaceId.TestKit;
 
+/// <summary>Assertions on gRPC failures and their google.rpc details, shared by every suite.</summary>
 public static class RpcAssert
 {
     /// <summary>Awaits a call that must fail with INVALID_ARGUMENT and returns its BadRequest field paths.</summary>
@@ -24,5 +25,11 @@ public static class RpcAssert
         var info = e.GetRpcStatus()?.GetDetail<ErrorInfo>();
         Assert.NotNull(info);
         return info.Reason;
+    }
+
+    public static async Task NotFoundAsync(Func<Task> call)
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(call);
+        Assert.Equal(StatusCode.NotFound, e.StatusCode);
     }
 }
