@@ -49,7 +49,7 @@ public sealed class EnterpriseVerificationTests(RedisFixture redis) : IClassFixt
     {
         var account = await Steps.CreateAccountAsync(_onboarding.Channel);
 
-        var violations = await RpcAssert.InvalidArgumentAsync(() => Steps.VerifyAsync(_onboarding.Channel, account.AccountId, code));
+        var violations = await RpcAssert.ViolationsAsync(() => Steps.VerifyAsync(_onboarding.Channel, account.AccountId, code));
 
         var v = Assert.Single(violations);
         Assert.Equal("unified_social_credit_code", v.Field);
@@ -61,7 +61,7 @@ public sealed class EnterpriseVerificationTests(RedisFixture redis) : IClassFixt
     [Fact]
     public async Task R_ONB_4_every_bad_field_is_reported_at_once()
     {
-        var violations = await RpcAssert.InvalidArgumentAsync(() => Client.SubmitEnterpriseVerificationAsync(new SubmitEnterpriseVerificationRequest
+        var violations = await RpcAssert.ViolationsAsync(() => Client.SubmitEnterpriseVerificationAsync(new SubmitEnterpriseVerificationRequest
         {
             IdempotencyKey = "", AccountId = "bad id", CompanyName = "", UnifiedSocialCreditCode = "X", LegalRepresentative = new string('a', 101),
         }).ResponseAsync);

@@ -41,7 +41,7 @@ public sealed class MerchantIdTests(RedisFixture redis) : IClassFixture<RedisFix
         Assert.Equal("NOT_A_MAIN_ACCOUNT", await RpcAssert.FailedPreconditionAsync(() => Steps.ApplyMerchantIdAsync(channel, sub.AccountId)));
         await RpcAssert.NotFoundAsync(() => Steps.ApplyMerchantIdAsync(channel, TestIds.New("acct")));
         Assert.Equal(["account_id", "idempotency_key"],
-            (await RpcAssert.InvalidArgumentAsync(() => Client.ApplyMerchantIdAsync(new ApplyMerchantIdRequest { AccountId = "a b" }).ResponseAsync))
+            (await RpcAssert.ViolationsAsync(() => Client.ApplyMerchantIdAsync(new ApplyMerchantIdRequest { AccountId = "a b" }).ResponseAsync))
             .Select(v => v.Field).Order().ToArray());
         // Verified and opened: accepted.
         await Steps.VerifyAsync(channel, opened);
@@ -69,8 +69,8 @@ public sealed class MerchantIdTests(RedisFixture redis) : IClassFixture<RedisFix
         var accountId = await VerifiedOpenedAccountAsync();
         var first = await Steps.ApplyMerchantIdAsync(channel, accountId);
 
-        Assert.Contains("reason", (await RpcAssert.InvalidArgumentAsync(() => Steps.ReviewMerchantIdAsync(channel, first.ApplicationId, approve: false))).Select(v => v.Field));
-        Assert.Equal(["decision"], (await RpcAssert.InvalidArgumentAsync(() => Client.ReviewMerchantIdAsync(new ReviewMerchantIdRequest
+        Assert.Contains("reason", (await RpcAssert.ViolationsAsync(() => Steps.ReviewMerchantIdAsync(channel, first.ApplicationId, approve: false))).Select(v => v.Field));
+        Assert.Equal(["decision"], (await RpcAssert.ViolationsAsync(() => Client.ReviewMerchantIdAsync(new ReviewMerchantIdRequest
         {
             IdempotencyKey = "k", ApplicationId = first.ApplicationId, ReviewerId = "r",
         }).ResponseAsync)).Select(v => v.Field).ToArray());

@@ -250,10 +250,10 @@ public sealed class NotificationTests(RedisFixture redis) : IClassFixture<RedisF
         Assert.Equal(marked.Order(), everything.Messages.Where(m => m.Read).Select(m => m.MessageId).Order());
 
         // Bad input and the wrong account kind.
-        Assert.Equal(["page.page_size"], (await RpcAssert.InvalidArgumentAsync(() => Steps.InboxAsync(host.Channel, a, pageSize: 501))).Select(v => v.Field));
-        Assert.Equal(["page.page_token"], (await RpcAssert.InvalidArgumentAsync(() => Steps.InboxAsync(host.Channel, a, pageToken: "nope"))).Select(v => v.Field));
-        Assert.Equal(["message_ids"], (await RpcAssert.InvalidArgumentAsync(() => client.MarkInboxReadAsync(new MarkInboxReadRequest { AccountId = a }).ResponseAsync)).Select(v => v.Field));
-        Assert.Equal(["message_ids[1]"], (await RpcAssert.InvalidArgumentAsync(() =>
+        Assert.Equal(["page.page_size"], (await RpcAssert.ViolationsAsync(() => Steps.InboxAsync(host.Channel, a, pageSize: 501))).Select(v => v.Field));
+        Assert.Equal(["page.page_token"], (await RpcAssert.ViolationsAsync(() => Steps.InboxAsync(host.Channel, a, pageToken: "nope"))).Select(v => v.Field));
+        Assert.Equal(["message_ids"], (await RpcAssert.ViolationsAsync(() => client.MarkInboxReadAsync(new MarkInboxReadRequest { AccountId = a }).ResponseAsync)).Select(v => v.Field));
+        Assert.Equal(["message_ids[1]"], (await RpcAssert.ViolationsAsync(() =>
             client.MarkInboxReadAsync(new MarkInboxReadRequest { AccountId = a, MessageIds = { "ok", "not ok" } }).ResponseAsync)).Select(v => v.Field));
         var sub = await Steps.CreateSubAccountAsync(host.Channel, a);
         Assert.Equal("NOT_A_MAIN_ACCOUNT", await RpcAssert.FailedPreconditionAsync(() => Steps.InboxAsync(host.Channel, sub.AccountId)));

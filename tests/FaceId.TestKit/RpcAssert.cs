@@ -17,6 +17,16 @@ public static class RpcAssert
         return badRequest.FieldViolations.Select(v => v.Field).ToList();
     }
 
+    /// <summary>Awaits a call that must fail with INVALID_ARGUMENT and returns its field violations.</summary>
+    public static async Task<IReadOnlyList<(string Field, string Description)>> ViolationsAsync(Func<Task> call)
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(call);
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        var badRequest = e.GetRpcStatus()?.GetDetail<BadRequest>();
+        Assert.NotNull(badRequest);
+        return badRequest.FieldViolations.Select(v => (v.Field, v.Description)).ToList();
+    }
+
     /// <summary>Awaits a call that must fail with FAILED_PRECONDITION and returns its ErrorInfo reason.</summary>
     public static async Task<string> FailedPreconditionAsync(Func<Task> call)
     {
