@@ -178,7 +178,7 @@ public sealed class ManifestTests
     {
         var r = Kustomize.Render(directory);
         var configMap = r.OfKind("ConfigMap").SelectMany(c => c.Node.Map("data")).ToDictionary(kv => kv.Key, kv => kv.Value as string);
-        var workdir = Repo.Read("deploy/docker/Dockerfile").Split('\n').Last(l => l.StartsWith("WORKDIR ", StringComparison.Ordinal))["WORKDIR ".Length..].Trim();
+        var workdir = Repo.Read("deploy/image/Containerfile").Split('\n').Last(l => l.StartsWith("WORKDIR ", StringComparison.Ordinal))["WORKDIR ".Length..].Trim();
         foreach (var appId in Repo.AppIds)
         {
             var d = r.Single("Deployment", appId).Node;
@@ -228,13 +228,13 @@ public sealed class ManifestTests
     }
 
     [Fact]
-    public void The_dockerfile_builds_any_service_folder_and_sets_the_documented_container_ports()
+    public void The_container_recipe_builds_any_service_folder_and_sets_the_documented_container_ports()
     {
-        var dockerfile = Repo.Read("deploy/docker/Dockerfile");
-        Assert.Contains("services/${SERVICE}/FaceId.${SERVICE}.csproj", dockerfile);
+        var recipe = Repo.Read("deploy/image/Containerfile");
+        Assert.Contains("services/${SERVICE}/FaceId.${SERVICE}.csproj", recipe);
         Assert.All(Repo.Services, s => Assert.Equal($"services/{s.Folder}/FaceId.{s.Folder}.csproj", s.Project));
         var (grpc, http) = Repo.ContainerPorts;
-        Assert.Matches($@"(?m)^EXPOSE\s+({grpc}\s+{http}|{http}\s+{grpc})\s*$", dockerfile);
+        Assert.Matches($@"(?m)^EXPOSE\s+({grpc}\s+{http}|{http}\s+{grpc})\s*$", recipe);
         // Every Deployment file says how its image is built; the folder it names has that app id.
         foreach (var s in Repo.Services)
             Assert.Contains($"--build-arg SERVICE={s.Folder} -t faceid/{s.AppId}", Repo.Read($"deploy/k8s/base/{s.AppId}.yaml"));

@@ -5,7 +5,7 @@ namespace FaceId.Deploy.Tests;
 /// <summary>A service as the code defines it: its folder under services/, its project and its app id (the *Host.AppId constant).</summary>
 public sealed record ServiceInfo(string Folder, string AppId, string Project);
 
-/// <summary>Facts read from the repository: the code, the Dockerfile and the documented port table.</summary>
+/// <summary>Facts read from the repository: the code, the container recipe and the documented port table.</summary>
 public static partial class Repo
 {
     public static string Root { get; } = FindRoot();
@@ -19,14 +19,14 @@ public static partial class Repo
     /// <summary>
     /// The deployable services: every <c>services/&lt;Folder&gt;/*Host.cs</c> declaring
     /// <c>public const string AppId = "…";</c>, with its project <c>services/&lt;Folder&gt;/FaceId.&lt;Folder&gt;.csproj</c>
-    /// (the layout deploy/docker/Dockerfile builds from SERVICE=&lt;Folder&gt;).
+    /// (the layout deploy/image/Containerfile builds from SERVICE=&lt;Folder&gt;).
     /// </summary>
     public static IReadOnlyList<ServiceInfo> Services { get; } = FindServices();
 
     public static IReadOnlyList<string> AppIds => Services.Select(s => s.AppId).ToList();
 
-    /// <summary>The container ports the image sets: ENV Ports__Grpc / Ports__Http in deploy/docker/Dockerfile.</summary>
-    public static (string Grpc, string Http) ContainerPorts { get; } = DockerfilePorts();
+    /// <summary>The container ports the image sets: ENV Ports__Grpc / Ports__Http in deploy/image/Containerfile.</summary>
+    public static (string Grpc, string Http) ContainerPorts { get; } = RecipePorts();
 
     /// <summary>The documented local ports per app id: the table of docs/api.md ("Transport, health, reflection").</summary>
     public static IReadOnlyDictionary<string, (string Grpc, string Http)> LocalPorts(string relative) =>
@@ -67,11 +67,11 @@ public static partial class Repo
         return services.OrderBy(s => s.AppId, StringComparer.Ordinal).ToList();
     }
 
-    private static (string, string) DockerfilePorts()
+    private static (string, string) RecipePorts()
     {
-        var text = Read("deploy/docker/Dockerfile");
+        var text = Read("deploy/image/Containerfile");
         string Env(string key) => Regex.Match(text, $@"\b{key}=(\d+)").Groups[1].Value is { Length: > 0 } v ? v
-            : throw new InvalidDataException($"deploy/docker/Dockerfile sets no {key}.");
+            : throw new InvalidDataException($"deploy/image/Containerfile sets no {key}.");
         return (Env("Ports__Grpc"), Env("Ports__Http"));
     }
 

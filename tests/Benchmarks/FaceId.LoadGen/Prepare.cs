@@ -68,7 +68,7 @@ public sealed class Prepare(GrpcChannel onboarding, GrpcChannel packages, TextWr
                 // The account event has not reached Packages yet.
             }
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"the trial packages of {account.AccountId} did not arrive in {timeout.TotalSeconds:0}s");
-            await Task.Delay(100);
+            await Task.Delay(50);
         }
         return account.AccountId;
     }

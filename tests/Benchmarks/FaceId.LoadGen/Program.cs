@@ -94,7 +94,7 @@ static async Task<int> WaitAsync(Options o)
                     Console.Error.WriteLine($"  {target} did not answer Ping in time: {e.Status.Detail}");
                     return 1;
                 }
-                await Task.Delay(200);
+                await Task.Delay(50);
             }
         }
     }

@@ -124,7 +124,7 @@ public sealed class MiniDaprSidecar : IAsyncDisposable
             }
             Delivered.Enqueue((topic, cloudEvent.Id, header, status));
             if (status != "RETRY") return;
-            await Task.Delay(100);
+            await Task.Delay(50);
         }
     }
 
