@@ -81,9 +81,7 @@ if [ $BUILD = 1 ]; then
   done
 fi
 cp -r "$BENCH/FaceId.LoadGen/bin/$CONFIG/net10.0" "$WORK/bin-loadgen"
-# The load generator shares the two cores with what it measures: its idle thread-pool workers
-# must not spin (the services keep .NET's defaults).
-LG=(env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$WORK/bin-loadgen/FaceId.LoadGen.dll")
+LG=(dotnet "$WORK/bin-loadgen/FaceId.LoadGen.dll")
 
 if [ $WAIT_IDLE = 1 ]; then
   for _ in $(seq 1 600); do
