@@ -164,7 +164,7 @@ used_memory() { R info memory | awk -F: '/^used_memory:/{print $2}' | tr -d '\r'
 # Memory held by keys: MEMORY STATS total.allocated minus client, AOF and script buffers (which
 # come and go with the load, not with the data).
 data_memory() {
-  R memory stats | paste - - | awk -F'\t' '$1=="total.allocated"{t=$2} $1~/^(clients\.normal|clients\.slaves|aof\.buffer|lua\.caches|replication\.backlog)$/{b+=$2} END{print t-b}'
+  R memory stats | paste - - | awk -F'\t' '$1=="total.allocated"{t=$2} $1~/^(clients\.normal|clients\.slaves|aof\.buffer|lua\.caches|replication\.backlog)$/{b+=$2} END{printf "%.0f\n", t-b}'
 }
 
 PHASE=always
@@ -373,6 +373,10 @@ for PHASE in always everysec; do
 done
 
 # ---------------------------------------------------------------------------------------- checks and report
+for phase in always everysec; do
+  grep -q "\"phase\":\"$phase\"" "$JSONL" || { echo "no results for appendfsync $phase: the run stopped early" >&2; FAILED=1; }
+done
+grep -q '"kind":"memory","name":"idempotency key' "$JSONL" || { echo "no idempotency-key memory result" >&2; FAILED=1; }
 SERVICE_SHA_LOADED=$(R script exists "$DEDUCT_SHA")
 env_line "script check" "$([ "$SERVICE_SHA_LOADED" = 1 ] && echo "the expanded deduct.lua redis-benchmark ran has the SHA1 Metering loaded (identical text)" || echo "WARNING: the expanded script differs from the one Metering loaded")"
 env_line "redis-server CPU, whole run" "$(R info cpu | awk -F: '/used_cpu_(sys|user):/{s+=$2} END{printf "%.0f s", s}')"

@@ -128,8 +128,11 @@ public static class Report
             string vs = "";
             if (S(g, "method") == "RecordUsage")
             {
-                var ping = pings.FirstOrDefault(p => S(p, "phase") == phase && D(p, "concurrency") == D(g, "concurrency"));
-                if (ping is not null) vs = $"{D(g, "callsPerSec") / D(ping, "callsPerSec"):F2}× Ping";
+                // The Ping run of the same round (ping-cN-rK next to unary-cN-rK), else any at that concurrency.
+                var round = S(g, "name") is var n && n.LastIndexOf("-r", StringComparison.Ordinal) is var k and > 0 ? n[k..] : "";
+                var same = pings.Where(p => S(p, "phase") == phase && D(p, "concurrency") == D(g, "concurrency")).ToList();
+                var ping = same.FirstOrDefault(p => round.Length > 0 && S(p, "name").EndsWith(round, StringComparison.Ordinal)) ?? same.FirstOrDefault();
+                if (ping is not null) vs = $"{D(g, "callsPerSec") / D(ping, "callsPerSec"):F2}× {S(ping, "name")}";
             }
             else if (S(g, "method") == "RecordUsageBatch")
             {
