@@ -160,57 +160,6 @@ public sealed class PlatformFixture : RedisFixture, Xunit.IAsyncLifetime
         await base.DisposeAsync();
     }
 
-    private async Task<bool> QuietAsync()
-    {
-        foreach (var endpoint in Connection.GetEndPoints())
-        {
-            var server = Connection.GetServer(endpoint);
-            if (server.IsReplica) continue;
-            await foreach (var key in server.KeysAsync(pageSize: 1000))
-            {
-                if (await Database.KeyTypeAsync(key) != RedisType.Stream) continue;
-                var info = await Database.StreamInfoAsync(key);
-                if (((string)key!).EndsWith(":outbox", StringComparison.Ordinal))
-                {
-                    if (info.Length > 0) return false;
-                    continue;
-                }
-                foreach (var group in await Database.StreamGroupInfoAsync(key))
-                    if (group.PendingMessageCount > 0 || (info.Length > 0 && group.LastDeliveredId != info.LastGeneratedId)) return false;
-            }
-        }
-        return true;
-    }
-
-    /// <summary>
-    /// Every key and its serialized value, except short-lived coordination keys (locks), taken once
-    /// earlier work has settled: every outbox relayed and every consumer group caught up.
-    /// </summary>
-    public async Task<Dictionary<string, string>> SnapshotAsync()
-    {
-        await Eventually.AssertAsync(QuietAsync, TimeSpan.FromSeconds(30), "earlier events are relayed and consumed");
-        var snapshot = new Dictionary<string, string>();
-        foreach (var endpoint in Connection.GetEndPoints())
-        {
-            var server = Connection.GetServer(endpoint);
-            if (server.IsReplica) continue;
-            await foreach (var key in server.KeysAsync(pageSize: 1000))
-            {
-                var name = (string)key!;
-                // Coordination, not business state: locks, and the work indexes written before a change is
-                // attempted (an entry whose change never happened is dropped by its worker).
-                if (name.EndsWith(":lock", StringComparison.Ordinal) || name is "ledger:schedule" or "refund:pending" or "outbox:registry") continue;
-                // Streams: entries only (consumer bookkeeping such as seen-time changes with every poll).
-                if (await Database.KeyTypeAsync(key) == RedisType.Stream)
-                {
-                    var info = await Database.StreamInfoAsync(key);
-                    snapshot[name] = $"stream {info.Length} {info.LastGeneratedId}";
-                    continue;
-                }
-                var dump = await Database.KeyDumpAsync(key);
-                if (dump is not null) snapshot[name] = Convert.ToBase64String(dump);
-            }
-        }
-        return snapshot;
-    }
+    /// <summary>Every business key and its value once earlier work has settled (TestKit's <see cref="RedisSnapshot"/>).</summary>
+    public Task<Dictionary<string, string>> SnapshotAsync() => RedisSnapshot.TakeAsync(Connection);
 }

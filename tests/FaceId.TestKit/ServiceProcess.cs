@@ -12,7 +12,7 @@ public sealed class ServiceStartException(string message) : Exception(message);
 
 /// <summary>
 /// A built service run as a real OS process (<c>dotnet &lt;dll&gt;</c>) for end-to-end and fault
-/// tests: its own gRPC port (<c>Ports__Grpc</c>, chosen free unless given), environment variables
+/// tests: its own gRPC and HTTP/1.1 ports (<c>Ports__Grpc</c>, <c>Ports__Http</c>, chosen free unless given), environment variables
 /// for configuration (<c>Redis__ConnectionString</c>, <c>EventBus__OutboxSweepIntervalMs</c>, ...),
 /// stdout and stderr captured to a log file and to <see cref="Output"/>. Started means the gRPC
 /// health check (grpc.health.v1) answered SERVING. <see cref="Kill"/> is a crash (SIGKILL),
@@ -29,11 +29,12 @@ public sealed class ServiceProcess : IAsyncDisposable
     private Process? _process;
     private GrpcChannel? _channel;
 
-    private ServiceProcess(string dllPath, Dictionary<string, string?> environment, int grpcPort, string logDirectory)
+    private ServiceProcess(string dllPath, Dictionary<string, string?> environment, int grpcPort, int httpPort, string logDirectory)
     {
         DllPath = dllPath;
         _environment = environment;
         GrpcPort = grpcPort;
+        HttpPort = httpPort;
         LogFile = Path.Combine(logDirectory, Path.GetFileNameWithoutExtension(dllPath) + ".log");
     }
 
@@ -43,6 +44,11 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     /// <summary><c>http://127.0.0.1:PORT</c>: HTTP/2 cleartext (gRPC with prior knowledge).</summary>
     public Uri Address => new($"http://127.0.0.1:{GrpcPort}");
+
+    /// <summary>The HTTP/1.1 port (<c>Ports__Http</c>, chosen free unless given): JSON transcoding, OpenAPI, Dapr callbacks.</summary>
+    public int HttpPort { get; }
+
+    public Uri HttpAddress => new($"http://127.0.0.1:{HttpPort}");
 
     /// <summary>A channel to the service's gRPC port; it reconnects across restarts.</summary>
     public GrpcChannel Channel => _channel ??= ChannelWithToken(TestAuth.OperatorToken);
@@ -91,9 +97,14 @@ public sealed class ServiceProcess : IAsyncDisposable
             port = FreePort.Next();
             env["Ports__Grpc"] = port.ToString();
         }
+        if (!env.TryGetValue("Ports__Http", out var httpText) || !int.TryParse(httpText, out var httpPort))
+        {
+            httpPort = FreePort.Next();
+            env["Ports__Http"] = httpPort.ToString();
+        }
         var logDirectory = Path.Combine(Path.GetTempPath(), "faceid-services", Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(logDirectory);
-        var service = new ServiceProcess(Path.GetFullPath(dllPath), env, port, logDirectory);
+        var service = new ServiceProcess(Path.GetFullPath(dllPath), env, port, httpPort, logDirectory);
         service.StartProcess();
         return service;
     }

@@ -1,5 +1,6 @@
 using FaceId.EventBus;
 using FaceId.Redis;
+using FaceId.ServiceDefaults.HttpJson;
 using FaceId.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -43,7 +44,7 @@ public static class ServiceDefaultsExtensions
             o.Interceptors.Add<DomainExceptionInterceptor>();
             o.MaxReceiveMessageSize = 16 * 1024 * 1024;
             o.EnableDetailedErrors = false;
-        });
+        }).AddHttpJson(appId);
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<RedisHealthCheck>("redis");
         return builder.Services.AddFaceIdEventBus(builder.Configuration, appId);
@@ -52,6 +53,7 @@ public static class ServiceDefaultsExtensions
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         app.UseMalformedRequestAsInvalidArgument();
+        app.UseHttpJson();
         app.UseFaceIdSecurity();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();

@@ -3,6 +3,7 @@ using FaceId.Auth;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
+using FaceId.ServiceDefaults.HttpJson;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -11,8 +12,8 @@ namespace FaceId.ServiceDefaults.Security;
 /// <summary>
 /// Per-caller rate limits on the expensive and public-facing methods (issue #7): a token bucket per
 /// token subject for console, sub-account, reviewer and operator callers (services and the gateway are not limited), declared on a method with <c>[EnableRateLimiting(RateLimits.PerCaller)]</c>.
-/// Over the limit the call ends with RESOURCE_EXHAUSTED (a gRPC status, not HTTP 429, which gRPC
-/// clients would read as UNAVAILABLE). Configuration: RateLimits:PermitsPerMinute (default 600).
+/// Over the limit a gRPC call ends with RESOURCE_EXHAUSTED (a gRPC status, not HTTP 429, which gRPC
+/// clients would read as UNAVAILABLE); an HTTP/JSON call gets 429 with problem details. Configuration: RateLimits:PermitsPerMinute (default 600).
 /// </summary>
 public static class RateLimits
 {
@@ -40,6 +41,8 @@ public static class RateLimits
             o.OnRejected = (context, _) =>
             {
                 var response = context.HttpContext.Response;
+                if (context.HttpContext.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) != true)
+                    return new ValueTask(ProblemDetailsMiddleware.WriteAsync(response, Grpc.Core.StatusCode.ResourceExhausted, "Too many calls from this caller; retry later."));
                 response.StatusCode = StatusCodes.Status200OK;
                 response.ContentType = "application/grpc";
                 response.Headers["grpc-status"] = "8"; // RESOURCE_EXHAUSTED

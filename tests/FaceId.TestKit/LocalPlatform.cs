@@ -1,0 +1,128 @@
+using FaceId.Contracts.Onboarding.V1;
+using FaceId.Contracts.Packages.V1;
+using Google.Protobuf;
+
+namespace FaceId.TestKit;
+
+/// <summary>
+/// A whole local platform for end-to-end tests (the CLI, HTTP/JSON): a real redis-server and the
+/// five services as OS processes on free loopback ports (gRPC and HTTP/1.1), Redis Streams transport
+/// with fast event-bus timings. Tests isolate themselves with their own accounts. Use it as an xunit
+/// collection fixture (it implements Xunit.IAsyncLifetime).
+/// </summary>
+public class LocalPlatform : Xunit.IAsyncLifetime
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(180);
+
+    /// <summary>The five services by project name, in the order they are listed in the solution.</summary>
+    public static readonly IReadOnlyList<string> Projects = ["FaceId.Onboarding", "FaceId.Packages", "FaceId.Metering", "FaceId.Billing", "FaceId.Refund"];
+
+    private readonly string _data = Path.Combine(Path.GetTempPath(), TestIds.New("faceid-platform"));
+    private readonly Dictionary<string, ServiceProcess> _services = [];
+    private RedisServer? _redis;
+
+    /// <summary>The running process of a service, by project name (e.g. "FaceId.Billing").</summary>
+    public ServiceProcess this[string project] => _services[project];
+
+    public ServiceProcess Onboarding => _services["FaceId.Onboarding"];
+    public ServiceProcess Packages => _services["FaceId.Packages"];
+    public ServiceProcess Metering => _services["FaceId.Metering"];
+    public ServiceProcess Billing => _services["FaceId.Billing"];
+    public ServiceProcess Refund => _services["FaceId.Refund"];
+
+    /// <summary>Extra environment for every service (e.g. <c>RateLimits__PermitsPerMinute</c>).</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
+
+    public RedisServer Redis => _redis ?? throw new InvalidOperationException("The platform is not started.");
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        var env = new Dictionary<string, string?>
+        {
+            ["Redis__ConnectionString"] = _redis.ConnectionString,
+            ["EventBus__ProcessingTimeoutMs"] = "2000",
+            ["EventBus__RedeliverIntervalMs"] = "200",
+            ["EventBus__MaxPollDelayMs"] = "20",
+            ["EventBus__OutboxSweepIntervalMs"] = "200",
+            ["Documents__Directory"] = Path.Combine(_data, "documents"),
+            ["Notifications__SinkDirectory"] = Path.Combine(_data, "notifications"),
+        };
+        foreach (var (key, value) in Settings) env[key] = value;
+        var starts = Projects.ToDictionary(p => p, p => ServiceProcess.StartAsync(ServiceProcess.FindServiceDll(p), env, StartTimeout));
+        try
+        {
+            await Task.WhenAll(starts.Values);
+        }
+        finally
+        {
+            foreach (var (project, start) in starts)
+                if (start.IsCompletedSuccessfully) _services[project] = start.Result;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var service in _services.Values) await service.DisposeAsync();
+        if (_redis is not null) await _redis.DisposeAsync();
+        try { Directory.Delete(_data, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>A main account (Onboarding RPC) with a submitted, not yet reviewed application.</summary>
+    public async Task<(string AccountId, string ApplicationId)> AccountWithApplicationAsync()
+    {
+        var client = new OnboardingService.OnboardingServiceClient(Onboarding.Channel);
+        var contacts = new Contacts { Email = "ops@example.com", Mobile = "13800138000", Name = "Han Meimei" };
+        var account = await client.CreateAccountAsync(new CreateAccountRequest
+        {
+            IdempotencyKey = TestIds.New("acct-key"),
+            DisplayName = "Test Co.",
+            Contacts = contacts,
+        });
+        using var upload = client.SubmitApplication();
+        await upload.RequestStream.WriteAsync(new SubmitApplicationChunk
+        {
+            Form = new ApplicationForm
+            {
+                IdempotencyKey = TestIds.New("app-key"),
+                AccountId = account.AccountId,
+                BusinessScenario = "Remote account opening",
+                Contact = contacts,
+                LicenseFileName = "license.png",
+            },
+        });
+        await upload.RequestStream.WriteAsync(new SubmitApplicationChunk { LicenseChunk = ByteString.CopyFrom(Png) });
+        await upload.RequestStream.CompleteAsync();
+        var application = await upload;
+        return (account.AccountId, application.ApplicationId);
+    }
+
+    /// <summary>An account whose application was approved (Onboarding RPC), with its six trial packages delivered.</summary>
+    public async Task<string> OpenedAccountAsync()
+    {
+        var (accountId, applicationId) = await AccountWithApplicationAsync();
+        await new OnboardingService.OnboardingServiceClient(Onboarding.Channel).ReviewApplicationAsync(new ReviewApplicationRequest
+        {
+            IdempotencyKey = TestIds.New("review"),
+            ApplicationId = applicationId,
+            Decision = ReviewDecision.Approve,
+            ReviewerId = "reviewer-1",
+        });
+        await WaitForTrialPackagesAsync(accountId);
+        return accountId;
+    }
+
+    /// <summary>Waits until the six trial packages of an opened account are listed (R-ONB-3).</summary>
+    public async Task WaitForTrialPackagesAsync(string accountId)
+    {
+        var packages = new PackagesService.PackagesServiceClient(Packages.Channel);
+        await Eventually.AssertAsync(async () =>
+            (await packages.ListPackagesAsync(new ListPackagesRequest { AccountId = accountId })).Packages.Count == 6,
+            Timeout, $"the six trial packages of {accountId} are listed");
+    }
+
+    /// <summary>A 1×1 PNG standing in for a business license.</summary>
+    public static readonly byte[] Png = Convert.FromBase64String(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
+}
