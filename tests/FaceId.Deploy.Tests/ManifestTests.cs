@@ -157,7 +157,7 @@ public sealed class ManifestTests
 
     [Theory]
     [MemberData(nameof(Platforms))]
-    public void Each_service_has_a_service_on_its_grpc_port(string directory)
+    public void Each_service_has_a_service_on_its_grpc_and_http_ports(string directory)
     {
         var r = Kustomize.Render(directory);
         foreach (var appId in Repo.AppIds)
@@ -165,10 +165,14 @@ public sealed class ManifestTests
             var service = r.Single("Service", appId).Node;
             var podLabels = r.Single("Deployment", appId).Node.Map("spec.template.metadata.labels");
             Assert.All(service.Map("spec.selector"), kv => Assert.Equal(kv.Value, podLabels.GetValueOrDefault(kv.Key)));
-            var port = Assert.Single(service.Maps("spec.ports"));
-            var target = port.Str("targetPort");
+            var ports = service.Maps("spec.ports").ToDictionary(p => p.Str("name") ?? "");
+            Assert.Equal(["grpc", "http"], ports.Keys.Order());
+            var target = ports["grpc"].Str("targetPort");
             Assert.True(target == "grpc" || target == Repo.ContainerPorts.Grpc, $"Service/{appId} targets the gRPC port (is {target})");
-            Assert.Equal("kubernetes.io/h2c", port.Str("appProtocol"));
+            Assert.Equal("kubernetes.io/h2c", ports["grpc"].Str("appProtocol"));
+            // The HTTP/1.1 port carries the JSON routes and the OpenAPI document (issue #9).
+            var http = ports["http"].Str("targetPort");
+            Assert.True(http == "http" || http == Repo.ContainerPorts.Http, $"Service/{appId} http targets the HTTP/1.1 port (is {http})");
         }
     }
 
