@@ -32,7 +32,7 @@ public sealed class PlatformFixture : LocalPlatform
         var (accountId, applicationId) = await AccountWithApplicationAsync();
         var approve = await RunAsync("applications", "approve", applicationId, "--reviewer", "ops-1");
         approve.AssertExit(ExitCodes.Ok);
-        await WaitForTrialPackagesAsync(accountId);
+        await WaitUntilOpenedEverywhereAsync(accountId);
         return accountId;
     }
 }

@@ -1,6 +1,8 @@
+using FaceId.Contracts.Billing.V1;
 using FaceId.Contracts.Onboarding.V1;
 using FaceId.Contracts.Packages.V1;
 using Google.Protobuf;
+using Grpc.Core;
 
 namespace FaceId.TestKit;
 
@@ -109,17 +111,33 @@ public class LocalPlatform : Xunit.IAsyncLifetime
             Decision = ReviewDecision.Approve,
             ReviewerId = "reviewer-1",
         });
-        await WaitForTrialPackagesAsync(accountId);
+        await WaitUntilOpenedEverywhereAsync(accountId);
         return accountId;
     }
 
-    /// <summary>Waits until the six trial packages of an opened account are listed (R-ONB-3).</summary>
-    public async Task WaitForTrialPackagesAsync(string accountId)
+    /// <summary>
+    /// Waits until every service has consumed the activation of <paramref name="accountId"/>: its six
+    /// trial packages are listed (R-ONB-3) and Billing knows the account.
+    /// </summary>
+    public async Task WaitUntilOpenedEverywhereAsync(string accountId)
     {
         var packages = new PackagesService.PackagesServiceClient(Packages.Channel);
         await Eventually.AssertAsync(async () =>
             (await packages.ListPackagesAsync(new ListPackagesRequest { AccountId = accountId })).Packages.Count == 6,
             Timeout, $"the six trial packages of {accountId} are listed");
+        var billing = new BillingService.BillingServiceClient(Billing.Channel);
+        await Eventually.AssertAsync(async () =>
+        {
+            try
+            {
+                await billing.GetBalanceAsync(new GetBalanceRequest { AccountId = accountId });
+                return true;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+            {
+                return false;
+            }
+        }, Timeout, $"Billing knows the opened account {accountId}");
     }
 
     /// <summary>A 1×1 PNG standing in for a business license.</summary>

@@ -124,6 +124,9 @@ public static class ServiceDefaultsExtensions
         // Quiet by default on the hot path: per-request framework logs only when asked for.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Grpc.AspNetCore", LogLevel.Warning);
+        // A gRPC service without a generated descriptor (a hand-written one, e.g. a test probe) simply
+        // has no HTTP/JSON routes; transcoding would log that as a warning with a stack trace.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Grpc.JsonTranscoding.Internal.Binding", LogLevel.Error);
         // A start-up failure is reported once, clearly, by RunServiceAsync.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Logging.AddOpenTelemetry(o =>
