@@ -16,45 +16,15 @@ public static class Scenario
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     /// <summary>A 1×1 PNG standing in for a business license.</summary>
-    public static readonly byte[] Png = Convert.FromBase64String(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
+    public static byte[] Png => Onboard.Png;
 
-    public static async Task<Account> CreateAccountAsync(GrpcChannel onboarding, string? key = null) =>
-        await new OnboardingService.OnboardingServiceClient(onboarding).CreateAccountAsync(new CreateAccountRequest
-        {
-            IdempotencyKey = key ?? TestIds.New("acct-key"),
-            DisplayName = "Test Co.",
-            Contacts = new Contacts { Email = "ops@example.com", Mobile = "13800138000", Name = "Han Meimei" },
-        });
+    public static Task<Account> CreateAccountAsync(GrpcChannel onboarding, string? key = null) => Onboard.CreateAccountAsync(onboarding, key);
 
-    public static async Task<Application> SubmitAsync(GrpcChannel onboarding, string accountId, byte[] license, string? key = null, string fileName = "license.png")
-    {
-        using var call = new OnboardingService.OnboardingServiceClient(onboarding).SubmitApplication();
-        await call.RequestStream.WriteAsync(new SubmitApplicationChunk
-        {
-            Form = new ApplicationForm
-            {
-                IdempotencyKey = key ?? TestIds.New("app-key"),
-                AccountId = accountId,
-                BusinessScenario = "Remote account opening",
-                Contact = new Contacts { Email = "ops@example.com", Mobile = "13800138000", Name = "Han Meimei" },
-                LicenseFileName = fileName,
-            },
-        });
-        foreach (var chunk in license.Chunk(64 * 1024))
-            await call.RequestStream.WriteAsync(new SubmitApplicationChunk { LicenseChunk = ByteString.CopyFrom(chunk) });
-        await call.RequestStream.CompleteAsync();
-        return await call;
-    }
+    public static Task<Application> SubmitAsync(GrpcChannel onboarding, string accountId, byte[] license, string? key = null, string fileName = "license.png") =>
+        Onboard.SubmitAsync(onboarding, accountId, license, key, fileName);
 
     public static Task<Application> ApproveAsync(GrpcChannel onboarding, string applicationId, string reviewer = "reviewer-1") =>
-        new OnboardingService.OnboardingServiceClient(onboarding).ReviewApplicationAsync(new ReviewApplicationRequest
-        {
-            IdempotencyKey = TestIds.New("review"),
-            ApplicationId = applicationId,
-            Decision = ReviewDecision.Approve,
-            ReviewerId = reviewer,
-        }).ResponseAsync;
+        Onboard.ApproveAsync(onboarding, applicationId, reviewer);
 
     /// <summary>Creates an account, submits and approves its application; returns the account id.</summary>
     public static async Task<string> OpenServiceAsync(GrpcChannel onboarding)

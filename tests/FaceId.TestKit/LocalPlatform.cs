@@ -1,7 +1,5 @@
 using FaceId.Contracts.Billing.V1;
-using FaceId.Contracts.Onboarding.V1;
 using FaceId.Contracts.Packages.V1;
-using Google.Protobuf;
 using Grpc.Core;
 
 namespace FaceId.TestKit;
@@ -72,45 +70,12 @@ public class LocalPlatform : Xunit.IAsyncLifetime
     }
 
     /// <summary>A main account (Onboarding RPC) with a submitted, not yet reviewed application.</summary>
-    public async Task<(string AccountId, string ApplicationId)> AccountWithApplicationAsync()
-    {
-        var client = new OnboardingService.OnboardingServiceClient(Onboarding.Channel);
-        var contacts = new Contacts { Email = "ops@example.com", Mobile = "13800138000", Name = "Han Meimei" };
-        var account = await client.CreateAccountAsync(new CreateAccountRequest
-        {
-            IdempotencyKey = TestIds.New("acct-key"),
-            DisplayName = "Test Co.",
-            Contacts = contacts,
-        });
-        using var upload = client.SubmitApplication();
-        await upload.RequestStream.WriteAsync(new SubmitApplicationChunk
-        {
-            Form = new ApplicationForm
-            {
-                IdempotencyKey = TestIds.New("app-key"),
-                AccountId = account.AccountId,
-                BusinessScenario = "Remote account opening",
-                Contact = contacts,
-                LicenseFileName = "license.png",
-            },
-        });
-        await upload.RequestStream.WriteAsync(new SubmitApplicationChunk { LicenseChunk = ByteString.CopyFrom(Png) });
-        await upload.RequestStream.CompleteAsync();
-        var application = await upload;
-        return (account.AccountId, application.ApplicationId);
-    }
+    public Task<(string AccountId, string ApplicationId)> AccountWithApplicationAsync() => Onboard.AccountWithApplicationAsync(Onboarding.Channel);
 
-    /// <summary>An account whose application was approved (Onboarding RPC), with its six trial packages delivered.</summary>
+    /// <summary>An account whose application was approved (Onboarding RPC), with its activation consumed everywhere.</summary>
     public async Task<string> OpenedAccountAsync()
     {
-        var (accountId, applicationId) = await AccountWithApplicationAsync();
-        await new OnboardingService.OnboardingServiceClient(Onboarding.Channel).ReviewApplicationAsync(new ReviewApplicationRequest
-        {
-            IdempotencyKey = TestIds.New("review"),
-            ApplicationId = applicationId,
-            Decision = ReviewDecision.Approve,
-            ReviewerId = "reviewer-1",
-        });
+        var accountId = await Onboard.OpenServiceAsync(Onboarding.Channel);
         await WaitUntilOpenedEverywhereAsync(accountId);
         return accountId;
     }
@@ -139,8 +104,4 @@ public class LocalPlatform : Xunit.IAsyncLifetime
             }
         }, Timeout, $"Billing knows the opened account {accountId}");
     }
-
-    /// <summary>A 1×1 PNG standing in for a business license.</summary>
-    public static readonly byte[] Png = Convert.FromBase64String(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
 }

@@ -21,10 +21,6 @@ public sealed class Platform : IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>A 1×1 PNG standing in for a business license.</summary>
-    private static readonly byte[] Png = Convert.FromBase64String(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
-
     private Platform(string redis, FakeTimeProvider clock, bool billingScheduler)
     {
         Clock = clock;
@@ -48,36 +44,7 @@ public sealed class Platform : IAsyncDisposable
     public BillingService.BillingServiceClient BillingClient => new(Billing.Channel);
 
     /// <summary>Creates a main account and approves its application now (fake time): the service opens (R-ONB-2).</summary>
-    public static async Task<string> OpenServiceAsync(InProcessService<OnboardingGrpcService> onboarding)
-    {
-        var client = new OnboardingService.OnboardingServiceClient(onboarding.Channel);
-        var account = await client.CreateAccountAsync(new CreateAccountRequest
-        {
-            IdempotencyKey = TestIds.New("acct-key"),
-            DisplayName = "Test Co.",
-            Contacts = new Contacts { Email = "ops@example.com", Mobile = "13800138000", Name = "Han Meimei" },
-        });
-        using var call = client.SubmitApplication();
-        await call.RequestStream.WriteAsync(new SubmitApplicationChunk
-        {
-            Form = new ApplicationForm
-            {
-                IdempotencyKey = TestIds.New("app-key"),
-                AccountId = account.AccountId,
-                BusinessScenario = "Remote account opening",
-                Contact = new Contacts { Email = "ops@example.com", Mobile = "13800138000", Name = "Han Meimei" },
-                LicenseFileName = "license.png",
-            },
-        });
-        await call.RequestStream.WriteAsync(new SubmitApplicationChunk { LicenseChunk = ByteString.CopyFrom(Png) });
-        await call.RequestStream.CompleteAsync();
-        var application = await call;
-        await client.ReviewApplicationAsync(new ReviewApplicationRequest
-        {
-            IdempotencyKey = TestIds.New("review"), ApplicationId = application.ApplicationId, Decision = ReviewDecision.Approve, ReviewerId = "reviewer-1",
-        });
-        return account.AccountId;
-    }
+    public static Task<string> OpenServiceAsync(InProcessService<OnboardingGrpcService> onboarding) => Onboard.OpenServiceAsync(onboarding.Channel);
 
     /// <summary>Waits until Billing knows the account's activation.</summary>
     public static Task<Balance> WaitForBillingAsync(InProcessService<BillingGrpcService> billing, string accountId) =>

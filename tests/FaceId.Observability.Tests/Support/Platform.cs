@@ -25,9 +25,6 @@ public static class Platform
     /// <summary>Records in the scenario's batch: the 81st unit of a 100-call package raises its low-balance alert (remaining × 5 &lt; size).</summary>
     public const int BatchSize = 81;
 
-    private static readonly byte[] Png = Convert.FromBase64String(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
-
     /// <summary>Real Redis, fast event-bus timings, private document and notification folders.</summary>
     public static Dictionary<string, string?> Config(string redis, string? transport = null)
     {
@@ -59,40 +56,7 @@ public static class Platform
     }
 
     /// <summary>Creates an account, submits and approves its application; returns the account id.</summary>
-    public static async Task<string> OpenServiceAsync(GrpcChannel onboarding)
-    {
-        var client = new OnboardingService.OnboardingServiceClient(onboarding);
-        var contacts = new Contacts { Email = "ops@example.com", Mobile = "13800138000", Name = "Han Meimei" };
-        var account = await client.CreateAccountAsync(new CreateAccountRequest
-        {
-            IdempotencyKey = TestIds.New("acct-key"),
-            DisplayName = "Trace Co.",
-            Contacts = contacts,
-        });
-        using var call = client.SubmitApplication();
-        await call.RequestStream.WriteAsync(new SubmitApplicationChunk
-        {
-            Form = new ApplicationForm
-            {
-                IdempotencyKey = TestIds.New("app-key"),
-                AccountId = account.AccountId,
-                BusinessScenario = "Remote account opening",
-                Contact = contacts,
-                LicenseFileName = "license.png",
-            },
-        });
-        await call.RequestStream.WriteAsync(new SubmitApplicationChunk { LicenseChunk = ByteString.CopyFrom(Png) });
-        await call.RequestStream.CompleteAsync();
-        var application = await call;
-        await client.ReviewApplicationAsync(new ReviewApplicationRequest
-        {
-            IdempotencyKey = TestIds.New("review"),
-            ApplicationId = application.ApplicationId,
-            Decision = ReviewDecision.Approve,
-            ReviewerId = "reviewer-1",
-        });
-        return account.AccountId;
-    }
+    public static Task<string> OpenServiceAsync(GrpcChannel onboarding) => Onboard.OpenServiceAsync(onboarding, "Trace Co.");
 
     /// <summary>Waits until Packages lists the trial (6 packages) for the account.</summary>
     public static async Task WaitForTrialAsync(GrpcChannel packages, string accountId)
