@@ -67,11 +67,11 @@ public sealed class LedgerHost : IAsyncDisposable
     public ExpiryScheduler Scheduler => ActivatorUtilities.CreateInstance<ExpiryScheduler>(_services);
 
     /// <summary>A main account whose service opened at <paramref name="activatedAt"/> (default: a year before now).</summary>
-    public async Task<string> OpenedAccountAsync(DateTimeOffset? activatedAt = null, string priceBook = "2021-06")
+    public async Task<string> OpenedAccountAsync(DateTimeOffset? activatedAt = null, string priceBook = "2021-06", Settlement cycle = Settlement.Daily)
     {
         var id = TestIds.New("acct");
         await Ledger.RegisterAccountAsync(id, null);
-        await Ledger.OpenServiceAsync(id, activatedAt ?? Time.GetUtcNow().AddYears(-1), priceBook, Settlement.Daily);
+        await Ledger.OpenServiceAsync(id, activatedAt ?? Time.GetUtcNow().AddYears(-1), priceBook, cycle);
         return id;
     }
 

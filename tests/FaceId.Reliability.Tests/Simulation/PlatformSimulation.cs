@@ -53,6 +53,7 @@ public sealed class PlatformSimulation : IAsyncDisposable
 
     private readonly string _redis;
     private readonly int _seed;
+    private readonly Settlement _cycle;
     private readonly Random _random;
     private readonly FakeTimeProvider _time;
     private LedgerHost _host;
@@ -78,34 +79,44 @@ public sealed class PlatformSimulation : IAsyncDisposable
 
     public Dictionary<string, int> Actions { get; } = [];
 
+    /// <summary>Refund refusals by reason, and calls moved onto packages bought the same day: what the history exercised.</summary>
+    public IReadOnlyDictionary<string, int> Refusals =>
+        _refundRequests.Where(r => r.Reason is not null).GroupBy(r => r.Reason!).ToDictionary(g => g.Key, g => g.Count());
+
+    public long BackdatedCalls => _packages.Values.Sum(p => p.Backdated);
+
     public string Account { get; }
     public string SubAccount { get; }
     public DateTimeOffset ActivatedAt { get; }
 
-    private PlatformSimulation(string redis, int seed, LedgerHost host, FakeTimeProvider time, string account, string sub, DateTimeOffset activatedAt)
+    private PlatformSimulation(string redis, int seed, Settlement cycle, LedgerHost host, FakeTimeProvider time, string account, string sub, DateTimeOffset activatedAt)
     {
-        (_redis, _seed, _host, _time, Account, SubAccount, ActivatedAt) = (redis, seed, host, time, account, sub, activatedAt);
+        (_redis, _seed, _cycle, _host, _time, Account, SubAccount, ActivatedAt) = (redis, seed, cycle, host, time, account, sub, activatedAt);
         _random = new Random(seed);
         _bus = new SimulatedBus(account);
     }
 
-    /// <summary>Opens a main account (daily settlement), a sub-account, the trial grant and a top-up.</summary>
+    /// <summary>
+    /// Opens a main account, a sub-account, the trial grant and a top-up. Even seeds simulate an account
+    /// settled daily, odd seeds one settled monthly (DOMAIN.md §5.4).
+    /// </summary>
     public static async Task<PlatformSimulation> StartAsync(string redis, int seed)
     {
+        var cycle = seed % 2 == 0 ? Settlement.Daily : Settlement.Monthly;
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 5, 9, 0, 0, ChinaCalendar.Offset));
         var host = NewHost(redis, time);
         // Opened 8 days before the history starts: every record it sends (up to 7 days late) is inside a billable period.
         var activatedAt = time.GetUtcNow().AddDays(-8);
-        var account = await host.OpenedAccountAsync(activatedAt);
+        var account = await host.OpenedAccountAsync(activatedAt, cycle: cycle);
         var sub = await host.SubAccountAsync(account);
-        var sim = new PlatformSimulation(redis, seed, host, time, account, sub, activatedAt);
+        var sim = new PlatformSimulation(redis, seed, cycle, host, time, account, sub, activatedAt);
         var (activated, error) = await sim.Dispatcher.DispatchAsync(EventTopics.ServiceActivated, new CloudEvent
         {
             Id = TestIds.New("activated"), Source = "simulation", Type = ServiceActivated.Descriptor.FullName, Topic = EventTopics.ServiceActivated,
             Time = time.GetUtcNow(), DataJson = EventJson.Format(new ServiceActivated
             {
                 AccountId = account, ActivatedAt = Timestamp.FromDateTimeOffset(activatedAt), PriceBook = "2021-06",
-                SettlementCycle = SettlementCycle.Daily, ApplicationId = "simulation",
+                SettlementCycle = cycle == Settlement.Daily ? SettlementCycle.Daily : SettlementCycle.Monthly, ApplicationId = "simulation",
             }),
         }, CancellationToken.None);
         sim.Assert(activated == DispatchResult.Handled, $"Billing did not take the activation: {error}");
@@ -130,10 +141,10 @@ public sealed class PlatformSimulation : IAsyncDisposable
     private DateTimeOffset Now => _time.GetUtcNow();
 
     public string Summary =>
-        $"seed {_seed}: {string.Join(", ", Actions.OrderBy(a => a.Key).Select(a => $"{a.Key}={a.Value}"))}; " +
+        $"seed {_seed} ({_cycle} settlement): {string.Join(", ", Actions.OrderBy(a => a.Key).Select(a => $"{a.Key}={a.Value}"))}; " +
         $"records acknowledged={_charges.Count} (package={_charges.Values.Count(c => c.Kind == UsageKind.Package)}, postpaid={_charges.Values.Count(c => c.Kind == UsageKind.Postpaid)}), " +
-        $"packages={_packages.Count} (backdated calls {_packages.Values.Sum(p => p.Backdated)}), refunds credited={_packages.Values.Count(p => p.Refund == RefundStep.Credited)}, " +
-        $"refused={string.Join("/", _refundRequests.Where(r => r.Reason is not null).GroupBy(r => r.Reason).Select(g => $"{g.Key}:{g.Count()}"))}, bills={_bills.Count}, " +
+        $"packages={_packages.Count} (backdated calls {BackdatedCalls}), refunds credited={_packages.Values.Count(p => p.Refund == RefundStep.Credited)}, " +
+        $"refused={string.Join("/", Refusals.OrderBy(r => r.Key).Select(r => $"{r.Key}:{r.Value}"))}, bills={_bills.Count}, " +
         $"event deliveries={_bus.Deliveries} (duplicates {_bus.Duplicates}), fake time {ActivatedAt:yyyy-MM-dd}..{Now:yyyy-MM-dd}";
 
     /// <summary>One seeded step, then every invariant.</summary>
@@ -175,7 +186,11 @@ public sealed class PlatformSimulation : IAsyncDisposable
 
     private async Task<string> BuyAsync()
     {
-        var label = Labels[_random.Next(Labels.Length)];
+        // Often the label that went postpaid today (the customer ran out): those calls move onto the new package (R-PKG-4).
+        var today = ChinaCalendar.DateOf(Now);
+        var postpaidToday = _chargeOrder.Select(id => _charges[id]).Where(c => c.Kind == UsageKind.Postpaid && ChinaCalendar.DateOf(c.At) == today)
+            .Select(c => c.Label).Distinct().Order(StringComparer.Ordinal).ToList();
+        var label = postpaidToday.Count > 0 && _random.Next(3) != 0 ? postpaidToday[_random.Next(postpaidToday.Count)] : Labels[_random.Next(Labels.Length)];
         var p = await _host.Packages.PurchaseAsync(TestIds.New("order"), Account, label, 1000);
         _packages[p.Id] = new Pkg(p);
         Assert(p.ValidFrom == ChinaCalendar.StartOfDay(Now) && p.ExpiresAt == ChinaCalendar.AnniversaryOf(Now), $"R-PKG-2: package {p.Id} validity {p.ValidFrom:O}..{p.ExpiresAt:O}");
@@ -355,23 +370,25 @@ public sealed class PlatformSimulation : IAsyncDisposable
 
     private async Task<string> SettleAsync()
     {
-        var first = ChinaCalendar.DateOf(ActivatedAt);
-        var yesterday = ChinaCalendar.DateOf(Now).AddDays(-1);
-        var day = first.AddDays(_random.Next(yesterday.DayNumber - first.DayNumber + 1));
-        await SettleDayAsync(day);
-        return $"settle {day:yyyy-MM-dd}";
+        var first = BillingPeriod.Containing(_cycle, ActivatedAt);
+        var ended = new List<BillingPeriod>();
+        for (var p = first; p.End <= Now; p = p.Next) ended.Add(p);
+        if (ended.Count == 0) return "settle (no period ended yet)";
+        var period = ended[_random.Next(ended.Count)];
+        await SettlePeriodAsync(period);
+        return $"settle {period.Key}";
     }
 
-    /// <summary>SettlePeriod for a day, then again with another key: the same bill (R-BIL-2).</summary>
-    private async Task SettleDayAsync(DateOnly day)
+    /// <summary>SettlePeriod for an instant of the period, then again with another key and instant: the same bill (R-BIL-2).</summary>
+    private async Task SettlePeriodAsync(BillingPeriod period)
     {
         var settlement = Get<SettlementService>();
-        var at = ChinaCalendar.StartOf(day).AddMinutes(_random.Next(24 * 60));
-        var bill = await settlement.SettleAsync(TestIds.New("settle"), Account, at);
-        var again = await settlement.SettleAsync(TestIds.New("settle"), Account, ChinaCalendar.StartOf(day).AddMinutes(_random.Next(24 * 60)));
-        Assert(bill.Bill.Period == day.ToString("yyyy-MM-dd") && Json(bill.Bill) == Json(again.Bill), $"R-BIL-2: settling {day:yyyy-MM-dd} twice gave different bills");
+        DateTimeOffset Inside() => period.Start.AddMinutes(_random.Next((int)(period.End - period.Start).TotalMinutes));
+        var bill = await settlement.SettleAsync(TestIds.New("settle"), Account, Inside());
+        var again = await settlement.SettleAsync(TestIds.New("settle"), Account, Inside());
+        Assert(bill.Bill.Period == period.Key && Json(bill.Bill) == Json(again.Bill), $"R-BIL-2: settling {period.Key} twice gave different bills");
         await LoadBillsAsync();
-        Assert(_bills[bill.Bill.Period].Json == Json(bill.Bill), $"R-BIL-2: bill {bill.Bill.Period} changed after it was issued");
+        Assert(_bills[bill.Bill.Period].Json == Json(bill.Bill), $"R-BIL-2: bill {period.Key} changed after it was issued");
     }
 
     private async Task<string> RestartAsync()
@@ -382,19 +399,20 @@ public sealed class PlatformSimulation : IAsyncDisposable
     }
 
     /// <summary>
-    /// Every event reaches Billing, the next day begins, and yesterday is settled: now Billing's
-    /// statistics equal the ledger's counters cell by cell, and the bills charge exactly the postpaid
-    /// calls up to yesterday, each purchase once and each credited refund once.
+    /// Every event reaches Billing, the next period (day or month) begins, and the one that ended is
+    /// settled: now Billing's statistics equal the ledger's counters cell by cell, and the bills charge
+    /// exactly the postpaid calls up to its end, each purchase once and each credited refund once.
     /// </summary>
     private async Task<string> CheckpointAsync()
     {
         await PollAsync();
         foreach (var e in await _bus.DrainAsync(Dispatcher, _random, Now)) Apply(e);
-        _time.SetUtcNow(ChinaCalendar.StartOf(ChinaCalendar.DateOf(Now).AddDays(1)).AddMinutes(_random.Next(1, 600)));
-        var yesterday = ChinaCalendar.DateOf(Now).AddDays(-1);
-        await SettleDayAsync(yesterday);
+        // The next period begins; the one that just ended has no bill yet, so it takes every late record as an adjustment.
+        _time.SetUtcNow(BillingPeriod.Containing(_cycle, Now).End.AddMinutes(_random.Next(1, 600)));
+        var ended = BillingPeriod.Containing(_cycle, Now).Previous;
+        await SettlePeriodAsync(ended);
         await CheckAllDaysAsync();
-        await CheckBillsAgainstUsageAsync(yesterday);
+        await CheckBillsAgainstUsageAsync(ended.EndDay.AddDays(-1));
         return "checkpoint";
     }
 
@@ -661,7 +679,7 @@ public sealed class PlatformSimulation : IAsyncDisposable
     /// <summary>The month a postpaid or adjustment line charges ("yyyyMM"); null for other lines.</summary>
     private static string? LineMonth(BillRecord bill, BillLineItem line) => line.Kind switch
     {
-        LineKind.Postpaid => Months.Of(DateOnly.ParseExact(bill.Period, "yyyy-MM-dd")),
+        LineKind.Postpaid => bill.Period[..7].Replace("-", ""), // "yyyy-MM-dd" (daily) or "yyyy-MM" (monthly)
         LineKind.Adjustment => line.Reference.Replace("-", ""),
         _ => null,
     };
