@@ -156,9 +156,9 @@ public sealed class PlatformSimulation : IAsyncDisposable
         var roll = _random.Next(100);
         var what = roll switch
         {
-            < 10 => await BuyAsync(),
-            < 12 => await GrantTrialAsync(),
-            < 20 => await AdvanceAsync(),
+            < 6 => await BuyAsync(),
+            < 8 => await GrantTrialAsync(),
+            < 16 => await AdvanceAsync(),
             < 50 => await UseAsync(),
             < 58 => await RequestRefundAsync(),
             < 63 => await CompleteRefundsAsync(),
@@ -218,7 +218,8 @@ public sealed class PlatformSimulation : IAsyncDisposable
     private async Task<string> UseAsync()
     {
         var batch = new List<UsageInput>();
-        var n = _random.Next(1, 60);
+        // Enough calls against 1,000-call packages that they run out: postpaid fallback, alerts, backdating.
+        var n = _random.Next(1, 250);
         var window = UsageRecordValidator.LateWindow - TimeSpan.FromMinutes(30);
         for (var k = 0; k < n; k++)
         {
@@ -491,22 +492,22 @@ public sealed class PlatformSimulation : IAsyncDisposable
     /// <summary>R-BIL-3 on the ledger's side: per day and label, billable = package-deducted + postpaid, as acknowledged.</summary>
     private async Task CheckLedgerDaysAsync(IEnumerable<DateOnly> days)
     {
-        foreach (var day in days)
+        var cells = await LedgerCellsAsync(days);
+        foreach (var ((day, label), (p, o, n)) in cells)
         {
-            foreach (var label in Labels)
-            {
-                var (billable, notBillable) = _ledgerDays.GetValueOrDefault((day, label));
-                var (p, o, n) = await LedgerCellAsync(day, label);
-                Assert(billable == p + o && notBillable == n,
-                    $"R-BIL-3: ledger {day:yyyy-MM-dd} {label}: acknowledged billable {billable} != package {p} + postpaid {o}, or not billable {notBillable} != {n}");
-            }
+            var (billable, notBillable) = _ledgerDays.GetValueOrDefault((day, label));
+            Assert(billable == p + o && notBillable == n,
+                $"R-BIL-3: ledger {day:yyyy-MM-dd} {label}: acknowledged billable {billable} != package {p} + postpaid {o}, or not billable {notBillable} != {n}");
         }
     }
 
-    private async Task<(long P, long O, long N)> LedgerCellAsync(DateOnly day, string label)
+    /// <summary>The ledger's day counters of every (day, label), read concurrently (one pipeline).</summary>
+    private async Task<Dictionary<(DateOnly Day, string Label), (long P, long O, long N)>> LedgerCellsAsync(IEnumerable<DateOnly> days)
     {
-        var at = ChinaCalendar.StartOf(day);
-        return (await _host.CounterAsync(Account, at, label + "|P"), await _host.CounterAsync(Account, at, label + "|O"), await _host.CounterAsync(Account, at, label + "|N"));
+        var reads = days.SelectMany(d => Labels.Select(l => (Day: d, Label: l, At: ChinaCalendar.StartOf(d)))).Select(x => (x.Day, x.Label,
+            P: _host.CounterAsync(Account, x.At, x.Label + "|P"), O: _host.CounterAsync(Account, x.At, x.Label + "|O"), N: _host.CounterAsync(Account, x.At, x.Label + "|N"))).ToList();
+        await Task.WhenAll(reads.SelectMany(r => new[] { r.P, r.O, r.N }));
+        return reads.ToDictionary(r => (r.Day, r.Label), r => (r.P.Result, r.O.Result, r.N.Result));
     }
 
     /// <summary>R-PKG-5: used ≤ size, used = the calls acknowledged against the package; package counters = the packages' used.</summary>
@@ -605,7 +606,8 @@ public sealed class PlatformSimulation : IAsyncDisposable
         foreach (var l in credits)
         {
             var p = _packages.Values.SingleOrDefault(p => p.RefundId == l.Reference);
-            Assert(p is { Refund: RefundStep.Credited } && l.AmountFen == -p.Record.PriceFen, $"R-REF-3: refund line {l.Reference} {l.AmountFen}");
+            Assert(p is { Refund: RefundStep.Credited } && l.AmountFen == -p.Record.PriceFen && l.Label == p.Record.Label && l.Calls == p.Record.Size,
+                $"R-REF-3: refund line {l.Reference}: {l.Label}, {l.Calls} calls, {l.AmountFen} fen");
         }
         var charged = bills.Sum(b => b.Lines.Where(l => l.Kind != LineKind.RefundCredit).Sum(l => l.AmountFen));
         var balance = await Get<BalanceService>().GetAsync(Account);
@@ -620,11 +622,12 @@ public sealed class PlatformSimulation : IAsyncDisposable
         await CheckLedgerDaysAsync(_days);
         await CheckBillingDaysAsync(_days);
         var cells = await Get<BillingStore>().ReadCellsAsync(Account, _days);
+        var ledger = await LedgerCellsAsync(_days);
         foreach (var day in _days)
         {
             foreach (var label in Labels)
             {
-                var (p, o, n) = await LedgerCellAsync(day, label);
+                var (p, o, n) = ledger[(day, label)];
                 var mine = cells.Where(c => c.Day == day && c.Label == label).ToList();
                 Assert(mine.Sum(c => c.Package) == p && mine.Sum(c => c.Postpaid) == o && mine.Sum(c => c.Calls) == p + o + n,
                     $"R-BIL-3: {day:yyyy-MM-dd} {label}: ledger package {p} postpaid {o} not billable {n}; Billing package {mine.Sum(c => c.Package)} postpaid {mine.Sum(c => c.Postpaid)} calls {mine.Sum(c => c.Calls)}");
@@ -633,9 +636,11 @@ public sealed class PlatformSimulation : IAsyncDisposable
         // Billing's own reconciliation says the same over the last 390 days (its query limit is 400).
         var lines = await Get<ReconciliationService>().GetAsync(Account, Now.AddDays(-390), Now);
         Assert(lines.All(l => l.Balanced), $"R-BIL-3: reconciliation unbalanced: {string.Join("; ", lines.Where(l => !l.Balanced))}");
+        var outcomes = _charges.Keys.ToDictionary(id => id, id => _host.Ledger.GetChargeAsync(Account, id));
+        await Task.WhenAll(outcomes.Values);
         foreach (var (id, c) in _charges)
         {
-            var stored = await _host.Ledger.GetChargeAsync(Account, id);
+            var stored = outcomes[id].Result;
             Assert(stored is not null && (stored.Kind switch { ChargeKind.Package => UsageKind.Package, ChargeKind.Postpaid => UsageKind.Postpaid, _ => UsageKind.NotBillable }, stored.PackageId) == (c.Kind, c.PackageId),
                 $"{id}: stored {stored?.Kind}/{stored?.PackageId}, acknowledged {c.Kind}/{c.PackageId}");
         }

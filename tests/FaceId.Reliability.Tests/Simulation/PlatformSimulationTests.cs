@@ -21,8 +21,9 @@ public sealed class PlatformSimulationTests(RedisFixture redis, ITestOutputHelpe
 
     private static int Steps => int.TryParse(Environment.GetEnvironmentVariable(StepsVariable), out var n) && n > 0 ? n : 250;
 
+    /// <summary>CI's seeds: a monthly and a daily account, each history using every action and outcome the test asks for below.</summary>
     public static TheoryData<int> Seeds =>
-        int.TryParse(Environment.GetEnvironmentVariable(SeedVariable), out var seed) ? new TheoryData<int> { seed } : new TheoryData<int> { 20261126, 7, 424242 };
+        int.TryParse(Environment.GetEnvironmentVariable(SeedVariable), out var seed) ? new TheoryData<int> { seed } : new TheoryData<int> { 1, 2, 3 };
 
     [Theory]
     [MemberData(nameof(Seeds))]
