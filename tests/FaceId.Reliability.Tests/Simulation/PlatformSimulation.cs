@@ -244,6 +244,7 @@ public sealed class PlatformSimulation : IAsyncDisposable
                 ComparisonLibrary.Unspecified, _random.Next(2) == 0 ? AccessMode.Saas : AccessMode.Paas, _random.Next(8) == 0 ? "1001" : "0", at));
         }
         var results = await _host.Metering.RecordBatchAsync(batch);
+        var used = UsedByPackage();
         for (var k = 0; k < batch.Count; k++)
         {
             var (r, input) = (results[k], batch[k]);
@@ -256,6 +257,14 @@ public sealed class PlatformSimulation : IAsyncDisposable
             }
             Assert(!r.Duplicate && r.Kind != UsageKind.Refused, $"{input.RequestId}: new record answered {r.Kind} duplicate={r.Duplicate}");
             Assert(r.Billable == (input.ReturnCode == "0"), $"R-MET-2: {input.RequestId} code {input.ReturnCode} billable={r.Billable}");
+            if (r.Billable)
+            {
+                // R-PKG-3: the first package usable at the call's time, free before bought, then earliest expiry, purchase, id; else postpaid.
+                var first = FirstUsable(input.Label, input.OccurredAt!.Value, used);
+                Assert((r.Kind, r.PackageId) == (first is null ? UsageKind.Postpaid : UsageKind.Package, first?.Record.Id ?? ""),
+                    $"R-PKG-3: {input.RequestId} ({input.Label} at {input.OccurredAt:O}) charged {r.Kind}/{r.PackageId}, expected {first?.Record.Id ?? "postpaid"}");
+                if (first is not null) used[first.Record.Id] = used.GetValueOrDefault(first.Record.Id) + 1;
+            }
             var charge = new Charge(input.Label, input.OccurredAt!.Value, r.Billable, r.Kind, r.PackageId);
             _charges[input.RequestId] = charge;
             _chargeOrder.Add(input.RequestId);
@@ -275,6 +284,13 @@ public sealed class PlatformSimulation : IAsyncDisposable
         }
         return $"use {batch.Count}";
     }
+
+    private Pkg? FirstUsable(string label, DateTimeOffset at, Dictionary<string, long> used) =>
+        _packages.Values
+            .Where(p => p.Record.Label == label && p.Record.ValidFrom <= at && at < p.Record.ExpiresAt && p.Refund is null
+                && used.GetValueOrDefault(p.Record.Id) < p.Record.Size)
+            .OrderBy(p => p.Record.Free ? 0 : 1).ThenBy(p => p.Record.ExpiresAt).ThenBy(p => p.Record.PurchasedAt).ThenBy(p => p.Record.Id, StringComparer.Ordinal)
+            .FirstOrDefault();
 
     private async Task<string> RequestRefundAsync()
     {
