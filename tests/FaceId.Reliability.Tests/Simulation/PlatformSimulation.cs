@@ -303,7 +303,7 @@ public sealed class PlatformSimulation : IAsyncDisposable
             Assert((id, reason) == (earlier.RefundId, earlier.Reason), $"refund retry {earlier.Key}: {id}/{reason}, first {earlier.RefundId}/{earlier.Reason}");
             return "refund-retry";
         }
-        var candidates = _packages.Values.OrderBy(p => p.Record.PurchasedAt).ThenBy(p => p.Record.Id, StringComparer.Ordinal).ToList();
+        var candidates = _packages.Values.ToList(); // in delivery order: ids are random, so never an order for the seed's choices
         // Mostly recent purchases (inside the 7-day window), sometimes any package.
         var recent = candidates.Where(p => !p.Record.Free && Now - p.Record.PurchasedAt < TimeSpan.FromDays(9)).ToList();
         var pkg = recent.Count > 0 && _random.Next(4) != 0 ? recent[_random.Next(recent.Count)] : candidates[_random.Next(candidates.Count)];
@@ -346,8 +346,8 @@ public sealed class PlatformSimulation : IAsyncDisposable
 
     private async Task<string> CompleteRefundsAsync()
     {
-        var approved = _packages.Values.Where(p => p.Refund == RefundStep.Approved).OrderBy(p => p.Record.Id, StringComparer.Ordinal).ToList();
-        var credited = _packages.Values.Where(p => p.Refund == RefundStep.Credited).OrderBy(p => p.Record.Id, StringComparer.Ordinal).ToList();
+        var approved = _packages.Values.Where(p => p.Refund == RefundStep.Approved).ToList();
+        var credited = _packages.Values.Where(p => p.Refund == RefundStep.Credited).ToList();
         var refunds = Get<RefundApplication>();
         if (_random.Next(3) == 0)
         {
