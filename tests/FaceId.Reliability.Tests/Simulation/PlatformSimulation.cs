@@ -572,6 +572,10 @@ public sealed class PlatformSimulation : IAsyncDisposable
         var alerts = _bus.All.Where(e => e.Topic == EventTopics.PackageAlert).Select(e => (e.Id, Alert: Parser.Parse<PackageAlert>(e.Data))).ToList();
         foreach (var g in alerts.GroupBy(a => (a.Alert.PackageId, a.Alert.Kind)))
             Assert(g.Count() == 1, $"R-PKG-6: {g.Count()} {g.Key.Kind} alerts for {g.Key.PackageId}");
+        // Raised the moment the threshold is crossed: low balance at the first remaining under 20 % of the size, exhausted at 0.
+        foreach (var (_, a) in alerts.Where(a => a.Alert.Kind is PackageAlertKind.LowBalance or PackageAlertKind.Exhausted))
+            Assert(a.Remaining == (a.Kind == PackageAlertKind.Exhausted ? 0 : (a.Size - 1) / 5),
+                $"R-PKG-6: {a.Kind} alert for {a.PackageId} (size {a.Size}) raised at {a.Remaining} remaining");
         var kinds = alerts.ToLookup(a => a.Alert.PackageId, a => a.Alert.Kind);
         var usedBy = UsedByPackage();
         foreach (var p in _packages.Values)
