@@ -36,6 +36,7 @@ public static class Invariants
             postpaidCalls += await host.CounterAsync(account, ChinaCalendar.StartOf(day), label + "|O");
             notBillable += await host.CounterAsync(account, ChinaCalendar.StartOf(day), label + "|N");
         }
+        Assert.Equal(records.Length, packageCalls + postpaidCalls + notBillable);
         Assert.Equal(outcomes.LongCount(o => o.Kind is ChargeKind.Package or ChargeKind.Postpaid), packageCalls + postpaidCalls);
         Assert.Equal(outcomes.LongCount(o => o.Kind == ChargeKind.NotBillable), notBillable);
         Assert.Equal(outcomes.LongCount(o => o.Kind == ChargeKind.Package), packageCalls);
