@@ -25,17 +25,34 @@ public sealed class LedgerHost : IAsyncDisposable
     private readonly ServiceProvider _services;
 
     public LedgerHost(string redis, DateTimeOffset? start = null)
+        : this(redis, new FakeTimeProvider(start ?? DefaultStart))
     {
-        Time = new FakeTimeProvider(start ?? DefaultStart);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Redis:ConnectionString"] = redis }).Build();
+    }
+
+    /// <summary>
+    /// On a clock the caller owns (so a new host can take over the same fake time: a "restart" that
+    /// loses every in-memory state and keeps Redis). <paramref name="extend"/> adds more of the
+    /// platform's classes to the same container (e.g. Refund's, Billing's and their subscriptions);
+    /// <paramref name="settings"/> are extra configuration values.
+    /// </summary>
+    public LedgerHost(string redis, FakeTimeProvider time, Action<IServiceCollection, IConfiguration, EventBusBuilder>? extend = null,
+        IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        Time = time;
+        var values = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>()) { ["Redis:ConnectionString"] = redis };
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration).AddSingleton<TimeProvider>(Time);
         services.AddFaceIdRedis();
-        services.AddFaceIdEventBus(configuration, "ledger-tests");
+        var events = services.AddFaceIdEventBus(configuration, "ledger-tests");
         services.AddPackageLedger(configuration);
         services.AddSingleton<FreeGrants>().AddSingleton<PackagesApplication>();
         services.AddSingleton<AccountDirectory>().AddSingleton<UsageRecordValidator>().AddSingleton<MeteringApplication>();
+        extend?.Invoke(services, configuration, events);
         _services = services.BuildServiceProvider();
     }
+
+    /// <summary>The container (resolve what <c>extend</c> added).</summary>
+    public IServiceProvider Services => _services;
 
     public FakeTimeProvider Time { get; }
     public IDatabase Redis => _services.GetRequiredService<IDatabase>();
@@ -50,11 +67,11 @@ public sealed class LedgerHost : IAsyncDisposable
     public ExpiryScheduler Scheduler => ActivatorUtilities.CreateInstance<ExpiryScheduler>(_services);
 
     /// <summary>A main account whose service opened at <paramref name="activatedAt"/> (default: a year before now).</summary>
-    public async Task<string> OpenedAccountAsync(DateTimeOffset? activatedAt = null, string priceBook = "2021-06")
+    public async Task<string> OpenedAccountAsync(DateTimeOffset? activatedAt = null, string priceBook = "2021-06", Settlement cycle = Settlement.Daily)
     {
         var id = TestIds.New("acct");
         await Ledger.RegisterAccountAsync(id, null);
-        await Ledger.OpenServiceAsync(id, activatedAt ?? Time.GetUtcNow().AddYears(-1), priceBook, Settlement.Daily);
+        await Ledger.OpenServiceAsync(id, activatedAt ?? Time.GetUtcNow().AddYears(-1), priceBook, cycle);
         return id;
     }
 

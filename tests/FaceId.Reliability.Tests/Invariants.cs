@@ -1,3 +1,4 @@
+using FaceId.Common;
 using FaceId.Ledger.Tests;
 using FaceId.Contracts;
 using FaceId.Contracts.Metering.V1;
@@ -27,19 +28,27 @@ public static class Invariants
             Assert.True(stored.PackageId == outcomes[i].PackageId && Kind(stored.Kind) == outcomes[i].Kind,
                 $"{records[i].RequestId}: acknowledged {outcomes[i].Kind}/{outcomes[i].PackageId}, stored {stored.Kind}/{stored.PackageId}");
         }
-        // Billable = package-deducted + postpaid; no package overdrawn; each charge counted once.
-        var day = DateTimeOffset.UtcNow;
-        var packageCalls = await host.CounterAsync(account, day, label + "|P");
-        var postpaidCalls = await host.CounterAsync(account, day, label + "|O");
-        Assert.Equal(records.Length, packageCalls + postpaidCalls);
+        // Billable = package-deducted + postpaid (summed over the Shanghai days the records fall on); no package overdrawn; each charge counted once.
+        long packageCalls = 0, postpaidCalls = 0, notBillable = 0;
+        foreach (var day in records.Select(r => ChinaCalendar.DateOf(r.OccurredAt.ToDateTimeOffset())).Distinct())
+        {
+            packageCalls += await host.CounterAsync(account, ChinaCalendar.StartOf(day), label + "|P");
+            postpaidCalls += await host.CounterAsync(account, ChinaCalendar.StartOf(day), label + "|O");
+            notBillable += await host.CounterAsync(account, ChinaCalendar.StartOf(day), label + "|N");
+        }
+        Assert.Equal(records.Length, packageCalls + postpaidCalls + notBillable);
+        Assert.Equal(outcomes.LongCount(o => o.Kind is ChargeKind.Package or ChargeKind.Postpaid), packageCalls + postpaidCalls);
+        Assert.Equal(outcomes.LongCount(o => o.Kind == ChargeKind.NotBillable), notBillable);
         Assert.Equal(outcomes.LongCount(o => o.Kind == ChargeKind.Package), packageCalls);
         long used = 0;
+        var alertsDue = 0;
         foreach (var p in packages)
         {
             var stored = (await host.Ledger.GetPackageAsync(account, p.Id))!;
             Assert.True(stored.Used <= stored.Size, $"package {p.Id} overdrawn: {stored.Used}/{stored.Size}");
             Assert.Equal(outcomes.Count(o => o.PackageId == p.Id), stored.Used);
             used += stored.Used;
+            alertsDue += ((stored.Size - stored.Used) * 5 < stored.Size ? 1 : 0) + (stored.Used == stored.Size ? 1 : 0);
         }
         Assert.Equal(packageCalls, used);
 
@@ -52,7 +61,7 @@ public static class Invariants
         Assert.Equal(records.Select(r => r.RequestId).ToHashSet(), requestIds.ToHashSet());
         var alerts = (await redis.StreamRangeAsync(EventTopics.PackageAlert))
             .Select(e => CloudEvent.Parse((byte[])e["data"]!)).Where(e => e.DataJson.Contains(account)).Select(e => e.Id).Distinct().Count();
-        Assert.Equal(packages.Count * 2, alerts); // low balance + exhausted, once each per package
+        Assert.Equal(alertsDue, alerts); // low balance (remaining under 20 %) and exhausted, once each per package (R-PKG-6)
         return new Report(records.Length, outcomes.Length, outcomes.Count(o => o.Duplicate), packageCalls, postpaidCalls,
             published.Count, published.Count - published.Select(e => e.Id).Distinct().Count());
     }

@@ -11,6 +11,13 @@ public sealed class BillingOptions
     [Range(0, 7 * 24 * 60)]
     public int SettlementGraceMinutes { get; set; } = 60;
 
+    /// <summary>
+    /// Lease of an account's settlement claim: how long a replica that died while settling (SIGKILL,
+    /// crash) keeps the account's settlement from the others.
+    /// </summary>
+    [Range(1, 3600)]
+    public int SettlementClaimLeaseSeconds { get; set; } = 120;
+
     /// <summary>Arrears unpaid this long suspend the service (R-BIL-4).</summary>
     [Range(1, 24 * 365)]
     public int SuspendAfterHours { get; set; } = 24;
@@ -39,6 +46,7 @@ public sealed class BillingOptions
     public int StatisticsRetentionDays { get; set; } = 1100;
 
     public TimeSpan Grace => TimeSpan.FromMinutes(SettlementGraceMinutes);
+    public TimeSpan SettlementClaimLease => TimeSpan.FromSeconds(SettlementClaimLeaseSeconds);
     public TimeSpan SuspendAfter => TimeSpan.FromHours(SuspendAfterHours);
     public TimeSpan SchedulerInterval => TimeSpan.FromSeconds(SchedulerIntervalSeconds);
     public TimeSpan ReconciliationInterval => TimeSpan.FromMinutes(ReconciliationIntervalMinutes);

@@ -20,7 +20,6 @@ public sealed class SettlementService(
     TimeProvider time,
     ILogger<SettlementService> logger)
 {
-    private static readonly TimeSpan ClaimLease = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan ClaimWait = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan SettleKeyRetention = TimeSpan.FromDays(400);
 
@@ -102,7 +101,7 @@ public sealed class SettlementService(
     /// <summary>Settles every unsettled period up to <paramref name="target"/>, in order; null when another replica holds the account.</summary>
     private async Task<int?> SettleThroughAsync(string accountId, BillingPeriod target, bool waitForClaim)
     {
-        var token = await store.TryClaimAsync(accountId, ClaimLease);
+        var token = await store.TryClaimAsync(accountId, options.Value.SettlementClaimLease);
         if (token is null && waitForClaim)
         {
             var waited = System.Diagnostics.Stopwatch.StartNew();
@@ -110,7 +109,7 @@ public sealed class SettlementService(
             {
                 await Task.Delay(25);
                 if (await store.GetBillAsync(accountId, target.Key) is not null) return 0;
-                token = await store.TryClaimAsync(accountId, ClaimLease);
+                token = await store.TryClaimAsync(accountId, options.Value.SettlementClaimLease);
             }
         }
         if (token is null) return null;
