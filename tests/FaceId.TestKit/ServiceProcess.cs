@@ -20,7 +20,8 @@ public sealed class ServiceStartException(string message) : Exception(message);
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
-    public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(30);
+    // Generous: on a loaded 2-core CI machine a restarted service may first wait for CPU behind the load it joins.
+    public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(60);
 
     private readonly Dictionary<string, string?> _environment;
     private readonly StringBuilder _output = new();
