@@ -22,8 +22,38 @@ public static class LedgerKeys
     /// <summary>Sorted set (lex) of the usable packages of a label, in deduction order (deduct.lua).</summary>
     public static string Available(string accountId, string label) => RedisKeys.ForAccount(accountId, "avail:" + label);
 
-    /// <summary>String: the outcome of a recorded request id (idempotency), expiring after the late window.</summary>
-    public static string Request(string accountId, string requestId) => RedisKeys.ForAccount(accountId, "req:" + requestId);
+    /// <summary>Request-id buckets per account and occurred day (deduct.lua): enough that a busy account's day stays in small, listpack-encoded hashes.</summary>
+    public const int RequestBuckets = 1024;
+
+    /// <summary>
+    /// Hash: request id → outcome of the records of one occurred day (yyyymmdd) in one bucket
+    /// (idempotency), expiring 8 days after that day.
+    /// </summary>
+    public static string RequestBucket(string accountId, string day, string requestId) =>
+        RedisKeys.ForAccount(accountId, $"rid:{day}:{BucketOf(requestId)}");
+
+    /// <summary>
+    /// The bucket of a request id: a polynomial hash of its UTF-8 bytes, computed exactly alike by
+    /// lib-usage.lua's rid_bucket (create-packages.lua finds backdated ids with it), so never change one alone.
+    /// </summary>
+    public static int BucketOf(string requestId)
+    {
+        long h = 0;
+        foreach (var c in requestId)
+        {
+            // Ids are ASCII (InputValidator.Id); anything else is hashed as UTF-8 bytes, as Lua sees it.
+            if (c >= 0x80) return BucketOfUtf8(requestId);
+            h = (h * 31 + c) % 2147483647;
+        }
+        return (int)(h % RequestBuckets);
+    }
+
+    private static int BucketOfUtf8(string requestId)
+    {
+        long h = 0;
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(requestId)) h = (h * 31 + b) % 2147483647;
+        return (int)(h % RequestBuckets);
+    }
 
     /// <summary>String: package ids created under a purchase order id or a grant (exactly once).</summary>
     public static string Guard(string accountId, string name) => RedisKeys.ForAccount(accountId, "guard:" + name);

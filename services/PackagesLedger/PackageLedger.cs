@@ -131,7 +131,21 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         // Started first: the outbox entries carry this span's context (args[2], args[3]).
         using var activity = LedgerTelemetry.StartCharge(records);
         var now = time.GetUtcNow();
-        var args = new RedisValue[11 + records.Count * 10];
+        // Records of a batch mostly share a few instants: their formatted forms are computed once each.
+        var times = new Dictionary<DateTimeOffset, (string Ms13, string Iso, string Day)>();
+        var days = new List<string>(1);
+        var formatted = new (string Ms13, string Iso, string Day)[records.Count];
+        for (var k = 0; k < records.Count; k++)
+        {
+            var at = records[k].OccurredAt;
+            if (!times.TryGetValue(at, out var f))
+            {
+                times[at] = f = (Ms13(at), Iso(at), DayKey(at));
+                if (!days.Contains(f.Day)) days.Add(f.Day);
+            }
+            formatted[k] = f;
+        }
+        var args = new RedisValue[12 + 2 * days.Count + records.Count * 6];
         args[0] = LedgerKeys.Tag(mainAccountId);
         args[1] = mainAccountId;
         args[2] = Activity.Current?.Id ?? "";
@@ -142,49 +156,95 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         args[7] = UsageCharged.Descriptor.FullName;
         args[8] = EventTopics.PackageAlert;
         args[9] = PackageAlert.Descriptor.FullName;
-        args[10] = records.Count;
+        args[10] = days.Count;
         var i = 11;
-        foreach (var r in records)
+        foreach (var day in days)
         {
+            args[i++] = day;
+            // A day's ids live RequestIdRetention past its end, relative to our clock whatever Redis's clock says.
+            var end = ChinaCalendar.StartOf(DateOnly.ParseExact(day, "yyyyMMdd", CultureInfo.InvariantCulture).AddDays(1));
+            args[i++] = Math.Max(1, (long)(end + RequestIdRetention - now).TotalMilliseconds);
+        }
+        args[i++] = records.Count;
+        var accountJson = JsonString(mainAccountId);
+        for (var k = 0; k < records.Count; k++)
+        {
+            var r = records[k];
+            var (ms13, iso, day) = formatted[k];
             args[i++] = r.RequestId;
             args[i++] = r.Label;
-            args[i++] = Ms13(r.OccurredAt);
-            args[i++] = Iso(r.OccurredAt);
-            args[i++] = DayKey(r.OccurredAt);
+            args[i++] = ms13;
+            args[i++] = $"{day}:{LedgerKeys.BucketOf(r.RequestId)}";
             args[i++] = r.Billable ? 1 : 0;
-            args[i++] = r.SubAccountId;
-            args[i++] = r.AccessMode;
-            args[i++] = r.ReturnCode;
-            // Relative to our clock, so the key lives RequestIdRetention past the call's time whatever Redis's clock says.
-            args[i++] = Math.Max(1, (long)(r.OccurredAt + RequestIdRetention - now).TotalMilliseconds);
+            args[i++] = UsageRecordJson(r, accountJson, iso);
         }
         var result = (RedisResult[])(await DeductScript.RunAsync(redis, [LedgerKeys.Service(mainAccountId), LedgerKeys.Outbox(mainAccountId)], args))!;
+        var book = (string)result[0]!;
         var outcomes = new ChargeResult[records.Count];
         var anyNew = false;
         for (var k = 0; k < records.Count; k++)
         {
-            var status = (string)result[2 * k]!;
-            var stored = (string)result[2 * k + 1]!;
-            outcomes[k] = status switch
+            var answer = (string)result[k + 1]!;
+            outcomes[k] = answer[0] switch
             {
-                "new" => new ChargeResult(ChargeStatus.New, ChargeOutcome.Parse(stored)),
-                "dup" => new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse(stored)),
-                "unknown" => new ChargeResult(ChargeStatus.UnknownAccount, null),
-                "not_opened" => new ChargeResult(ChargeStatus.NotOpened, null),
+                '+' => new ChargeResult(ChargeStatus.New, ChargeOutcome.Parse(answer.AsSpan(1), book)),
+                '=' => new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse(answer.AsSpan(1), book)),
+                'u' => new ChargeResult(ChargeStatus.UnknownAccount, null),
+                'o' => new ChargeResult(ChargeStatus.NotOpened, null),
                 _ => new ChargeResult(ChargeStatus.Suspended, null),
             };
-            anyNew |= status == "new";
+            anyNew |= answer[0] == '+';
         }
         if (anyNew) outbox.Notify(LedgerKeys.Tag(mainAccountId));
         LedgerTelemetry.Charged(activity, outcomes);
         return outcomes;
     }
 
+    /// <summary>
+    /// A record of the UsageCharged event (protobuf JSON, as EventJson would write it) without its
+    /// priceBook, packageId and closing brace, which deduct.lua appends: the script only concatenates.
+    /// </summary>
+    private static string UsageRecordJson(ChargeRequest r, string accountJson, string occurredIso)
+    {
+        var json = string.Concat("{\"requestId\":", JsonString(r.RequestId), ",\"accountId\":", accountJson,
+            ",\"label\":", JsonString(r.Label), ",\"accessMode\":", JsonString(r.AccessMode));
+        json = string.Concat(json, ",\"returnCode\":", JsonString(r.ReturnCode), ",\"occurredAt\":\"", occurredIso,
+            r.Billable ? "\",\"billable\":true" : "\",\"billable\":false");
+        return r.SubAccountId.Length > 0 ? string.Concat(json, ",\"subAccountId\":", JsonString(r.SubAccountId)) : json;
+    }
+
+    /// <summary>A JSON string literal; ids, labels and codes are plain ASCII (validated), so escaping is rare.</summary>
+    private static string JsonString(string s)
+    {
+        foreach (var c in s)
+        {
+            if (c < 0x20 || c == '"' || c == '\\' || c > 0x7e)
+                return System.Text.Json.JsonSerializer.Serialize(s);
+        }
+        return string.Concat("\"", s, "\"");
+    }
+
     /// <summary>Reads back a recorded request's outcome, or null.</summary>
     public async Task<ChargeOutcome?> GetChargeAsync(string mainAccountId, string requestId)
     {
-        var stored = await redis.StringGetAsync(LedgerKeys.Request(mainAccountId, requestId));
-        return stored.IsNull ? null : ChargeOutcome.Parse(stored!);
+        // The request's occurred day is not known here: every day whose ids are still kept, newest first
+        // (from the clock skew ahead back to the retention).
+        var now = time.GetUtcNow();
+        var newest = ChinaCalendar.DateOf(now.AddHours(1));
+        var oldest = ChinaCalendar.DateOf(now - RequestIdRetention - TimeSpan.FromDays(1));
+        var batch = redis.CreateBatch();
+        var book = batch.HashGetAsync(LedgerKeys.Service(mainAccountId), "price_book");
+        var reads = new List<Task<RedisValue>>();
+        for (var d = newest; d >= oldest; d = d.AddDays(-1))
+            reads.Add(batch.HashGetAsync(LedgerKeys.RequestBucket(mainAccountId, d.ToString("yyyyMMdd", CultureInfo.InvariantCulture), requestId), requestId));
+        batch.Execute();
+        var priceBook = (string?)await book ?? "";
+        foreach (var read in reads)
+        {
+            var stored = await read;
+            if (!stored.IsNull) return ChargeOutcome.Parse((string)stored!, priceBook);
+        }
+        return null;
     }
 
     public async Task<PackageRecord?> GetPackageAsync(string accountId, string packageId)

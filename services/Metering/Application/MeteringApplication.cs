@@ -86,9 +86,11 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
         return results;
     }
 
+    private static readonly Google.Protobuf.Reflection.EnumDescriptor AccessModes =
+        FaceId.Contracts.Common.V1.CommonReflection.Descriptor.EnumTypes.Single(e => e.Name == "AccessMode");
+
     /// <summary>The enum value's protobuf JSON name, as the UsageCharged event carries it.</summary>
-    private static string ProtoName(FaceId.Contracts.Common.V1.AccessMode mode) =>
-        FaceId.Contracts.Common.V1.CommonReflection.Descriptor.EnumTypes.Single(e => e.Name == "AccessMode").FindValueByNumber((int)mode).Name;
+    private static string ProtoName(FaceId.Contracts.Common.V1.AccessMode mode) => AccessModes.FindValueByNumber((int)mode).Name;
 
     private static UsageResult ToResult(string requestId, string mainAccountId, ChargeResult charge) => charge.Status switch
     {

@@ -42,11 +42,9 @@ for i = 0, n - 1 do
     local remaining = size
     for _, rid in ipairs(moved) do
       remaining = use_unit(id, label, size, ARGV[b + 10])
-      local reqKey = TAG .. ':req:' .. rid
-      local outcome = redis.call('GET', reqKey)
-      if outcome then
-        local book = string.match(outcome, '([^|]*)$')
-        redis.call('SET', reqKey, 'P|' .. label .. '|' .. id .. '|' .. remaining .. '|' .. book, 'KEEPTTL')
+      local ridKey = TAG .. ':rid:' .. day .. ':' .. rid_bucket(rid)
+      if redis.call('HEXISTS', ridKey, rid) == 1 then
+        redis.call('HSET', ridKey, rid, 'P|' .. label .. '|' .. id .. '|' .. remaining)
       end
     end
     redis.call('ZREM', postq, unpack(moved))

@@ -1,97 +1,210 @@
 -- The hot path: charges a batch of usage records of ONE main account in one atomic step
 -- (R-PKG-3, R-PKG-5, R-MET-2, R-MET-4, R-PKG-6 thresholds, R-ACC-2, R-BIL-4 suspension).
--- Per record: idempotency on the request id; service opened at the record's time and not
--- suspended; the first usable package of the label in deduction order (free before purchased,
+-- Per record: idempotency on (request id, occurred day); service opened at the record's time and
+-- not suspended; the first usable package of the label in deduction order (free before purchased,
 -- earliest expiry, earliest purchase, id) valid at the record's time, else postpaid; the
 -- low-balance and exhausted alerts once per package; day counters; one UsageCharged event for
 -- the batch and the alerts, in the outbox.
+--
+-- Per record the script only computes (Lua tables and strings); Redis is read once per request-id
+-- bucket (HMGET), once per package and only when the cached first package of a label no longer
+-- fits (ZRANGEBYLEX); every write happens at the end, once per key: HINCRBY used by the units a
+-- package gave, HSET of a bucket's new request ids, HINCRBY per day counter field, one ZADD per
+-- postpaid queue. Nothing is written before every outcome is known, so a script that dies half-way
+-- (a bug) leaves no partial charge behind.
 --
 -- Package index {acct:M}:avail:<label>: a sorted set, every score 0, members
 -- "<0 free|1 purchased>|<expires_at 13 digits>|<purchased_at 13 digits>|<id>", so ZRANGEBYLEX
 -- returns the deduction order and finds the first package with expires_at > t in O(log n).
 -- Exhausted and refunding packages are removed from it.
 --
+-- Request ids: hash {acct:M}:rid:<occurred yyyymmdd>:<bucket 0..1023>, field request id, value
+-- the outcome "kind|label|package|remaining" (kind P package, O postpaid, N not billable); the
+-- bucket (a hash of the id, LedgerKeys.RequestBucket) keeps each hash small (listpack-encoded).
+--
 -- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox
 -- ARGV[1] = hash tag  ARGV[2] = main account id  ARGV[3] = traceparent  ARGV[4] = tracestate
 -- ARGV[5] = now (unix ms)  ARGV[6] = now ISO  ARGV[7], ARGV[8] = usage topic and event type
--- ARGV[9], ARGV[10] = alert topic and event type  ARGV[11] = n, then n groups of 10:
---   request_id, label, occurred_at (ms, 13 digits), occurred ISO, day (yyyymmdd), billable (1|0),
---   sub_account_id, access mode name, return code, idempotency key lifetime (ms from now)
--- Returns, per record, 2 values: status ('new'|'dup'|'unknown'|'not_opened'|'suspended') and
--- the stored outcome "kind|label|package|remaining|price_book" (kind P package, O postpaid,
--- N not billable), '' when refused.
+-- ARGV[9], ARGV[10] = alert topic and event type
+-- ARGV[11] = d, then d pairs: occurred day (yyyymmdd), lifetime of that day's request ids (ms from now)
+-- then n, then n groups of 6: request_id, label, occurred_at (ms, 13 digits), "<yyyymmdd>:<bucket>",
+--   billable (1|0), the UsageCharged record as JSON without priceBook, packageId and the closing brace
+-- Returns the price book, then per record one string: "+<outcome>" new, "=<outcome>" duplicate,
+-- "u" unknown account, "o" not opened (at the record's time), "s" suspended.
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
 -- #include lib-usage.lua
 
 local svc = redis.call('HMGET', KEYS[1], 'state', 'activated_at', 'price_book')
 local state, activated, book = svc[1], tonumber(svc[2] or ''), svc[3] or ''
 local known = state ~= false or redis.call('EXISTS', KEYS[1]) == 1
-local out, charged = {}, {}
 
--- First usable package of the label at time t (t13: 13-digit ms), charged one unit; or nil.
+local lifetime = {}
+local nd = tonumber(ARGV[11])
+for i = 0, nd - 1 do lifetime[ARGV[12 + 2 * i]] = ARGV[13 + 2 * i] end
+local n = tonumber(ARGV[12 + 2 * nd])
+local first = 13 + 2 * nd
+
+-- 1. Known request ids: one HMGET per bucket for all the batch's ids in it.
+local bucketOf, buckets, bucketList = {}, {}, {}
+for i = 0, n - 1 do
+  local b = first + i * 6
+  local key = TAG .. ':rid:' .. ARGV[b + 3]
+  local g = buckets[key]
+  if not g then
+    g = { ids = {}, fresh = {}, writes = {}, day = string.sub(ARGV[b + 3], 1, 8) }
+    buckets[key] = g
+    bucketList[#bucketList + 1] = key
+  end
+  g.ids[#g.ids + 1] = ARGV[b]
+  bucketOf[b] = g
+end
+for _, key in ipairs(bucketList) do
+  local g = buckets[key]
+  local v = redis.call('HMGET', key, unpack(g.ids))
+  local known_ids = {}
+  for j, id in ipairs(g.ids) do
+    if v[j] then known_ids[id] = v[j] end
+  end
+  g.known = known_ids
+end
+
+-- 2. Outcomes, record by record, against cached package state.
+local firsts, pkgs, gone = {}, {}, {}
+
+-- First member of the label's index in group g with expires_at > t, skipping packages this batch
+-- exhausted (their ZREM comes at the end). Cached: the answer for t also holds for any later t'
+-- while that package still expires after t'.
+local function first_of(label, group, t13, t)
+  local ck = label .. '|' .. group
+  local c = firsts[ck]
+  if c and t >= c.t and (not c.m or c.exp > t) then return c.m end
+  local avail, min = TAG .. ':avail:' .. label, '[' .. group .. '|' .. t13 .. '|~'
+  local m
+  repeat
+    m = redis.call('ZRANGEBYLEX', avail, min, '[' .. group .. '|~', 'LIMIT', 0, 1)[1]
+    if m then min = '(' .. m end
+  until not m or not gone[m]
+  firsts[ck] = { t = t, m = m or false, exp = m and tonumber(string.sub(m, 3, 15)) or 0 }
+  return m
+end
+
+local function package(id)
+  local p = pkgs[id]
+  if not p then
+    local key = TAG .. ':pkg:' .. id
+    local v = redis.call('HMGET', key, 'valid_from', 'size', 'status', 'used', 'alert_low', 'alert_exhausted')
+    p = { key = key, valid_from = tonumber(v[1]), size = tonumber(v[2]), active = v[3] == 'active', used = tonumber(v[4]),
+          taken = 0, low = v[5] ~= false, exhausted = v[6] ~= false, flags = {} }
+    pkgs[id] = p
+  end
+  return p
+end
+
+-- Charges one unit to the first usable package of the label at t; returns its id and the
+-- remaining calls, or nil.
 local function charge_package(label, t13, t)
-  local avail = TAG .. ':avail:' .. label
-  for _, group in ipairs({'0', '1'}) do
-    local first = redis.call('ZRANGEBYLEX', avail, '[' .. group .. '|' .. t13 .. '|~', '[' .. group .. '|~', 'LIMIT', 0, 1)[1]
-    if first then
-      local id = string.match(first, '([^|]+)$')
-      local p = redis.call('HMGET', TAG .. ':pkg:' .. id, 'valid_from', 'size', 'status')
+  for group = 0, 1 do
+    local m = first_of(label, group, t13, t)
+    if m then
+      local id = string.match(m, '([^|]+)$')
+      local p = package(id)
       -- Validity starts and ends with the purchase day, so if the earliest-expiring package of
       -- the group is not yet valid at t, no later one is either.
-      if tonumber(p[1]) <= t and p[3] == 'active' then
-        return id, use_unit(id, label, tonumber(p[2]), first)
+      if p.valid_from <= t and p.active then
+        p.used, p.taken = p.used + 1, p.taken + 1
+        local remaining = p.size - p.used
+        if remaining <= 0 then
+          gone[m] = label
+          firsts[label .. '|' .. group] = nil
+        end
+        if remaining * 5 < p.size and not p.low then
+          p.low = true
+          p.flags[#p.flags + 1] = 'alert_low'
+          raise_alert(id, p.key, label, 'PACKAGE_ALERT_KIND_LOW_BALANCE', p.size, remaining)
+        end
+        if remaining <= 0 and not p.exhausted then
+          p.exhausted = true
+          p.flags[#p.flags + 1] = 'alert_exhausted'
+          raise_alert(id, p.key, label, 'PACKAGE_ALERT_KIND_EXHAUSTED', p.size, remaining)
+        end
+        return id, remaining
       end
     end
   end
   return nil, -1
 end
 
-local n = tonumber(ARGV[11])
+local out, events = { book }, {}
+local ctrs, postqs, postqList = {}, {}, {}
+local tailNone, tailPkg = ',"priceBook":"' .. book .. '"}', ',"priceBook":"' .. book .. '","packageId":"'
 for i = 0, n - 1 do
-  local b = 12 + i * 10
-  local rid, label, t13, occIso, day, billable = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
-  local t = tonumber(t13)
-  local reqKey = TAG .. ':req:' .. rid
-  local prev = redis.call('GET', reqKey)
+  local b = first + i * 6
+  local rid, g = ARGV[b], bucketOf[b]
+  local prev = g.known[rid] or g.fresh[rid]
+  local t = tonumber(ARGV[b + 2])
   if prev then
-    out[#out + 1] = 'dup'; out[#out + 1] = prev
+    out[#out + 1] = '=' .. prev
   elseif not known then
-    out[#out + 1] = 'unknown'; out[#out + 1] = ''
+    out[#out + 1] = 'u'
   elseif not activated or t < activated then
-    out[#out + 1] = 'not_opened'; out[#out + 1] = ''
+    out[#out + 1] = 'o'
   elseif state == 'suspended' then
-    out[#out + 1] = 'suspended'; out[#out + 1] = ''
+    out[#out + 1] = 's'
   else
+    local label = ARGV[b + 1]
     local kind, pkg, remaining = 'N', '', -1
-    if billable == '1' then
-      pkg, remaining = charge_package(label, t13, t)
+    if ARGV[b + 4] == '1' then
+      pkg, remaining = charge_package(label, ARGV[b + 2], t)
       if pkg then
         kind = 'P'
       else
         kind, pkg = 'O', ''
         -- Postpaid calls of the day, oldest first, for same-day backdating (R-PKG-4).
-        local postq = TAG .. ':postq:' .. label .. ':' .. day
-        redis.call('ZADD', postq, t, rid)
-        redis.call('EXPIRE', postq, 259200, 'NX')
+        local qk = TAG .. ':postq:' .. label .. ':' .. g.day
+        local q = postqs[qk]
+        if not q then q = {}; postqs[qk] = q; postqList[#postqList + 1] = qk end
+        q[#q + 1] = t; q[#q + 1] = rid
       end
     end
-    local ctr = TAG .. ':ctr:' .. day
-    redis.call('HINCRBY', ctr, label .. '|' .. kind, 1)
-    redis.call('EXPIRE', ctr, 34560000, 'NX')
-    local outcome = kind .. '|' .. label .. '|' .. pkg .. '|' .. remaining .. '|' .. book
-    redis.call('SET', reqKey, outcome, 'PX', ARGV[b + 9])
-    out[#out + 1] = 'new'; out[#out + 1] = outcome
-    local rec = { requestId = rid, accountId = ACCOUNT, label = label, accessMode = ARGV[b + 7],
-      returnCode = ARGV[b + 8], occurredAt = occIso, billable = (billable == '1'), priceBook = book }
-    if ARGV[b + 6] ~= '' then rec.subAccountId = ARGV[b + 6] end
-    if pkg ~= '' then rec.packageId = pkg end
-    charged[#charged + 1] = rec
+    local ctr = ctrs[g.day]
+    if not ctr then ctr = {}; ctrs[g.day] = ctr end
+    local f = label .. '|' .. kind
+    ctr[f] = (ctr[f] or 0) + 1
+    local outcome = kind .. '|' .. label .. '|' .. pkg .. '|' .. remaining
+    g.fresh[rid] = outcome
+    g.writes[#g.writes + 1] = rid; g.writes[#g.writes + 1] = outcome
+    out[#out + 1] = '+' .. outcome
+    events[#events + 1] = ARGV[b + 5] .. (pkg == '' and tailNone or tailPkg .. pkg .. '"}')
   end
 end
 
-if #charged > 0 then
+-- 3. Writes, once per key (long argument lists in chunks: unpack is bounded by the Lua C stack).
+for _, p in pairs(pkgs) do
+  if p.taken > 0 then redis.call('HINCRBY', p.key, 'used', p.taken) end
+  for _, f in ipairs(p.flags) do redis.call('HSET', p.key, f, NOW) end
+end
+for m, label in pairs(gone) do redis.call('ZREM', TAG .. ':avail:' .. label, m) end
+for _, key in ipairs(bucketList) do
+  local g = buckets[key]
+  if #g.writes > 0 then
+    for s = 1, #g.writes, 2000 do redis.call('HSET', key, unpack(g.writes, s, math.min(s + 1999, #g.writes))) end
+    redis.call('PEXPIRE', key, lifetime[g.day])
+  end
+end
+for day, fields in pairs(ctrs) do
+  local ctr = TAG .. ':ctr:' .. day
+  for f, c in pairs(fields) do redis.call('HINCRBY', ctr, f, c) end
+  redis.call('EXPIRE', ctr, 34560000, 'NX')
+end
+for _, qk in ipairs(postqList) do
+  local q = postqs[qk]
+  for s = 1, #q, 2000 do redis.call('ZADD', qk, unpack(q, s, math.min(s + 1999, #q))) end
+  redis.call('EXPIRE', qk, 259200, 'NX')
+end
+
+if #events > 0 then
   redis.call('XADD', KEYS[2], '*', 'topic', ARGV[7], 'type', ARGV[8],
-    'data', cjson.encode({ records = charged }), 'time', NOW, 'traceparent', ARGV[3], 'tracestate', ARGV[4])
+    'data', '{"records":[' .. table.concat(events, ',') .. ']}', 'time', NOW, 'traceparent', ARGV[3], 'tracestate', ARGV[4])
 end
 flush_alerts(KEYS[2], ARGV[9], ARGV[10], ARGV[3], ARGV[4])
 return out
