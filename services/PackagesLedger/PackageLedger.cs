@@ -247,6 +247,13 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         return null;
     }
 
+    /// <summary>When a package expires, or null when it does not exist (the expiry scheduler's input).</summary>
+    public async Task<DateTimeOffset?> GetExpiryAsync(string accountId, string packageId)
+    {
+        var v = await redis.HashGetAsync(LedgerKeys.Package(accountId, packageId), "expires_at");
+        return v.IsNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)v);
+    }
+
     public async Task<PackageRecord?> GetPackageAsync(string accountId, string packageId)
     {
         var h = await redis.HashGetAllAsync(LedgerKeys.Package(accountId, packageId));

@@ -288,14 +288,14 @@ AVAIL_SHARE=$(( $(R memory usage "$TAG10K:avail:basic_authoritative" samples 0) 
 PKGS_N=$(R zcard "$TAG10K:pkgs")
 PKGS_SHARE=$(( $(R memory usage "$TAG10K:pkgs" samples 0) / PKGS_N ))
 SCHED_N=$(R zcard ledger:schedule)
-SCHED_SHARE=$(( 4 * $(R memory usage ledger:schedule samples 0) / SCHED_N ))
+SCHED_SHARE=$(( $(R memory usage ledger:schedule samples 0) / SCHED_N ))
 LEDGER_PER_PKG=$((PKG_HASH + GUARD + AVAIL_SHARE + PKGS_SHARE + SCHED_SHARE))
 memory_line "package: ledger total (hash + guard + avail + pkgs + schedule)" $LEDGER_PER_PKG "MEMORY USAGE SAMPLES 0 over the ledger's structures of $PKG_COUNT packages" true
 memory_line "package: {acct}:pkg:<id> hash (16 fields)" "$PKG_HASH" "MEMORY USAGE, average of 100 packages"
 memory_line "package: {acct}:guard:order:<id>" "$GUARD" "MEMORY USAGE, average of 100"
 memory_line "package: share of {acct}:avail:<label> zset ($AVAIL_N members)" "$AVAIL_SHARE" "MEMORY USAGE / ZCARD"
 memory_line "package: share of {acct}:pkgs zset ($PKGS_N members)" "$PKGS_SHARE" "MEMORY USAGE / ZCARD"
-memory_line "package: 4 members of ledger:schedule ($SCHED_N members)" "$SCHED_SHARE" "4 × MEMORY USAGE / ZCARD"
+memory_line "package: its member of ledger:schedule ($SCHED_N members)" "$SCHED_SHARE" "MEMORY USAGE / ZCARD"
 memory_line "package: whole platform per purchase" $(((MEM1 - MEM0) / PKG_COUNT)) \
   "MEMORY STATS delta over $PKG_COUNT purchases after the relays drained ($((KEYS1 - KEYS0)) new keys; includes the delivered events kept in their topic stream, consumers' dedupe keys and notices)"
 
