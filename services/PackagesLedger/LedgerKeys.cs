@@ -55,9 +55,6 @@ public static class LedgerKeys
         return (int)(h % RequestBuckets);
     }
 
-    /// <summary>String: package ids created under a purchase order id or a grant (exactly once).</summary>
-    public static string Guard(string accountId, string name) => RedisKeys.ForAccount(accountId, "guard:" + name);
-
     /// <summary>Hash per Shanghai day: "label|P" package-deducted, "label|O" postpaid, "label|N" not billable.</summary>
     public static string DayCounters(string accountId, string day) => RedisKeys.ForAccount(accountId, "ctr:" + day);
 

@@ -70,10 +70,11 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
             EventTopics.PackageAlert, PackageAlert.Descriptor.FullName,
             packages.Count,
         };
+        if (packages.Count == 0) throw new ArgumentException("no package to create", nameof(packages));
         var ids = new List<string>();
         foreach (var p in packages)
         {
-            var id = NewPackageId();
+            var id = PackageId(accountId, guard, ids.Count);
             ids.Add(id);
             var delivered = new PackageDelivered
             {
@@ -88,13 +89,14 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
                 EventJson.Format(delivered),
             ]);
         }
-        // The schedule is written first (its own slot): an entry whose package never came to be is dropped when due.
+        // The schedule is written first (its own slot; existing members keep their time): an entry whose
+        // package never came to be is dropped when due. Never removed on failure: the ids are the guard's,
+        // so a concurrent call may be creating them.
         await schedule.AddAsync(accountId, ids, expires);
         var r = (RedisResult[])(await CreatePackagesScript.RunAsync(redis,
-            [LedgerKeys.Service(accountId), LedgerKeys.Outbox(accountId), LedgerKeys.Packages(accountId), LedgerKeys.Guard(accountId, guard)],
+            [LedgerKeys.Service(accountId), LedgerKeys.Outbox(accountId), LedgerKeys.Packages(accountId), LedgerKeys.Package(accountId, ids[0])],
             args.ToArray()))!;
         var status = (string)r[0]!;
-        if (status != "ok") await schedule.RemoveAsync(accountId, ids);
         switch (status)
         {
             case "not_opened":
@@ -276,7 +278,7 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         var d = h.ToDictionary(e => (string)e.Name!, e => e.Value);
         DateTimeOffset At(string f) => DateTimeOffset.FromUnixTimeMilliseconds((long)d[f]);
         return new PackageRecord(id, accountId, d["label"]!, (long)d["size"], (long)d["used"], (long)d["price_fen"], (long)d["free"] == 1,
-            At("purchased_at"), At("valid_from"), At("expires_at"), d["status"]!, d["price_book"]!, d.GetValueOrDefault("order_id").ToString(),
+            At("purchased_at"), ChinaCalendar.StartOfDay(At("purchased_at")), At("expires_at"), d["status"]!, d["price_book"]!, d.GetValueOrDefault("order_id").ToString(),
             d.TryGetValue("backdated", out var b) ? (long)b : 0);
     }
 
@@ -290,5 +292,11 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
 
     private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
-    private static string NewPackageId() => "pkg_" + Guid.NewGuid().ToString("N")[..20];
+    /// <summary>
+    /// The id of the index-th package created under a guard (order id, grant): derived, so the first
+    /// package's existence is the exactly-once guard and no separate guard key is kept.
+    /// </summary>
+    public static string PackageId(string accountId, string guard, int index) =>
+        "pkg_" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes($"{accountId}\n{guard}\n{index}")))[..20];
 }

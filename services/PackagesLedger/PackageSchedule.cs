@@ -32,10 +32,7 @@ public sealed class PackageSchedule(IDatabase redis)
     public Task AddAsync(string accountId, IEnumerable<string> packageIds, DateTimeOffset expiresAt) =>
         redis.SortedSetAddAsync(Key, packageIds
             .Select(id => new SortedSetEntry(Member(accountId, id), (expiresAt - Steps[0].BeforeExpiry).ToUnixTimeMilliseconds()))
-            .ToArray());
-
-    public Task RemoveAsync(string accountId, IEnumerable<string> packageIds) =>
-        redis.SortedSetRemoveAsync(Key, packageIds.Select(id => (RedisValue)Member(accountId, id)).ToArray());
+            .ToArray(), SortedSetWhen.NotExists);
 
     /// <summary>Claims up to <paramref name="max"/> due packages for this worker.</summary>
     public async Task<IReadOnlyList<(string AccountId, string PackageId, string? Step, string Member)>> ClaimDueAsync(DateTimeOffset now, int max)

@@ -228,7 +228,8 @@ redis_ceiling() {
     faceid.usage.charged.v1 faceid.events.v1.UsageCharged faceid.packages.alert.v1 faceid.events.v1.PackageAlert \
     1 "$day" "$lifetime" "$records" "${recs[@]}" 2>&1 | tail -1)
   # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-  IFS=, read -r rps avg _ p50 _ p99 max <<<"$(printf '%s' "$csv" | awk -F'","' '{print $2","$3","$4","$5","$6","$7","$8}' | tr -d '"')"
+  # (counted from the end: the test name, the command line, holds quotes and commas of the event JSON)
+  IFS=, read -r rps avg _ p50 _ p99 max <<<"$(printf '%s' "$csv" | tr -d '"' | awk -F, '{print $(NF-6)","$(NF-5)","$(NF-4)","$(NF-3)","$(NF-2)","$(NF-1)","$NF}')"
   printf '{"kind":"redis-benchmark","script":"%s","phase":"%s","pipeline":%s,"clients":%s,"requests":%s,"recordsPerCall":%s,"rps":%s,"avgMs":%s,"p50Ms":%s,"p99Ms":%s,"maxMs":%s}\n' \
     "$script" "$PHASE" "$pipeline" "$clients" "$requests" "$records" "$rps" "$avg" "$p50" "$p99" "$max" >>"$JSONL"
   printf '  redis-benchmark EVALSHA %s, %4s record(s)/call, -P %-2s -c %-3s %9.0f calls/s = %9.0f records/s  p50 %s ms  p99 %s ms\n' \
@@ -282,17 +283,15 @@ MEM1=$(data_memory); KEYS1=$(R dbsize)
 # keeps per purchase (INFO used_memory delta: + event-bus dedupe keys, notices, streams).
 TAG10K="{acct:$ACC_10K}"
 PKG_HASH=$(avg_memory_usage "$TAG10K:pkg:*" 100)
-GUARD=$(avg_memory_usage "$TAG10K:guard:order:*" 100)
 AVAIL_N=$(R zcard "$TAG10K:avail:basic_authoritative")
 AVAIL_SHARE=$(( $(R memory usage "$TAG10K:avail:basic_authoritative" samples 0) / AVAIL_N ))
 PKGS_N=$(R zcard "$TAG10K:pkgs")
 PKGS_SHARE=$(( $(R memory usage "$TAG10K:pkgs" samples 0) / PKGS_N ))
 SCHED_N=$(R zcard ledger:schedule)
 SCHED_SHARE=$(( $(R memory usage ledger:schedule samples 0) / SCHED_N ))
-LEDGER_PER_PKG=$((PKG_HASH + GUARD + AVAIL_SHARE + PKGS_SHARE + SCHED_SHARE))
-memory_line "package: ledger total (hash + guard + avail + pkgs + schedule)" $LEDGER_PER_PKG "MEMORY USAGE SAMPLES 0 over the ledger's structures of $PKG_COUNT packages" true
-memory_line "package: {acct}:pkg:<id> hash (16 fields)" "$PKG_HASH" "MEMORY USAGE, average of 100 packages"
-memory_line "package: {acct}:guard:order:<id>" "$GUARD" "MEMORY USAGE, average of 100"
+LEDGER_PER_PKG=$((PKG_HASH + AVAIL_SHARE + PKGS_SHARE + SCHED_SHARE))
+memory_line "package: ledger total (hash + avail + pkgs + schedule)" $LEDGER_PER_PKG "MEMORY USAGE SAMPLES 0 over the ledger's structures of $PKG_COUNT packages" true
+memory_line "package: {acct}:pkg:<id> hash ($(R hlen "$(R --scan --pattern "$TAG10K:pkg:*" | head -n 1)") fields)" "$PKG_HASH" "MEMORY USAGE, average of 100 packages"
 memory_line "package: share of {acct}:avail:<label> zset ($AVAIL_N members)" "$AVAIL_SHARE" "MEMORY USAGE / ZCARD"
 memory_line "package: share of {acct}:pkgs zset ($PKGS_N members)" "$PKGS_SHARE" "MEMORY USAGE / ZCARD"
 memory_line "package: its member of ledger:schedule ($SCHED_N members)" "$SCHED_SHARE" "MEMORY USAGE / ZCARD"

@@ -92,8 +92,10 @@ local function package(id)
   local p = pkgs[id]
   if not p then
     local key = TAG .. ':pkg:' .. id
-    local v = redis.call('HMGET', key, 'valid_from', 'size', 'status', 'used', 'alert_low', 'alert_exhausted')
-    p = { key = key, valid_from = tonumber(v[1]), size = tonumber(v[2]), active = v[3] == 'active', used = tonumber(v[4]),
+    local v = redis.call('HMGET', key, 'purchased_at', 'size', 'status', 'used', 'alert_low', 'alert_exhausted')
+    local purchased = tonumber(v[1])
+    -- Valid from 00:00 Shanghai (UTC+8) of the purchase day (R-PKG-2).
+    p = { key = key, valid_from = purchased - (purchased + 28800000) % 86400000, size = tonumber(v[2]), active = v[3] == 'active', used = tonumber(v[4]),
           taken = 0, low = v[5] ~= false, exhausted = v[6] ~= false, flags = {} }
     pkgs[id] = p
   end

@@ -1,0 +1,66 @@
+using FaceId.Common;
+using FaceId.Contracts.Common.V1;
+using FaceId.Metering.Application;
+using FaceId.Packages.Ledger;
+using FaceId.TestKit;
+using Xunit;
+
+namespace FaceId.Ledger.Tests;
+
+/// <summary>
+/// Request ids live in per-account, per-occurred-day bucket hashes (deduct.lua, docs/redis-keys.md):
+/// a retry is found whatever time of that day it carries, within one batch as across calls, and
+/// the bucket C# computes is the one the scripts compute (backdating finds ids by it).
+/// </summary>
+public sealed class RequestIdBucketTests(RedisFixture redis) : IClassFixture<RedisFixture>
+{
+    [Fact]
+    public async Task A_retry_with_another_time_of_the_same_day_is_a_duplicate_and_never_charged_again()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        var package = await host.BuyAsync(account, "basic_authoritative", 1000);
+        var now = host.Time.GetUtcNow();
+
+        var first = await host.UseAsync(account, "basic_authoritative", now - TimeSpan.FromMinutes(30), requestId: "req-same-day");
+        var retry = await host.UseAsync(account, "basic_authoritative", now - TimeSpan.FromMinutes(5), requestId: "req-same-day");
+
+        Assert.False(first.Duplicate);
+        Assert.True(retry.Duplicate);
+        Assert.Equal((first.Kind, first.PackageId, first.PackageRemaining, first.PriceBook), (retry.Kind, retry.PackageId, retry.PackageRemaining, retry.PriceBook));
+        Assert.Equal(1, (await host.Ledger.GetPackageAsync(account, package.Id))!.Used);
+    }
+
+    [Fact]
+    public async Task An_id_repeated_inside_one_batch_is_charged_once_and_answered_as_a_duplicate()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        var package = await host.BuyAsync(account, "basic_authoritative", 1000);
+        var at = host.Time.GetUtcNow();
+        UsageInput Record(string id) => new(id, account, "basic_authoritative", "", ComparisonLibrary.Unspecified, AccessMode.Saas, "0", at);
+
+        var results = await host.Metering.RecordBatchAsync([Record("b-1"), Record("b-2"), Record("b-1"), Record("b-3"), Record("b-2")]);
+
+        Assert.Equal([false, false, true, false, true], results.Select(r => r.Duplicate));
+        Assert.Equal(results[0].PackageRemaining, results[2].PackageRemaining);
+        Assert.Equal(3, (await host.Ledger.GetPackageAsync(account, package.Id))!.Used);
+        Assert.Equal(3, await host.CounterAsync(account, at, "basic_authoritative|P"));
+    }
+
+    [Fact]
+    public async Task The_bucket_of_an_id_is_the_same_in_csharp_and_in_the_scripts()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var assembly = typeof(PackageLedger).Assembly;
+        await using var stream = assembly.GetManifestResourceStream(assembly.GetManifestResourceNames().Single(n => n.EndsWith(".lib-usage.lua", StringComparison.Ordinal)))!;
+        var lib = await new StreamReader(stream).ReadToEndAsync();
+        string[] ids = ["a", "req-0001", "gw-7f3a:000001", "x".PadRight(128, 'z'), "A.b_c:d-e", "日本-id", TestIds.New("r")];
+        foreach (var id in ids)
+        {
+            var lua = (long)(await host.Redis.ScriptEvaluateAsync(
+                "local TAG, ACCOUNT, NOW, NOW_ISO = '', '', '0', ''\n" + lib + "\nreturn rid_bucket(ARGV[1])", [], [id]));
+            Assert.Equal(LedgerKeys.BucketOf(id), lua);
+        }
+    }
+}
