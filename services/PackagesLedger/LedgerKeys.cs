@@ -23,7 +23,7 @@ public static class LedgerKeys
     public static string Available(string accountId, string label) => RedisKeys.ForAccount(accountId, "avail:" + label);
 
     /// <summary>Request-id buckets per account and occurred day (deduct.lua): enough that a busy account's day stays in small, listpack-encoded hashes.</summary>
-    public const int RequestBuckets = 1024;
+    public const int RequestBuckets = 4096;
 
     /// <summary>
     /// Hash: request id → outcome of the records of one occurred day (yyyymmdd) in one bucket

@@ -182,20 +182,21 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         }
         var result = (RedisResult[])(await DeductScript.RunAsync(redis, [LedgerKeys.Service(mainAccountId), LedgerKeys.Outbox(mainAccountId)], args))!;
         var book = (string)result[0]!;
+        var statuses = (string)result[1]!;
         var outcomes = new ChargeResult[records.Count];
         var anyNew = false;
+        var next = 2;
         for (var k = 0; k < records.Count; k++)
         {
-            var answer = (string)result[k + 1]!;
-            outcomes[k] = answer[0] switch
+            outcomes[k] = statuses[k] switch
             {
-                '+' => new ChargeResult(ChargeStatus.New, ChargeOutcome.Parse(answer.AsSpan(1), book)),
-                '=' => new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse(answer.AsSpan(1), book)),
+                '+' => new ChargeResult(ChargeStatus.New, ChargeOutcome.Parse((string)result[next++]!, book)),
+                '=' => new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse((string)result[next++]!, book)),
                 'u' => new ChargeResult(ChargeStatus.UnknownAccount, null),
                 'o' => new ChargeResult(ChargeStatus.NotOpened, null),
                 _ => new ChargeResult(ChargeStatus.Suspended, null),
             };
-            anyNew |= answer[0] == '+';
+            anyNew |= statuses[k] == '+';
         }
         if (anyNew) outbox.Notify(LedgerKeys.Tag(mainAccountId));
         LedgerTelemetry.Charged(activity, outcomes);

@@ -7,7 +7,7 @@
 #            --wait-idle (first wait, up to 30 minutes, until the machine is idle: other work skews every number)
 #
 # Builds Release, starts its own redis-server on a free loopback port with the local run's
-# settings (./faceid: AOF, appendfsync always, no RDB, hash-max-listpack-entries 256) and Onboarding, Packages and Metering on
+# persistence (./faceid: AOF, appendfsync always, no RDB) and Onboarding, Packages and Metering on
 # free ports, opens accounts through the public APIs, then runs each scenario with
 # tests/Benchmarks/FaceId.LoadGen and the Redis ceiling with redis-benchmark, twice: with
 # appendfsync always and with appendfsync everysec. Raw results: results/latest.jsonl; the table:
@@ -102,7 +102,7 @@ export Auth__SigningKey
 RP=$(free_port)
 say "Starting redis-server on 127.0.0.1:$RP (AOF, appendfsync always, no RDB — as ./faceid run; automatic AOF rewrite off)"
 redis-server --port "$RP" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes --appendfsync always --save "" \
-  --hash-max-listpack-entries 256 --auto-aof-rewrite-percentage 0 --daemonize no --logfile "$WORK/logs/redis.log" </dev/null >/dev/null 2>&1 &
+  --auto-aof-rewrite-percentage 0 --daemonize no --logfile "$WORK/logs/redis.log" </dev/null >/dev/null 2>&1 &
 REDIS_PID=$!
 PIDS+=("$REDIS_PID")
 for _ in $(seq 1 100); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -205,7 +205,7 @@ expand_script() {
 
 # redis_ceiling ACCOUNT PIPELINE CLIENTS REQUESTS [RECORDS]: deduct.lua by EVALSHA with RECORDS
 # records per call (1 by default), each with a unique request id (two __rand_int__ placeholders),
-# and a traceparent like the services send. The request-id bucket of record i is i mod 1024
+# and a traceparent like the services send. The request-id bucket of record i is i mod 4096
 # (redis-benchmark cannot hash its random ids; a batch spreads over the buckets as real ids do,
 # single-record calls all share bucket 1).
 redis_ceiling() {
@@ -219,7 +219,7 @@ redis_ceiling() {
   local recs=()
   for i in $(seq 1 "$records"); do
     rid="rb-__rand_int__-__rand_int__-$i"
-    recs+=("$rid" basic_authoritative "$t13" "$day:$((i % 1024))" 1
+    recs+=("$rid" basic_authoritative "$t13" "$day:$((i % 4096))" 1
       "{\"requestId\":\"$rid\",\"accountId\":\"$acct\",\"label\":\"basic_authoritative\",\"accessMode\":\"ACCESS_MODE_SAAS\",\"returnCode\":\"0\",\"occurredAt\":\"$iso\",\"billable\":true")
   done
   csv=$(redis-benchmark -p "$RP" -n "$requests" -c "$clients" -P "$pipeline" -r 2000000000 --csv \

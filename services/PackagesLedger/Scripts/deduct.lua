@@ -18,7 +18,7 @@
 -- returns the deduction order and finds the first package with expires_at > t in O(log n).
 -- Exhausted and refunding packages are removed from it.
 --
--- Request ids: hash {acct:M}:rid:<occurred yyyymmdd>:<bucket 0..1023>, field request id, value
+-- Request ids: hash {acct:M}:rid:<occurred yyyymmdd>:<bucket 0..4095>, field request id, value
 -- the outcome "kind|label|package|remaining" (kind P package, O postpaid, N not billable); the
 -- bucket (a hash of the id, LedgerKeys.RequestBucket) keeps each hash small (listpack-encoded).
 --
@@ -29,8 +29,9 @@
 -- ARGV[11] = d, then d pairs: occurred day (yyyymmdd), lifetime of that day's request ids (ms from now)
 -- then n, then n groups of 6: request_id, label, occurred_at (ms, 13 digits), "<yyyymmdd>:<bucket>",
 --   billable (1|0), the UsageCharged record as JSON without priceBook, packageId and the closing brace
--- Returns the price book, then per record one string: "+<outcome>" new, "=<outcome>" duplicate,
--- "u" unknown account, "o" not opened (at the record's time), "s" suspended.
+-- Returns the price book, a string of one status character per record ("+" new, "=" duplicate,
+-- "u" unknown account, "o" not opened at the record's time, "s" suspended), then the outcome of
+-- each new or duplicate record, in order.
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
 -- #include lib-usage.lua
 
@@ -44,48 +45,49 @@ for i = 0, nd - 1 do lifetime[ARGV[12 + 2 * i]] = ARGV[13 + 2 * i] end
 local n = tonumber(ARGV[12 + 2 * nd])
 local first = 13 + 2 * nd
 
--- 1. Known request ids: one HMGET per bucket for all the batch's ids in it.
+-- 1. Known request ids: one HMGET per bucket for all the batch's ids in it. Field '~' (never a
+-- request id) marks a bucket whose expiry is set, so PEXPIRE runs once per bucket, when it is new.
 local bucketOf, buckets, bucketList = {}, {}, {}
 for i = 0, n - 1 do
   local b = first + i * 6
-  local key = TAG .. ':rid:' .. ARGV[b + 3]
-  local g = buckets[key]
+  local suffix = ARGV[b + 3]
+  local g = buckets[suffix]
   if not g then
-    g = { ids = {}, fresh = {}, writes = {}, day = string.sub(ARGV[b + 3], 1, 8) }
-    buckets[key] = g
-    bucketList[#bucketList + 1] = key
+    g = { key = TAG .. ':rid:' .. suffix, ids = { '~' }, fresh = {}, writes = {}, day = string.sub(suffix, 1, 8) }
+    buckets[suffix] = g
+    bucketList[#bucketList + 1] = g
   end
   g.ids[#g.ids + 1] = ARGV[b]
-  bucketOf[b] = g
+  bucketOf[i] = g
 end
-for _, key in ipairs(bucketList) do
-  local g = buckets[key]
-  local v = redis.call('HMGET', key, unpack(g.ids))
+for _, g in ipairs(bucketList) do
+  local v = redis.call('HMGET', g.key, unpack(g.ids))
   local known_ids = {}
-  for j, id in ipairs(g.ids) do
-    if v[j] then known_ids[id] = v[j] end
+  for j = 2, #g.ids do
+    if v[j] then known_ids[g.ids[j]] = v[j] end
   end
-  g.known = known_ids
+  g.known, g.dated = known_ids, v[1] ~= false
 end
 
--- 2. Outcomes, record by record, against cached package state.
-local firsts, pkgs, gone = {}, {}, {}
+-- 2. Outcomes, record by record, against cached package state: per record only table look-ups,
+-- arithmetic and the outcome string.
+local firsts, pkgs, gone = { [0] = {}, [1] = {} }, {}, {}
 
--- First member of the label's index in group g with expires_at > t, skipping packages this batch
+-- First package of the label's index in group g with expires_at > t, skipping packages this batch
 -- exhausted (their ZREM comes at the end). Cached: the answer for t also holds for any later t'
 -- while that package still expires after t'.
 local function first_of(label, group, t13, t)
-  local ck = label .. '|' .. group
-  local c = firsts[ck]
-  if c and t >= c.t and (not c.m or c.exp > t) then return c.m end
+  local c = firsts[group][label]
+  if c and t >= c.t and (not c.m or c.exp > t) then return c end
   local avail, min = TAG .. ':avail:' .. label, '[' .. group .. '|' .. t13 .. '|~'
   local m
   repeat
     m = redis.call('ZRANGEBYLEX', avail, min, '[' .. group .. '|~', 'LIMIT', 0, 1)[1]
     if m then min = '(' .. m end
   until not m or not gone[m]
-  firsts[ck] = { t = t, m = m or false, exp = m and tonumber(string.sub(m, 3, 15)) or 0 }
-  return m
+  c = { t = t, m = m or false, exp = m and tonumber(string.sub(m, 3, 15)) or 0, id = m and string.sub(m, 31) }
+  firsts[group][label] = c
+  return c
 end
 
 local function package(id)
@@ -95,8 +97,8 @@ local function package(id)
     local v = redis.call('HMGET', key, 'purchased_at', 'size', 'status', 'used', 'alert_low', 'alert_exhausted')
     local purchased = tonumber(v[1])
     -- Valid from 00:00 Shanghai (UTC+8) of the purchase day (R-PKG-2).
-    p = { key = key, valid_from = purchased - (purchased + 28800000) % 86400000, size = tonumber(v[2]), active = v[3] == 'active', used = tonumber(v[4]),
-          taken = 0, low = v[5] ~= false, exhausted = v[6] ~= false, flags = {} }
+    p = { key = key, valid_from = purchased - (purchased + 28800000) % 86400000, size = tonumber(v[2]), active = v[3] == 'active',
+          used = tonumber(v[4]), taken = 0, low = v[5] ~= false, exhausted = v[6] ~= false, flags = {} }
     pkgs[id] = p
   end
   return p
@@ -106,9 +108,9 @@ end
 -- remaining calls, or nil.
 local function charge_package(label, t13, t)
   for group = 0, 1 do
-    local m = first_of(label, group, t13, t)
-    if m then
-      local id = string.match(m, '([^|]+)$')
+    local c = first_of(label, group, t13, t)
+    if c.m then
+      local id = c.id
       local p = package(id)
       -- Validity starts and ends with the purchase day, so if the earliest-expiring package of
       -- the group is not yet valid at t, no later one is either.
@@ -116,8 +118,8 @@ local function charge_package(label, t13, t)
         p.used, p.taken = p.used + 1, p.taken + 1
         local remaining = p.size - p.used
         if remaining <= 0 then
-          gone[m] = label
-          firsts[label .. '|' .. group] = nil
+          gone[c.m] = label
+          firsts[group][label] = nil
         end
         if remaining * 5 < p.size and not p.low then
           p.low = true
@@ -136,22 +138,26 @@ local function charge_package(label, t13, t)
   return nil, -1
 end
 
-local out, events = { book }, {}
+-- The reply: the price book, a string of one status character per record ('+' new, '=' duplicate,
+-- 'u' unknown account, 'o' not opened at the record's time, 's' suspended), then the outcome of
+-- each new or duplicate record, in order.
+local out, status, events = { book, '' }, {}, {}
 local ctrs, postqs, postqList = {}, {}, {}
-local tailNone, tailPkg = ',"priceBook":"' .. book .. '"}', ',"priceBook":"' .. book .. '","packageId":"'
+local tailNone, tailPkg, close = ',"priceBook":"' .. book .. '"}', ',"priceBook":"' .. book .. '","packageId":"', '"}'
 for i = 0, n - 1 do
   local b = first + i * 6
-  local rid, g = ARGV[b], bucketOf[b]
+  local rid, g = ARGV[b], bucketOf[i]
   local prev = g.known[rid] or g.fresh[rid]
   local t = tonumber(ARGV[b + 2])
   if prev then
-    out[#out + 1] = '=' .. prev
+    status[i + 1] = '='
+    out[#out + 1] = prev
   elseif not known then
-    out[#out + 1] = 'u'
+    status[i + 1] = 'u'
   elseif not activated or t < activated then
-    out[#out + 1] = 'o'
+    status[i + 1] = 'o'
   elseif state == 'suspended' then
-    out[#out + 1] = 's'
+    status[i + 1] = 's'
   else
     local label = ARGV[b + 1]
     local kind, pkg, remaining = 'N', '', -1
@@ -162,23 +168,39 @@ for i = 0, n - 1 do
       else
         kind, pkg = 'O', ''
         -- Postpaid calls of the day, oldest first, for same-day backdating (R-PKG-4).
-        local qk = TAG .. ':postq:' .. label .. ':' .. g.day
-        local q = postqs[qk]
-        if not q then q = {}; postqs[qk] = q; postqList[#postqList + 1] = qk end
+        local byDay = postqs[label]
+        if not byDay then byDay = {}; postqs[label] = byDay end
+        local q = byDay[g.day]
+        if not q then
+          q = { key = TAG .. ':postq:' .. label .. ':' .. g.day }
+          byDay[g.day] = q
+          postqList[#postqList + 1] = q
+        end
         q[#q + 1] = t; q[#q + 1] = rid
       end
     end
-    local ctr = ctrs[g.day]
-    if not ctr then ctr = {}; ctrs[g.day] = ctr end
-    local f = label .. '|' .. kind
-    ctr[f] = (ctr[f] or 0) + 1
+    local byLabel = ctrs[g.day]
+    if not byLabel then byLabel = {}; ctrs[g.day] = byLabel end
+    local ctr = byLabel[label]
+    if not ctr then ctr = { P = 0, O = 0, N = 0 }; byLabel[label] = ctr end
+    ctr[kind] = ctr[kind] + 1
     local outcome = kind .. '|' .. label .. '|' .. pkg .. '|' .. remaining
     g.fresh[rid] = outcome
     g.writes[#g.writes + 1] = rid; g.writes[#g.writes + 1] = outcome
-    out[#out + 1] = '+' .. outcome
-    events[#events + 1] = ARGV[b + 5] .. (pkg == '' and tailNone or tailPkg .. pkg .. '"}')
+    status[i + 1] = '+'
+    out[#out + 1] = outcome
+    -- The event's records, joined once at the end (no string built per record here).
+    local e = #events
+    events[e + 1] = ARGV[b + 5]
+    if pkg == '' then
+      events[e + 2] = tailNone
+    else
+      events[e + 2] = tailPkg; events[e + 3] = pkg; events[e + 4] = close
+    end
+    events[#events + 1] = ','
   end
 end
+out[2] = table.concat(status)
 
 -- 3. Writes, once per key (long argument lists in chunks: unpack is bounded by the Lua C stack).
 for _, p in pairs(pkgs) do
@@ -186,27 +208,31 @@ for _, p in pairs(pkgs) do
   for _, f in ipairs(p.flags) do redis.call('HSET', p.key, f, NOW) end
 end
 for m, label in pairs(gone) do redis.call('ZREM', TAG .. ':avail:' .. label, m) end
-for _, key in ipairs(bucketList) do
-  local g = buckets[key]
+for _, g in ipairs(bucketList) do
   if #g.writes > 0 then
-    for s = 1, #g.writes, 2000 do redis.call('HSET', key, unpack(g.writes, s, math.min(s + 1999, #g.writes))) end
-    redis.call('PEXPIRE', key, lifetime[g.day])
+    if not g.dated then g.writes[#g.writes + 1] = '~'; g.writes[#g.writes + 1] = '' end
+    for s = 1, #g.writes, 2000 do redis.call('HSET', g.key, unpack(g.writes, s, math.min(s + 1999, #g.writes))) end
+    if not g.dated then redis.call('PEXPIRE', g.key, lifetime[g.day]) end
   end
 end
-for day, fields in pairs(ctrs) do
-  local ctr = TAG .. ':ctr:' .. day
-  for f, c in pairs(fields) do redis.call('HINCRBY', ctr, f, c) end
-  redis.call('EXPIRE', ctr, 34560000, 'NX')
+for day, byLabel in pairs(ctrs) do
+  local key = TAG .. ':ctr:' .. day
+  for label, c in pairs(byLabel) do
+    for kind, count in pairs(c) do
+      if count > 0 then redis.call('HINCRBY', key, label .. '|' .. kind, count) end
+    end
+  end
+  redis.call('EXPIRE', key, 34560000, 'NX')
 end
-for _, qk in ipairs(postqList) do
-  local q = postqs[qk]
-  for s = 1, #q, 2000 do redis.call('ZADD', qk, unpack(q, s, math.min(s + 1999, #q))) end
-  redis.call('EXPIRE', qk, 259200, 'NX')
+for _, q in ipairs(postqList) do
+  for s = 1, #q, 2000 do redis.call('ZADD', q.key, unpack(q, s, math.min(s + 1999, #q))) end
+  redis.call('EXPIRE', q.key, 259200, 'NX')
 end
 
 if #events > 0 then
+  events[#events] = ']}'
   redis.call('XADD', KEYS[2], '*', 'topic', ARGV[7], 'type', ARGV[8],
-    'data', '{"records":[' .. table.concat(events, ',') .. ']}', 'time', NOW, 'traceparent', ARGV[3], 'tracestate', ARGV[4])
+    'data', '{"records":[' .. table.concat(events), 'time', NOW, 'traceparent', ARGV[3], 'tracestate', ARGV[4])
 end
 flush_alerts(KEYS[2], ARGV[9], ARGV[10], ARGV[3], ARGV[4])
 return out

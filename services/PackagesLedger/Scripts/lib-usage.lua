@@ -43,12 +43,12 @@ local function use_unit(pkgId, label, size, availMember)
   return remaining
 end
 
--- The request-id bucket of an id (0..1023), as LedgerKeys.RequestBucket computes it: the ids of
--- one account and occurred day are spread over 1,024 small hashes {acct:M}:rid:<yyyymmdd>:<bucket>.
+-- The request-id bucket of an id (0..4095), as LedgerKeys.RequestBucket computes it: the ids of
+-- one account and occurred day are spread over 4,096 small hashes {acct:M}:rid:<yyyymmdd>:<bucket>.
 local function rid_bucket(rid)
   local h = 0
   for i = 1, #rid do h = (h * 31 + string.byte(rid, i)) % 2147483647 end
-  return h % 1024
+  return h % 4096
 end
 
 -- Appends the raised alerts to the outbox, each with a stable event id.
