@@ -135,15 +135,16 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         var now = time.GetUtcNow();
         // Records of a batch mostly share a few instants: their formatted forms are computed once each.
         var times = new Dictionary<DateTimeOffset, (string Ms13, string Iso, string Day)>();
-        var days = new List<string>(1);
+        var days = new List<(string Key, DateOnly Date)>(1);
         var formatted = new (string Ms13, string Iso, string Day)[records.Count];
         for (var k = 0; k < records.Count; k++)
         {
             var at = records[k].OccurredAt;
             if (!times.TryGetValue(at, out var f))
             {
-                times[at] = f = (Ms13(at), Iso(at), DayKey(at));
-                if (!days.Contains(f.Day)) days.Add(f.Day);
+                var date = ChinaCalendar.DateOf(at);
+                times[at] = f = (Ms13(at), Iso(at), date.ToString("yyyyMMdd", CultureInfo.InvariantCulture));
+                if (!days.Exists(d => d.Date == date)) days.Add((f.Day, date));
             }
             formatted[k] = f;
         }
@@ -160,11 +161,11 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         args[9] = PackageAlert.Descriptor.FullName;
         args[10] = days.Count;
         var i = 11;
-        foreach (var day in days)
+        foreach (var (day, date) in days)
         {
             args[i++] = day;
             // A day's ids live RequestIdRetention past its end, relative to our clock whatever Redis's clock says.
-            var end = ChinaCalendar.StartOf(DateOnly.ParseExact(day, "yyyyMMdd", CultureInfo.InvariantCulture).AddDays(1));
+            var end = ChinaCalendar.StartOf(date.AddDays(1));
             args[i++] = Math.Max(1, (long)(end + RequestIdRetention - now).TotalMilliseconds);
         }
         args[i++] = records.Count;

@@ -206,8 +206,9 @@ expand_script() {
 # redis_ceiling ACCOUNT PIPELINE CLIENTS REQUESTS [RECORDS]: deduct.lua by EVALSHA with RECORDS
 # records per call (1 by default), each with a unique request id (two __rand_int__ placeholders),
 # and a traceparent like the services send. The request-id bucket of record i is i mod 4096
-# (redis-benchmark cannot hash its random ids; a batch spreads over the buckets as real ids do,
-# single-record calls all share bucket 1).
+# (redis-benchmark cannot hash its random ids): a batch spreads over its buckets as real ids do,
+# but every call reuses the same ones, so they grow past the listpack size into hash tables over
+# the run; single-record calls all share bucket 1.
 redis_ceiling() {
   local acct=$1 pipeline=$2 clients=$3 requests=$4 records=${5:-1} sha=${6:-$DEDUCT_SHA} script=${7:-deduct.lua}
   local tag="{acct:$acct}" now iso t13 day lifetime csv i rid

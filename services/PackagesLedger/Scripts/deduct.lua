@@ -216,13 +216,14 @@ for _, g in ipairs(bucketList) do
   end
 end
 for day, byLabel in pairs(ctrs) do
-  local key = TAG .. ':ctr:' .. day
+  local key, created = TAG .. ':ctr:' .. day, false
   for label, c in pairs(byLabel) do
     for kind, count in pairs(c) do
-      if count > 0 then redis.call('HINCRBY', key, label .. '|' .. kind, count) end
+      -- A field that is new now may be the key's first: only then can the key lack its expiry.
+      if count > 0 and redis.call('HINCRBY', key, label .. '|' .. kind, count) == count then created = true end
     end
   end
-  redis.call('EXPIRE', key, 34560000, 'NX')
+  if created then redis.call('EXPIRE', key, 34560000, 'NX') end
 end
 for _, q in ipairs(postqList) do
   for s = 1, #q, 2000 do redis.call('ZADD', q.key, unpack(q, s, math.min(s + 1999, #q))) end
