@@ -10,8 +10,8 @@
 -- bucket (HMGET), once per package and only when the cached first package of a label no longer
 -- fits (ZRANGEBYLEX); every write happens at the end, once per key: HINCRBY used by the units a
 -- package gave, HSET of a bucket's new request ids, HINCRBY per day counter field, one ZADD per
--- postpaid queue. Nothing is written before every outcome is known, so a script that dies half-way
--- (a bug) leaves no partial charge behind.
+-- postpaid queue. Nothing is written before every outcome is known, so a script that dies while
+-- deciding (a bug) has changed nothing.
 --
 -- Package index {acct:M}:avail:<label>: a sorted set, every score 0, members
 -- "<0 free|1 purchased>|<expires_at 13 digits>|<purchased_at 13 digits>|<id>", so ZRANGEBYLEX
