@@ -22,15 +22,24 @@ public static class LedgerKeys
     /// <summary>Sorted set (lex) of the usable packages of a label, in deduction order (deduct.lua).</summary>
     public static string Available(string accountId, string label) => RedisKeys.ForAccount(accountId, "avail:" + label);
 
-    /// <summary>Request-id buckets per account and occurred day (deduct.lua): enough that a busy account's day stays in small, listpack-encoded hashes.</summary>
+    /// <summary>Request-id buckets per account and generation (deduct.lua): enough that a busy account stays in small, listpack-encoded hashes.</summary>
     public const int RequestBuckets = 4096;
 
     /// <summary>
-    /// Hash: request id → outcome of the records of one occurred day (yyyymmdd) in one bucket
-    /// (idempotency), expiring 8 days after that day.
+    /// Request ids are kept by the time they were charged, in generations of this length (the same
+    /// constant as lib-usage.lua's RID_GENERATION_MS): a generation's keys are read while it or the next
+    /// one is current and expire at the end of the next, so an id is found for at least 8 days after
+    /// its charge — longer than any retry can come (the 7-day late window, R-MET-4) — whatever
+    /// occurred time the retry carries.
     /// </summary>
-    public static string RequestBucket(string accountId, string day, string requestId) =>
-        RedisKeys.ForAccount(accountId, $"rid:{day}:{BucketOf(requestId)}");
+    public static readonly TimeSpan RequestIdGeneration = TimeSpan.FromDays(8);
+
+    /// <summary>The generation current at <paramref name="at"/>.</summary>
+    public static long GenerationAt(DateTimeOffset at) => at.ToUnixTimeMilliseconds() / (long)RequestIdGeneration.TotalMilliseconds;
+
+    /// <summary>Hash: request id → outcome of the records charged during one generation whose ids fall in one bucket (idempotency).</summary>
+    public static string RequestBucket(string accountId, long generation, string requestId) =>
+        RedisKeys.ForAccount(accountId, $"rid:g{generation}:{BucketOf(requestId)}");
 
     /// <summary>
     /// The bucket of a request id: a polynomial hash of its UTF-8 bytes, computed exactly alike by

@@ -17,8 +17,8 @@ namespace FaceId.Packages.Ledger;
 /// </summary>
 public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSchedule schedule, TimeProvider time)
 {
-    /// <summary>How long a request id is remembered after the call's time (late window + margin, R-MET-4).</summary>
-    public static readonly TimeSpan RequestIdRetention = TimeSpan.FromDays(8);
+    /// <summary>How long a request id is at least remembered after its charge (longer than the late window, R-MET-4).</summary>
+    public static readonly TimeSpan RequestIdRetention = LedgerKeys.RequestIdGeneration;
 
     private static readonly RedisScript ActivateScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "activate.lua");
     private static readonly RedisScript CreatePackagesScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "create-packages.lua");
@@ -135,20 +135,15 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         var now = time.GetUtcNow();
         // Records of a batch mostly share a few instants: their formatted forms are computed once each.
         var times = new Dictionary<DateTimeOffset, (string Ms13, string Iso, string Day)>();
-        var days = new List<(string Key, DateOnly Date)>(1);
         var formatted = new (string Ms13, string Iso, string Day)[records.Count];
         for (var k = 0; k < records.Count; k++)
         {
             var at = records[k].OccurredAt;
             if (!times.TryGetValue(at, out var f))
-            {
-                var date = ChinaCalendar.DateOf(at);
-                times[at] = f = (Ms13(at), Iso(at), date.ToString("yyyyMMdd", CultureInfo.InvariantCulture));
-                if (!days.Exists(d => d.Date == date)) days.Add((f.Day, date));
-            }
+                times[at] = f = (Ms13(at), Iso(at), ChinaCalendar.DateOf(at).ToString("yyyyMMdd", CultureInfo.InvariantCulture));
             formatted[k] = f;
         }
-        var args = new RedisValue[12 + 2 * days.Count + records.Count * 6];
+        var args = new RedisValue[11 + records.Count * 6];
         args[0] = LedgerKeys.Tag(mainAccountId);
         args[1] = mainAccountId;
         args[2] = Activity.Current?.Id ?? "";
@@ -159,15 +154,7 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         args[7] = UsageCharged.Descriptor.FullName;
         args[8] = EventTopics.PackageAlert;
         args[9] = PackageAlert.Descriptor.FullName;
-        args[10] = days.Count;
-        var i = 11;
-        foreach (var (day, date) in days)
-        {
-            args[i++] = day;
-            // A day's ids live RequestIdRetention past its end, relative to our clock whatever Redis's clock says.
-            var end = ChinaCalendar.StartOf(date.AddDays(1));
-            args[i++] = Math.Max(1, (long)(end + RequestIdRetention - now).TotalMilliseconds);
-        }
+        var i = 10;
         args[i++] = records.Count;
         var accountJson = JsonString(mainAccountId);
         for (var k = 0; k < records.Count; k++)
@@ -231,16 +218,13 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
     /// <summary>Reads back a recorded request's outcome, or null.</summary>
     public async Task<ChargeOutcome?> GetChargeAsync(string mainAccountId, string requestId)
     {
-        // The request's occurred day is not known here: every day whose ids are still kept, newest first
-        // (from the clock skew ahead back to the retention).
-        var now = time.GetUtcNow();
-        var newest = ChinaCalendar.DateOf(now.AddHours(1));
-        var oldest = ChinaCalendar.DateOf(now - RequestIdRetention - TimeSpan.FromDays(1));
+        // Where deduct.lua looks: the current generation's bucket, then the previous one's.
+        var generation = LedgerKeys.GenerationAt(time.GetUtcNow());
         var batch = redis.CreateBatch();
         var book = batch.HashGetAsync(LedgerKeys.Service(mainAccountId), "price_book");
-        var reads = new List<Task<RedisValue>>();
-        for (var d = newest; d >= oldest; d = d.AddDays(-1))
-            reads.Add(batch.HashGetAsync(LedgerKeys.RequestBucket(mainAccountId, d.ToString("yyyyMMdd", CultureInfo.InvariantCulture), requestId), requestId));
+        var reads = new List<Task<RedisValue>>(2);
+        for (var g = generation; g >= generation - 1; g--)
+            reads.Add(batch.HashGetAsync(LedgerKeys.RequestBucket(mainAccountId, g, requestId), requestId));
         batch.Execute();
         var priceBook = (string?)await book ?? "";
         foreach (var read in reads)

@@ -8,9 +8,10 @@ using Xunit;
 namespace FaceId.Ledger.Tests;
 
 /// <summary>
-/// Request ids live in per-account, per-occurred-day bucket hashes (deduct.lua, docs/redis-keys.md):
-/// a retry is found whatever time of that day it carries, within one batch as across calls, and
-/// the bucket C# computes is the one the scripts compute (backdating finds ids by it).
+/// Request ids live in per-account bucket hashes by the generation (8 days) they were charged in
+/// (deduct.lua, docs/redis-keys.md): a retry is found whatever occurred time it carries, within one
+/// batch as across calls and across a generation boundary (R-PKG-5, exactly once), and the bucket
+/// and generation C# computes are the ones the scripts compute (backdating finds ids by them).
 /// </summary>
 public sealed class RequestIdBucketTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
@@ -32,6 +33,49 @@ public sealed class RequestIdBucketTests(RedisFixture redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task R_PKG_5_a_retry_carrying_an_occurred_time_of_another_day_is_still_a_duplicate()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync(activatedAt: host.Time.GetUtcNow() - TimeSpan.FromDays(5));
+        var package = await host.BuyAsync(account, "basic_authoritative", 1000);
+        var now = host.Time.GetUtcNow();
+
+        // A gateway that stamps each attempt with its own send time: the retry says another day.
+        var first = await host.UseAsync(account, "basic_authoritative", now - TimeSpan.FromDays(2), requestId: "req-other-day");
+        var retry = await host.UseAsync(account, "basic_authoritative", now - TimeSpan.FromMinutes(1), requestId: "req-other-day");
+
+        Assert.False(first.Duplicate);
+        Assert.True(retry.Duplicate);
+        Assert.Equal((first.Kind, first.PackageId, first.PackageRemaining), (retry.Kind, retry.PackageId, retry.PackageRemaining));
+        // Two days ago the package bought today was not valid yet: the call went postpaid, and its
+        // retry, which would fit the package today, must not be charged to it.
+        Assert.Equal(UsageKind.Postpaid, first.Kind);
+        Assert.Equal(0, (await host.Ledger.GetPackageAsync(account, package.Id))!.Used);
+    }
+
+    [Fact]
+    public async Task R_PKG_5_an_id_charged_just_before_a_generation_boundary_is_found_for_the_whole_late_window_after_it()
+    {
+        var generation = LedgerKeys.GenerationAt(LedgerHost.DefaultStart) + 1;
+        var boundary = DateTimeOffset.FromUnixTimeMilliseconds(generation * (long)LedgerKeys.RequestIdGeneration.TotalMilliseconds);
+        await using var host = new LedgerHost(redis.ConnectionString, start: boundary - TimeSpan.FromHours(1));
+        var account = await host.OpenedAccountAsync();
+        var package = await host.BuyAsync(account, "basic_authoritative", 1000);
+        var charged = host.Time.GetUtcNow();
+        var first = await host.UseAsync(account, "basic_authoritative", charged, requestId: "req-boundary");
+
+        // Into the next generation, to the last moment the call is still inside the 7-day late window.
+        host.Time.SetUtcNow(charged + TimeSpan.FromDays(7) - TimeSpan.FromMinutes(1));
+        Assert.Equal(generation, LedgerKeys.GenerationAt(host.Time.GetUtcNow()));
+        var retry = await host.UseAsync(account, "basic_authoritative", charged, requestId: "req-boundary");
+
+        Assert.True(retry.Duplicate);
+        Assert.Equal(first.PackageRemaining, retry.PackageRemaining);
+        Assert.Equal(1, (await host.Ledger.GetPackageAsync(account, package.Id))!.Used);
+        Assert.Equal(first.PackageId, (await host.Metering.GetAsync(account, "req-boundary")).PackageId);
+    }
+
+    [Fact]
     public async Task An_id_repeated_inside_one_batch_is_charged_once_and_answered_as_a_duplicate()
     {
         await using var host = new LedgerHost(redis.ConnectionString);
@@ -49,7 +93,7 @@ public sealed class RequestIdBucketTests(RedisFixture redis) : IClassFixture<Red
     }
 
     [Fact]
-    public async Task The_bucket_of_an_id_is_the_same_in_csharp_and_in_the_scripts()
+    public async Task The_bucket_and_generation_of_an_id_are_the_same_in_csharp_and_in_the_scripts()
     {
         await using var host = new LedgerHost(redis.ConnectionString);
         var assembly = typeof(PackageLedger).Assembly;
@@ -61,6 +105,12 @@ public sealed class RequestIdBucketTests(RedisFixture redis) : IClassFixture<Red
             var lua = (long)(await host.Redis.ScriptEvaluateAsync(
                 "local TAG, ACCOUNT, NOW, NOW_ISO = '', '', '0', ''\n" + lib + "\nreturn rid_bucket(ARGV[1])", [], [id]));
             Assert.Equal(LedgerKeys.BucketOf(id), lua);
+        }
+        foreach (var at in new[] { LedgerHost.DefaultStart, DateTimeOffset.UnixEpoch.AddMilliseconds(691_199_999), DateTimeOffset.UnixEpoch.AddMilliseconds(691_200_000), DateTimeOffset.UtcNow })
+        {
+            var lua = (long)(await host.Redis.ScriptEvaluateAsync(
+                "local TAG, ACCOUNT, NOW, NOW_ISO = '', '', ARGV[1], ''\n" + lib + "\nreturn RID_GEN", [], [at.ToUnixTimeMilliseconds()]));
+            Assert.Equal(LedgerKeys.GenerationAt(at), lua);
         }
     }
 }

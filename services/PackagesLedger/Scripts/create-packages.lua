@@ -50,9 +50,13 @@ for i = 0, n - 1 do
     local remaining = size
     for _, rid in ipairs(moved) do
       remaining = use_unit(id, label, size, ARGV[b + 10])
-      local ridKey = TAG .. ':rid:' .. day .. ':' .. rid_bucket(rid)
-      if redis.call('HEXISTS', ridKey, rid) == 1 then
-        redis.call('HSET', ridKey, rid, 'P|' .. label .. '|' .. id .. '|' .. remaining)
+      local bucket = rid_bucket(rid)
+      for _, gen in ipairs({ RID_GEN, RID_GEN - 1 }) do
+        local ridKey = rid_key(gen, bucket)
+        if redis.call('HEXISTS', ridKey, rid) == 1 then
+          redis.call('HSET', ridKey, rid, 'P|' .. label .. '|' .. id .. '|' .. remaining)
+          break
+        end
       end
     end
     redis.call('ZREM', postq, unpack(moved))

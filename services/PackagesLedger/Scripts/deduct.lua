@@ -1,6 +1,6 @@
 -- The hot path: charges a batch of usage records of ONE main account in one atomic step
 -- (R-PKG-3, R-PKG-5, R-MET-2, R-MET-4, R-PKG-6 thresholds, R-ACC-2, R-BIL-4 suspension).
--- Per record: idempotency on (request id, occurred day); service opened at the record's time and
+-- Per record: idempotency on the request id; service opened at the record's time and
 -- not suspended; the first usable package of the label in deduction order (free before purchased,
 -- earliest expiry, earliest purchase, id) valid at the record's time, else postpaid; the
 -- low-balance and exhausted alerts once per package; day counters; one UsageCharged event for
@@ -18,16 +18,16 @@
 -- returns the deduction order and finds the first package with expires_at > t in O(log n).
 -- Exhausted and refunding packages are removed from it.
 --
--- Request ids: hash {acct:M}:rid:<occurred yyyymmdd>:<bucket 0..4095>, field request id, value
--- the outcome "kind|label|package|remaining" (kind P package, O postpaid, N not billable); the
--- bucket (a hash of the id, LedgerKeys.RequestBucket) keeps each hash small (listpack-encoded).
+-- Request ids: hash {acct:M}:rid:g<generation>:<bucket 0..4095>, field request id, value the
+-- outcome "kind|label|package|remaining" (kind P package, O postpaid, N not billable); the bucket
+-- (a hash of the id, LedgerKeys.BucketOf) keeps each hash small (listpack-encoded). An id is looked
+-- up in the current and the previous generation (lib-usage.lua) and written to the current one.
 --
 -- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox
 -- ARGV[1] = hash tag  ARGV[2] = main account id  ARGV[3] = traceparent  ARGV[4] = tracestate
 -- ARGV[5] = now (unix ms)  ARGV[6] = now ISO  ARGV[7], ARGV[8] = usage topic and event type
 -- ARGV[9], ARGV[10] = alert topic and event type
--- ARGV[11] = d, then d pairs: occurred day (yyyymmdd), lifetime of that day's request ids (ms from now)
--- then n, then n groups of 6: request_id, label, occurred_at (ms, 13 digits), "<yyyymmdd>:<bucket>",
+-- ARGV[11] = n, then n groups of 6: request_id, label, occurred_at (ms, 13 digits), "<occurred yyyymmdd>:<bucket>",
 --   billable (1|0), the UsageCharged record as JSON without priceBook, packageId and the closing brace
 -- Returns the price book, a string of one status character per record ("+" new, "=" duplicate,
 -- "u" unknown account, "o" not opened at the record's time, "s" suspended), then the outcome of
@@ -39,22 +39,23 @@ local svc = redis.call('HMGET', KEYS[1], 'state', 'activated_at', 'price_book')
 local state, activated, book = svc[1], tonumber(svc[2] or ''), svc[3] or ''
 local known = state ~= false or redis.call('EXISTS', KEYS[1]) == 1
 
-local lifetime = {}
-local nd = tonumber(ARGV[11])
-for i = 0, nd - 1 do lifetime[ARGV[12 + 2 * i]] = ARGV[13 + 2 * i] end
-local n = tonumber(ARGV[12 + 2 * nd])
-local first = 13 + 2 * nd
+local n = tonumber(ARGV[11])
+local first = 12
 
 -- 1. Known request ids: one HMGET per bucket for all the batch's ids in it. Field '~' (never a
 -- request id) marks a bucket whose expiry is set, so PEXPIRE runs once per bucket, when it is new.
-local bucketOf, buckets, bucketList = {}, {}, {}
+-- Ids not in the current generation's bucket are looked up in the previous generation's (one more
+-- HMGET per bucket, only for those ids).
+local bucketOf, dayOf, buckets, bucketList = {}, {}, {}, {}
 for i = 0, n - 1 do
   local b = first + i * 6
   local suffix = ARGV[b + 3]
-  local g = buckets[suffix]
+  local bucket = string.sub(suffix, 10)
+  dayOf[i] = string.sub(suffix, 1, 8)
+  local g = buckets[bucket]
   if not g then
-    g = { key = TAG .. ':rid:' .. suffix, ids = { '~' }, fresh = {}, writes = {}, day = string.sub(suffix, 1, 8) }
-    buckets[suffix] = g
+    g = { key = rid_key(RID_GEN, bucket), prev = rid_key(RID_GEN - 1, bucket), ids = { '~' }, fresh = {}, writes = {} }
+    buckets[bucket] = g
     bucketList[#bucketList + 1] = g
   end
   g.ids[#g.ids + 1] = ARGV[b]
@@ -62,9 +63,15 @@ for i = 0, n - 1 do
 end
 for _, g in ipairs(bucketList) do
   local v = redis.call('HMGET', g.key, unpack(g.ids))
-  local known_ids = {}
+  local known_ids, missing = {}, {}
   for j = 2, #g.ids do
-    if v[j] then known_ids[g.ids[j]] = v[j] end
+    if v[j] then known_ids[g.ids[j]] = v[j] else missing[#missing + 1] = g.ids[j] end
+  end
+  if #missing > 0 then
+    local older = redis.call('HMGET', g.prev, unpack(missing))
+    for j = 1, #missing do
+      if older[j] then known_ids[missing[j]] = older[j] end
+    end
   end
   g.known, g.dated = known_ids, v[1] ~= false
 end
@@ -170,17 +177,18 @@ for i = 0, n - 1 do
         -- Postpaid calls of the day, oldest first, for same-day backdating (R-PKG-4).
         local byDay = postqs[label]
         if not byDay then byDay = {}; postqs[label] = byDay end
-        local q = byDay[g.day]
+        local day = dayOf[i]
+        local q = byDay[day]
         if not q then
-          q = { key = TAG .. ':postq:' .. label .. ':' .. g.day }
-          byDay[g.day] = q
+          q = { key = TAG .. ':postq:' .. label .. ':' .. day }
+          byDay[day] = q
           postqList[#postqList + 1] = q
         end
         q[#q + 1] = t; q[#q + 1] = rid
       end
     end
-    local byLabel = ctrs[g.day]
-    if not byLabel then byLabel = {}; ctrs[g.day] = byLabel end
+    local byLabel = ctrs[dayOf[i]]
+    if not byLabel then byLabel = {}; ctrs[dayOf[i]] = byLabel end
     local ctr = byLabel[label]
     if not ctr then ctr = { P = 0, O = 0, N = 0 }; byLabel[label] = ctr end
     ctr[kind] = ctr[kind] + 1
@@ -212,7 +220,7 @@ for _, g in ipairs(bucketList) do
   if #g.writes > 0 then
     if not g.dated then g.writes[#g.writes + 1] = '~'; g.writes[#g.writes + 1] = '' end
     for s = 1, #g.writes, 2000 do redis.call('HSET', g.key, unpack(g.writes, s, math.min(s + 1999, #g.writes))) end
-    if not g.dated then redis.call('PEXPIRE', g.key, lifetime[g.day]) end
+    if not g.dated then redis.call('PEXPIRE', g.key, RID_LIFETIME) end
   end
 end
 for day, byLabel in pairs(ctrs) do

@@ -43,13 +43,23 @@ local function use_unit(pkgId, label, size, availMember)
   return remaining
 end
 
--- The request-id bucket of an id (0..4095), as LedgerKeys.RequestBucket computes it: the ids of
--- one account and occurred day are spread over 4,096 small hashes {acct:M}:rid:<yyyymmdd>:<bucket>.
+-- The request-id bucket of an id (0..4095), as LedgerKeys.BucketOf computes it: the ids of one
+-- account are spread over 4,096 small hashes per generation, {acct:M}:rid:g<generation>:<bucket>.
 local function rid_bucket(rid)
   local h = 0
   for i = 1, #rid do h = (h * 31 + string.byte(rid, i)) % 2147483647 end
   return h % 4096
 end
+
+-- Request ids are kept by the time they were charged, in generations of 8 days (LedgerKeys.RequestIdGeneration):
+-- the keys of generation g are read while g or g+1 is current and expire at the end of g+1, so an id
+-- is found for at least 8 days after its charge whatever occurred time a retry carries (a retry
+-- comes at most 7 days after its call: the late window, R-MET-4).
+local RID_GENERATION_MS = 691200000
+local RID_GEN = math.floor(tonumber(NOW) / RID_GENERATION_MS)
+-- Milliseconds from now until the end of the next generation: the lifetime of a new key of RID_GEN.
+local RID_LIFETIME = (RID_GEN + 2) * RID_GENERATION_MS - tonumber(NOW)
+local function rid_key(gen, bucket) return TAG .. ':rid:g' .. string.format('%d', gen) .. ':' .. bucket end
 
 -- Appends the raised alerts to the outbox, each with a stable event id.
 local function flush_alerts(outbox, topic, type, tp, ts)
