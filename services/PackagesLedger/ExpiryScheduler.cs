@@ -6,7 +6,7 @@ using StackExchange.Redis;
 namespace FaceId.Packages.Ledger;
 
 /// <summary>
-/// Runs due package steps (expiring in 7 days / 1 day, expired, prune) every
+/// Runs due package steps (expiring in 7 days / 1 day, expired, prune; PackageSchedule) every
 /// Packages:SchedulerIntervalMs. State lives in Redis, so it survives restarts and runs safely
 /// on several replicas.
 /// </summary>
@@ -22,8 +22,17 @@ public sealed class ExpiryScheduler(PackageSchedule schedule, PackageLedger ledg
             var due = await schedule.ClaimDueAsync(time.GetUtcNow(), 200);
             foreach (var (account, package, step, member) in due)
             {
-                await ledger.RunPackageStepAsync(account, package, step);
-                await schedule.CompleteAsync(member);
+                if (step is not null)
+                {
+                    await ledger.RunPackageStepAsync(account, package, step);
+                    await schedule.CompleteAsync(member);
+                    continue;
+                }
+                // Every step due by now runs (each is idempotent: a time jump may make several due at once).
+                var expires = await ledger.GetExpiryAsync(account, package);
+                var (steps, next) = expires is { } e ? PackageSchedule.StepsAt(e, time.GetUtcNow()) : ([], null);
+                foreach (var s in steps) await ledger.RunPackageStepAsync(account, package, s);
+                await (next is { } n ? schedule.RescheduleAsync(member, n) : schedule.CompleteAsync(member));
             }
             total += due.Count;
             if (due.Count < 200) break;

@@ -22,11 +22,47 @@ public static class LedgerKeys
     /// <summary>Sorted set (lex) of the usable packages of a label, in deduction order (deduct.lua).</summary>
     public static string Available(string accountId, string label) => RedisKeys.ForAccount(accountId, "avail:" + label);
 
-    /// <summary>String: the outcome of a recorded request id (idempotency), expiring after the late window.</summary>
-    public static string Request(string accountId, string requestId) => RedisKeys.ForAccount(accountId, "req:" + requestId);
+    /// <summary>Request-id buckets per account and generation (deduct.lua): enough that a busy account stays in small, listpack-encoded hashes.</summary>
+    public const int RequestBuckets = 4096;
 
-    /// <summary>String: package ids created under a purchase order id or a grant (exactly once).</summary>
-    public static string Guard(string accountId, string name) => RedisKeys.ForAccount(accountId, "guard:" + name);
+    /// <summary>
+    /// Request ids are kept by the time they were charged, in generations of this length (the same
+    /// constant as lib-usage.lua's RID_GENERATION_MS): a generation's keys are read while it or the next
+    /// one is current and expire at the end of the next, so an id is found for at least 8 days after
+    /// its charge — longer than any retry can come (the 7-day late window, R-MET-4) — whatever
+    /// occurred time the retry carries.
+    /// </summary>
+    public static readonly TimeSpan RequestIdGeneration = TimeSpan.FromDays(8);
+
+    /// <summary>The generation current at <paramref name="at"/>.</summary>
+    public static long GenerationAt(DateTimeOffset at) => at.ToUnixTimeMilliseconds() / (long)RequestIdGeneration.TotalMilliseconds;
+
+    /// <summary>Hash: request id → outcome of the records charged during one generation whose ids fall in one bucket (idempotency).</summary>
+    public static string RequestBucket(string accountId, long generation, string requestId) =>
+        RedisKeys.ForAccount(accountId, $"rid:g{generation}:{BucketOf(requestId)}");
+
+    /// <summary>
+    /// The bucket of a request id: a polynomial hash of its UTF-8 bytes, computed exactly alike by
+    /// lib-usage.lua's rid_bucket (create-packages.lua finds backdated ids with it), so never change one alone.
+    /// </summary>
+    public static int BucketOf(string requestId)
+    {
+        long h = 0;
+        foreach (var c in requestId)
+        {
+            // Ids are ASCII (InputValidator.Id); anything else is hashed as UTF-8 bytes, as Lua sees it.
+            if (c >= 0x80) return BucketOfUtf8(requestId);
+            h = (h * 31 + c) % 2147483647;
+        }
+        return (int)(h % RequestBuckets);
+    }
+
+    private static int BucketOfUtf8(string requestId)
+    {
+        long h = 0;
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(requestId)) h = (h * 31 + b) % 2147483647;
+        return (int)(h % RequestBuckets);
+    }
 
     /// <summary>Hash per Shanghai day: "label|P" package-deducted, "label|O" postpaid, "label|N" not billable.</summary>
     public static string DayCounters(string accountId, string day) => RedisKeys.ForAccount(accountId, "ctr:" + day);

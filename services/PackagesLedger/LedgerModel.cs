@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace FaceId.Packages.Ledger;
 
 public enum PackageState { Active, Exhausted, Expired, Refunding, Refunded }
@@ -56,12 +58,14 @@ public sealed record ChargeRequest(
 
 public sealed record ChargeOutcome(ChargeKind Kind, string Label, string PackageId, long PackageRemaining, string PriceBook)
 {
-    /// <summary>Parses "kind|label|package|remaining|price_book" as stored by deduct.lua.</summary>
-    public static ChargeOutcome Parse(string stored)
+    /// <summary>Parses "kind|label|package|remaining" as stored by deduct.lua; the price book is the account's.</summary>
+    public static ChargeOutcome Parse(ReadOnlySpan<char> stored, string priceBook)
     {
-        var p = stored.Split('|');
-        var kind = p[0] switch { "P" => ChargeKind.Package, "O" => ChargeKind.Postpaid, _ => ChargeKind.NotBillable };
-        return new ChargeOutcome(kind, p[1], p[2], Math.Max(0, long.Parse(p[3])), p[4]);
+        Span<Range> p = stackalloc Range[5];
+        var count = stored.Split(p, '|');
+        if (count != 4) throw new FormatException($"stored charge outcome '{stored}' is not kind|label|package|remaining");
+        var kind = stored[p[0]] switch { "P" => ChargeKind.Package, "O" => ChargeKind.Postpaid, _ => ChargeKind.NotBillable };
+        return new ChargeOutcome(kind, stored[p[1]].ToString(), stored[p[2]].ToString(), Math.Max(0, long.Parse(stored[p[3]], CultureInfo.InvariantCulture)), priceBook);
     }
 }
 

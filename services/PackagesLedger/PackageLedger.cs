@@ -17,8 +17,8 @@ namespace FaceId.Packages.Ledger;
 /// </summary>
 public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSchedule schedule, TimeProvider time)
 {
-    /// <summary>How long a request id is remembered after the call's time (late window + margin, R-MET-4).</summary>
-    public static readonly TimeSpan RequestIdRetention = TimeSpan.FromDays(8);
+    /// <summary>How long a request id is at least remembered after its charge (longer than the late window, R-MET-4).</summary>
+    public static readonly TimeSpan RequestIdRetention = LedgerKeys.RequestIdGeneration;
 
     private static readonly RedisScript ActivateScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "activate.lua");
     private static readonly RedisScript CreatePackagesScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "create-packages.lua");
@@ -70,10 +70,11 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
             EventTopics.PackageAlert, PackageAlert.Descriptor.FullName,
             packages.Count,
         };
+        if (packages.Count == 0) throw new ArgumentException("no package to create", nameof(packages));
         var ids = new List<string>();
         foreach (var p in packages)
         {
-            var id = NewPackageId();
+            var id = PackageId(accountId, guard, ids.Count);
             ids.Add(id);
             var delivered = new PackageDelivered
             {
@@ -88,13 +89,14 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
                 EventJson.Format(delivered),
             ]);
         }
-        // The schedule is written first (its own slot): an entry whose package never came to be is dropped when due.
+        // The schedule is written first (its own slot; existing members keep their time): an entry whose
+        // package never came to be is dropped when due. Never removed on failure: the ids are the guard's,
+        // so a concurrent call may be creating them.
         await schedule.AddAsync(accountId, ids, expires);
         var r = (RedisResult[])(await CreatePackagesScript.RunAsync(redis,
-            [LedgerKeys.Service(accountId), LedgerKeys.Outbox(accountId), LedgerKeys.Packages(accountId), LedgerKeys.Guard(accountId, guard)],
+            [LedgerKeys.Service(accountId), LedgerKeys.Outbox(accountId), LedgerKeys.Packages(accountId), LedgerKeys.Package(accountId, ids[0])],
             args.ToArray()))!;
         var status = (string)r[0]!;
-        if (status != "ok") await schedule.RemoveAsync(accountId, ids);
         switch (status)
         {
             case "not_opened":
@@ -131,7 +133,17 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         // Started first: the outbox entries carry this span's context (args[2], args[3]).
         using var activity = LedgerTelemetry.StartCharge(records);
         var now = time.GetUtcNow();
-        var args = new RedisValue[11 + records.Count * 10];
+        // Records of a batch mostly share a few instants: their formatted forms are computed once each.
+        var times = new Dictionary<DateTimeOffset, (string Ms13, string Iso, string Day)>();
+        var formatted = new (string Ms13, string Iso, string Day)[records.Count];
+        for (var k = 0; k < records.Count; k++)
+        {
+            var at = records[k].OccurredAt;
+            if (!times.TryGetValue(at, out var f))
+                times[at] = f = (Ms13(at), Iso(at), ChinaCalendar.DateOf(at).ToString("yyyyMMdd", CultureInfo.InvariantCulture));
+            formatted[k] = f;
+        }
+        var args = new RedisValue[11 + records.Count * 6];
         args[0] = LedgerKeys.Tag(mainAccountId);
         args[1] = mainAccountId;
         args[2] = Activity.Current?.Id ?? "";
@@ -142,49 +154,92 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         args[7] = UsageCharged.Descriptor.FullName;
         args[8] = EventTopics.PackageAlert;
         args[9] = PackageAlert.Descriptor.FullName;
-        args[10] = records.Count;
-        var i = 11;
-        foreach (var r in records)
-        {
-            args[i++] = r.RequestId;
-            args[i++] = r.Label;
-            args[i++] = Ms13(r.OccurredAt);
-            args[i++] = Iso(r.OccurredAt);
-            args[i++] = DayKey(r.OccurredAt);
-            args[i++] = r.Billable ? 1 : 0;
-            args[i++] = r.SubAccountId;
-            args[i++] = r.AccessMode;
-            args[i++] = r.ReturnCode;
-            // Relative to our clock, so the key lives RequestIdRetention past the call's time whatever Redis's clock says.
-            args[i++] = Math.Max(1, (long)(r.OccurredAt + RequestIdRetention - now).TotalMilliseconds);
-        }
-        var result = (RedisResult[])(await DeductScript.RunAsync(redis, [LedgerKeys.Service(mainAccountId), LedgerKeys.Outbox(mainAccountId)], args))!;
-        var outcomes = new ChargeResult[records.Count];
-        var anyNew = false;
+        var i = 10;
+        args[i++] = records.Count;
+        var accountJson = JsonString(mainAccountId);
         for (var k = 0; k < records.Count; k++)
         {
-            var status = (string)result[2 * k]!;
-            var stored = (string)result[2 * k + 1]!;
-            outcomes[k] = status switch
+            var r = records[k];
+            var (ms13, iso, day) = formatted[k];
+            args[i++] = r.RequestId;
+            args[i++] = r.Label;
+            args[i++] = ms13;
+            args[i++] = $"{day}:{LedgerKeys.BucketOf(r.RequestId)}";
+            args[i++] = r.Billable ? 1 : 0;
+            args[i++] = UsageRecordJson(r, accountJson, iso);
+        }
+        var result = (RedisResult[])(await DeductScript.RunAsync(redis, [LedgerKeys.Service(mainAccountId), LedgerKeys.Outbox(mainAccountId)], args))!;
+        var book = (string)result[0]!;
+        var statuses = (string)result[1]!;
+        var outcomes = new ChargeResult[records.Count];
+        var anyNew = false;
+        var next = 2;
+        for (var k = 0; k < records.Count; k++)
+        {
+            outcomes[k] = statuses[k] switch
             {
-                "new" => new ChargeResult(ChargeStatus.New, ChargeOutcome.Parse(stored)),
-                "dup" => new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse(stored)),
-                "unknown" => new ChargeResult(ChargeStatus.UnknownAccount, null),
-                "not_opened" => new ChargeResult(ChargeStatus.NotOpened, null),
+                '+' => new ChargeResult(ChargeStatus.New, ChargeOutcome.Parse((string)result[next++]!, book)),
+                '=' => new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse((string)result[next++]!, book)),
+                'u' => new ChargeResult(ChargeStatus.UnknownAccount, null),
+                'o' => new ChargeResult(ChargeStatus.NotOpened, null),
                 _ => new ChargeResult(ChargeStatus.Suspended, null),
             };
-            anyNew |= status == "new";
+            anyNew |= statuses[k] == '+';
         }
         if (anyNew) outbox.Notify(LedgerKeys.Tag(mainAccountId));
         LedgerTelemetry.Charged(activity, outcomes);
         return outcomes;
     }
 
+    /// <summary>
+    /// A record of the UsageCharged event (protobuf JSON, as EventJson would write it) without its
+    /// priceBook, packageId and closing brace, which deduct.lua appends: the script only concatenates.
+    /// </summary>
+    private static string UsageRecordJson(ChargeRequest r, string accountJson, string occurredIso)
+    {
+        var json = string.Concat("{\"requestId\":", JsonString(r.RequestId), ",\"accountId\":", accountJson,
+            ",\"label\":", JsonString(r.Label), ",\"accessMode\":", JsonString(r.AccessMode));
+        json = string.Concat(json, ",\"returnCode\":", JsonString(r.ReturnCode), ",\"occurredAt\":\"", occurredIso,
+            r.Billable ? "\",\"billable\":true" : "\",\"billable\":false");
+        return r.SubAccountId.Length > 0 ? string.Concat(json, ",\"subAccountId\":", JsonString(r.SubAccountId)) : json;
+    }
+
+    /// <summary>A JSON string literal; ids, labels and codes are plain ASCII (validated), so escaping is rare.</summary>
+    private static string JsonString(string s)
+    {
+        foreach (var c in s)
+        {
+            if (c < 0x20 || c == '"' || c == '\\' || c > 0x7e)
+                return System.Text.Json.JsonSerializer.Serialize(s);
+        }
+        return string.Concat("\"", s, "\"");
+    }
+
     /// <summary>Reads back a recorded request's outcome, or null.</summary>
     public async Task<ChargeOutcome?> GetChargeAsync(string mainAccountId, string requestId)
     {
-        var stored = await redis.StringGetAsync(LedgerKeys.Request(mainAccountId, requestId));
-        return stored.IsNull ? null : ChargeOutcome.Parse(stored!);
+        // Where deduct.lua looks: the current generation's bucket, then the previous one's.
+        var generation = LedgerKeys.GenerationAt(time.GetUtcNow());
+        var batch = redis.CreateBatch();
+        var book = batch.HashGetAsync(LedgerKeys.Service(mainAccountId), "price_book");
+        var reads = new List<Task<RedisValue>>(2);
+        for (var g = generation; g >= generation - 1; g--)
+            reads.Add(batch.HashGetAsync(LedgerKeys.RequestBucket(mainAccountId, g, requestId), requestId));
+        batch.Execute();
+        var priceBook = (string?)await book ?? "";
+        foreach (var read in reads)
+        {
+            var stored = await read;
+            if (!stored.IsNull) return ChargeOutcome.Parse((string)stored!, priceBook);
+        }
+        return null;
+    }
+
+    /// <summary>When a package expires, or null when it does not exist (the expiry scheduler's input).</summary>
+    public async Task<DateTimeOffset?> GetExpiryAsync(string accountId, string packageId)
+    {
+        var v = await redis.HashGetAsync(LedgerKeys.Package(accountId, packageId), "expires_at");
+        return v.IsNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)v);
     }
 
     public async Task<PackageRecord?> GetPackageAsync(string accountId, string packageId)
@@ -209,7 +264,7 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         var d = h.ToDictionary(e => (string)e.Name!, e => e.Value);
         DateTimeOffset At(string f) => DateTimeOffset.FromUnixTimeMilliseconds((long)d[f]);
         return new PackageRecord(id, accountId, d["label"]!, (long)d["size"], (long)d["used"], (long)d["price_fen"], (long)d["free"] == 1,
-            At("purchased_at"), At("valid_from"), At("expires_at"), d["status"]!, d["price_book"]!, d.GetValueOrDefault("order_id").ToString(),
+            At("purchased_at"), ChinaCalendar.StartOfDay(At("purchased_at")), At("expires_at"), d["status"]!, d["price_book"]!, d.GetValueOrDefault("order_id").ToString(),
             d.TryGetValue("backdated", out var b) ? (long)b : 0);
     }
 
@@ -223,5 +278,11 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
 
     private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
-    private static string NewPackageId() => "pkg_" + Guid.NewGuid().ToString("N")[..20];
+    /// <summary>
+    /// The id of the index-th package created under a guard (order id, grant): derived, so the first
+    /// package's existence is the exactly-once guard and no separate guard key is kept.
+    /// </summary>
+    public static string PackageId(string accountId, string guard, int index) =>
+        "pkg_" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes($"{accountId}\n{guard}\n{index}")))[..20];
 }

@@ -205,26 +205,32 @@ expand_script() {
 
 # redis_ceiling ACCOUNT PIPELINE CLIENTS REQUESTS [RECORDS]: deduct.lua by EVALSHA with RECORDS
 # records per call (1 by default), each with a unique request id (two __rand_int__ placeholders),
-# and a traceparent like the services send.
+# and a traceparent like the services send. The request-id bucket of record i is i mod 4096
+# (redis-benchmark cannot hash its random ids): a batch spreads over its buckets as real ids do,
+# but every call reuses the same ones, so they grow past the listpack size into hash tables over
+# the run; single-record calls all share bucket 1.
 redis_ceiling() {
   local acct=$1 pipeline=$2 clients=$3 requests=$4 records=${5:-1} sha=${6:-$DEDUCT_SHA} script=${7:-deduct.lua}
-  local tag="{acct:$acct}" now iso t13 day lifetime csv i
+  local tag="{acct:$acct}" now iso t13 day lifetime csv i rid
   now=$(date +%s%3N)
   iso=$(date -u -d "@$((now / 1000))" +%Y-%m-%dT%H:%M:%S.000Z)
   t13=$(printf '%013d' "$now")
   day=$(date -u -d "@$((now / 1000 + 8 * 3600))" +%Y%m%d)
-  lifetime=$((8 * 86400 * 1000))  # idempotency key lifetime in ms from now (occurred now + 8 days)
+  lifetime=$((9 * 86400 * 1000))  # the day's request ids: kept 8 days after the day's end
   local recs=()
   for i in $(seq 1 "$records"); do
-    recs+=("rb-__rand_int__-__rand_int__-$i" basic_authoritative "$t13" "$iso" "$day" 1 "" ACCESS_MODE_SAAS 0 "$lifetime")
+    rid="rb-__rand_int__-__rand_int__-$i"
+    recs+=("$rid" basic_authoritative "$t13" "$day:$((i % 4096))" 1
+      "{\"requestId\":\"$rid\",\"accountId\":\"$acct\",\"label\":\"basic_authoritative\",\"accessMode\":\"ACCESS_MODE_SAAS\",\"returnCode\":\"0\",\"occurredAt\":\"$iso\",\"billable\":true")
   done
   csv=$(redis-benchmark -p "$RP" -n "$requests" -c "$clients" -P "$pipeline" -r 2000000000 --csv \
     EVALSHA "$sha" 2 "$tag:svc" "$tag:outbox:redis-benchmark" \
     "$tag" "$acct" "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" "" "$now" "$iso" \
     faceid.usage.charged.v1 faceid.events.v1.UsageCharged faceid.packages.alert.v1 faceid.events.v1.PackageAlert \
-    "$records" "${recs[@]}" 2>&1 | tail -1)
+    1 "$day" "$lifetime" "$records" "${recs[@]}" 2>&1 | tail -1)
   # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-  IFS=, read -r rps avg _ p50 _ p99 max <<<"$(printf '%s' "$csv" | awk -F'","' '{print $2","$3","$4","$5","$6","$7","$8}' | tr -d '"')"
+  # (counted from the end: the test name, the command line, holds quotes and commas of the event JSON)
+  IFS=, read -r rps avg _ p50 _ p99 max <<<"$(printf '%s' "$csv" | tr -d '"' | awk -F, '{print $(NF-6)","$(NF-5)","$(NF-4)","$(NF-3)","$(NF-2)","$(NF-1)","$NF}')"
   printf '{"kind":"redis-benchmark","script":"%s","phase":"%s","pipeline":%s,"clients":%s,"requests":%s,"recordsPerCall":%s,"rps":%s,"avgMs":%s,"p50Ms":%s,"p99Ms":%s,"maxMs":%s}\n' \
     "$script" "$PHASE" "$pipeline" "$clients" "$requests" "$records" "$rps" "$avg" "$p50" "$p99" "$max" >>"$JSONL"
   printf '  redis-benchmark EVALSHA %s, %4s record(s)/call, -P %-2s -c %-3s %9.0f calls/s = %9.0f records/s  p50 %s ms  p99 %s ms\n' \
@@ -278,28 +284,24 @@ MEM1=$(data_memory); KEYS1=$(R dbsize)
 # keeps per purchase (INFO used_memory delta: + event-bus dedupe keys, notices, streams).
 TAG10K="{acct:$ACC_10K}"
 PKG_HASH=$(avg_memory_usage "$TAG10K:pkg:*" 100)
-GUARD=$(avg_memory_usage "$TAG10K:guard:order:*" 100)
 AVAIL_N=$(R zcard "$TAG10K:avail:basic_authoritative")
 AVAIL_SHARE=$(( $(R memory usage "$TAG10K:avail:basic_authoritative" samples 0) / AVAIL_N ))
 PKGS_N=$(R zcard "$TAG10K:pkgs")
 PKGS_SHARE=$(( $(R memory usage "$TAG10K:pkgs" samples 0) / PKGS_N ))
 SCHED_N=$(R zcard ledger:schedule)
-SCHED_SHARE=$(( 4 * $(R memory usage ledger:schedule samples 0) / SCHED_N ))
-LEDGER_PER_PKG=$((PKG_HASH + GUARD + AVAIL_SHARE + PKGS_SHARE + SCHED_SHARE))
-memory_line "package: ledger total (hash + guard + avail + pkgs + schedule)" $LEDGER_PER_PKG "MEMORY USAGE SAMPLES 0 over the ledger's structures of $PKG_COUNT packages" true
-memory_line "package: {acct}:pkg:<id> hash (16 fields)" "$PKG_HASH" "MEMORY USAGE, average of 100 packages"
-memory_line "package: {acct}:guard:order:<id>" "$GUARD" "MEMORY USAGE, average of 100"
+SCHED_SHARE=$(( $(R memory usage ledger:schedule samples 0) / SCHED_N ))
+LEDGER_PER_PKG=$((PKG_HASH + AVAIL_SHARE + PKGS_SHARE + SCHED_SHARE))
+memory_line "package: ledger total (hash + avail + pkgs + schedule)" $LEDGER_PER_PKG "MEMORY USAGE SAMPLES 0 over the ledger's structures of $PKG_COUNT packages" true
+memory_line "package: {acct}:pkg:<id> hash ($(R hlen "$(R --scan --pattern "$TAG10K:pkg:*" | head -n 1)") fields)" "$PKG_HASH" "MEMORY USAGE, average of 100 packages"
 memory_line "package: share of {acct}:avail:<label> zset ($AVAIL_N members)" "$AVAIL_SHARE" "MEMORY USAGE / ZCARD"
 memory_line "package: share of {acct}:pkgs zset ($PKGS_N members)" "$PKGS_SHARE" "MEMORY USAGE / ZCARD"
-memory_line "package: 4 members of ledger:schedule ($SCHED_N members)" "$SCHED_SHARE" "4 × MEMORY USAGE / ZCARD"
+memory_line "package: its member of ledger:schedule ($SCHED_N members)" "$SCHED_SHARE" "MEMORY USAGE / ZCARD"
 memory_line "package: whole platform per purchase" $(((MEM1 - MEM0) / PKG_COUNT)) \
   "MEMORY STATS delta over $PKG_COUNT purchases after the relays drained ($((KEYS1 - KEYS0)) new keys; includes the delivered events kept in their topic stream, consumers' dedupe keys and notices)"
 
 # ---------------------------------------------------------------------------------------- the deduction script
 DEDUCT_SHA=$(expand_script deduct.lua | R -x script load)
 env_line "deduct.lua" "sha1 $DEDUCT_SHA"
-# A proposal measured next to it (not used by the services): docs/benchmarks.md, "Proposals".
-PROPOSAL_SHA=$(R -x script load <"$BENCH/proposals/deduct-batched.lua")
 
 # ---------------------------------------------------------------------------------------- JIT warm-up
 # The services start cold: tiered compilation keeps recompiling the hot paths for the first tens
@@ -322,7 +324,6 @@ for PHASE in always everysec; do
   redis_ceiling "$ACC_RB" 1 64 $RB_REQUESTS
   redis_ceiling "$ACC_RB" 16 16 $((RB_REQUESTS * 2))
   redis_ceiling "$ACC_RB" 1 2 $((RB_REQUESTS / 1000)) 1000
-  redis_ceiling "$ACC_RB" 1 2 $((RB_REQUESTS / 1000)) 1000 "$PROPOSAL_SHA" proposals/deduct-batched.lua
 
   if [ $PHASE = always ]; then
     concs=("${UNARY_CONC[@]}"); batches=("${BATCH_CONFIGS[@]}")
@@ -366,9 +367,16 @@ for PHASE in always everysec; do
     quiesce >/dev/null
     M1=$(data_memory); K1=$(R dbsize)
     NEWKEYS=$((K1 - K0))
-    memory_line "idempotency key {acct}:req:<id>" $(((M1 - M0) / NEWKEYS)) \
-      "MEMORY STATS delta (allocated minus client/AOF/script buffers) / new keys ($NEWKEYS) over $MEM_RECORDS recorded calls, after the relays drained and the usage topic was trimmed; includes the main and expires hash-table entries" true
-    memory_line "idempotency key {acct}:req:<id> (key + value, no expiry entry)" "$(avg_memory_usage "{acct:$ACC_MEM}:req:*" 200)" "MEMORY USAGE SAMPLES 0, average of 200 keys"
+    # Request ids live as fields of {acct}:rid:<day>:<bucket> hashes: memory per recorded id.
+    RID_KEYS=0 RID_BYTES=0 RID_FIELDS=0
+    while IFS= read -r key; do
+      [ -n "$key" ] || continue
+      RID_KEYS=$((RID_KEYS + 1)); RID_BYTES=$((RID_BYTES + $(R memory usage "$key" samples 0))); RID_FIELDS=$((RID_FIELDS + $(R hlen "$key")))
+    done < <(R --scan --pattern "{acct:$ACC_MEM}:rid:*" | head -n 200)
+    memory_line "idempotency key (request id in {acct}:rid:<day>:<bucket>)" $(((M1 - M0) / MEM_RECORDS)) \
+      "MEMORY STATS delta (allocated minus client/AOF/script buffers) / $MEM_RECORDS recorded calls ($NEWKEYS new keys), after the relays drained and the usage topic was trimmed; includes the bucket hashes' key and expiry entries" true
+    memory_line "idempotency key: MEMORY USAGE of the bucket hashes / their fields" "$((RID_FIELDS > 0 ? RID_BYTES / RID_FIELDS : 0))" \
+      "MEMORY USAGE SAMPLES 0 over $RID_KEYS buckets holding $RID_FIELDS ids ($(R object encoding "$(R --scan --pattern "{acct:$ACC_MEM}:rid:*" | head -n 1)") encoded)"
   fi
 done
 

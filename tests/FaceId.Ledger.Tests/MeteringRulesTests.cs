@@ -59,6 +59,23 @@ public sealed class MeteringRulesTests(RedisFixture redis) : IClassFixture<Redis
         Assert.Equal("record.library", missing.Violations.Single().Field);
     }
 
+    [Fact]
+    public async Task A_batch_s_violations_name_the_records_they_are_in()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        var now = host.Time.GetUtcNow();
+        var ok = Channel(account, "liveness_comparison_api", ComparisonLibrary.Unspecified, at: now);
+
+        var shape = await Assert.ThrowsAsync<InvalidInputException>(() => host.Metering.RecordBatchAsync(
+            [ok, ok with { RequestId = "bad id!" }, ok with { ReturnCode = "" }]));
+        Assert.Equal(["records[1].request_id", "records[2].return_code"], shape.Violations.Select(v => v.Field));
+
+        var label = await Assert.ThrowsAsync<InvalidInputException>(() => host.Metering.RecordBatchAsync(
+            [ok, Channel(account, "pc_h5", ComparisonLibrary.Unspecified, at: now)]));
+        Assert.Equal("records[1].library", label.Violations.Single().Field);
+    }
+
     [Theory]
     [InlineData("wechat_mini_program", "0", true)]
     [InlineData("wechat_mini_program", "2006", true)]

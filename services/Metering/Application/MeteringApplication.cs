@@ -60,11 +60,13 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
             ResolvedLabel label;
             try
             {
-                label = catalog.ResolveLabel(payer.PriceBook, r.Label, r.Channel, r.Library, single ? "record." : $"records[{i}].");
+                label = catalog.ResolveLabel(payer.PriceBook, r.Label, r.Channel, r.Library, "");
             }
             catch (InvalidInputException e)
             {
-                foreach (var f in e.Violations) violations.Add(f.Field, f.Description);
+                // The field path is built only for a violation, not for every record.
+                var prefix = single ? "record." : $"records[{i}].";
+                foreach (var f in e.Violations) violations.Add(prefix + f.Field, f.Description);
                 continue;
             }
             pending.Add((i, payer, new ChargeRequest(r.RequestId, label.Label, r.OccurredAt!.Value,
@@ -73,22 +75,31 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
         violations.ThrowIfInvalid();
 
         // One script call per main account; accounts run concurrently on the multiplexed connection.
-        await Task.WhenAll(pending.GroupBy(p => p.Payer.MainAccountId).Select(async group =>
-        {
-            var items = group.ToList();
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var charged = await _charges.ChargeAsync(group.Key, items.Select(x => x.Request).ToList());
-            MeteringTelemetry.Deducted(started);
-            for (var k = 0; k < items.Count; k++)
-                results[items[k].Index] = ToResult(items[k].Request.RequestId, group.Key, charged[k]);
-        }));
+        // Most requests are of one main account: no grouping then.
+        if (pending.Count > 0 && pending.TrueForAll(p => p.Payer.MainAccountId == pending[0].Payer.MainAccountId))
+            await ChargeAccountAsync(pending[0].Payer.MainAccountId, pending, results);
+        else
+            await Task.WhenAll(pending.GroupBy(p => p.Payer.MainAccountId).Select(group => ChargeAccountAsync(group.Key, group.ToList(), results)));
         MeteringTelemetry.Metered(results);
         return results;
     }
 
+    private async Task ChargeAccountAsync(string mainAccountId, List<(int Index, PayingAccount Payer, ChargeRequest Request)> items, UsageResult[] results)
+    {
+        var requests = new ChargeRequest[items.Count];
+        for (var k = 0; k < items.Count; k++) requests[k] = items[k].Request;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var charged = await _charges.ChargeAsync(mainAccountId, requests);
+        MeteringTelemetry.Deducted(started);
+        for (var k = 0; k < items.Count; k++)
+            results[items[k].Index] = ToResult(items[k].Request.RequestId, mainAccountId, charged[k]);
+    }
+
+    private static readonly Google.Protobuf.Reflection.EnumDescriptor AccessModes =
+        FaceId.Contracts.Common.V1.CommonReflection.Descriptor.EnumTypes.Single(e => e.Name == "AccessMode");
+
     /// <summary>The enum value's protobuf JSON name, as the UsageCharged event carries it.</summary>
-    private static string ProtoName(FaceId.Contracts.Common.V1.AccessMode mode) =>
-        FaceId.Contracts.Common.V1.CommonReflection.Descriptor.EnumTypes.Single(e => e.Name == "AccessMode").FindValueByNumber((int)mode).Name;
+    private static string ProtoName(FaceId.Contracts.Common.V1.AccessMode mode) => AccessModes.FindValueByNumber((int)mode).Name;
 
     private static UsageResult ToResult(string requestId, string mainAccountId, ChargeResult charge) => charge.Status switch
     {

@@ -40,7 +40,19 @@ public sealed partial class UsageRecordValidator(TimeProvider time)
         var v = new InputValidator();
         if (records.Count == 0) v.Add("records", "must not be empty");
         if (records.Count > MaxBatchSize) v.Add("records", $"at most {MaxBatchSize} records per batch");
-        else for (var i = 0; i < records.Count; i++) Validate(records[i], v, $"records[{i}].");
+        else
+        {
+            // Checked without field paths first (no strings built per valid record); an invalid
+            // record is checked again with its path for the report.
+            var scratch = new InputValidator();
+            for (var i = 0; i < records.Count; i++)
+            {
+                Validate(records[i], scratch, "");
+                if (scratch.IsValid) continue;
+                Validate(records[i], v, $"records[{i}].");
+                scratch = new InputValidator();
+            }
+        }
         v.ThrowIfInvalid();
     }
 

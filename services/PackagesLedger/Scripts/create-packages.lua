@@ -1,27 +1,36 @@
--- Creates one purchased package or a set of free packages, exactly once per guard key
--- (purchase: the client's order id; grants: trial / eid), atomically with their events
+-- Creates one purchased package or a set of free packages, exactly once per guard (purchase: the
+-- client's order id; grants: trial / eid) — the package ids derive from the guard (PackageLedger.PackageId),
+-- so the first package's existence is the guard — atomically with their events
 -- (R-PKG-1, R-ONB-3, R-ONB-5), and backdates onto each new package the postpaid calls of its
 -- label made since 00:00 of its purchase day, oldest first, up to its size (R-PKG-4).
--- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox   KEYS[3] = {acct:M}:pkgs   KEYS[4] = guard key
+-- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox   KEYS[3] = {acct:M}:pkgs   KEYS[4] = {acct:M}:pkg:<first id>
 -- ARGV[1] = hash tag {acct:M}   ARGV[2] = main account id   ARGV[3] = require an opened, unsuspended service (1|0)
 -- ARGV[4] = now (unix ms)  ARGV[5] = now ISO  ARGV[6] = traceparent  ARGV[7] = tracestate
 -- ARGV[8..13] = topic and type of PackageDelivered, UsageBackdated, PackageAlert
 -- ARGV[14] = n, then n groups of 14: id, label, size, price_fen, free, purchased_at, valid_from,
 --   expires_at, order_id, price_book, avail index member, expires_at ISO, purchase day (yyyymmdd),
 --   PackageDelivered JSON (backdatedCalls is filled in here)
--- Returns {'ok'|'dup', comma-separated package ids} or {'not_opened'|'suspended'}.
+-- The hash keeps no field derivable from others (valid_from, the index member and the ISO expiry are
+-- computed where needed; backdated is written only when non-zero): memory per package.
+-- Returns {'ok'|'dup', comma-separated package ids (for 'dup': those that exist)} or {'not_opened'|'suspended'}.
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
 -- #include lib-usage.lua
 
-local guard = redis.call('GET', KEYS[4])
-if guard then return {'dup', guard} end
+local n = tonumber(ARGV[14])
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  local existing = {}
+  for i = 0, n - 1 do
+    local id = ARGV[15 + i * 14]
+    if redis.call('EXISTS', TAG .. ':pkg:' .. id) == 1 then existing[#existing + 1] = id end
+  end
+  return {'dup', table.concat(existing, ',')}
+end
 if ARGV[3] == '1' then
   local state = redis.call('HGET', KEYS[1], 'state')
   if not state then return {'not_opened'} end
   if state == 'suspended' then return {'suspended'} end
 end
 local tp, ts = ARGV[6], ARGV[7]
-local n = tonumber(ARGV[14])
 local ids = {}
 for i = 0, n - 1 do
   local b = 15 + i * 14
@@ -29,9 +38,8 @@ for i = 0, n - 1 do
   local key = TAG .. ':pkg:' .. id
   redis.call('HSET', key,
     'label', label, 'size', size, 'used', 0, 'price_fen', ARGV[b + 3], 'free', ARGV[b + 4],
-    'purchased_at', ARGV[b + 5], 'valid_from', ARGV[b + 6], 'expires_at', ARGV[b + 7],
-    'order_id', ARGV[b + 8], 'price_book', ARGV[b + 9], 'ordkey', ARGV[b + 10], 'expires_iso', ARGV[b + 11],
-    'status', 'active', 'backdated', 0)
+    'purchased_at', ARGV[b + 5], 'expires_at', ARGV[b + 7],
+    'order_id', ARGV[b + 8], 'price_book', ARGV[b + 9], 'status', 'active')
   redis.call('ZADD', KEYS[3], ARGV[b + 5], id)
   redis.call('ZADD', TAG .. ':avail:' .. label, 0, ARGV[b + 10])
 
@@ -42,11 +50,13 @@ for i = 0, n - 1 do
     local remaining = size
     for _, rid in ipairs(moved) do
       remaining = use_unit(id, label, size, ARGV[b + 10])
-      local reqKey = TAG .. ':req:' .. rid
-      local outcome = redis.call('GET', reqKey)
-      if outcome then
-        local book = string.match(outcome, '([^|]*)$')
-        redis.call('SET', reqKey, 'P|' .. label .. '|' .. id .. '|' .. remaining .. '|' .. book, 'KEEPTTL')
+      local bucket = rid_bucket(rid)
+      for _, gen in ipairs({ RID_GEN, RID_GEN - 1 }) do
+        local ridKey = rid_key(gen, bucket)
+        if redis.call('HEXISTS', ridKey, rid) == 1 then
+          redis.call('HSET', ridKey, rid, 'P|' .. label .. '|' .. id .. '|' .. remaining)
+          break
+        end
       end
     end
     redis.call('ZREM', postq, unpack(moved))
@@ -66,6 +76,4 @@ for i = 0, n - 1 do
   ids[#ids + 1] = id
 end
 flush_alerts(KEYS[2], ARGV[12], ARGV[13], tp, ts)
-local list = table.concat(ids, ',')
-redis.call('SET', KEYS[4], list)
-return {'ok', list}
+return {'ok', table.concat(ids, ',')}

@@ -1,97 +1,247 @@
 -- The hot path: charges a batch of usage records of ONE main account in one atomic step
 -- (R-PKG-3, R-PKG-5, R-MET-2, R-MET-4, R-PKG-6 thresholds, R-ACC-2, R-BIL-4 suspension).
--- Per record: idempotency on the request id; service opened at the record's time and not
--- suspended; the first usable package of the label in deduction order (free before purchased,
+-- Per record: idempotency on the request id; service opened at the record's time and
+-- not suspended; the first usable package of the label in deduction order (free before purchased,
 -- earliest expiry, earliest purchase, id) valid at the record's time, else postpaid; the
 -- low-balance and exhausted alerts once per package; day counters; one UsageCharged event for
 -- the batch and the alerts, in the outbox.
+--
+-- Per record the script only computes (Lua tables and strings); Redis is read once per request-id
+-- bucket (HMGET), once per package and only when the cached first package of a label no longer
+-- fits (ZRANGEBYLEX); every write happens at the end, once per key: HINCRBY used by the units a
+-- package gave, HSET of a bucket's new request ids, HINCRBY per day counter field, one ZADD per
+-- postpaid queue. Nothing is written before every outcome is known, so a script that dies while
+-- deciding (a bug) has changed nothing.
 --
 -- Package index {acct:M}:avail:<label>: a sorted set, every score 0, members
 -- "<0 free|1 purchased>|<expires_at 13 digits>|<purchased_at 13 digits>|<id>", so ZRANGEBYLEX
 -- returns the deduction order and finds the first package with expires_at > t in O(log n).
 -- Exhausted and refunding packages are removed from it.
 --
+-- Request ids: hash {acct:M}:rid:g<generation>:<bucket 0..4095>, field request id, value the
+-- outcome "kind|label|package|remaining" (kind P package, O postpaid, N not billable); the bucket
+-- (a hash of the id, LedgerKeys.BucketOf) keeps each hash small (listpack-encoded). An id is looked
+-- up in the current and the previous generation (lib-usage.lua) and written to the current one.
+--
 -- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox
 -- ARGV[1] = hash tag  ARGV[2] = main account id  ARGV[3] = traceparent  ARGV[4] = tracestate
 -- ARGV[5] = now (unix ms)  ARGV[6] = now ISO  ARGV[7], ARGV[8] = usage topic and event type
--- ARGV[9], ARGV[10] = alert topic and event type  ARGV[11] = n, then n groups of 10:
---   request_id, label, occurred_at (ms, 13 digits), occurred ISO, day (yyyymmdd), billable (1|0),
---   sub_account_id, access mode name, return code, idempotency key lifetime (ms from now)
--- Returns, per record, 2 values: status ('new'|'dup'|'unknown'|'not_opened'|'suspended') and
--- the stored outcome "kind|label|package|remaining|price_book" (kind P package, O postpaid,
--- N not billable), '' when refused.
+-- ARGV[9], ARGV[10] = alert topic and event type
+-- ARGV[11] = n, then n groups of 6: request_id, label, occurred_at (ms, 13 digits), "<occurred yyyymmdd>:<bucket>",
+--   billable (1|0), the UsageCharged record as JSON without priceBook, packageId and the closing brace
+-- Returns the price book, a string of one status character per record ("+" new, "=" duplicate,
+-- "u" unknown account, "o" not opened at the record's time, "s" suspended), then the outcome of
+-- each new or duplicate record, in order.
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
 -- #include lib-usage.lua
 
 local svc = redis.call('HMGET', KEYS[1], 'state', 'activated_at', 'price_book')
 local state, activated, book = svc[1], tonumber(svc[2] or ''), svc[3] or ''
 local known = state ~= false or redis.call('EXISTS', KEYS[1]) == 1
-local out, charged = {}, {}
 
--- First usable package of the label at time t (t13: 13-digit ms), charged one unit; or nil.
+local n = tonumber(ARGV[11])
+local first = 12
+
+-- 1. Known request ids: one HMGET per bucket for all the batch's ids in it. Field '~' (never a
+-- request id) marks a bucket whose expiry is set, so PEXPIRE runs once per bucket, when it is new.
+-- Ids not in the current generation's bucket are looked up in the previous generation's (one more
+-- HMGET per bucket, only for those ids).
+local bucketOf, dayOf, buckets, bucketList = {}, {}, {}, {}
+for i = 0, n - 1 do
+  local b = first + i * 6
+  local suffix = ARGV[b + 3]
+  local bucket = string.sub(suffix, 10)
+  dayOf[i] = string.sub(suffix, 1, 8)
+  local g = buckets[bucket]
+  if not g then
+    g = { key = rid_key(RID_GEN, bucket), prev = rid_key(RID_GEN - 1, bucket), ids = { '~' }, fresh = {}, writes = {} }
+    buckets[bucket] = g
+    bucketList[#bucketList + 1] = g
+  end
+  g.ids[#g.ids + 1] = ARGV[b]
+  bucketOf[i] = g
+end
+for _, g in ipairs(bucketList) do
+  local v = redis.call('HMGET', g.key, unpack(g.ids))
+  local known_ids, missing = {}, {}
+  for j = 2, #g.ids do
+    if v[j] then known_ids[g.ids[j]] = v[j] else missing[#missing + 1] = g.ids[j] end
+  end
+  if #missing > 0 then
+    local older = redis.call('HMGET', g.prev, unpack(missing))
+    for j = 1, #missing do
+      if older[j] then known_ids[missing[j]] = older[j] end
+    end
+  end
+  g.known, g.dated = known_ids, v[1] ~= false
+end
+
+-- 2. Outcomes, record by record, against cached package state: per record only table look-ups,
+-- arithmetic and the outcome string.
+local firsts, pkgs, gone = { [0] = {}, [1] = {} }, {}, {}
+
+-- First package of the label's index in group g with expires_at > t, skipping packages this batch
+-- exhausted (their ZREM comes at the end). Cached: the answer for t also holds for any later t'
+-- while that package still expires after t'.
+local function first_of(label, group, t13, t)
+  local c = firsts[group][label]
+  if c and t >= c.t and (not c.m or c.exp > t) then return c end
+  local avail, min = TAG .. ':avail:' .. label, '[' .. group .. '|' .. t13 .. '|~'
+  local m
+  repeat
+    m = redis.call('ZRANGEBYLEX', avail, min, '[' .. group .. '|~', 'LIMIT', 0, 1)[1]
+    if m then min = '(' .. m end
+  until not m or not gone[m]
+  c = { t = t, m = m or false, exp = m and tonumber(string.sub(m, 3, 15)) or 0, id = m and string.sub(m, 31) }
+  firsts[group][label] = c
+  return c
+end
+
+local function package(id)
+  local p = pkgs[id]
+  if not p then
+    local key = TAG .. ':pkg:' .. id
+    local v = redis.call('HMGET', key, 'purchased_at', 'size', 'status', 'used', 'alert_low', 'alert_exhausted')
+    local purchased = tonumber(v[1])
+    -- Valid from 00:00 Shanghai (UTC+8) of the purchase day (R-PKG-2).
+    p = { key = key, valid_from = purchased - (purchased + 28800000) % 86400000, size = tonumber(v[2]), active = v[3] == 'active',
+          used = tonumber(v[4]), taken = 0, low = v[5] ~= false, exhausted = v[6] ~= false, flags = {} }
+    pkgs[id] = p
+  end
+  return p
+end
+
+-- Charges one unit to the first usable package of the label at t; returns its id and the
+-- remaining calls, or nil.
 local function charge_package(label, t13, t)
-  local avail = TAG .. ':avail:' .. label
-  for _, group in ipairs({'0', '1'}) do
-    local first = redis.call('ZRANGEBYLEX', avail, '[' .. group .. '|' .. t13 .. '|~', '[' .. group .. '|~', 'LIMIT', 0, 1)[1]
-    if first then
-      local id = string.match(first, '([^|]+)$')
-      local p = redis.call('HMGET', TAG .. ':pkg:' .. id, 'valid_from', 'size', 'status')
+  for group = 0, 1 do
+    local c = first_of(label, group, t13, t)
+    if c.m then
+      local id = c.id
+      local p = package(id)
       -- Validity starts and ends with the purchase day, so if the earliest-expiring package of
       -- the group is not yet valid at t, no later one is either.
-      if tonumber(p[1]) <= t and p[3] == 'active' then
-        return id, use_unit(id, label, tonumber(p[2]), first)
+      if p.valid_from <= t and p.active then
+        p.used, p.taken = p.used + 1, p.taken + 1
+        local remaining = p.size - p.used
+        if remaining <= 0 then
+          gone[c.m] = label
+          firsts[group][label] = nil
+        end
+        if remaining * 5 < p.size and not p.low then
+          p.low = true
+          p.flags[#p.flags + 1] = 'alert_low'
+          raise_alert(id, p.key, label, 'PACKAGE_ALERT_KIND_LOW_BALANCE', p.size, remaining)
+        end
+        if remaining <= 0 and not p.exhausted then
+          p.exhausted = true
+          p.flags[#p.flags + 1] = 'alert_exhausted'
+          raise_alert(id, p.key, label, 'PACKAGE_ALERT_KIND_EXHAUSTED', p.size, remaining)
+        end
+        return id, remaining
       end
     end
   end
   return nil, -1
 end
 
-local n = tonumber(ARGV[11])
+-- The reply: the price book, a string of one status character per record ('+' new, '=' duplicate,
+-- 'u' unknown account, 'o' not opened at the record's time, 's' suspended), then the outcome of
+-- each new or duplicate record, in order.
+local out, status, events = { book, '' }, {}, {}
+local ctrs, postqs, postqList = {}, {}, {}
+local tailNone, tailPkg, close = ',"priceBook":"' .. book .. '"}', ',"priceBook":"' .. book .. '","packageId":"', '"}'
 for i = 0, n - 1 do
-  local b = 12 + i * 10
-  local rid, label, t13, occIso, day, billable = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
-  local t = tonumber(t13)
-  local reqKey = TAG .. ':req:' .. rid
-  local prev = redis.call('GET', reqKey)
+  local b = first + i * 6
+  local rid, g = ARGV[b], bucketOf[i]
+  local prev = g.known[rid] or g.fresh[rid]
+  local t = tonumber(ARGV[b + 2])
   if prev then
-    out[#out + 1] = 'dup'; out[#out + 1] = prev
+    status[i + 1] = '='
+    out[#out + 1] = prev
   elseif not known then
-    out[#out + 1] = 'unknown'; out[#out + 1] = ''
+    status[i + 1] = 'u'
   elseif not activated or t < activated then
-    out[#out + 1] = 'not_opened'; out[#out + 1] = ''
+    status[i + 1] = 'o'
   elseif state == 'suspended' then
-    out[#out + 1] = 'suspended'; out[#out + 1] = ''
+    status[i + 1] = 's'
   else
+    local label = ARGV[b + 1]
     local kind, pkg, remaining = 'N', '', -1
-    if billable == '1' then
-      pkg, remaining = charge_package(label, t13, t)
+    if ARGV[b + 4] == '1' then
+      pkg, remaining = charge_package(label, ARGV[b + 2], t)
       if pkg then
         kind = 'P'
       else
         kind, pkg = 'O', ''
         -- Postpaid calls of the day, oldest first, for same-day backdating (R-PKG-4).
-        local postq = TAG .. ':postq:' .. label .. ':' .. day
-        redis.call('ZADD', postq, t, rid)
-        redis.call('EXPIRE', postq, 259200, 'NX')
+        local byDay = postqs[label]
+        if not byDay then byDay = {}; postqs[label] = byDay end
+        local day = dayOf[i]
+        local q = byDay[day]
+        if not q then
+          q = { key = TAG .. ':postq:' .. label .. ':' .. day }
+          byDay[day] = q
+          postqList[#postqList + 1] = q
+        end
+        q[#q + 1] = t; q[#q + 1] = rid
       end
     end
-    local ctr = TAG .. ':ctr:' .. day
-    redis.call('HINCRBY', ctr, label .. '|' .. kind, 1)
-    redis.call('EXPIRE', ctr, 34560000, 'NX')
-    local outcome = kind .. '|' .. label .. '|' .. pkg .. '|' .. remaining .. '|' .. book
-    redis.call('SET', reqKey, outcome, 'PX', ARGV[b + 9])
-    out[#out + 1] = 'new'; out[#out + 1] = outcome
-    local rec = { requestId = rid, accountId = ACCOUNT, label = label, accessMode = ARGV[b + 7],
-      returnCode = ARGV[b + 8], occurredAt = occIso, billable = (billable == '1'), priceBook = book }
-    if ARGV[b + 6] ~= '' then rec.subAccountId = ARGV[b + 6] end
-    if pkg ~= '' then rec.packageId = pkg end
-    charged[#charged + 1] = rec
+    local byLabel = ctrs[dayOf[i]]
+    if not byLabel then byLabel = {}; ctrs[dayOf[i]] = byLabel end
+    local ctr = byLabel[label]
+    if not ctr then ctr = { P = 0, O = 0, N = 0 }; byLabel[label] = ctr end
+    ctr[kind] = ctr[kind] + 1
+    local outcome = kind .. '|' .. label .. '|' .. pkg .. '|' .. remaining
+    g.fresh[rid] = outcome
+    g.writes[#g.writes + 1] = rid; g.writes[#g.writes + 1] = outcome
+    status[i + 1] = '+'
+    out[#out + 1] = outcome
+    -- The event's records, joined once at the end (no string built per record here).
+    local e = #events
+    events[e + 1] = ARGV[b + 5]
+    if pkg == '' then
+      events[e + 2] = tailNone
+    else
+      events[e + 2] = tailPkg; events[e + 3] = pkg; events[e + 4] = close
+    end
+    events[#events + 1] = ','
   end
 end
+out[2] = table.concat(status)
 
-if #charged > 0 then
+-- 3. Writes, once per key (long argument lists in chunks: unpack is bounded by the Lua C stack).
+for _, p in pairs(pkgs) do
+  if p.taken > 0 then redis.call('HINCRBY', p.key, 'used', p.taken) end
+  for _, f in ipairs(p.flags) do redis.call('HSET', p.key, f, NOW) end
+end
+for m, label in pairs(gone) do redis.call('ZREM', TAG .. ':avail:' .. label, m) end
+for _, g in ipairs(bucketList) do
+  if #g.writes > 0 then
+    if not g.dated then g.writes[#g.writes + 1] = '~'; g.writes[#g.writes + 1] = '' end
+    for s = 1, #g.writes, 2000 do redis.call('HSET', g.key, unpack(g.writes, s, math.min(s + 1999, #g.writes))) end
+    if not g.dated then redis.call('PEXPIRE', g.key, RID_LIFETIME) end
+  end
+end
+for day, byLabel in pairs(ctrs) do
+  local key, created = TAG .. ':ctr:' .. day, false
+  for label, c in pairs(byLabel) do
+    for kind, count in pairs(c) do
+      -- A field that is new now may be the key's first: only then can the key lack its expiry.
+      if count > 0 and redis.call('HINCRBY', key, label .. '|' .. kind, count) == count then created = true end
+    end
+  end
+  if created then redis.call('EXPIRE', key, 34560000, 'NX') end
+end
+for _, q in ipairs(postqList) do
+  for s = 1, #q, 2000 do redis.call('ZADD', q.key, unpack(q, s, math.min(s + 1999, #q))) end
+  redis.call('EXPIRE', q.key, 259200, 'NX')
+end
+
+if #events > 0 then
+  events[#events] = ']}'
   redis.call('XADD', KEYS[2], '*', 'topic', ARGV[7], 'type', ARGV[8],
-    'data', cjson.encode({ records = charged }), 'time', NOW, 'traceparent', ARGV[3], 'tracestate', ARGV[4])
+    'data', '{"records":[' .. table.concat(events), 'time', NOW, 'traceparent', ARGV[3], 'tracestate', ARGV[4])
 end
 flush_alerts(KEYS[2], ARGV[9], ARGV[10], ARGV[3], ARGV[4])
 return out

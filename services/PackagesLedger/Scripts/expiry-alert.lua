@@ -10,10 +10,12 @@ local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
 -- #include lib-usage.lua
 
 local id, step = ARGV[3], ARGV[4]
-local p = redis.call('HMGET', KEYS[1], 'label', 'size', 'used', 'status', 'ordkey')
+local p = redis.call('HMGET', KEYS[1], 'label', 'size', 'used', 'status', 'free', 'expires_at', 'purchased_at')
 if not p[1] then return 'missing' end
 if step == 'PRUNE' then
-  redis.call('ZREM', TAG .. ':avail:' .. p[1], p[5])
+  -- The package's member of its label's index (PackageLedger.OrderKey).
+  redis.call('ZREM', TAG .. ':avail:' .. p[1],
+    string.format('%s|%013d|%013d|%s', p[5] == '1' and '0' or '1', tonumber(p[6]), tonumber(p[7]), id))
   return 'pruned'
 end
 local size, remaining = tonumber(p[2]), tonumber(p[2]) - tonumber(p[3])

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# A/B of the deduction script: today's services/PackagesLedger/Scripts/deduct.lua against the
+# one-record-at-a-time script before the redesign (git revision OLD, default 5d420e9), on a private
+# redis-server (AOF everysec), alternating, batches of 1,000 records by EVALSHA from
+# redis-benchmark. It reports redis-server CPU time per record (INFO cpu), which other load on the
+# machine skews far less than throughput does (docs/benchmarks.md).
+#   tests/Benchmarks/deduct-ab.sh [rounds (default 3)] [old revision (default 5d420e9)]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+ROUNDS=${1:-3} OLD_REV=${2:-5d420e9}
+WORK=$(mktemp -d /tmp/deduct-ab.XXXXXX)
+P=$((20000 + RANDOM % 20000))
+redis-server --port $P --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec --dir "$WORK" \
+  --daemonize no --logfile "$WORK/redis.log" </dev/null >/dev/null 2>&1 &
+RPID=$!
+trap 'kill $RPID 2>/dev/null; sleep 0.5; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 50); do redis-cli -p $P ping >/dev/null 2>&1 && break; sleep 0.1; done
+R() { redis-cli -p $P "$@"; }
+
+# A script as RedisScript loads it: "-- #include x.lua" replaced by x.lua (from the same source).
+expand() { # expand <cat command for a file name>
+  local get=$1 line
+  while IFS= read -r line || [ -n "$line" ]; do
+    if [[ "$line" == "-- #include "* ]]; then $get "$(echo "${line#-- #include }" | tr -d '[:space:]')"; echo; else printf '%s\n' "$line"; fi
+  done < <($get deduct.lua)
+}
+cat_new() { cat "$ROOT/services/PackagesLedger/Scripts/$1"; }
+cat_old() { git -C "$ROOT" show "$OLD_REV:services/PackagesLedger/Scripts/$1"; }
+OLD=$(expand cat_old | R -x script load)
+NEW=$(expand cat_new | R -x script load)
+
+now=$(date +%s%3N); iso=$(date -u -d "@$((now / 1000))" +%Y-%m-%dT%H:%M:%S.000Z); t13=$(printf '%013d' "$now")
+day=$(date -u -d "@$((now / 1000 + 28800))" +%Y%m%d)
+# One package of 10^9 calls per account, with the fields both layouts read.
+for a in A B; do
+  R hset "{acct:$a}:svc" kind main state opened activated_at $((now - 86400000)) price_book 2021-06 >/dev/null
+  exp=$((now + 300 * 86400000)) pur=$((now - 1000))
+  m="1|$(printf %013d $exp)|$(printf %013d $pur)|pkg_1"
+  R hset "{acct:$a}:pkg:pkg_1" label basic_authoritative size 1000000000 used 0 valid_from $((now - 86400000)) \
+    purchased_at $pur expires_at $exp status active expires_iso X ordkey "$m" >/dev/null
+  R zadd "{acct:$a}:avail:basic_authoritative" 0 "$m" >/dev/null
+done
+cpu() { R info cpu | awk -F: '/used_cpu_(sys|user):/{s+=$2} END{printf "%.3f", s}'; }
+
+# run old|new CALLS [BUCKET OFFSET]: CALLS calls of 1,000 records, unique request ids.
+run() {
+  local which=$1 calls=$2 off=${3:-0} args=() i rid c0 c1
+  if [ "$which" = old ]; then
+    for i in $(seq 1 1000); do args+=("o-__rand_int__-__rand_int__-$i" basic_authoritative "$t13" "$iso" "$day" 1 "" ACCESS_MODE_SAAS 0 691200000); done
+    set -- EVALSHA "$OLD" 2 "{acct:A}:svc" "{acct:A}:outbox" "{acct:A}" A tp "" "$now" "$iso" t1 y1 t2 y2 1000 "${args[@]}"
+  else
+    # Request-id buckets spread as hashed ids do: each run of calls over its own 1,000 of the 4,096.
+    for i in $(seq 1 1000); do
+      rid="n-__rand_int__-__rand_int__-$i"
+      args+=("$rid" basic_authoritative "$t13" "$day:$(((i + off) % 4096))" 1
+        "{\"requestId\":\"$rid\",\"accountId\":\"B\",\"label\":\"basic_authoritative\",\"accessMode\":\"ACCESS_MODE_SAAS\",\"returnCode\":\"0\",\"occurredAt\":\"$iso\",\"billable\":true")
+    done
+    set -- EVALSHA "$NEW" 2 "{acct:B}:svc" "{acct:B}:outbox" "{acct:B}" B tp "" "$now" "$iso" t1 y1 t2 y2 1 "$day" 777600000 1000 "${args[@]}"
+  fi
+  c0=$(cpu)
+  redis-benchmark -p $P -n "$calls" -c 2 -r 2000000000 -q "$@" >/dev/null 2>&1
+  c1=$(cpu)
+  R del "{acct:A}:outbox" "{acct:B}:outbox" >/dev/null
+  echo "$c0 $c1 $calls"
+}
+report() { awk -v s="$1" '{cpu += $2 - $1; rec += $3 * 1000} END {printf "%-4s %7.2f µs of redis-server CPU per record (%6.0f records/s per Redis core)\n", s, cpu * 1e6 / rec, rec / cpu}'; }
+for round in $(seq 1 "$ROUNDS"); do
+  old=$(run old 100)
+  new=$(for off in 0 1000 2000 3000; do run new 25 $off; done)
+  echo "round $round:"
+  echo "$old" | report old
+  echo "$new" | report new
+done
