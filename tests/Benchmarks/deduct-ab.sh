@@ -55,7 +55,7 @@ run() {
       args+=("$rid" basic_authoritative "$t13" "$day:$(((i + off) % 4096))" 1
         "{\"requestId\":\"$rid\",\"accountId\":\"B\",\"label\":\"basic_authoritative\",\"accessMode\":\"ACCESS_MODE_SAAS\",\"returnCode\":\"0\",\"occurredAt\":\"$iso\",\"billable\":true")
     done
-    set -- EVALSHA "$NEW" 2 "{acct:B}:svc" "{acct:B}:outbox" "{acct:B}" B tp "" "$now" "$iso" t1 y1 t2 y2 1 "$day" 777600000 1000 "${args[@]}"
+    set -- EVALSHA "$NEW" 2 "{acct:B}:svc" "{acct:B}:outbox" "{acct:B}" B tp "" "$now" "$iso" t1 y1 t2 y2 1000 "${args[@]}"
   fi
   c0=$(cpu)
   redis-benchmark -p $P -n "$calls" -c 2 -r 2000000000 -q "$@" >/dev/null 2>&1

@@ -211,12 +211,11 @@ expand_script() {
 # the run; single-record calls all share bucket 1.
 redis_ceiling() {
   local acct=$1 pipeline=$2 clients=$3 requests=$4 records=${5:-1} sha=${6:-$DEDUCT_SHA} script=${7:-deduct.lua}
-  local tag="{acct:$acct}" now iso t13 day lifetime csv i rid
+  local tag="{acct:$acct}" now iso t13 day csv i rid
   now=$(date +%s%3N)
   iso=$(date -u -d "@$((now / 1000))" +%Y-%m-%dT%H:%M:%S.000Z)
   t13=$(printf '%013d' "$now")
   day=$(date -u -d "@$((now / 1000 + 8 * 3600))" +%Y%m%d)
-  lifetime=$((9 * 86400 * 1000))  # the day's request ids: kept 8 days after the day's end
   local recs=()
   for i in $(seq 1 "$records"); do
     rid="rb-__rand_int__-__rand_int__-$i"
@@ -227,7 +226,7 @@ redis_ceiling() {
     EVALSHA "$sha" 2 "$tag:svc" "$tag:outbox:redis-benchmark" \
     "$tag" "$acct" "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" "" "$now" "$iso" \
     faceid.usage.charged.v1 faceid.events.v1.UsageCharged faceid.packages.alert.v1 faceid.events.v1.PackageAlert \
-    1 "$day" "$lifetime" "$records" "${recs[@]}" 2>&1 | tail -1)
+    "$records" "${recs[@]}" 2>&1 | tail -1)
   # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
   # (counted from the end: the test name, the command line, holds quotes and commas of the event JSON)
   IFS=, read -r rps avg _ p50 _ p99 max <<<"$(printf '%s' "$csv" | tr -d '"' | awk -F, '{print $(NF-6)","$(NF-5)","$(NF-4)","$(NF-3)","$(NF-2)","$(NF-1)","$NF}')"
@@ -367,13 +366,13 @@ for PHASE in always everysec; do
     quiesce >/dev/null
     M1=$(data_memory); K1=$(R dbsize)
     NEWKEYS=$((K1 - K0))
-    # Request ids live as fields of {acct}:rid:<day>:<bucket> hashes: memory per recorded id.
+    # Request ids live as fields of {acct}:rid:g<generation>:<bucket> hashes: memory per recorded id.
     RID_KEYS=0 RID_BYTES=0 RID_FIELDS=0
     while IFS= read -r key; do
       [ -n "$key" ] || continue
       RID_KEYS=$((RID_KEYS + 1)); RID_BYTES=$((RID_BYTES + $(R memory usage "$key" samples 0))); RID_FIELDS=$((RID_FIELDS + $(R hlen "$key")))
     done < <(R --scan --pattern "{acct:$ACC_MEM}:rid:*" | head -n 200)
-    memory_line "idempotency key (request id in {acct}:rid:<day>:<bucket>)" $(((M1 - M0) / MEM_RECORDS)) \
+    memory_line "idempotency key (request id in {acct}:rid:g<generation>:<bucket>)" $(((M1 - M0) / MEM_RECORDS)) \
       "MEMORY STATS delta (allocated minus client/AOF/script buffers) / $MEM_RECORDS recorded calls ($NEWKEYS new keys), after the relays drained and the usage topic was trimmed; includes the bucket hashes' key and expiry entries" true
     memory_line "idempotency key: MEMORY USAGE of the bucket hashes / their fields" "$((RID_FIELDS > 0 ? RID_BYTES / RID_FIELDS : 0))" \
       "MEMORY USAGE SAMPLES 0 over $RID_KEYS buckets holding $RID_FIELDS ids ($(R object encoding "$(R --scan --pattern "{acct:$ACC_MEM}:rid:*" | head -n 1)") encoded)"
