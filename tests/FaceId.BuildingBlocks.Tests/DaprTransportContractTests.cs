@@ -40,7 +40,7 @@ public sealed class DaprTransportContractTests(RedisFixture redis, ITestOutputHe
     [Fact]
     public async Task Publishing_sends_the_CloudEvent_to_the_sidecar_as_PublishEvent_with_cloudevents_content_type()
     {
-        await using var sidecar = await FakeDaprSidecar.StartAsync();
+        await using var sidecar = await DaprSidecarDouble.StartAsync();
         var appId = TestIds.AppId("daprpub");
         await using var host = await BusHost.StartAsync(redis.ConnectionString, appId, settings: DaprSettings,
             services: s => s.AddSingleton(new DaprClientBuilder().UseGrpcEndpoint(sidecar.GrpcEndpoint).Build()),
@@ -50,7 +50,7 @@ public sealed class DaprTransportContractTests(RedisFixture redis, ITestOutputHe
 
         await host.Get<IEventBus>().PublishAsync(new ServiceActivated { AccountId = accountId, PriceBook = "2021-06" });
 
-        var request = Assert.Single(sidecar.Published);
+        var request = Assert.Single(sidecar.Requests);
         Assert.Equal(PubSubName, request.PubsubName);
         Assert.Equal(Topic, request.Topic);
         Assert.Equal(CloudEvent.ContentType, request.DataContentType);
@@ -68,7 +68,7 @@ public sealed class DaprTransportContractTests(RedisFixture redis, ITestOutputHe
     [Fact]
     public async Task Both_transports_put_the_same_bytes_on_the_wire_for_the_same_CloudEvent()
     {
-        await using var sidecar = await FakeDaprSidecar.StartAsync();
+        await using var sidecar = await DaprSidecarDouble.StartAsync();
         await using var daprHost = await BusHost.StartAsync(redis.ConnectionString, TestIds.AppId("daprwire"), settings: DaprSettings,
             services: s => s.AddSingleton(new DaprClientBuilder().UseGrpcEndpoint(sidecar.GrpcEndpoint).Build()),
             output: output);
@@ -83,7 +83,7 @@ public sealed class DaprTransportContractTests(RedisFixture redis, ITestOutputHe
         await daprHost.Get<IEventTransport>().PublishAsync(cloudEvent, CancellationToken.None);
         await redisHost.Get<IEventTransport>().PublishAsync(cloudEvent, CancellationToken.None);
 
-        var viaDapr = Assert.Single(sidecar.Published).Data.ToByteArray();
+        var viaDapr = Assert.Single(sidecar.Requests).Data.ToByteArray();
         var viaRedis = (byte[])Assert.Single(await Streams.EntriesForAccountAsync(redis.Database, Topic, accountId))["data"]!;
         Assert.Equal(Encoding.UTF8.GetString(viaRedis), Encoding.UTF8.GetString(viaDapr));
         Assert.Equal(cloudEvent.Id, CloudEvent.Parse(viaDapr).Id);

@@ -100,7 +100,7 @@ public sealed class TraceTests(RedisFixture redis) : IClassFixture<RedisFixture>
     public async Task Dapr_the_relay_publishes_through_the_sidecar_and_the_subscription_endpoint_continues_the_events_trace()
     {
         var spans = new SpanCapture();
-        await using var sidecar = await MiniDaprSidecar.StartAsync();
+        await using var sidecar = await DaprSidecarDouble.StartAsync();
         var config = Platform.Config(redis.ConnectionString, transport: "Dapr");
         Action<IServiceCollection> useSidecar = s => s.AddSingleton(new DaprClientBuilder().UseGrpcEndpoint(sidecar.GrpcEndpoint).Build());
         await using var onboarding = new InProcessService<OnboardingGrpcService>(config, useSidecar).Start();

@@ -43,39 +43,17 @@ public sealed record Rpc(string Service, MethodDescriptor Method, Type Implement
         descriptor.Methods.Select(m => new Rpc(service, m, implementation));
 
     /// <summary>Calls the RPC with <paramref name="request"/> over <paramref name="channel"/>; returns the status code.</summary>
-    public async Task<StatusCode> CallAsync(GrpcChannel channel, IMessage request)
-    {
-        var marshaller = Marshallers.Create<IMessage>(m => m.ToByteArray(), bytes => Method.OutputType.Parser.ParseFrom(bytes));
-        var type = Method.IsClientStreaming ? MethodType.ClientStreaming : Method.IsServerStreaming ? MethodType.ServerStreaming : MethodType.Unary;
-        var method = new Method<IMessage, IMessage>(type, Method.Service.FullName, Method.Name, marshaller, marshaller);
-        var options = new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10));
-        try
-        {
-            if (Method.IsClientStreaming)
-            {
-                using var call = channel.CreateCallInvoker().AsyncClientStreamingCall(method, null, options);
-                await call.RequestStream.WriteAsync(request);
-                await call.RequestStream.CompleteAsync();
-                await call.ResponseAsync;
-            }
-            else
-            {
-                await channel.CreateCallInvoker().AsyncUnaryCall(method, null, options, request);
-            }
-            return StatusCode.OK;
-        }
-        catch (RpcException e)
-        {
-            return e.StatusCode;
-        }
-    }
+    public Task<StatusCode> CallAsync(GrpcChannel channel, IMessage request) =>
+        InvokeAsync(channel, Marshallers.Create<IMessage>(m => m.ToByteArray(), bytes => Method.OutputType.Parser.ParseFrom(bytes)), request);
 
     /// <summary>Sends raw bytes as the request (malformed input); returns the status code.</summary>
-    public async Task<StatusCode> CallRawAsync(GrpcChannel channel, byte[] request)
+    public Task<StatusCode> CallRawAsync(GrpcChannel channel, byte[] request) =>
+        InvokeAsync(channel, Marshallers.Create<byte[]>(b => b, b => b), request);
+
+    private async Task<StatusCode> InvokeAsync<T>(GrpcChannel channel, Marshaller<T> marshaller, T request) where T : class
     {
-        var raw = Marshallers.Create<byte[]>(b => b, b => b);
-        var type = Method.IsClientStreaming ? MethodType.ClientStreaming : MethodType.Unary;
-        var method = new Method<byte[], byte[]>(type, Method.Service.FullName, Method.Name, raw, raw);
+        var type = Method.IsClientStreaming ? MethodType.ClientStreaming : Method.IsServerStreaming ? MethodType.ServerStreaming : MethodType.Unary;
+        var method = new Method<T, T>(type, Method.Service.FullName, Method.Name, marshaller, marshaller);
         var options = new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10));
         try
         {

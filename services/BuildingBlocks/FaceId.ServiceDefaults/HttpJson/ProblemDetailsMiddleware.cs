@@ -99,12 +99,19 @@ public sealed class ProblemDetailsMiddleware(RequestDelegate next)
         return new JsonObject
         {
             ["type"] = $"urn:faceid:grpc-status:{name}",
-            ["title"] = name.Replace('_', ' ').ToLowerInvariant() is var t ? char.ToUpperInvariant(t[0]) + t[1..] : name,
+            ["title"] = Title(name),
             ["status"] = httpStatus,
             ["detail"] = detail,
             ["grpcStatus"] = name,
             ["grpcCode"] = (int)code,
         };
+    }
+
+    /// <summary>INVALID_ARGUMENT → "Invalid argument".</summary>
+    private static string Title(string grpcStatusName)
+    {
+        var words = grpcStatusName.Replace('_', ' ').ToLowerInvariant();
+        return char.ToUpperInvariant(words[0]) + words[1..];
     }
 
     /// <summary>OK → "OK", InvalidArgument → "INVALID_ARGUMENT": the names of the gRPC spec.</summary>

@@ -12,17 +12,18 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
-namespace FaceId.Observability.Tests.Support;
+namespace FaceId.TestKit;
 
 /// <summary>
-/// Just enough of a Dapr sidecar (pub/sub only) to run the Dapr transport's code paths here:
-/// PublishEvent on its gRPC port (HTTP/2 cleartext) records the CloudEvent and delivers it to every
+/// Just enough of a Dapr sidecar (pub/sub only) to run the Dapr transport's code paths in tests:
+/// PublishEvent on its gRPC port (HTTP/2 cleartext, one uncompressed frame, else INVALID_ARGUMENT)
+/// records the request and its CloudEvent and delivers it to every
 /// app that subscribed to the topic (read from the app's GET /dapr/subscribe), as the sidecar does:
 /// POST &lt;route&gt; with the structured CloudEvent (application/cloudevents+json) and a
 /// <c>traceparent</c> header of a sidecar span in the event's trace. RETRY is retried, as the
 /// resiliency policy does.
 /// </summary>
-public sealed class MiniDaprSidecar : IAsyncDisposable
+public sealed class DaprSidecarDouble : IAsyncDisposable
 {
     public const string PublishEventPath = "/dapr.proto.runtime.v1.Dapr/PublishEvent";
 
@@ -30,7 +31,10 @@ public sealed class MiniDaprSidecar : IAsyncDisposable
     private readonly ConcurrentBag<(string Topic, string Route, HttpClient App)> _routes = [];
     private readonly ConcurrentBag<Task> _deliveries = [];
 
-    private MiniDaprSidecar(WebApplication app) => _app = app;
+    private DaprSidecarDouble(WebApplication app) => _app = app;
+
+    /// <summary>Every PublishEvent request, as the transport sent it.</summary>
+    public ConcurrentQueue<PublishEventRequest> Requests { get; } = new();
 
     /// <summary>Every event published through the sidecar.</summary>
     public ConcurrentQueue<CloudEvent> Published { get; } = new();
@@ -41,13 +45,13 @@ public sealed class MiniDaprSidecar : IAsyncDisposable
     /// <summary>The sidecar's gRPC endpoint for DaprClientBuilder.UseGrpcEndpoint.</summary>
     public string GrpcEndpoint => _app.Urls.Single();
 
-    public static async Task<MiniDaprSidecar> StartAsync()
+    public static async Task<DaprSidecarDouble> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         var app = builder.Build();
-        var sidecar = new MiniDaprSidecar(app);
+        var sidecar = new DaprSidecarDouble(app);
         app.MapPost(PublishEventPath, sidecar.PublishEventAsync);
         await app.StartAsync();
         return sidecar;
@@ -92,9 +96,11 @@ public sealed class MiniDaprSidecar : IAsyncDisposable
         if (frame.Length < 5 || frame[0] != 0 || BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(1, 4)) != frame.Length - 5)
         {
             http.Response.AppendTrailer("grpc-status", ((int)Grpc.Core.StatusCode.InvalidArgument).ToString());
+            http.Response.AppendTrailer("grpc-message", "expected one uncompressed gRPC frame");
             return;
         }
         var request = PublishEventRequest.Parser.ParseFrom(frame.AsSpan(5));
+        Requests.Enqueue(request);
         var data = request.Data.ToByteArray();
         var cloudEvent = CloudEvent.Parse(data);
         Published.Enqueue(cloudEvent);
