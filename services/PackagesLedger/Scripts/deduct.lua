@@ -45,7 +45,8 @@ local first = 12
 -- 1. Known request ids: one HMGET per bucket for all the batch's ids in it. Field '~' (never a
 -- request id) marks a bucket whose expiry is set, so PEXPIRE runs once per bucket, when it is new.
 -- Ids not in the current generation's bucket are looked up in the previous generation's (one more
--- HMGET per bucket, only for those ids).
+-- HMGET per bucket, only for those ids). A bucket is one flat table { bucket, '~', id, id, ... }
+-- (a batch of 1,000 spreads over ~900 of the 4,096 buckets: per-bucket tables are the cost here).
 local bucketOf, dayOf, buckets, bucketList = {}, {}, {}, {}
 for i = 0, n - 1 do
   local b = first + i * 6
@@ -53,27 +54,31 @@ for i = 0, n - 1 do
   local bucket = string.sub(suffix, 10)
   dayOf[i] = string.sub(suffix, 1, 8)
   local g = buckets[bucket]
-  if not g then
-    g = { key = rid_key(RID_GEN, bucket), prev = rid_key(RID_GEN - 1, bucket), ids = { '~' }, fresh = {}, writes = {} }
+  if g then
+    g[#g + 1] = ARGV[b]
+  else
+    g = { bucket, '~', ARGV[b] }
     buckets[bucket] = g
     bucketList[#bucketList + 1] = g
   end
-  g.ids[#g.ids + 1] = ARGV[b]
   bucketOf[i] = g
 end
+-- known: request id -> its outcome (earlier calls, then this batch's); dated: buckets whose expiry is set.
+local known, dated = {}, {}
+local RID_PREFIX, RID_PREV_PREFIX = rid_key(RID_GEN, ''), rid_key(RID_GEN - 1, '')
 for _, g in ipairs(bucketList) do
-  local v = redis.call('HMGET', g.key, unpack(g.ids))
-  local known_ids, missing = {}, {}
-  for j = 2, #g.ids do
-    if v[j] then known_ids[g.ids[j]] = v[j] else missing[#missing + 1] = g.ids[j] end
+  local v = redis.call('HMGET', RID_PREFIX .. g[1], unpack(g, 2))
+  local missing
+  for j = 2, #v do
+    if v[j] then known[g[j + 1]] = v[j] else missing = missing or {}; missing[#missing + 1] = g[j + 1] end
   end
-  if #missing > 0 then
-    local older = redis.call('HMGET', g.prev, unpack(missing))
+  if missing then
+    local older = redis.call('HMGET', RID_PREV_PREFIX .. g[1], unpack(missing))
     for j = 1, #missing do
-      if older[j] then known_ids[missing[j]] = older[j] end
+      if older[j] then known[missing[j]] = older[j] end
     end
   end
-  g.known, g.dated = known_ids, v[1] ~= false
+  dated[g] = v[1] ~= false
 end
 
 -- 2. Outcomes, record by record, against cached package state: per record only table look-ups,
@@ -148,13 +153,13 @@ end
 -- The reply: the price book, a string of one status character per record ('+' new, '=' duplicate,
 -- 'u' unknown account, 'o' not opened at the record's time, 's' suspended), then the outcome of
 -- each new or duplicate record, in order.
-local out, status, events = { book, '' }, {}, {}
+local out, status, events, fresh = { book, '' }, {}, {}, {}
 local ctrs, postqs, postqList = {}, {}, {}
 local tailNone, tailPkg, close = ',"priceBook":"' .. book .. '"}', ',"priceBook":"' .. book .. '","packageId":"', '"}'
 for i = 0, n - 1 do
   local b = first + i * 6
-  local rid, g = ARGV[b], bucketOf[i]
-  local prev = g.known[rid] or g.fresh[rid]
+  local rid = ARGV[b]
+  local prev = known[rid]
   local t = tonumber(ARGV[b + 2])
   if prev then
     status[i + 1] = '='
@@ -193,8 +198,8 @@ for i = 0, n - 1 do
     if not ctr then ctr = { P = 0, O = 0, N = 0 }; byLabel[label] = ctr end
     ctr[kind] = ctr[kind] + 1
     local outcome = kind .. '|' .. label .. '|' .. pkg .. '|' .. remaining
-    g.fresh[rid] = outcome
-    g.writes[#g.writes + 1] = rid; g.writes[#g.writes + 1] = outcome
+    known[rid] = outcome
+    fresh[#fresh + 1] = i
     status[i + 1] = '+'
     out[#out + 1] = outcome
     -- The event's records, joined once at the end (no string built per record here).
@@ -216,12 +221,19 @@ for _, p in pairs(pkgs) do
   for _, f in ipairs(p.flags) do redis.call('HSET', p.key, f, NOW) end
 end
 for m, label in pairs(gone) do redis.call('ZREM', TAG .. ':avail:' .. label, m) end
-for _, g in ipairs(bucketList) do
-  if #g.writes > 0 then
-    if not g.dated then g.writes[#g.writes + 1] = '~'; g.writes[#g.writes + 1] = '' end
-    for s = 1, #g.writes, 2000 do redis.call('HSET', g.key, unpack(g.writes, s, math.min(s + 1999, #g.writes))) end
-    if not g.dated then redis.call('PEXPIRE', g.key, RID_LIFETIME) end
-  end
+-- New request ids, grouped by bucket (records in order: fresh holds their indexes).
+local writes, writeList = {}, {}
+for _, i in ipairs(fresh) do
+  local g, rid = bucketOf[i], ARGV[first + i * 6]
+  local w = writes[g]
+  if not w then w = {}; writes[g] = w; writeList[#writeList + 1] = g end
+  w[#w + 1] = rid; w[#w + 1] = known[rid]
+end
+for _, g in ipairs(writeList) do
+  local w, key = writes[g], RID_PREFIX .. g[1]
+  if not dated[g] then w[#w + 1] = '~'; w[#w + 1] = '' end
+  for s = 1, #w, 2000 do redis.call('HSET', key, unpack(w, s, math.min(s + 1999, #w))) end
+  if not dated[g] then redis.call('PEXPIRE', key, RID_LIFETIME) end
 end
 for day, byLabel in pairs(ctrs) do
   local key, created = TAG .. ':ctr:' .. day, false
