@@ -143,6 +143,70 @@ public sealed class OutboxTests(RedisFixture redis, ITestOutputHelper output) : 
         Assert.False(await Db.KeyExistsAsync(outbox + ":lock"));
     }
 
+    [Fact]
+    public async Task A_page_of_entries_is_deleted_only_after_every_one_of_them_was_published()
+    {
+        var accountId = TestIds.New("acct");
+        var tag = RedisKeys.AccountTag(accountId);
+        var outbox = RedisKeys.Outbox(tag);
+        var entries = Enumerable.Range(0, 5).Select(i => Entry(accountId, "p" + i)).ToList();
+        foreach (var (entry, i) in entries.Select((e, i) => (e, i)))
+            Assert.True(await WriteAsync(RedisKeys.ForAccount(accountId, "state" + i), "v", entry, tag));
+
+        // The third publish of the page fails: nothing of the page leaves the outbox.
+        var failing = new RecordingBus(failOn: 3);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Relay(failing).DrainAsync(outbox, CancellationToken.None));
+        Assert.Equal(5, await Db.StreamLengthAsync(outbox));
+        Assert.False(await Db.KeyExistsAsync(outbox + ":lock")); // released despite the failure
+
+        // The next drain publishes the whole page again (same event ids: consumers drop the repeats) and deletes it.
+        var bus = new RecordingBus();
+        Assert.Equal(5, await Relay(bus).DrainAsync(outbox, CancellationToken.None));
+        Assert.Equal(entries.Select(e => e.Id), bus.Published.Select(e => e.Id));
+        Assert.Equal(0, await Db.StreamLengthAsync(outbox));
+    }
+
+    [Fact]
+    public async Task An_outbox_longer_than_a_page_is_relayed_whole_and_in_order()
+    {
+        var accountId = TestIds.New("acct");
+        var tag = RedisKeys.AccountTag(accountId);
+        var outbox = RedisKeys.Outbox(tag);
+        // 450 entries: two full pages of 200 and a last one of 50.
+        var entries = Enumerable.Range(0, 450).Select(i => Entry(accountId, "p" + i)).ToList();
+        var batch = Db.CreateBatch();
+        var writes = entries.Select(e => e.AppendTo(batch, tag)).ToList();
+        batch.Execute();
+        await Task.WhenAll(writes);
+
+        var bus = new RecordingBus();
+        Assert.Equal(450, await Relay(bus).DrainAsync(outbox, CancellationToken.None));
+        Assert.Equal(entries.Select(e => e.Id), bus.Published.Select(e => e.Id));
+        Assert.Equal(0, await Db.StreamLengthAsync(outbox));
+    }
+
+    /// <summary>A relay over the real Redis with <paramref name="bus"/> in place of the transport.</summary>
+    private OutboxRelay Relay(IEventBus bus) => new(Db, bus, Microsoft.Extensions.Options.Options.Create(new EventBusOptions { AppId = "relay-test" }),
+        Microsoft.Extensions.Logging.Abstractions.NullLogger<OutboxRelay>.Instance);
+
+    /// <summary>Records what the relay publishes, in call order; the <paramref name="failOn"/>-th publish (1-based) fails.</summary>
+    private sealed class RecordingBus(int failOn = 0) : IEventBus
+    {
+        private int _calls;
+        public List<CloudEvent> Published { get; } = [];
+
+        public Task PublishAsync<TEvent>(TEvent @event, CancellationToken cancellationToken = default) where TEvent : Google.Protobuf.IMessage<TEvent>, new() =>
+            throw new NotSupportedException();
+
+        public async Task PublishAsync(CloudEvent cloudEvent, CancellationToken cancellationToken = default)
+        {
+            var call = Interlocked.Increment(ref _calls);
+            lock (Published) Published.Add(cloudEvent);
+            await Task.Yield();
+            if (call == failOn) throw new InvalidOperationException("transport down");
+        }
+    }
+
     private static OutboxEntry Entry(string accountId, string priceBook) =>
         OutboxEntry.For(new ServiceActivated { AccountId = accountId, PriceBook = priceBook, ActivatedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow) }, TimeProvider.System);
 

@@ -10,7 +10,7 @@ namespace FaceId.EventBus.Outbox;
 
 /// <summary>
 /// Moves outbox entries to the bus: publish first, then XDEL, so a crash in between publishes the
-/// entry again with the same event id (at-least-once; consumers dedupe). Outboxes are drained as
+/// entries again with the same event ids (at-least-once; consumers dedupe, and do not depend on order). Outboxes are drained as
 /// soon as a writer calls <see cref="Notify"/>, and every outbox in the registry set is swept
 /// periodically, which finishes what a crashed process left behind. A per-outbox lock keeps
 /// replicas from relaying the same entries concurrently.
@@ -107,13 +107,15 @@ public sealed class OutboxRelay(
             {
                 var entries = await redis.StreamRangeAsync(outboxKey, count: PageSize);
                 if (entries.Length == 0) break;
-                foreach (var entry in entries)
-                {
-                    var cloudEvent = OutboxEntry.ToCloudEvent(outboxKey, entry, options.Value.AppId, options.Value.PubSubName);
-                    await bus.PublishAsync(cloudEvent, ct);
-                    await redis.StreamDeleteAsync(outboxKey, [entry.Id]);
-                    relayed++;
-                }
+                // A page is published at once (the Redis transport pipelines the XADDs in entry order), then
+                // deleted with one XDEL: two round trips per page instead of two per entry. A failure or a
+                // crash before the XDEL publishes the whole page again, with the same event ids.
+                var published = new Task[entries.Length];
+                for (var i = 0; i < entries.Length; i++)
+                    published[i] = bus.PublishAsync(OutboxEntry.ToCloudEvent(outboxKey, entries[i], options.Value.AppId, options.Value.PubSubName), ct);
+                await Task.WhenAll(published);
+                await redis.StreamDeleteAsync(outboxKey, Array.ConvertAll(entries, e => e.Id));
+                relayed += entries.Length;
             }
         }
         finally
