@@ -146,12 +146,7 @@ public sealed class OutboxTests(RedisFixture redis, ITestOutputHelper output) : 
     [Fact]
     public async Task A_page_of_entries_is_deleted_only_after_every_one_of_them_was_published()
     {
-        var accountId = TestIds.New("acct");
-        var tag = RedisKeys.AccountTag(accountId);
-        var outbox = RedisKeys.Outbox(tag);
-        var entries = Enumerable.Range(0, 5).Select(i => Entry(accountId, "p" + i)).ToList();
-        foreach (var (entry, i) in entries.Select((e, i) => (e, i)))
-            Assert.True(await WriteAsync(RedisKeys.ForAccount(accountId, "state" + i), "v", entry, tag));
+        var (outbox, entries) = await FillOutboxAsync(5);
 
         // The third publish of the page fails: nothing of the page leaves the outbox.
         var failing = new RecordingBus(failOn: 3);
@@ -169,20 +164,26 @@ public sealed class OutboxTests(RedisFixture redis, ITestOutputHelper output) : 
     [Fact]
     public async Task An_outbox_longer_than_a_page_is_relayed_whole_and_in_order()
     {
-        var accountId = TestIds.New("acct");
-        var tag = RedisKeys.AccountTag(accountId);
-        var outbox = RedisKeys.Outbox(tag);
         // 450 entries: two full pages of 200 and a last one of 50.
-        var entries = Enumerable.Range(0, 450).Select(i => Entry(accountId, "p" + i)).ToList();
-        var batch = Db.CreateBatch();
-        var writes = entries.Select(e => e.AppendTo(batch, tag)).ToList();
-        batch.Execute();
-        await Task.WhenAll(writes);
+        var (outbox, entries) = await FillOutboxAsync(450);
 
         var bus = new RecordingBus();
         Assert.Equal(450, await Relay(bus).DrainAsync(outbox, CancellationToken.None));
         Assert.Equal(entries.Select(e => e.Id), bus.Published.Select(e => e.Id));
         Assert.Equal(0, await Db.StreamLengthAsync(outbox));
+    }
+
+    /// <summary>Appends <paramref name="count"/> entries to a new account's outbox (no state change: the relay is under test).</summary>
+    private async Task<(string Outbox, List<OutboxEntry> Entries)> FillOutboxAsync(int count)
+    {
+        var accountId = TestIds.New("acct");
+        var tag = RedisKeys.AccountTag(accountId);
+        var entries = Enumerable.Range(0, count).Select(i => Entry(accountId, "p" + i)).ToList();
+        var batch = Db.CreateBatch();
+        var writes = entries.Select(e => e.AppendTo(batch, tag)).ToList();
+        batch.Execute();
+        await Task.WhenAll(writes);
+        return (RedisKeys.Outbox(tag), entries);
     }
 
     /// <summary>A relay over the real Redis with <paramref name="bus"/> in place of the transport.</summary>
