@@ -1,3 +1,4 @@
+using FaceId.Common;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -6,33 +7,41 @@ using StackExchange.Redis;
 namespace FaceId.Packages.Ledger;
 
 /// <summary>
-/// Runs due package steps (expiring in 7 days / 1 day, expired, prune; PackageSchedule) every
+/// Runs due package steps (expiring in 7 days / 1 day, expired, prune; PackageSchedule: one member
+/// per account and purchase day) every
 /// Packages:SchedulerIntervalMs. State lives in Redis, so it survives restarts and runs safely
 /// on several replicas.
 /// </summary>
 public sealed class ExpiryScheduler(PackageSchedule schedule, PackageLedger ledger, TimeProvider time, IConfiguration configuration, ILogger<ExpiryScheduler> logger)
     : BackgroundService
 {
-    /// <summary>Runs every step due now; returns how many ran.</summary>
+    /// <summary>Runs every step due now; returns how many schedule members it handled.</summary>
     public async Task<int> RunDueAsync(CancellationToken ct = default)
     {
         var total = 0;
         while (!ct.IsCancellationRequested)
         {
             var due = await schedule.ClaimDueAsync(time.GetUtcNow(), 200);
-            foreach (var (account, package, step, member) in due)
+            foreach (var claimed in due)
             {
-                if (step is not null)
+                if (claimed.Step is { } step)
                 {
-                    await ledger.RunPackageStepAsync(account, package, step);
-                    await schedule.CompleteAsync(member);
+                    // A member of the one-per-step layout: that step, once.
+                    await ledger.RunPackageStepAsync(claimed.AccountId, claimed.PackageId!, step);
+                    await schedule.RescheduleAsync(claimed, null);
                     continue;
                 }
                 // Every step due by now runs (each is idempotent: a time jump may make several due at once).
-                var expires = await ledger.GetExpiryAsync(account, package);
+                IReadOnlyList<string> packages = claimed.Day is { } day
+                    ? await ledger.ListPackageIdsPurchasedOnAsync(claimed.AccountId, day)
+                    : [claimed.PackageId!];
+                DateTimeOffset? expires = claimed.Day is { } d
+                    ? ChinaCalendar.AnniversaryOf(ChinaCalendar.StartOf(d))
+                    : await ledger.GetExpiryAsync(claimed.AccountId, claimed.PackageId!);
                 var (steps, next) = expires is { } e ? PackageSchedule.StepsAt(e, time.GetUtcNow()) : ([], null);
-                foreach (var s in steps) await ledger.RunPackageStepAsync(account, package, s);
-                await (next is { } n ? schedule.RescheduleAsync(member, n) : schedule.CompleteAsync(member));
+                foreach (var package in packages)
+                    foreach (var s in steps) await ledger.RunPackageStepAsync(claimed.AccountId, package, s);
+                await schedule.RescheduleAsync(claimed, next);
             }
             total += due.Count;
             if (due.Count < 200) break;

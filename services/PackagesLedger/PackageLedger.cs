@@ -89,10 +89,9 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
                 EventJson.Format(delivered),
             ]);
         }
-        // The schedule is written first (its own slot; existing members keep their time): an entry whose
-        // package never came to be is dropped when due. Never removed on failure: the ids are the guard's,
-        // so a concurrent call may be creating them.
-        await schedule.AddAsync(accountId, ids, expires);
+        // The schedule is written first (its own slot): a day whose packages never came to be finds none
+        // when due. Never removed on failure: the ids are the guard's, so a concurrent call may be creating them.
+        await schedule.AddAsync(accountId, purchasedAt);
         var r = (RedisResult[])(await CreatePackagesScript.RunAsync(redis,
             [LedgerKeys.Service(accountId), LedgerKeys.Outbox(accountId), LedgerKeys.Packages(accountId), LedgerKeys.Package(accountId, ids[0])],
             args.ToArray()))!;
@@ -235,7 +234,16 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         return null;
     }
 
-    /// <summary>When a package expires, or null when it does not exist (the expiry scheduler's input).</summary>
+    /// <summary>The packages the account bought on <paramref name="day"/> (Shanghai time): one schedule member's packages.</summary>
+    public async Task<IReadOnlyList<string>> ListPackageIdsPurchasedOnAsync(string accountId, DateOnly day)
+    {
+        var from = ChinaCalendar.StartOf(day).ToUnixTimeMilliseconds();
+        var ids = await redis.SortedSetRangeByScoreAsync(LedgerKeys.Packages(accountId), from, ChinaCalendar.StartOf(day.AddDays(1)).ToUnixTimeMilliseconds(),
+            Exclude.Stop);
+        return ids.Select(id => (string)id!).ToList();
+    }
+
+    /// <summary>When a package expires, or null when it does not exist (the expiry scheduler's input for members of one package).</summary>
     public async Task<DateTimeOffset?> GetExpiryAsync(string accountId, string packageId)
     {
         var v = await redis.HashGetAsync(LedgerKeys.Package(accountId, packageId), "expires_at");

@@ -1,3 +1,5 @@
+using System.Globalization;
+using FaceId.Common;
 using FaceId.Redis;
 using StackExchange.Redis;
 
@@ -5,11 +7,14 @@ namespace FaceId.Packages.Ledger;
 
 /// <summary>
 /// The time-based steps of packages (R-PKG-6 expiring/expired alerts, index pruning after the
-/// late window) in one sorted set <c>ledger:schedule</c>: ONE member <c>account|package</c> per
-/// package, score = when its next step is due (memory: one member instead of one per step). Workers
-/// claim due members with a lease (claim-due.lua), run every step due by then and move the member to
-/// the next step's time, or remove it after the last; so replicas never run a package's steps at
-/// the same time and a worker that dies leaves its claims to be retried (steps are idempotent).
+/// late window) in one sorted set <c>ledger:schedule</c>. A package expires at 00:00 of its purchase
+/// day a year later (R-PKG-2), so the packages an account bought on one day share every step time:
+/// ONE member <c>account|day:yyyyMMdd</c> per account and purchase day, score = when its next step is
+/// due (memory: one member for all of that day's packages). Workers claim due members with a lease
+/// (claim-due.lua), run every step due by then on each package bought that day and move the member
+/// to the next step's time, or remove it after the last (reschedule.lua: only if nobody moved it
+/// meanwhile); so replicas never run a day's steps at the same time and a worker that dies leaves its
+/// claims to be retried (steps are idempotent).
 /// </summary>
 public sealed class PackageSchedule(IDatabase redis)
 {
@@ -27,26 +32,37 @@ public sealed class PackageSchedule(IDatabase redis)
         ("PRUNE", -PruneAfterExpiry),
     ];
 
+    private const string DayPrefix = "day:";
     private static readonly RedisScript ClaimScript = RedisScript.FromResource(typeof(PackageSchedule).Assembly, "claim-due.lua");
+    private static readonly RedisScript RescheduleScript = RedisScript.FromResource(typeof(PackageSchedule).Assembly, "reschedule.lua");
 
-    public Task AddAsync(string accountId, IEnumerable<string> packageIds, DateTimeOffset expiresAt) =>
-        redis.SortedSetAddAsync(Key, packageIds
-            .Select(id => new SortedSetEntry(Member(accountId, id), (expiresAt - Steps[0].BeforeExpiry).ToUnixTimeMilliseconds()))
-            .ToArray(), SortedSetWhen.NotExists);
+    /// <summary>
+    /// Schedules the steps of the packages <paramref name="accountId"/> buys at <paramref name="purchasedAt"/>.
+    /// ZADD LT: a day already scheduled keeps its time unless this one is earlier (a package created
+    /// with a purchase time so far back that a step of its day is already past runs it again, idempotently).
+    /// </summary>
+    public Task AddAsync(string accountId, DateTimeOffset purchasedAt) =>
+        redis.SortedSetAddAsync(Key, Member(accountId, ChinaCalendar.DateOf(purchasedAt)),
+            (ChinaCalendar.AnniversaryOf(purchasedAt) - Steps[0].BeforeExpiry).ToUnixTimeMilliseconds(), SortedSetWhen.LessThan);
 
-    /// <summary>Claims up to <paramref name="max"/> due packages for this worker.</summary>
-    public async Task<IReadOnlyList<(string AccountId, string PackageId, string? Step, string Member)>> ClaimDueAsync(DateTimeOffset now, int max)
+    /// <summary>A claimed member: a purchase day of an account, or (written before one member per day) one package, maybe one step of it.</summary>
+    public sealed record Due(string AccountId, DateOnly? Day, string? PackageId, string? Step, string Member, long ClaimedUntilMs);
+
+    /// <summary>Claims up to <paramref name="max"/> due members for this worker.</summary>
+    public async Task<IReadOnlyList<Due>> ClaimDueAsync(DateTimeOffset now, int max)
     {
+        var until = now.ToUnixTimeMilliseconds() + (long)ClaimLease.TotalMilliseconds;
         var members = (RedisResult[])(await ClaimScript.RunAsync(redis, [Key], [now.ToUnixTimeMilliseconds(), (long)ClaimLease.TotalMilliseconds, max]))!;
         return members.Select(m => (string)m!).Select(m =>
         {
             var p = m.Split('|');
-            // "account|package|step": a member written before one member per package (one step only).
-            return (p[0], p[1], p.Length > 2 ? p[2] : null, m);
+            return p[1].StartsWith(DayPrefix, StringComparison.Ordinal)
+                ? new Due(p[0], DateOnly.ParseExact(p[1][DayPrefix.Length..], "yyyyMMdd", CultureInfo.InvariantCulture), null, null, m, until)
+                : new Due(p[0], null, p[1], p.Length > 2 ? p[2] : null, m, until);
         }).ToList();
     }
 
-    /// <summary>The steps of a package expiring at <paramref name="expiresAt"/> due at <paramref name="now"/>, and when the next one is due (null: none left).</summary>
+    /// <summary>The steps of packages expiring at <paramref name="expiresAt"/> due at <paramref name="now"/>, and when the next one is due (null: none left).</summary>
     public static (IReadOnlyList<string> Due, DateTimeOffset? Next) StepsAt(DateTimeOffset expiresAt, DateTimeOffset now)
     {
         var due = Steps.Where(s => expiresAt - s.BeforeExpiry <= now).Select(s => s.Step).ToList();
@@ -54,10 +70,9 @@ public sealed class PackageSchedule(IDatabase redis)
         return (due, next);
     }
 
-    /// <summary>Moves a claimed member to its next step's time.</summary>
-    public Task RescheduleAsync(string member, DateTimeOffset next) => redis.SortedSetAddAsync(Key, member, next.ToUnixTimeMilliseconds());
+    /// <summary>Moves a claimed member to its next step's time (null: removes it), unless it was moved since the claim.</summary>
+    public Task RescheduleAsync(Due claimed, DateTimeOffset? next) =>
+        RescheduleScript.RunAsync(redis, [Key], [claimed.Member, claimed.ClaimedUntilMs, next is { } n ? n.ToUnixTimeMilliseconds() : ""]);
 
-    public Task CompleteAsync(string member) => redis.SortedSetRemoveAsync(Key, member);
-
-    private static string Member(string accountId, string packageId) => $"{accountId}|{packageId}";
+    private static string Member(string accountId, DateOnly day) => $"{accountId}|{DayPrefix}{day.ToString("yyyyMMdd", CultureInfo.InvariantCulture)}";
 }

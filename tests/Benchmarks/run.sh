@@ -287,14 +287,18 @@ AVAIL_N=$(R zcard "$TAG10K:avail:basic_authoritative")
 AVAIL_SHARE=$(( $(R memory usage "$TAG10K:avail:basic_authoritative" samples 0) / AVAIL_N ))
 PKGS_N=$(R zcard "$TAG10K:pkgs")
 PKGS_SHARE=$(( $(R memory usage "$TAG10K:pkgs" samples 0) / PKGS_N ))
+# ledger:schedule holds one member per account and purchase day: its share per package is its size
+# over every package of every account (they were all bought today).
 SCHED_N=$(R zcard ledger:schedule)
-SCHED_SHARE=$(( $(R memory usage ledger:schedule samples 0) / SCHED_N ))
+ALL_PKGS=0
+while IFS= read -r key; do [ -n "$key" ] && ALL_PKGS=$((ALL_PKGS + $(R zcard "$key"))); done < <(R --scan --pattern '{acct:*}:pkgs')
+SCHED_SHARE=$(( $(R memory usage ledger:schedule samples 0) / (ALL_PKGS > 0 ? ALL_PKGS : 1) ))
 LEDGER_PER_PKG=$((PKG_HASH + AVAIL_SHARE + PKGS_SHARE + SCHED_SHARE))
 memory_line "package: ledger total (hash + avail + pkgs + schedule)" $LEDGER_PER_PKG "MEMORY USAGE SAMPLES 0 over the ledger's structures of $PKG_COUNT packages" true
 memory_line "package: {acct}:pkg:<id> hash ($(R hlen "$(R --scan --pattern "$TAG10K:pkg:*" | head -n 1)") fields)" "$PKG_HASH" "MEMORY USAGE, average of 100 packages"
 memory_line "package: share of {acct}:avail:<label> zset ($AVAIL_N members)" "$AVAIL_SHARE" "MEMORY USAGE / ZCARD"
 memory_line "package: share of {acct}:pkgs zset ($PKGS_N members)" "$PKGS_SHARE" "MEMORY USAGE / ZCARD"
-memory_line "package: its member of ledger:schedule ($SCHED_N members)" "$SCHED_SHARE" "MEMORY USAGE / ZCARD"
+memory_line "package: share of ledger:schedule ($SCHED_N members for $ALL_PKGS packages)" "$SCHED_SHARE" "MEMORY USAGE / packages of all accounts"
 memory_line "package: whole platform per purchase" $(((MEM1 - MEM0) / PKG_COUNT)) \
   "MEMORY STATS delta over $PKG_COUNT purchases after the relays drained ($((KEYS1 - KEYS0)) new keys; includes the delivered events kept in their topic stream, consumers' dedupe keys and notices)"
 
