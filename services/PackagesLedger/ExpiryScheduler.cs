@@ -32,12 +32,12 @@ public sealed class ExpiryScheduler(PackageSchedule schedule, PackageLedger ledg
                     continue;
                 }
                 // Every step due by now runs (each is idempotent: a time jump may make several due at once).
-                IReadOnlyList<string> packages = claimed.Day is { } day
-                    ? await ledger.ListPackageIdsPurchasedOnAsync(claimed.AccountId, day)
-                    : [claimed.PackageId!];
-                DateTimeOffset? expires = claimed.Day is { } d
-                    ? ChinaCalendar.AnniversaryOf(ChinaCalendar.StartOf(d))
-                    : await ledger.GetExpiryAsync(claimed.AccountId, claimed.PackageId!);
+                IReadOnlyList<string> packages;
+                DateTimeOffset? expires;
+                if (claimed.Day is { } day)
+                    (packages, expires) = (await ledger.ListPackageIdsPurchasedOnAsync(claimed.AccountId, day), ChinaCalendar.AnniversaryOf(ChinaCalendar.StartOf(day)));
+                else
+                    (packages, expires) = ([claimed.PackageId!], await ledger.GetExpiryAsync(claimed.AccountId, claimed.PackageId!));
                 var (steps, next) = expires is { } e ? PackageSchedule.StepsAt(e, time.GetUtcNow()) : ([], null);
                 foreach (var package in packages)
                     foreach (var s in steps) await ledger.RunPackageStepAsync(claimed.AccountId, package, s);
