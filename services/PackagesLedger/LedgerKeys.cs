@@ -13,13 +13,29 @@ public static class LedgerKeys
     /// <summary>Hash: kind (main|sub), main (for a sub-account), state (opened|suspended), activated_at, price_book, cycle.</summary>
     public static string Service(string accountId) => RedisKeys.ForAccount(accountId, "svc");
 
-    /// <summary>Hash of one package (see create-packages.lua for the fields).</summary>
-    public static string Package(string accountId, string packageId) => RedisKeys.ForAccount(accountId, "pkg:" + packageId);
+    /// <summary>Buckets of an account's package records: enough that 10,000s of packages stay in small, listpack-encoded hashes.</summary>
+    public const int PackageBuckets = 1024;
 
-    /// <summary>Sorted set of every package of the account by purchase time (listing).</summary>
-    public static string Packages(string accountId) => RedisKeys.ForAccount(accountId, "pkgs");
+    /// <summary>
+    /// Hash holding the records of the account's packages whose id falls in one bucket: field = package
+    /// id, value = the record (PackageRecordCodec). The bucket is the id's first 3 hex digits modulo
+    /// 1,024, computed alike by lib-usage.lua's pkg_bucket; an id not of the form pkg_&lt;hex&gt; maps to
+    /// bucket 0, where no package is (so it is simply not found).
+    /// </summary>
+    public static string PackageBucket(string accountId, string packageId)
+    {
+        var bucket = packageId.Length >= 7 && packageId.StartsWith("pkg_", StringComparison.Ordinal)
+            && int.TryParse(packageId.AsSpan(4, 3), System.Globalization.NumberStyles.AllowHexSpecifier, null, out var hex) ? hex % PackageBuckets : 0;
+        return RedisKeys.ForAccount(accountId, "pk:" + bucket);
+    }
 
-    /// <summary>Sorted set (lex) of the usable packages of a label, in deduction order (deduct.lua).</summary>
+    /// <summary>Sorted set of the (Shanghai) days the account bought packages on, yyyyMMdd, score = the day's start (listing).</summary>
+    public static string PurchaseDays(string accountId) => RedisKeys.ForAccount(accountId, "days");
+
+    /// <summary>List of the ids of the packages bought on one day (yyyyMMdd), in creation order: listing and the expiry steps.</summary>
+    public static string PurchasedOn(string accountId, string day) => RedisKeys.ForAccount(accountId, "day:" + day);
+
+    /// <summary>Sorted set (lex) of the groups of usable packages of a label, in deduction order (each with its list of ids: lib-usage.lua).</summary>
     public static string Available(string accountId, string label) => RedisKeys.ForAccount(accountId, "avail:" + label);
 
     /// <summary>Request-id buckets per account and generation (deduct.lua): enough that a busy account stays in small, listpack-encoded hashes.</summary>

@@ -23,6 +23,21 @@ public sealed record PackageRecord(
 {
     public long Remaining => Math.Max(0, Size - Used);
 
+    /// <summary>
+    /// Reads a stored record: the fields lib-usage.lua's PKG_FIELDS names, joined by '|' —
+    /// label, size, used, price_fen, free, purchased_at, expires_at (ms), price_book, status,
+    /// alerts raised, backdated, refund_id, order_id. Keep both in step.
+    /// </summary>
+    public static PackageRecord Parse(string accountId, string id, string stored)
+    {
+        var f = stored.Split('|');
+        if (f.Length != 13) throw new FormatException($"package record of {id} has {f.Length} fields, not 13: '{stored}'");
+        long N(int i) => long.Parse(f[i], CultureInfo.InvariantCulture);
+        var purchased = DateTimeOffset.FromUnixTimeMilliseconds(N(5));
+        return new PackageRecord(id, accountId, f[0], N(1), N(2), N(3), f[4] == "1", purchased, FaceId.Common.ChinaCalendar.StartOfDay(purchased),
+            DateTimeOffset.FromUnixTimeMilliseconds(N(6)), f[8], f[7], f[12], N(10));
+    }
+
     public PackageState StateAt(DateTimeOffset now) => StoredStatus switch
     {
         "refunded" => PackageState.Refunded,

@@ -68,6 +68,7 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
             EventTopics.PackageDelivered, PackageDelivered.Descriptor.FullName,
             EventTopics.UsageBackdated, UsageBackdated.Descriptor.FullName,
             EventTopics.PackageAlert, PackageAlert.Descriptor.FullName,
+            purchasedAt.ToUnixTimeMilliseconds(), validFrom.ToUnixTimeMilliseconds(), day, expires.ToUnixTimeMilliseconds(), orderId,
             packages.Count,
         };
         if (packages.Count == 0) throw new ArgumentException("no package to create", nameof(packages));
@@ -82,18 +83,13 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
                 PurchasedAt = Timestamp.FromDateTimeOffset(purchasedAt), ValidFrom = Timestamp.FromDateTimeOffset(validFrom),
                 ExpiresAt = Timestamp.FromDateTimeOffset(expires), PriceBook = p.PriceBook,
             };
-            args.AddRange(
-            [
-                id, p.Label, p.Size, p.PriceFen, p.Free ? 1 : 0, purchasedAt.ToUnixTimeMilliseconds(), validFrom.ToUnixTimeMilliseconds(),
-                expires.ToUnixTimeMilliseconds(), orderId, p.PriceBook, OrderKey(p.Free, expires, purchasedAt, id), Iso(expires), day,
-                EventJson.Format(delivered),
-            ]);
+            args.AddRange([id, p.Label, p.Size, p.PriceFen, p.Free ? 1 : 0, p.PriceBook, EventJson.Format(delivered)]);
         }
         // The schedule is written first (its own slot): a day whose packages never came to be finds none
         // when due. Never removed on failure: the ids are the guard's, so a concurrent call may be creating them.
         await schedule.AddAsync(accountId, purchasedAt);
         var r = (RedisResult[])(await CreatePackagesScript.RunAsync(redis,
-            [LedgerKeys.Service(accountId), LedgerKeys.Outbox(accountId), LedgerKeys.Packages(accountId), LedgerKeys.Package(accountId, ids[0])],
+            [LedgerKeys.Service(accountId), LedgerKeys.Outbox(accountId), LedgerKeys.PurchaseDays(accountId)],
             args.ToArray()))!;
         var status = (string)r[0]!;
         switch (status)
@@ -116,7 +112,7 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
     {
         await outbox.RegisterAsync(LedgerKeys.Tag(accountId));
         var now = time.GetUtcNow();
-        var result = (string)(await ExpiryScript.RunAsync(redis, [LedgerKeys.Package(accountId, packageId), LedgerKeys.Outbox(accountId)],
+        var result = (string)(await ExpiryScript.RunAsync(redis, [LedgerKeys.Outbox(accountId)],
         [
             LedgerKeys.Tag(accountId), accountId, packageId, step, now.ToUnixTimeMilliseconds(), Iso(now),
             Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "", EventTopics.PackageAlert, PackageAlert.Descriptor.FullName,
@@ -237,48 +233,35 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
     /// <summary>The packages the account bought on <paramref name="day"/> (Shanghai time): one schedule member's packages.</summary>
     public async Task<IReadOnlyList<string>> ListPackageIdsPurchasedOnAsync(string accountId, DateOnly day)
     {
-        var from = ChinaCalendar.StartOf(day).ToUnixTimeMilliseconds();
-        var ids = await redis.SortedSetRangeByScoreAsync(LedgerKeys.Packages(accountId), from, ChinaCalendar.StartOf(day.AddDays(1)).ToUnixTimeMilliseconds(),
-            Exclude.Stop);
+        var ids = await redis.ListRangeAsync(LedgerKeys.PurchasedOn(accountId, day.ToString("yyyyMMdd", CultureInfo.InvariantCulture)));
         return ids.Select(id => (string)id!).ToList();
     }
 
     /// <summary>When a package expires, or null when it does not exist (the expiry scheduler's input for members of one package).</summary>
-    public async Task<DateTimeOffset?> GetExpiryAsync(string accountId, string packageId)
-    {
-        var v = await redis.HashGetAsync(LedgerKeys.Package(accountId, packageId), "expires_at");
-        return v.IsNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)v);
-    }
+    public async Task<DateTimeOffset?> GetExpiryAsync(string accountId, string packageId) =>
+        (await GetPackageAsync(accountId, packageId))?.ExpiresAt;
 
     public async Task<PackageRecord?> GetPackageAsync(string accountId, string packageId)
     {
-        var h = await redis.HashGetAllAsync(LedgerKeys.Package(accountId, packageId));
-        return h.Length == 0 ? null : ToRecord(accountId, packageId, h);
+        var stored = await redis.HashGetAsync(LedgerKeys.PackageBucket(accountId, packageId), packageId);
+        return stored.IsNull ? null : PackageRecord.Parse(accountId, packageId, stored!);
     }
 
-    /// <summary>Every package of the account, oldest purchase first.</summary>
+    /// <summary>Every package of the account, oldest purchase first (then by id).</summary>
     public async Task<IReadOnlyList<PackageRecord>> ListPackagesAsync(string accountId)
     {
-        var ids = await redis.SortedSetRangeByRankAsync(LedgerKeys.Packages(accountId));
+        var days = await redis.SortedSetRangeByRankAsync(LedgerKeys.PurchaseDays(accountId));
         var batch = redis.CreateBatch();
-        var reads = ids.Select(id => batch.HashGetAllAsync(LedgerKeys.Package(accountId, id!))).ToArray();
+        var lists = days.Select(d => batch.ListRangeAsync(LedgerKeys.PurchasedOn(accountId, d!))).ToArray();
         batch.Execute();
-        var hashes = await Task.WhenAll(reads);
-        return ids.Zip(hashes).Where(x => x.Second.Length > 0).Select(x => ToRecord(accountId, x.First!, x.Second)).ToList();
+        var ids = (await Task.WhenAll(lists)).SelectMany(l => l).Select(id => (string)id!).ToArray();
+        batch = redis.CreateBatch();
+        var reads = ids.Select(id => batch.HashGetAsync(LedgerKeys.PackageBucket(accountId, id), id)).ToArray();
+        batch.Execute();
+        var stored = await Task.WhenAll(reads);
+        return ids.Zip(stored).Where(x => !x.Second.IsNull).Select(x => PackageRecord.Parse(accountId, x.First, x.Second!))
+            .OrderBy(p => p.PurchasedAt).ThenBy(p => p.Id, StringComparer.Ordinal).ToList();
     }
-
-    private static PackageRecord ToRecord(string accountId, string id, HashEntry[] h)
-    {
-        var d = h.ToDictionary(e => (string)e.Name!, e => e.Value);
-        DateTimeOffset At(string f) => DateTimeOffset.FromUnixTimeMilliseconds((long)d[f]);
-        return new PackageRecord(id, accountId, d["label"]!, (long)d["size"], (long)d["used"], (long)d["price_fen"], (long)d["free"] == 1,
-            At("purchased_at"), ChinaCalendar.StartOfDay(At("purchased_at")), At("expires_at"), d["status"]!, d["price_book"]!, d.GetValueOrDefault("order_id").ToString(),
-            d.TryGetValue("backdated", out var b) ? (long)b : 0);
-    }
-
-    /// <summary>Deduction order as a lexicographic key: free first, then expiry, purchase time, id (R-PKG-3).</summary>
-    public static string OrderKey(bool free, DateTimeOffset expires, DateTimeOffset purchased, string id) =>
-        $"{(free ? 0 : 1)}|{Ms13(expires)}|{Ms13(purchased)}|{id}";
 
     private static string DayKey(DateTimeOffset t) => ChinaCalendar.DateOf(t).ToString("yyyyMMdd", CultureInfo.InvariantCulture);
 

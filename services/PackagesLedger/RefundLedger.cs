@@ -40,7 +40,7 @@ public sealed class RefundLedger(IDatabase redis, OutboxRelay outbox, TimeProvid
     {
         var now = time.GetUtcNow();
         var r = (RedisResult[])(await FreezeScript.RunAsync(redis,
-            [LedgerKeys.Package(accountId, packageId), RefundKeys.Refund(accountId, newRefundId), RefundKeys.Idempotency(accountId, idempotencyKey), RefundKeys.List(accountId)],
+            [RefundKeys.Refund(accountId, newRefundId), RefundKeys.Idempotency(accountId, idempotencyKey), RefundKeys.List(accountId)],
             [LedgerKeys.Tag(accountId), newRefundId, packageId, now.ToUnixTimeMilliseconds(), RefundDeadline(purchasedAt).ToUnixTimeMilliseconds(), requestedHistory, approvedHistory]))!;
         var status = (string)r[0]!;
         var id = (string)r[1]!;
@@ -62,9 +62,9 @@ public sealed class RefundLedger(IDatabase redis, OutboxRelay outbox, TimeProvid
             RefundId = refundId, AccountId = accountId, PackageId = packageId, AmountFen = amountFen, CompletedAt = Timestamp.FromDateTimeOffset(now),
         };
         var result = (string)(await CompleteScript.RunAsync(redis,
-            [RefundKeys.Refund(accountId, refundId), LedgerKeys.Package(accountId, packageId), LedgerKeys.Outbox(accountId)],
+            [RefundKeys.Refund(accountId, refundId), LedgerKeys.Outbox(accountId)],
             [now.ToUnixTimeMilliseconds(), creditedHistory, EventTopics.RefundCompleted, RefundCompleted.Descriptor.FullName, EventJson.Format(completed),
-             Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "", refundId]))!;
+             Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "", refundId, LedgerKeys.Tag(accountId), packageId]))!;
         if (result == "credited") outbox.Notify(LedgerKeys.Tag(accountId));
         return result;
     }

@@ -102,7 +102,7 @@ export Auth__SigningKey
 RP=$(free_port)
 say "Starting redis-server on 127.0.0.1:$RP (AOF, appendfsync always, no RDB — as ./faceid run; automatic AOF rewrite off)"
 redis-server --port "$RP" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes --appendfsync always --save "" \
-  --auto-aof-rewrite-percentage 0 --daemonize no --logfile "$WORK/logs/redis.log" </dev/null >/dev/null 2>&1 &
+  --auto-aof-rewrite-percentage 0 --hash-max-listpack-value 192 --daemonize no --logfile "$WORK/logs/redis.log" </dev/null >/dev/null 2>&1 &
 REDIS_PID=$!
 PIDS+=("$REDIS_PID")
 for _ in $(seq 1 100); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done

@@ -3,25 +3,24 @@
 -- so the first package's existence is the guard — atomically with their events
 -- (R-PKG-1, R-ONB-3, R-ONB-5), and backdates onto each new package the postpaid calls of its
 -- label made since 00:00 of its purchase day, oldest first, up to its size (R-PKG-4).
--- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox   KEYS[3] = {acct:M}:pkgs   KEYS[4] = {acct:M}:pkg:<first id>
+-- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox   KEYS[3] = {acct:M}:days
 -- ARGV[1] = hash tag {acct:M}   ARGV[2] = main account id   ARGV[3] = require an opened, unsuspended service (1|0)
 -- ARGV[4] = now (unix ms)  ARGV[5] = now ISO  ARGV[6] = traceparent  ARGV[7] = tracestate
 -- ARGV[8..13] = topic and type of PackageDelivered, UsageBackdated, PackageAlert
--- ARGV[14] = n, then n groups of 14: id, label, size, price_fen, free, purchased_at, valid_from,
---   expires_at, order_id, price_book, avail index member, expires_at ISO, purchase day (yyyymmdd),
---   PackageDelivered JSON (backdatedCalls is filled in here)
--- The hash keeps no field derivable from others (valid_from, the index member and the ISO expiry are
--- computed where needed; backdated is written only when non-zero): memory per package.
+-- ARGV[14] = purchased_at (unix ms)  ARGV[15] = start of the purchase day (unix ms)  ARGV[16] = purchase day (yyyymmdd)
+-- ARGV[17] = expires_at (unix ms)  ARGV[18] = order id ('' for grants)
+-- ARGV[19] = n, then n groups of 6: id, label, size, price_fen, free, price_book, PackageDelivered JSON
+--   (backdatedCalls is filled in here)
 -- Returns {'ok'|'dup', comma-separated package ids (for 'dup': those that exist)} or {'not_opened'|'suspended'}.
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
 -- #include lib-usage.lua
 
-local n = tonumber(ARGV[14])
-if redis.call('EXISTS', KEYS[4]) == 1 then
+local n, G = tonumber(ARGV[19]), 7
+if redis.call('HEXISTS', pkg_bucket(ARGV[20]), ARGV[20]) == 1 then
   local existing = {}
   for i = 0, n - 1 do
-    local id = ARGV[15 + i * 14]
-    if redis.call('EXISTS', TAG .. ':pkg:' .. id) == 1 then existing[#existing + 1] = id end
+    local id = ARGV[20 + i * G]
+    if redis.call('HEXISTS', pkg_bucket(id), id) == 1 then existing[#existing + 1] = id end
   end
   return {'dup', table.concat(existing, ',')}
 end
@@ -30,46 +29,46 @@ if ARGV[3] == '1' then
   if not state then return {'not_opened'} end
   if state == 'suspended' then return {'suspended'} end
 end
-local tp, ts = ARGV[6], ARGV[7]
+local tp, ts, day = ARGV[6], ARGV[7], ARGV[16]
+local dayList = TAG .. ':day:' .. day
+redis.call('ZADD', KEYS[3], ARGV[15], day)
 local ids = {}
 for i = 0, n - 1 do
-  local b = 15 + i * 14
-  local id, label, size, day = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), ARGV[b + 12]
-  local key = TAG .. ':pkg:' .. id
-  redis.call('HSET', key,
-    'label', label, 'size', size, 'used', 0, 'price_fen', ARGV[b + 3], 'free', ARGV[b + 4],
-    'purchased_at', ARGV[b + 5], 'expires_at', ARGV[b + 7],
-    'order_id', ARGV[b + 8], 'price_book', ARGV[b + 9], 'status', 'active')
-  redis.call('ZADD', KEYS[3], ARGV[b + 5], id)
-  redis.call('ZADD', TAG .. ':avail:' .. label, 0, ARGV[b + 10])
+  local b = 20 + i * G
+  local id = ARGV[b]
+  local p = { id = id, bucket = pkg_bucket(id), label = ARGV[b + 1], size = tonumber(ARGV[b + 2]), used = 0,
+    price_fen = ARGV[b + 3], free = ARGV[b + 4], purchased_at = tonumber(ARGV[14]), expires_at = tonumber(ARGV[17]),
+    price_book = ARGV[b + 5], status = 'active', alerts = '', backdated = 0, refund_id = '', order_id = ARGV[18] }
 
   -- R-PKG-4: the purchase day's postpaid calls of this label move onto the package.
-  local postq = TAG .. ':postq:' .. label .. ':' .. day
-  local moved = redis.call('ZRANGE', postq, 0, size - 1)
+  local postq = TAG .. ':postq:' .. p.label .. ':' .. day
+  local moved = redis.call('ZRANGE', postq, 0, p.size - 1)
   if #moved > 0 then
-    local remaining = size
     for _, rid in ipairs(moved) do
-      remaining = use_unit(id, label, size, ARGV[b + 10])
+      local remaining = pkg_use_unit(p)
       local bucket = rid_bucket(rid)
       for _, gen in ipairs({ RID_GEN, RID_GEN - 1 }) do
         local ridKey = rid_key(gen, bucket)
         if redis.call('HEXISTS', ridKey, rid) == 1 then
-          redis.call('HSET', ridKey, rid, 'P|' .. label .. '|' .. id .. '|' .. remaining)
+          redis.call('HSET', ridKey, rid, 'P|' .. p.label .. '|' .. id .. '|' .. remaining)
           break
         end
       end
     end
+    p.backdated = #moved
     redis.call('ZREM', postq, unpack(moved))
     local ctr = TAG .. ':ctr:' .. day
-    redis.call('HINCRBY', ctr, label .. '|O', -#moved)
-    redis.call('HINCRBY', ctr, label .. '|P', #moved)
-    redis.call('HSET', key, 'backdated', #moved)
+    redis.call('HINCRBY', ctr, p.label .. '|O', -#moved)
+    redis.call('HINCRBY', ctr, p.label .. '|P', #moved)
     redis.call('XADD', KEYS[2], '*', 'topic', ARGV[10], 'type', ARGV[11], 'time', NOW, 'traceparent', tp, 'tracestate', ts,
       'id', 'backdated:' .. id,
-      'data', cjson.encode({ accountId = ACCOUNT, packageId = id, label = label, requestIds = moved }))
+      'data', cjson.encode({ accountId = ACCOUNT, packageId = id, label = p.label, requestIds = moved }))
   end
+  pkg_write(p)
+  if p.used < p.size then pkg_enqueue(p) end
+  redis.call('RPUSH', dayList, id)
 
-  local delivered = cjson.decode(ARGV[b + 13])
+  local delivered = cjson.decode(ARGV[b + 6])
   delivered.backdatedCalls = tostring(#moved)
   redis.call('XADD', KEYS[2], '*', 'topic', ARGV[8], 'type', ARGV[9], 'data', cjson.encode(delivered), 'time', NOW,
     'traceparent', tp, 'tracestate', ts, 'id', 'delivered:' .. id)

@@ -8,15 +8,14 @@
 --
 -- Per record the script only computes (Lua tables and strings); Redis is read once per request-id
 -- bucket (HMGET), once per package and only when the cached first package of a label no longer
--- fits (ZRANGEBYLEX); every write happens at the end, once per key: HINCRBY used by the units a
--- package gave, HSET of a bucket's new request ids, HINCRBY per day counter field, one ZADD per
--- postpaid queue. Nothing is written before every outcome is known, so a script that dies while
--- deciding (a bug) has changed nothing.
+-- fits (ZRANGEBYLEX + LINDEX); every write happens at the end, once per key: the record of each
+-- package charged, LPOP of the packages exhausted, HSET of a bucket's new request ids, HINCRBY per
+-- day counter field, one ZADD per postpaid queue. Nothing is written before every outcome is known,
+-- so a script that dies while deciding (a bug) has changed nothing.
 --
--- Package index {acct:M}:avail:<label>: a sorted set, every score 0, members
--- "<0 free|1 purchased>|<expires_at 13 digits>|<purchased_at 13 digits>|<id>", so ZRANGEBYLEX
--- returns the deduction order and finds the first package with expires_at > t in O(log n).
--- Exhausted and refunding packages are removed from it.
+-- Packages and their index {acct:M}:avail:<label> (groups of packages by kind, expiry and purchase
+-- day, each with its list in deduction order): lib-usage.lua, docs/redis-keys.md. The first group
+-- expiring after t, then its list's head, is the package to charge: O(log n).
 --
 -- Request ids: hash {acct:M}:rid:g<generation>:<bucket 0..4095>, field request id, value the
 -- outcome "kind|label|package|remaining" (kind P package, O postpaid, N not billable); the bucket
@@ -83,21 +82,27 @@ end
 
 -- 2. Outcomes, record by record, against cached package state: per record only table look-ups,
 -- arithmetic and the outcome string.
-local firsts, pkgs, gone = { [0] = {}, [1] = {} }, {}, {}
+-- popped: per list of the index, how many packages at its head this batch exhausted (they leave it at the end).
+local firsts, pkgs, popped = { [0] = {}, [1] = {} }, {}, {}
 
--- First package of the label's index in group g with expires_at > t, skipping packages this batch
--- exhausted (their ZREM comes at the end). Cached: the answer for t also holds for any later t'
--- while that package still expires after t'.
+-- First package of the label in group g (0 free, 1 purchased) whose group expires after t: the
+-- index's first member with expires_at > t whose list still holds a package this batch did not
+-- exhaust. Cached: the answer for t also holds for any later t' while that package still expires after t'.
 local function first_of(label, group, t13, t)
   local c = firsts[group][label]
-  if c and t >= c.t and (not c.m or c.exp > t) then return c end
-  local avail, min = TAG .. ':avail:' .. label, '[' .. group .. '|' .. t13 .. '|~'
-  local m
+  if c and t >= c.t and (not c.id or c.exp > t) then return c end
+  local index, min = TAG .. ':avail:' .. label, '[' .. group .. '|' .. t13 .. '|~'
+  local m, id, queue
   repeat
-    m = redis.call('ZRANGEBYLEX', avail, min, '[' .. group .. '|~', 'LIMIT', 0, 1)[1]
-    if m then min = '(' .. m end
-  until not m or not gone[m]
-  c = { t = t, m = m or false, exp = m and tonumber(string.sub(m, 3, 15)) or 0, id = m and string.sub(m, 31) }
+    m = redis.call('ZRANGEBYLEX', index, min, '[' .. group .. '|~', 'LIMIT', 0, 1)[1]
+    if m then
+      queue = index .. ':' .. m
+      local q = popped[queue]
+      id = redis.call('LINDEX', queue, q and q.count or 0)
+      min = '(' .. m
+    end
+  until not m or id
+  c = { t = t, id = id or false, exp = m and tonumber(string.sub(m, 3, 15)) or 0, queue = queue, index = index, member = m }
   firsts[group][label] = c
   return c
 end
@@ -105,12 +110,9 @@ end
 local function package(id)
   local p = pkgs[id]
   if not p then
-    local key = TAG .. ':pkg:' .. id
-    local v = redis.call('HMGET', key, 'purchased_at', 'size', 'status', 'used', 'alert_low', 'alert_exhausted')
-    local purchased = tonumber(v[1])
+    p = pkg_read(id)
     -- Valid from 00:00 Shanghai (UTC+8) of the purchase day (R-PKG-2).
-    p = { key = key, valid_from = purchased - (purchased + 28800000) % 86400000, size = tonumber(v[2]), active = v[3] == 'active',
-          used = tonumber(v[4]), taken = 0, low = v[5] ~= false, exhausted = v[6] ~= false, flags = {} }
+    p.valid_from = p.purchased_at - (p.purchased_at + 28800000) % 86400000
     pkgs[id] = p
   end
   return p
@@ -121,29 +123,20 @@ end
 local function charge_package(label, t13, t)
   for group = 0, 1 do
     local c = first_of(label, group, t13, t)
-    if c.m then
-      local id = c.id
-      local p = package(id)
-      -- Validity starts and ends with the purchase day, so if the earliest-expiring package of
-      -- the group is not yet valid at t, no later one is either.
-      if p.valid_from <= t and p.active then
-        p.used, p.taken = p.used + 1, p.taken + 1
-        local remaining = p.size - p.used
+    if c.id then
+      local p = package(c.id)
+      -- Validity starts and ends with the purchase day, so if the head of the earliest-expiring
+      -- list is not yet valid at t, no later package of the group is either.
+      if p.valid_from <= t and p.status == 'active' then
+        p.dirty = true
+        local remaining = pkg_use_unit(p)
         if remaining <= 0 then
-          gone[c.m] = label
+          local q = popped[c.queue]
+          if not q then q = { count = 0, index = c.index, member = c.member }; popped[c.queue] = q end
+          q.count = q.count + 1
           firsts[group][label] = nil
         end
-        if remaining * 5 < p.size and not p.low then
-          p.low = true
-          p.flags[#p.flags + 1] = 'alert_low'
-          raise_alert(id, p.key, label, 'PACKAGE_ALERT_KIND_LOW_BALANCE', p.size, remaining)
-        end
-        if remaining <= 0 and not p.exhausted then
-          p.exhausted = true
-          p.flags[#p.flags + 1] = 'alert_exhausted'
-          raise_alert(id, p.key, label, 'PACKAGE_ALERT_KIND_EXHAUSTED', p.size, remaining)
-        end
-        return id, remaining
+        return c.id, remaining
       end
     end
   end
@@ -217,10 +210,12 @@ out[2] = table.concat(status)
 
 -- 3. Writes, once per key (long argument lists in chunks: unpack is bounded by the Lua C stack).
 for _, p in pairs(pkgs) do
-  if p.taken > 0 then redis.call('HINCRBY', p.key, 'used', p.taken) end
-  for _, f in ipairs(p.flags) do redis.call('HSET', p.key, f, NOW) end
+  if p.dirty then pkg_write(p) end
 end
-for m, label in pairs(gone) do redis.call('ZREM', TAG .. ':avail:' .. label, m) end
+for queue, q in pairs(popped) do
+  redis.call('LPOP', queue, q.count)
+  if redis.call('EXISTS', queue) == 0 then redis.call('ZREM', q.index, q.member) end
+end
 -- New request ids, grouped by bucket (records in order: fresh holds their indexes).
 local writes, writeList = {}, {}
 for _, i in ipairs(fresh) do

@@ -3,11 +3,8 @@
 
 local alerts = {}
 
--- ISO 8601 UTC with milliseconds of a unix time in ms, as C# writes it (yyyy-MM-ddTHH:mm:ss.fffZ);
--- civil date from days since 1970 (H. Hinnant's algorithm). Packages store only expires_at.
-local function iso(ms)
-  local s = math.floor(ms / 1000)
-  local days, sod = math.floor(s / 86400), s % 86400
+-- Civil date (year, month, day) of a count of days since 1970-01-01 (H. Hinnant's algorithm).
+local function civil(days)
   local z = days + 719468
   local era = math.floor(z / 146097)
   local doe = z - era * 146097
@@ -16,29 +13,123 @@ local function iso(ms)
   local mp = math.floor((5 * doy + 2) / 153)
   local d = doy - math.floor((153 * mp + 2) / 5) + 1
   local m = mp < 10 and mp + 3 or mp - 9
-  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+  return yoe + era * 400 + (m <= 2 and 1 or 0), m, d
+end
+
+-- ISO 8601 UTC with milliseconds of a unix time in ms, as C# writes it (yyyy-MM-ddTHH:mm:ss.fffZ).
+local function iso(ms)
+  local s = math.floor(ms / 1000)
+  local y, m, d = civil(math.floor(s / 86400))
+  local sod = s % 86400
   return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', y, m, d, math.floor(sod / 3600), math.floor(sod % 3600 / 60), sod % 60, ms % 1000)
 end
 
-local function raise_alert(pkgId, pkgKey, label, kind, size, remaining)
-  alerts[#alerts + 1] = { 'alert:' .. pkgId .. ':' .. kind, cjson.encode({
-    accountId = ACCOUNT, packageId = pkgId, label = label, kind = kind,
-    size = tostring(size), remaining = tostring(remaining),
-    expiresAt = iso(tonumber(redis.call('HGET', pkgKey, 'expires_at'))), raisedAt = NOW_ISO }) }
+-- The Shanghai (UTC+8) date of a unix time in ms, yyyymmdd.
+local function shanghai_day(ms)
+  local y, m, d = civil(math.floor((ms + 28800000) / 86400000))
+  return string.format('%04d%02d%02d', y, m, d)
 end
 
--- Deducts one unit from a package: the exhausted package leaves the label's index, and the
--- low-balance (first time remaining < 20 % of size) and exhausted alerts are raised once each
--- (R-PKG-5, R-PKG-6). Returns the remaining calls.
-local function use_unit(pkgId, label, size, availMember)
-  local key = TAG .. ':pkg:' .. pkgId
-  local remaining = size - redis.call('HINCRBY', key, 'used', 1)
-  if remaining <= 0 then redis.call('ZREM', TAG .. ':avail:' .. label, availMember) end
-  if remaining * 5 < size and redis.call('HSETNX', key, 'alert_low', NOW) == 1 then
-    raise_alert(pkgId, key, label, 'PACKAGE_ALERT_KIND_LOW_BALANCE', size, remaining)
+-- Packages (docs/redis-keys.md). A package is ONE field of the account's hash {acct:M}:pk:<bucket>,
+-- bucket = pkg_bucket(id) (LedgerKeys.PackageBucket: 1,024 buckets per account, so a bucket stays a
+-- small listpack-encoded hash), field = the package id, value = its record, fields joined by '|':
+local PKG_FIELDS = { 'label', 'size', 'used', 'price_fen', 'free', 'purchased_at', 'expires_at', 'price_book',
+  'status', 'alerts', 'backdated', 'refund_id', 'order_id' }
+-- Read as numbers; the others stay strings. alerts holds one letter per alert raised (PKG_ALERT_FLAG).
+local PKG_NUMBERS = { size = true, used = true, purchased_at = true, expires_at = true, backdated = true }
+local PKG_ALERT_FLAG = { PACKAGE_ALERT_KIND_LOW_BALANCE = 'L', PACKAGE_ALERT_KIND_EXHAUSTED = 'X',
+  PACKAGE_ALERT_KIND_EXPIRING_7D = '7', PACKAGE_ALERT_KIND_EXPIRING_1D = '1', PACKAGE_ALERT_KIND_EXPIRED = 'E' }
+
+local function pkg_bucket(id)
+  local hex = string.match(id, '^pkg_(%x%x%x)')
+  return TAG .. ':pk:' .. (hex and tonumber(hex, 16) % 1024 or 0)
+end
+
+-- The package as a table (plus id and bucket), or nil when it does not exist.
+local function pkg_read(id)
+  local bucket = pkg_bucket(id)
+  local s = redis.call('HGET', bucket, id)
+  if not s then return nil end
+  local p, start = { id = id, bucket = bucket }, 1
+  for _, name in ipairs(PKG_FIELDS) do
+    local sep = string.find(s, '|', start, true)
+    local v = string.sub(s, start, sep and sep - 1 or -1)
+    if PKG_NUMBERS[name] then p[name] = tonumber(v) else p[name] = v end
+    start = sep and sep + 1 or #s + 1
   end
-  if remaining <= 0 and redis.call('HSETNX', key, 'alert_exhausted', NOW) == 1 then
-    raise_alert(pkgId, key, label, 'PACKAGE_ALERT_KIND_EXHAUSTED', size, remaining)
+  return p
+end
+
+local function pkg_write(p)
+  local v = {}
+  for i, name in ipairs(PKG_FIELDS) do
+    local x = p[name]
+    v[i] = type(x) == 'number' and string.format('%d', x) or x
+  end
+  redis.call('HSET', p.bucket, p.id, table.concat(v, '|'))
+end
+
+-- Marks an alert of the package raised; false when it already was (R-PKG-6: once per package and kind).
+local function pkg_flag(p, kind)
+  local f = PKG_ALERT_FLAG[kind]
+  if string.find(p.alerts, f, 1, true) then return false end
+  p.alerts = p.alerts .. f
+  return true
+end
+
+-- The deduction index: {acct:M}:avail:<label>, a sorted set (every score 0, lex order) with one
+-- member "<0 free|1 purchased>|<expires_at 13 digits>|<purchase day yyyymmdd>" per group of usable
+-- packages that share them, and per member a list {acct:M}:avail:<label>:<member> of the group's
+-- package ids by purchase time, then id (R-PKG-3). The index's first member expiring after t, then
+-- its list's head, is the package to charge: O(log n) in the number of packages.
+local function pkg_queue(p)
+  local index = TAG .. ':avail:' .. p.label
+  local member = string.format('%s|%013d|%s', p.free == '1' and '0' or '1', p.expires_at, shanghai_day(p.purchased_at))
+  return index, member, index .. ':' .. member
+end
+
+-- Puts a new package into its list, after the last one bought no later (concurrent purchases of a
+-- day may arrive out of order).
+local function pkg_enqueue(p)
+  local index, member, queue = pkg_queue(p)
+  local k, tail = -1, redis.call('LINDEX', queue, -1)
+  while tail do
+    local o = pkg_read(tail)
+    if o.purchased_at < p.purchased_at or (o.purchased_at == p.purchased_at and o.id < p.id) then break end
+    k = k - 1
+    tail = redis.call('LINDEX', queue, k)
+  end
+  if k == -1 then redis.call('RPUSH', queue, p.id)
+  elseif tail then redis.call('LINSERT', queue, 'AFTER', tail, p.id)
+  else redis.call('LPUSH', queue, p.id) end
+  redis.call('ZADD', index, 0, member)
+end
+
+-- Takes a package out of the index (exhausted, frozen for a refund); an emptied list leaves the index.
+local function pkg_dequeue(p)
+  local index, member, queue = pkg_queue(p)
+  redis.call('LREM', queue, 1, p.id)
+  if redis.call('EXISTS', queue) == 0 then redis.call('ZREM', index, member) end
+end
+
+local function raise_alert(p, kind, remaining)
+  alerts[#alerts + 1] = { 'alert:' .. p.id .. ':' .. kind, cjson.encode({
+    accountId = ACCOUNT, packageId = p.id, label = p.label, kind = kind,
+    size = tostring(p.size), remaining = tostring(remaining),
+    expiresAt = iso(p.expires_at), raisedAt = NOW_ISO }) }
+end
+
+-- Deducts one unit from a package (not written: pkg_write follows): an exhausted package leaves
+-- the index, and the low-balance (first time remaining < 20 % of size) and exhausted alerts are
+-- raised once each (R-PKG-5, R-PKG-6). Returns the remaining calls.
+local function pkg_use_unit(p)
+  p.used = p.used + 1
+  local remaining = p.size - p.used
+  if remaining * 5 < p.size and pkg_flag(p, 'PACKAGE_ALERT_KIND_LOW_BALANCE') then
+    raise_alert(p, 'PACKAGE_ALERT_KIND_LOW_BALANCE', remaining)
+  end
+  if remaining <= 0 and pkg_flag(p, 'PACKAGE_ALERT_KIND_EXHAUSTED') then
+    raise_alert(p, 'PACKAGE_ALERT_KIND_EXHAUSTED', remaining)
   end
   return remaining
 end
