@@ -31,15 +31,21 @@ NEW=$(expand cat_new | R -x script load)
 
 now=$(date +%s%3N); iso=$(date -u -d "@$((now / 1000))" +%Y-%m-%dT%H:%M:%S.000Z); t13=$(printf '%013d' "$now")
 day=$(date -u -d "@$((now / 1000 + 28800))" +%Y%m%d)
-# One package of 10^9 calls per account, with the fields both layouts read.
+# One package of 10^9 calls per account: account A in the old revision's layout (a hash per
+# package, an index member per package), account B in today's (docs/redis-keys.md).
+exp=$((now + 300 * 86400000)) pur=$((now - 1000))
 for a in A B; do
   R hset "{acct:$a}:svc" kind main state opened activated_at $((now - 86400000)) price_book 2021-06 >/dev/null
-  exp=$((now + 300 * 86400000)) pur=$((now - 1000))
-  m="1|$(printf %013d $exp)|$(printf %013d $pur)|pkg_1"
-  R hset "{acct:$a}:pkg:pkg_1" label basic_authoritative size 1000000000 used 0 valid_from $((now - 86400000)) \
-    purchased_at $pur expires_at $exp status active expires_iso X ordkey "$m" >/dev/null
-  R zadd "{acct:$a}:avail:basic_authoritative" 0 "$m" >/dev/null
 done
+m="1|$(printf %013d $exp)|$(printf %013d $pur)|pkg_1"
+R hset "{acct:A}:pkg:pkg_1" label basic_authoritative size 1000000000 used 0 valid_from $((now - 86400000)) \
+  purchased_at $pur expires_at $exp status active expires_iso X ordkey "$m" >/dev/null
+R zadd "{acct:A}:avail:basic_authoritative" 0 "$m" >/dev/null
+group="1|$(printf %013d $exp)|$(date -u -d "@$((pur / 1000 + 28800))" +%Y%m%d)"
+# "pkg_1" is not of the form pkg_<hex>: its record lives in bucket 0.
+R hset "{acct:B}:pk:0" pkg_1 "basic_authoritative|1000000000|0|0|0|$pur|$exp|2021-06|active||0||" >/dev/null
+R zadd "{acct:B}:avail:basic_authoritative" 0 "$group" >/dev/null
+R rpush "{acct:B}:avail:basic_authoritative:$group" pkg_1 >/dev/null
 cpu() { R info cpu | awk -F: '/used_cpu_(sys|user):/{s+=$2} END{printf "%.3f", s}'; }
 
 # run old|new CALLS [BUCKET OFFSET]: CALLS calls of 1,000 records, unique request ids.

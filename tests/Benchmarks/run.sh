@@ -239,17 +239,6 @@ redis_ceiling() {
 
 memory_line() { printf '{"kind":"memory","name":"%s","bytes":%s,"method":"%s","headline":"%s"}\n' "$1" "$2" "$3" "${4:-false}" >>"$JSONL"; }
 
-# Average MEMORY USAGE (SAMPLES 0: exact) of up to N keys matching a pattern.
-avg_memory_usage() {
-  local pattern=$1 n=${2:-50} total=0 count=0 key
-  while IFS= read -r key; do
-    [ -n "$key" ] || continue
-    total=$((total + $(R memory usage "$key" samples 0)))
-    count=$((count + 1))
-  done < <(R --scan --pattern "$pattern" | head -n "$n")
-  [ $count -gt 0 ] && echo $((total / count)) || echo 0
-}
-
 # ---------------------------------------------------------------------------------------- scale
 if [ $QUICK = 1 ]; then
   WARMUP=1; DURATION=3; MAIN_PACKAGES=5; PKG_COUNT=10000; PKG_ROUNDS=2; MEM_RECORDS=100000; UNARY_ROUNDS=1; JIT_WARMUP=2
@@ -282,22 +271,34 @@ MEM1=$(data_memory); KEYS1=$(R dbsize)
 # Memory per package: the ledger's own structures (MEMORY USAGE), and everything the platform
 # keeps per purchase (INFO used_memory delta: + event-bus dedupe keys, notices, streams).
 TAG10K="{acct:$ACC_10K}"
-PKG_HASH=$(avg_memory_usage "$TAG10K:pkg:*" 100)
-AVAIL_N=$(R zcard "$TAG10K:avail:basic_authoritative")
-AVAIL_SHARE=$(( $(R memory usage "$TAG10K:avail:basic_authoritative" samples 0) / AVAIL_N ))
-PKGS_N=$(R zcard "$TAG10K:pkgs")
-PKGS_SHARE=$(( $(R memory usage "$TAG10K:pkgs" samples 0) / PKGS_N ))
+# sum_memory PATTERN: total MEMORY USAGE (SAMPLES 0: exact) and number of the keys matching it.
+sum_memory() {
+  local total=0 count=0 key
+  while IFS= read -r key; do
+    [ -n "$key" ] || continue
+    total=$((total + $(R memory usage "$key" samples 0))); count=$((count + 1))
+  done < <(R --scan --pattern "$1")
+  echo "$total $count"
+}
+read -r PK_BYTES PK_KEYS < <(sum_memory "$TAG10K:pk:*")
+PKG_N=0
+while IFS= read -r key; do [ -n "$key" ] && PKG_N=$((PKG_N + $(R hlen "$key"))); done < <(R --scan --pattern "$TAG10K:pk:*")
+PK_ENCODING=$(R object encoding "$(R --scan --pattern "$TAG10K:pk:*" | head -n 1)")
+read -r AVAIL_BYTES AVAIL_KEYS < <(sum_memory "$TAG10K:avail:*")
+read -r DAY_BYTES DAY_KEYS < <(sum_memory "$TAG10K:day:*")
+DAY_BYTES=$((DAY_BYTES + $(R memory usage "$TAG10K:days" samples 0)))
+PK_SHARE=$((PK_BYTES / PKG_N)) AVAIL_SHARE=$((AVAIL_BYTES / PKG_N)) DAY_SHARE=$((DAY_BYTES / PKG_N))
 # ledger:schedule holds one member per account and purchase day: its share per package is its size
 # over every package of every account (they were all bought today).
 SCHED_N=$(R zcard ledger:schedule)
 ALL_PKGS=0
-while IFS= read -r key; do [ -n "$key" ] && ALL_PKGS=$((ALL_PKGS + $(R zcard "$key"))); done < <(R --scan --pattern '{acct:*}:pkgs')
+while IFS= read -r key; do [ -n "$key" ] && ALL_PKGS=$((ALL_PKGS + $(R llen "$key"))); done < <(R --scan --pattern '{acct:*}:day:*')
 SCHED_SHARE=$(( $(R memory usage ledger:schedule samples 0) / (ALL_PKGS > 0 ? ALL_PKGS : 1) ))
-LEDGER_PER_PKG=$((PKG_HASH + AVAIL_SHARE + PKGS_SHARE + SCHED_SHARE))
-memory_line "package: ledger total (hash + avail + pkgs + schedule)" $LEDGER_PER_PKG "MEMORY USAGE SAMPLES 0 over the ledger's structures of $PKG_COUNT packages" true
-memory_line "package: {acct}:pkg:<id> hash ($(R hlen "$(R --scan --pattern "$TAG10K:pkg:*" | head -n 1)") fields)" "$PKG_HASH" "MEMORY USAGE, average of 100 packages"
-memory_line "package: share of {acct}:avail:<label> zset ($AVAIL_N members)" "$AVAIL_SHARE" "MEMORY USAGE / ZCARD"
-memory_line "package: share of {acct}:pkgs zset ($PKGS_N members)" "$PKGS_SHARE" "MEMORY USAGE / ZCARD"
+LEDGER_PER_PKG=$((PK_SHARE + AVAIL_SHARE + DAY_SHARE + SCHED_SHARE))
+memory_line "package: ledger total (records + index + days + schedule)" $LEDGER_PER_PKG "MEMORY USAGE SAMPLES 0 over the ledger's structures of the $PKG_N packages of one account" true
+memory_line "package: record in {acct}:pk:<bucket> ($PK_KEYS buckets, $PK_ENCODING)" "$PK_SHARE" "MEMORY USAGE of the buckets / packages"
+memory_line "package: share of {acct}:avail:<label> index and lists ($AVAIL_KEYS keys)" "$AVAIL_SHARE" "MEMORY USAGE / packages"
+memory_line "package: share of {acct}:days and {acct}:day:<d> lists ($DAY_KEYS days)" "$DAY_SHARE" "MEMORY USAGE / packages"
 memory_line "package: share of ledger:schedule ($SCHED_N members for $ALL_PKGS packages)" "$SCHED_SHARE" "MEMORY USAGE / packages of all accounts"
 memory_line "package: whole platform per purchase" $(((MEM1 - MEM0) / PKG_COUNT)) \
   "MEMORY STATS delta over $PKG_COUNT purchases after the relays drained ($((KEYS1 - KEYS0)) new keys; includes the delivered events kept in their topic stream, consumers' dedupe keys and notices)"

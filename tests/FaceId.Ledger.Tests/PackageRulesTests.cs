@@ -112,6 +112,32 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
     }
 
     [Fact]
+    public async Task R_PKG_3_packages_of_one_day_are_used_by_purchase_time_then_id_whatever_order_they_arrive_in()
+    {
+        // Packages of one label, kind and purchase day share one list of the deduction index; purchases
+        // that arrive out of order (concurrent orders, several packages of one instant) are put in place.
+        await using var host = new LedgerHost(redis.ConnectionString, Shanghai(2026, 3, 10, 12));
+        var account = await host.OpenedAccountAsync(Shanghai(2026, 1, 1));
+        int[] minutes = [5, 1, 3, 1, 1, 7, 3, 0];
+        var created = new List<(DateTimeOffset At, string Id)>();
+        for (var i = 0; i < minutes.Length; i++)
+        {
+            var at = Shanghai(2026, 3, 10, 10, minutes[i]);
+            var (ids, _) = await host.Ledger.CreatePackagesAsync(account, $"order:o{i}",
+                [new NewPackage("basic_authoritative", 2, 100, false, "2021-06")], at, requireOpenedService: true, orderId: $"o{i}");
+            created.Add((at, ids.Single()));
+        }
+        var expected = created.OrderBy(c => c.At).ThenBy(c => c.Id, StringComparer.Ordinal).SelectMany(c => new[] { c.Id, c.Id }).ToList();
+        var used = new List<string>();
+        for (var i = 0; i < expected.Count; i++) used.Add((await host.UseAsync(account, "basic_authoritative")).PackageId);
+        Assert.Equal(expected, used);
+        Assert.Equal(UsageKind.Postpaid, (await host.UseAsync(account, "basic_authoritative")).Kind);
+        // Every package used up: the index is empty, and the listing still shows all of them in purchase order.
+        Assert.Equal(0, await host.Redis.SortedSetLengthAsync(LedgerKeys.Available(account, "basic_authoritative")));
+        Assert.Equal(expected.Distinct(), (await host.Ledger.ListPackagesAsync(account)).Select(p => p.Id));
+    }
+
+    [Fact]
     public async Task R_PKG_3_when_no_package_is_usable_the_call_falls_back_to_postpaid_by_itself()
     {
         await using var host = new LedgerHost(redis.ConnectionString);
