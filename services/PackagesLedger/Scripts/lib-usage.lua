@@ -33,10 +33,11 @@ end
 -- Packages (docs/redis-keys.md). A package is ONE field of the account's hash {acct:M}:pk:<bucket>,
 -- bucket = pkg_bucket(id) (LedgerKeys.PackageBucket: 1,024 buckets per account, so a bucket stays a
 -- small listpack-encoded hash), field = the package id, value = its record, fields joined by '|':
-local PKG_FIELDS = { 'label', 'size', 'used', 'price_fen', 'free', 'purchased_at', 'expires_at', 'price_book',
-  'status', 'alerts', 'backdated', 'refund_id', 'order_id' }
--- Read as numbers; the others stay strings. alerts holds one letter per alert raised (PKG_ALERT_FLAG).
-local PKG_NUMBERS = { size = true, used = true, purchased_at = true, expires_at = true, backdated = true }
+--   label|size|used|price_fen|free|purchased_at|expires_at|price_book|status|alerts|backdated|refund_id|order_id
+-- (times in ms; status active|refunding|refunded; alerts: one letter per alert raised, PKG_ALERT_FLAG).
+-- PackageRecord.Parse reads the same format: keep both in step.
+local PKG_PATTERN = '^([^|]*)|(%d+)|(%d+)|([^|]*)|([01])|(%d+)|(%d+)|([^|]*)|([^|]*)|([^|]*)|(%d+)|([^|]*)|([^|]*)$'
+local PKG_FORMAT = '%s|%d|%d|%s|%s|%d|%d|%s|%s|%s|%d|%s|%s'
 local PKG_ALERT_FLAG = { PACKAGE_ALERT_KIND_LOW_BALANCE = 'L', PACKAGE_ALERT_KIND_EXHAUSTED = 'X',
   PACKAGE_ALERT_KIND_EXPIRING_7D = '7', PACKAGE_ALERT_KIND_EXPIRING_1D = '1', PACKAGE_ALERT_KIND_EXPIRED = 'E' }
 
@@ -50,23 +51,16 @@ local function pkg_read(id)
   local bucket = pkg_bucket(id)
   local s = redis.call('HGET', bucket, id)
   if not s then return nil end
-  local p, start = { id = id, bucket = bucket }, 1
-  for _, name in ipairs(PKG_FIELDS) do
-    local sep = string.find(s, '|', start, true)
-    local v = string.sub(s, start, sep and sep - 1 or -1)
-    if PKG_NUMBERS[name] then p[name] = tonumber(v) else p[name] = v end
-    start = sep and sep + 1 or #s + 1
-  end
-  return p
+  local label, size, used, price, free, purchased, expires, book, status, alerts, backdated, refund, order = string.match(s, PKG_PATTERN)
+  if not label then error('package record of ' .. id .. ' is malformed: ' .. s) end
+  return { id = id, bucket = bucket, label = label, size = tonumber(size), used = tonumber(used), price_fen = price, free = free,
+    purchased_at = tonumber(purchased), expires_at = tonumber(expires), price_book = book, status = status, alerts = alerts,
+    backdated = tonumber(backdated), refund_id = refund, order_id = order }
 end
 
 local function pkg_write(p)
-  local v = {}
-  for i, name in ipairs(PKG_FIELDS) do
-    local x = p[name]
-    v[i] = type(x) == 'number' and string.format('%d', x) or x
-  end
-  redis.call('HSET', p.bucket, p.id, table.concat(v, '|'))
+  redis.call('HSET', p.bucket, p.id, string.format(PKG_FORMAT, p.label, p.size, p.used, p.price_fen, p.free, p.purchased_at,
+    p.expires_at, p.price_book, p.status, p.alerts, p.backdated, p.refund_id, p.order_id))
 end
 
 -- Marks an alert of the package raised; false when it already was (R-PKG-6: once per package and kind).
