@@ -20,7 +20,7 @@ public static class LedgerKeys
     /// Hash holding the records of the account's packages whose id falls in one bucket: field = package
     /// id, value = the record (PackageRecordCodec). The bucket is the id's first 3 hex digits modulo
     /// 1,024, computed alike by lib-usage.lua's pkg_bucket; an id not of the form pkg_&lt;hex&gt; maps to
-    /// bucket 0, where no package is (so it is simply not found).
+    /// bucket 0, where it is no field (so it is simply not found).
     /// </summary>
     public static string PackageBucket(string accountId, string packageId)
     {

@@ -89,7 +89,7 @@ local function pkg_enqueue(p)
   local k, tail = -1, redis.call('LINDEX', queue, -1)
   while tail do
     local o = pkg_read(tail)
-    if o.purchased_at < p.purchased_at or (o.purchased_at == p.purchased_at and o.id < p.id) then break end
+    if not o or o.purchased_at < p.purchased_at or (o.purchased_at == p.purchased_at and o.id < p.id) then break end
     k = k - 1
     tail = redis.call('LINDEX', queue, k)
   end
