@@ -1,4 +1,5 @@
 using System.Globalization;
+using FaceId.Common;
 
 namespace FaceId.Packages.Ledger;
 
@@ -24,7 +25,7 @@ public sealed record PackageRecord(
     public long Remaining => Math.Max(0, Size - Used);
 
     /// <summary>
-    /// Reads a stored record: the fields lib-usage.lua's PKG_FIELDS names, joined by '|' —
+    /// Reads a stored record as lib-usage.lua writes it (PKG_FORMAT): joined by '|' —
     /// label, size, used, price_fen, free, purchased_at, expires_at (ms), price_book, status,
     /// alerts raised, backdated, refund_id, order_id. Keep both in step.
     /// </summary>
@@ -34,7 +35,7 @@ public sealed record PackageRecord(
         if (f.Length != 13) throw new FormatException($"package record of {id} has {f.Length} fields, not 13: '{stored}'");
         long N(int i) => long.Parse(f[i], CultureInfo.InvariantCulture);
         var purchased = DateTimeOffset.FromUnixTimeMilliseconds(N(5));
-        return new PackageRecord(id, accountId, f[0], N(1), N(2), N(3), f[4] == "1", purchased, FaceId.Common.ChinaCalendar.StartOfDay(purchased),
+        return new PackageRecord(id, accountId, f[0], N(1), N(2), N(3), f[4] == "1", purchased, ChinaCalendar.StartOfDay(purchased),
             DateTimeOffset.FromUnixTimeMilliseconds(N(6)), f[8], f[7], f[12], N(10));
     }
 

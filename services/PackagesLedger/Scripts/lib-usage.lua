@@ -51,10 +51,10 @@ local function pkg_read(id)
   local bucket = pkg_bucket(id)
   local s = redis.call('HGET', bucket, id)
   if not s then return nil end
-  local label, size, used, price, free, purchased, expires, book, status, alerts, backdated, refund, order = string.match(s, PKG_PATTERN)
+  local label, size, used, price, free, purchased, expires, book, status, raised, backdated, refund, order = string.match(s, PKG_PATTERN)
   if not label then error('package record of ' .. id .. ' is malformed: ' .. s) end
   return { id = id, bucket = bucket, label = label, size = tonumber(size), used = tonumber(used), price_fen = price, free = free,
-    purchased_at = tonumber(purchased), expires_at = tonumber(expires), price_book = book, status = status, alerts = alerts,
+    purchased_at = tonumber(purchased), expires_at = tonumber(expires), price_book = book, status = status, alerts = raised,
     backdated = tonumber(backdated), refund_id = refund, order_id = order }
 end
 
