@@ -38,9 +38,6 @@ public static class LedgerKeys
     /// <summary>Sorted set (lex) of the groups of usable packages of a label, in deduction order (each with its list of ids: lib-usage.lua).</summary>
     public static string Available(string accountId, string label) => RedisKeys.ForAccount(accountId, "avail:" + label);
 
-    /// <summary>Request-id buckets per account and generation (deduct.lua): enough that a busy account stays in small, listpack-encoded hashes.</summary>
-    public const int RequestBuckets = 4096;
-
     /// <summary>
     /// Request ids are kept by the time they were charged, in generations of this length (the same
     /// constant as lib-usage.lua's RID_GENERATION_MS): a generation's keys are read while it or the next
@@ -53,32 +50,11 @@ public static class LedgerKeys
     /// <summary>The generation current at <paramref name="at"/>.</summary>
     public static long GenerationAt(DateTimeOffset at) => at.ToUnixTimeMilliseconds() / (long)RequestIdGeneration.TotalMilliseconds;
 
-    /// <summary>Hash: request id → outcome of the records charged during one generation whose ids fall in one bucket (idempotency).</summary>
-    public static string RequestBucket(string accountId, long generation, string requestId) =>
-        RedisKeys.ForAccount(accountId, $"rid:g{generation}:{BucketOf(requestId)}");
-
     /// <summary>
-    /// The bucket of a request id: a polynomial hash of its UTF-8 bytes, computed exactly alike by
-    /// lib-usage.lua's rid_bucket (create-packages.lua finds backdated ids with it), so never change one alone.
+    /// Hash: request id → outcome (lib-usage.lua's rid_value form) of every record of the account charged
+    /// during one generation (idempotency). One hash, so a batch reads and writes its ids in one command each.
     /// </summary>
-    public static int BucketOf(string requestId)
-    {
-        long h = 0;
-        foreach (var c in requestId)
-        {
-            // Ids are ASCII (InputValidator.Id); anything else is hashed as UTF-8 bytes, as Lua sees it.
-            if (c >= 0x80) return BucketOfUtf8(requestId);
-            h = (h * 31 + c) % 2147483647;
-        }
-        return (int)(h % RequestBuckets);
-    }
-
-    private static int BucketOfUtf8(string requestId)
-    {
-        long h = 0;
-        foreach (var b in System.Text.Encoding.UTF8.GetBytes(requestId)) h = (h * 31 + b) % 2147483647;
-        return (int)(h % RequestBuckets);
-    }
+    public static string RequestIds(string accountId, long generation) => RedisKeys.ForAccount(accountId, $"rid:g{generation}");
 
     /// <summary>Hash per Shanghai day: "label|P" package-deducted, "label|O" postpaid, "label|N" not billable.</summary>
     public static string DayCounters(string accountId, string day) => RedisKeys.ForAccount(accountId, "ctr:" + day);

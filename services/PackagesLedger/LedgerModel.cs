@@ -74,12 +74,12 @@ public sealed record ChargeRequest(
 
 public sealed record ChargeOutcome(ChargeKind Kind, string Label, string PackageId, long PackageRemaining, string PriceBook)
 {
-    /// <summary>Parses "kind|label|package|remaining" as stored by deduct.lua; the price book is the account's.</summary>
+    /// <summary>Parses "kind|label|package|remaining" as deduct.lua answers it; the price book is the account's.</summary>
     public static ChargeOutcome Parse(ReadOnlySpan<char> stored, string priceBook)
     {
         Span<Range> p = stackalloc Range[5];
         var count = stored.Split(p, '|');
-        if (count != 4) throw new FormatException($"stored charge outcome '{stored}' is not kind|label|package|remaining");
+        if (count != 4) throw new FormatException($"charge outcome '{stored}' is not kind|label|package|remaining");
         var kind = stored[p[0]] switch { "P" => ChargeKind.Package, "O" => ChargeKind.Postpaid, _ => ChargeKind.NotBillable };
         return new ChargeOutcome(kind, stored[p[1]].ToString(), stored[p[2]].ToString(), Math.Max(0, long.Parse(stored[p[3]], CultureInfo.InvariantCulture)), priceBook);
     }

@@ -159,7 +159,7 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
             args[i++] = r.RequestId;
             args[i++] = r.Label;
             args[i++] = ms13;
-            args[i++] = $"{day}:{LedgerKeys.BucketOf(r.RequestId)}";
+            args[i++] = day;
             args[i++] = r.Billable ? 1 : 0;
             args[i++] = UsageRecordJson(r, accountJson, iso);
         }
@@ -213,19 +213,25 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
     /// <summary>Reads back a recorded request's outcome, or null.</summary>
     public async Task<ChargeOutcome?> GetChargeAsync(string mainAccountId, string requestId)
     {
-        // Where deduct.lua looks: the current generation's bucket, then the previous one's.
+        // Where deduct.lua looks: the current generation's hash, then the previous one's.
         var generation = LedgerKeys.GenerationAt(time.GetUtcNow());
         var batch = redis.CreateBatch();
         var book = batch.HashGetAsync(LedgerKeys.Service(mainAccountId), "price_book");
         var reads = new List<Task<RedisValue>>(2);
         for (var g = generation; g >= generation - 1; g--)
-            reads.Add(batch.HashGetAsync(LedgerKeys.RequestBucket(mainAccountId, g, requestId), requestId));
+            reads.Add(batch.HashGetAsync(LedgerKeys.RequestIds(mainAccountId, g), requestId));
         batch.Execute();
         var priceBook = (string?)await book ?? "";
         foreach (var read in reads)
         {
-            var stored = await read;
-            if (!stored.IsNull) return ChargeOutcome.Parse((string)stored!, priceBook);
+            var kept = (string?)await read;
+            if (kept is null) continue;
+            // lib-usage.lua's rid_value: "P<package id without pkg_>|<remaining>" (the label is the package's), else "<kind><label>".
+            if (kept[0] != 'P') return new ChargeOutcome(kept[0] == 'O' ? ChargeKind.Postpaid : ChargeKind.NotBillable, kept[1..], "", 0, priceBook);
+            var bar = kept.IndexOf('|');
+            var packageId = "pkg_" + kept[1..bar];
+            var package = await GetPackageAsync(mainAccountId, packageId);
+            return new ChargeOutcome(ChargeKind.Package, package?.Label ?? "", packageId, long.Parse(kept.AsSpan(bar + 1), CultureInfo.InvariantCulture), priceBook);
         }
         return null;
     }

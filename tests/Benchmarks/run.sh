@@ -102,7 +102,7 @@ export Auth__SigningKey
 RP=$(free_port)
 say "Starting redis-server on 127.0.0.1:$RP (AOF, appendfsync always, no RDB — as ./faceid run; automatic AOF rewrite off)"
 redis-server --port "$RP" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes --appendfsync always --save "" \
-  --auto-aof-rewrite-percentage 0 --hash-max-listpack-value 192 --daemonize no --logfile "$WORK/logs/redis.log" </dev/null >/dev/null 2>&1 &
+  --auto-aof-rewrite-percentage 0 --hash-max-listpack-value 192 --lazyfree-lazy-expire yes --daemonize no --logfile "$WORK/logs/redis.log" </dev/null >/dev/null 2>&1 &
 REDIS_PID=$!
 PIDS+=("$REDIS_PID")
 for _ in $(seq 1 100); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -205,10 +205,7 @@ expand_script() {
 
 # redis_ceiling ACCOUNT PIPELINE CLIENTS REQUESTS [RECORDS]: deduct.lua by EVALSHA with RECORDS
 # records per call (1 by default), each with a unique request id (two __rand_int__ placeholders),
-# and a traceparent like the services send. The request-id bucket of record i is i mod 4096
-# (redis-benchmark cannot hash its random ids): a batch spreads over its buckets as real ids do,
-# but every call reuses the same ones, so they grow past the listpack size into hash tables over
-# the run; single-record calls all share bucket 1.
+# and a traceparent like the services send (the account's request ids all go to one hash per generation).
 redis_ceiling() {
   local acct=$1 pipeline=$2 clients=$3 requests=$4 records=${5:-1} sha=${6:-$DEDUCT_SHA} script=${7:-deduct.lua}
   local tag="{acct:$acct}" now iso t13 day csv i rid
@@ -219,7 +216,7 @@ redis_ceiling() {
   local recs=()
   for i in $(seq 1 "$records"); do
     rid="rb-__rand_int__-__rand_int__-$i"
-    recs+=("$rid" basic_authoritative "$t13" "$day:$((i % 4096))" 1
+    recs+=("$rid" basic_authoritative "$t13" "$day" 1
       "{\"requestId\":\"$rid\",\"accountId\":\"$acct\",\"label\":\"basic_authoritative\",\"accessMode\":\"ACCESS_MODE_SAAS\",\"returnCode\":\"0\",\"occurredAt\":\"$iso\",\"billable\":true")
   done
   csv=$(redis-benchmark -p "$RP" -n "$requests" -c "$clients" -P "$pipeline" -r 2000000000 --csv \

@@ -156,8 +156,9 @@ public sealed class RedisServer : IAsyncDisposable
             WorkingDirectory = Directory,
         };
         foreach (var arg in (string[])["--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", Directory, "--daemonize", "no",
-                     // As ./faceid run: package records (≤ ~150 bytes) stay in listpack-encoded buckets (docs/redis-keys.md).
-                     "--hash-max-listpack-value", "192", .. _extraArgs])
+                     // As ./faceid run: package records (≤ ~150 bytes) stay in listpack-encoded buckets, and a request-id
+                     // hash that expires is freed in the background (docs/reliability.md).
+                     "--hash-max-listpack-value", "192", "--lazyfree-lazy-expire", "yes", .. _extraArgs])
             start.ArgumentList.Add(arg);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) => Append(e.Data);

@@ -46,11 +46,10 @@ for i = 0, n - 1 do
   if #moved > 0 then
     for _, rid in ipairs(moved) do
       local remaining = pkg_use_unit(p)
-      local bucket = rid_bucket(rid)
       for _, gen in ipairs({ RID_GEN, RID_GEN - 1 }) do
-        local ridKey = rid_key(gen, bucket)
+        local ridKey = rid_key(gen)
         if redis.call('HEXISTS', ridKey, rid) == 1 then
-          redis.call('HSET', ridKey, rid, 'P|' .. p.label .. '|' .. id .. '|' .. remaining)
+          redis.call('HSET', ridKey, rid, rid_value('P', p.label, id, remaining))
           break
         end
       end

@@ -6,10 +6,10 @@
 -- low-balance and exhausted alerts once per package; day counters; one UsageCharged event for
 -- the batch and the alerts, in the outbox.
 --
--- Per record the script only computes (Lua tables and strings); Redis is read once per request-id
--- bucket (HMGET), once per package and only when the cached first package of a label no longer
+-- Per record the script only computes (Lua tables and strings); Redis is read once for all the
+-- request ids (HMGET), once per package and only when the cached first package of a label no longer
 -- fits (ZRANGEBYLEX + LINDEX); every write happens at the end, once per key: the record of each
--- package charged, LPOP of the packages exhausted, HSET of a bucket's new request ids, HINCRBY per
+-- package charged, LPOP of the packages exhausted, one HSET of the new request ids, HINCRBY per
 -- day counter field, one ZADD per postpaid queue. Nothing is written before every outcome is known,
 -- so a script that dies while deciding (a bug) has changed nothing.
 --
@@ -17,16 +17,16 @@
 -- day, each with its list in deduction order): lib-usage.lua, docs/redis-keys.md. The first group
 -- expiring after t, then its list's head, is the package to charge: O(log n).
 --
--- Request ids: hash {acct:M}:rid:g<generation>:<bucket 0..4095>, field request id, value the
--- outcome "kind|label|package|remaining" (kind P package, O postpaid, N not billable); the bucket
--- (a hash of the id, LedgerKeys.BucketOf) keeps each hash small (listpack-encoded). An id is looked
--- up in the current and the previous generation (lib-usage.lua) and written to the current one.
+-- Request ids: one hash per account and generation of 8 days, {acct:M}:rid:g<generation>, field the
+-- request id, value its outcome in a short form (rid_value, lib-usage.lua). An id is looked up in the
+-- current and the previous generation and written to the current one. One hash, not many small ones:
+-- a batch then costs two HMGETs and one HSET whatever its size (docs/benchmarks.md).
 --
 -- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox
 -- ARGV[1] = hash tag  ARGV[2] = main account id  ARGV[3] = traceparent  ARGV[4] = tracestate
 -- ARGV[5] = now (unix ms)  ARGV[6] = now ISO  ARGV[7], ARGV[8] = usage topic and event type
 -- ARGV[9], ARGV[10] = alert topic and event type
--- ARGV[11] = n, then n groups of 6: request_id, label, occurred_at (ms, 13 digits), "<occurred yyyymmdd>:<bucket>",
+-- ARGV[11] = n, then n groups of 6: request_id, label, occurred_at (ms, 13 digits), occurred day (yyyymmdd, Shanghai),
 --   billable (1|0), the UsageCharged record as JSON without priceBook, packageId and the closing brace
 -- Returns the price book, a string of one status character per record ("+" new, "=" duplicate,
 -- "u" unknown account, "o" not opened at the record's time, "s" suspended), then the outcome of
@@ -36,48 +36,35 @@ local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
 
 local svc = redis.call('HMGET', KEYS[1], 'state', 'activated_at', 'price_book')
 local state, activated, book = svc[1], tonumber(svc[2] or ''), svc[3] or ''
-local known = state ~= false or redis.call('EXISTS', KEYS[1]) == 1
+local account_known = state ~= false or redis.call('EXISTS', KEYS[1]) == 1
 
 local n = tonumber(ARGV[11])
 local first = 12
 
--- 1. Known request ids: one HMGET per bucket for all the batch's ids in it. Field '~' (never a
--- request id) marks a bucket whose expiry is set, so PEXPIRE runs once per bucket, when it is new.
--- Ids not in the current generation's bucket are looked up in the previous generation's (one more
--- HMGET per bucket, only for those ids). A bucket is one flat table { bucket, '~', id, id, ... }
--- (a batch of 1,000 spreads over ~900 of the 4,096 buckets: per-bucket tables are the cost here).
-local bucketOf, dayOf, buckets, bucketList = {}, {}, {}, {}
+-- 1. Known request ids: one HMGET of the batch's ids in the current generation's hash (field '~',
+-- never a request id, marks a hash whose expiry is set), one more in the previous generation's for
+-- the ids not found. stored: request id -> its outcome as kept (rid_value's short form).
+local RID_KEY, RID_PREV_KEY = rid_key(RID_GEN), rid_key(RID_GEN - 1)
+local dayOf, ids = {}, { '~' }
 for i = 0, n - 1 do
   local b = first + i * 6
-  local suffix = ARGV[b + 3]
-  local bucket = string.sub(suffix, 10)
-  dayOf[i] = string.sub(suffix, 1, 8)
-  local g = buckets[bucket]
-  if g then
-    g[#g + 1] = ARGV[b]
-  else
-    g = { bucket, '~', ARGV[b] }
-    buckets[bucket] = g
-    bucketList[#bucketList + 1] = g
-  end
-  bucketOf[i] = g
+  dayOf[i] = ARGV[b + 3]
+  ids[i + 2] = ARGV[b]
 end
--- known: request id -> its outcome (earlier calls, then this batch's); dated: buckets whose expiry is set.
-local known, dated = {}, {}
-local RID_PREFIX, RID_PREV_PREFIX = rid_key(RID_GEN, ''), rid_key(RID_GEN - 1, '')
-for _, g in ipairs(bucketList) do
-  local v = redis.call('HMGET', RID_PREFIX .. g[1], unpack(g, 2))
-  local missing
-  for j = 2, #v do
-    if v[j] then known[g[j + 1]] = v[j] else missing = missing or {}; missing[#missing + 1] = g[j + 1] end
+local stored, dated = {}, false
+do
+  local v = hmget(RID_KEY, ids)
+  dated = v[1] ~= false
+  local missing = {}
+  for j = 2, #ids do
+    if v[j] then stored[ids[j]] = v[j] else missing[#missing + 1] = ids[j] end
   end
-  if missing then
-    local older = redis.call('HMGET', RID_PREV_PREFIX .. g[1], unpack(missing))
+  if #missing > 0 then
+    local older = hmget(RID_PREV_KEY, missing)
     for j = 1, #missing do
-      if older[j] then known[missing[j]] = older[j] end
+      if older[j] then stored[missing[j]] = older[j] end
     end
   end
-  dated[g] = v[1] ~= false
 end
 
 -- 2. Outcomes, record by record, against cached package state: per record only table look-ups,
@@ -118,6 +105,15 @@ local function package(id)
   return p
 end
 
+-- The outcome "kind|label|package|remaining" of a request id kept in rid_value's short form.
+local function rid_outcome(v)
+  local kind = string.sub(v, 1, 1)
+  if kind ~= 'P' then return kind .. '|' .. string.sub(v, 2) .. '||-1' end
+  local hex, remaining = string.match(v, '^P(%x+)|(%d+)$')
+  local id = 'pkg_' .. hex
+  return 'P|' .. package(id).label .. '|' .. id .. '|' .. remaining
+end
+
 -- Charges one unit to the first usable package of the label at t; returns its id and the
 -- remaining calls, or nil.
 local function charge_package(label, t13, t)
@@ -146,6 +142,9 @@ end
 -- The reply: the price book, a string of one status character per record ('+' new, '=' duplicate,
 -- 'u' unknown account, 'o' not opened at the record's time, 's' suspended), then the outcome of
 -- each new or duplicate record, in order.
+-- known: request id -> its outcome, for this batch's ids and earlier ones met again; compact: the
+-- new ids' stored form.
+local known, compact = {}, {}
 local out, status, events, fresh = { book, '' }, {}, {}, {}
 local ctrs, postqs, postqList = {}, {}, {}
 local tailNone, tailPkg, close = ',"priceBook":"' .. book .. '"}', ',"priceBook":"' .. book .. '","packageId":"', '"}'
@@ -153,11 +152,12 @@ for i = 0, n - 1 do
   local b = first + i * 6
   local rid = ARGV[b]
   local prev = known[rid]
+  if not prev and stored[rid] then prev = rid_outcome(stored[rid]); known[rid] = prev end
   local t = tonumber(ARGV[b + 2])
   if prev then
     status[i + 1] = '='
     out[#out + 1] = prev
-  elseif not known then
+  elseif not account_known then
     status[i + 1] = 'u'
   elseif not activated or t < activated then
     status[i + 1] = 'o'
@@ -192,6 +192,7 @@ for i = 0, n - 1 do
     ctr[kind] = ctr[kind] + 1
     local outcome = kind .. '|' .. label .. '|' .. pkg .. '|' .. remaining
     known[rid] = outcome
+    compact[rid] = rid_value(kind, label, pkg, remaining)
     fresh[#fresh + 1] = i
     status[i + 1] = '+'
     out[#out + 1] = outcome
@@ -216,19 +217,16 @@ for queue, q in pairs(popped) do
   redis.call('LPOP', queue, q.count)
   if redis.call('EXISTS', queue) == 0 then redis.call('ZREM', q.index, q.member) end
 end
--- New request ids, grouped by bucket (records in order: fresh holds their indexes).
-local writes, writeList = {}, {}
+-- New request ids, in one HSET (long argument lists in chunks).
+local w = {}
 for _, i in ipairs(fresh) do
-  local g, rid = bucketOf[i], ARGV[first + i * 6]
-  local w = writes[g]
-  if not w then w = {}; writes[g] = w; writeList[#writeList + 1] = g end
-  w[#w + 1] = rid; w[#w + 1] = known[rid]
+  local rid = ARGV[first + i * 6]
+  w[#w + 1] = rid; w[#w + 1] = compact[rid]
 end
-for _, g in ipairs(writeList) do
-  local w, key = writes[g], RID_PREFIX .. g[1]
-  if not dated[g] then w[#w + 1] = '~'; w[#w + 1] = '' end
-  for s = 1, #w, 2000 do redis.call('HSET', key, unpack(w, s, math.min(s + 1999, #w))) end
-  if not dated[g] then redis.call('PEXPIRE', key, RID_LIFETIME) end
+if #w > 0 then
+  if not dated then w[#w + 1] = '~'; w[#w + 1] = '' end
+  for s = 1, #w, 2000 do redis.call('HSET', RID_KEY, unpack(w, s, math.min(s + 1999, #w))) end
+  if not dated then redis.call('PEXPIRE', RID_KEY, RID_LIFETIME) end
 end
 for day, byLabel in pairs(ctrs) do
   local key, created = TAG .. ':ctr:' .. day, false

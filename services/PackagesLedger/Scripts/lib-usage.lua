@@ -128,14 +128,6 @@ local function pkg_use_unit(p)
   return remaining
 end
 
--- The request-id bucket of an id (0..4095), as LedgerKeys.BucketOf computes it: the ids of one
--- account are spread over 4,096 small hashes per generation, {acct:M}:rid:g<generation>:<bucket>.
-local function rid_bucket(rid)
-  local h = 0
-  for i = 1, #rid do h = (h * 31 + string.byte(rid, i)) % 2147483647 end
-  return h % 4096
-end
-
 -- Request ids are kept by the time they were charged, in generations of 8 days (LedgerKeys.RequestIdGeneration):
 -- the keys of generation g are read while g or g+1 is current and expire at the end of g+1, so an id
 -- is found for at least 8 days after its charge whatever occurred time a retry carries (a retry
@@ -144,7 +136,27 @@ local RID_GENERATION_MS = 691200000
 local RID_GEN = math.floor(tonumber(NOW) / RID_GENERATION_MS)
 -- Milliseconds from now until the end of the next generation: the lifetime of a new key of RID_GEN.
 local RID_LIFETIME = (RID_GEN + 2) * RID_GENERATION_MS - tonumber(NOW)
-local function rid_key(gen, bucket) return TAG .. ':rid:g' .. string.format('%d', gen) .. ':' .. bucket end
+local function rid_key(gen) return TAG .. ':rid:g' .. string.format('%d', gen) end
+
+-- The stored form of a charge outcome, kept short so Redis stores it in its smallest string
+-- allocation (docs/redis-keys.md): kind P "P<package id without pkg_>|<remaining>" (the label is the
+-- package's), kind O or N "<kind><label>"; the price book is the account's. PackageLedger.GetChargeAsync
+-- reads the same form: keep both in step.
+local function rid_value(kind, label, pkg, remaining)
+  if kind == 'P' then return 'P' .. string.sub(pkg, 5) .. '|' .. remaining end
+  return kind .. label
+end
+
+-- HMGET of any number of fields (unpack is bounded by the Lua C stack).
+local function hmget(key, fields)
+  if #fields <= 2000 then return redis.call('HMGET', key, unpack(fields)) end
+  local all = {}
+  for s = 1, #fields, 2000 do
+    local part = redis.call('HMGET', key, unpack(fields, s, math.min(s + 1999, #fields)))
+    for j = 1, #part do all[#all + 1] = part[j] end
+  end
+  return all
+end
 
 -- Appends the raised alerts to the outbox, each with a stable event id.
 local function flush_alerts(outbox, topic, type, tp, ts)
