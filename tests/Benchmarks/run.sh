@@ -392,16 +392,16 @@ for PHASE in always everysec; do
     quiesce >/dev/null
     M1=$(data_memory); K1=$(R dbsize)
     NEWKEYS=$((K1 - K0))
-    # Request ids live as fields of {acct}:rid:g<generation>:<bucket> hashes: memory per recorded id.
+    # Request ids live as fields of one {acct}:rid:g<generation> hash: memory per recorded id.
     RID_KEYS=0 RID_BYTES=0 RID_FIELDS=0
     while IFS= read -r key; do
       [ -n "$key" ] || continue
       RID_KEYS=$((RID_KEYS + 1)); RID_BYTES=$((RID_BYTES + $(R memory usage "$key" samples 0))); RID_FIELDS=$((RID_FIELDS + $(R hlen "$key")))
     done < <(R --scan --pattern "{acct:$ACC_MEM}:rid:*" | head -n 200)
-    memory_line "idempotency key (request id in {acct}:rid:g<generation>:<bucket>)" $(((M1 - M0) / MEM_RECORDS)) \
-      "MEMORY STATS delta (allocated minus client/AOF/script buffers) / $MEM_RECORDS recorded calls ($NEWKEYS new keys), after the relays drained and the usage topic was trimmed; includes the bucket hashes' key and expiry entries" true
-    memory_line "idempotency key: MEMORY USAGE of the bucket hashes / their fields" "$((RID_FIELDS > 0 ? RID_BYTES / RID_FIELDS : 0))" \
-      "MEMORY USAGE SAMPLES 0 over $RID_KEYS buckets holding $RID_FIELDS ids ($(R object encoding "$(R --scan --pattern "{acct:$ACC_MEM}:rid:*" | head -n 1)") encoded)"
+    memory_line "idempotency key (request id in {acct}:rid:g<generation>)" $(((M1 - M0) / MEM_RECORDS)) \
+      "MEMORY STATS delta (allocated minus client/AOF/script buffers) / $MEM_RECORDS recorded calls ($NEWKEYS new keys), after the relays drained and the usage topic was trimmed; includes the key and expiry entries of the generation's hash" true
+    memory_line "idempotency key: MEMORY USAGE of the generation hashes / their fields" "$((RID_FIELDS > 0 ? RID_BYTES / RID_FIELDS : 0))" \
+      "MEMORY USAGE SAMPLES 0 over $RID_KEYS hash(es) holding $RID_FIELDS ids ($(R object encoding "$(R --scan --pattern "{acct:$ACC_MEM}:rid:*" | head -n 1)") encoded)"
   fi
 done
 
