@@ -74,6 +74,22 @@ public sealed record ChargeRequest(
 
 public sealed record ChargeOutcome(ChargeKind Kind, string Label, string PackageId, long PackageRemaining, string PriceBook)
 {
+    /// <summary>
+    /// The package a kept outcome names, or null for a postpaid or not billable one. deduct.lua keeps each
+    /// request id's outcome short (lib-usage.lua's rid_value): "P&lt;package id without pkg_&gt;|&lt;remaining&gt;",
+    /// else "&lt;kind&gt;&lt;label&gt;"; a package charge's label is its package's.
+    /// </summary>
+    public static string? KeptPackageId(string kept) => kept[0] == 'P' ? "pkg_" + kept[1..kept.IndexOf('|')] : null;
+
+    /// <summary>A kept outcome (see <see cref="KeptPackageId"/>) made whole with its package's label; the price book is the account's.</summary>
+    public static ChargeOutcome FromKept(string kept, string priceBook, string packageLabel) => kept[0] switch
+    {
+        'P' => new ChargeOutcome(ChargeKind.Package, packageLabel, KeptPackageId(kept)!,
+            long.Parse(kept.AsSpan(kept.IndexOf('|') + 1), CultureInfo.InvariantCulture), priceBook),
+        'O' => new ChargeOutcome(ChargeKind.Postpaid, kept[1..], "", 0, priceBook),
+        _ => new ChargeOutcome(ChargeKind.NotBillable, kept[1..], "", 0, priceBook),
+    };
+
     /// <summary>Parses "kind|label|package|remaining" as deduct.lua answers it; the price book is the account's.</summary>
     public static ChargeOutcome Parse(ReadOnlySpan<char> stored, string priceBook)
     {

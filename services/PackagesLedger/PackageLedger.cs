@@ -226,12 +226,9 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         {
             var kept = (string?)await read;
             if (kept is null) continue;
-            // lib-usage.lua's rid_value: "P<package id without pkg_>|<remaining>" (the label is the package's), else "<kind><label>".
-            if (kept[0] != 'P') return new ChargeOutcome(kept[0] == 'O' ? ChargeKind.Postpaid : ChargeKind.NotBillable, kept[1..], "", 0, priceBook);
-            var bar = kept.IndexOf('|');
-            var packageId = "pkg_" + kept[1..bar];
-            var package = await GetPackageAsync(mainAccountId, packageId);
-            return new ChargeOutcome(ChargeKind.Package, package?.Label ?? "", packageId, long.Parse(kept.AsSpan(bar + 1), CultureInfo.InvariantCulture), priceBook);
+            var packageId = ChargeOutcome.KeptPackageId(kept);
+            var label = packageId is null ? "" : (await GetPackageAsync(mainAccountId, packageId))?.Label ?? "";
+            return ChargeOutcome.FromKept(kept, priceBook, label);
         }
         return null;
     }

@@ -140,7 +140,7 @@ local function rid_key(gen) return TAG .. ':rid:g' .. string.format('%d', gen) e
 
 -- The stored form of a charge outcome, kept short so Redis stores it in its smallest string
 -- allocation (docs/redis-keys.md): kind P "P<package id without pkg_>|<remaining>" (the label is the
--- package's), kind O or N "<kind><label>"; the price book is the account's. PackageLedger.GetChargeAsync
+-- package's), kind O or N "<kind><label>"; the price book is the account's. ChargeOutcome.FromKept
 -- reads the same form: keep both in step.
 local function rid_value(kind, label, pkg, remaining)
   if kind == 'P' then return 'P' .. string.sub(pkg, 5) .. '|' .. remaining end
