@@ -44,53 +44,84 @@ public sealed class ChargeCoalescer(PackageLedger ledger)
         }
     }
 
-    /// <summary>The lane's leader: charges what waits, group after group, until nothing does.</summary>
+    /// <summary>
+    /// The lane's leader: charges what waits, group after group, until nothing does. As soon as a
+    /// group's script call returns, the next group's call goes out, and only then are the finished
+    /// group's requests completed — on this thread, one after another: Redis works on the next group
+    /// meanwhile, and a group costs one thread hand-off instead of one per request (perf: waking
+    /// thread-pool workers for each request was a third of Metering's time per unary call).
+    /// </summary>
     private async Task RunAsync(string mainAccountId, Lane lane)
     {
+        var group = Take(mainAccountId, lane)!;
+        var inFlight = ChargeGroupAsync(mainAccountId, group);
         while (true)
         {
-            var group = new List<Pending>();
-            lock (lane)
+            IReadOnlyList<ChargeResult>? results = null;
+            Exception? failure = null;
+            try
             {
-                if (lane.Waiting.Count == 0)
-                {
-                    lane.Busy = false;
-                    lane.Closed = true;
-                    _lanes.TryRemove(new KeyValuePair<string, Lane>(mainAccountId, lane));
-                    return;
-                }
-                var records = 0;
-                while (lane.Waiting.TryPeek(out var next) && (group.Count == 0 || records + next.Records.Count <= MaxRecordsPerCall))
-                {
-                    group.Add(lane.Waiting.Dequeue());
-                    records += next.Records.Count;
-                }
+                results = await inFlight;
             }
-            await ChargeGroupAsync(mainAccountId, group);
+            catch (Exception e)
+            {
+                failure = e;
+            }
+            var next = Take(mainAccountId, lane);
+            var nextInFlight = next is null ? null : ChargeGroupAsync(mainAccountId, next);
+            Complete(group, results, failure);
+            if (next is null) return;
+            (group, inFlight) = (next, nextInFlight!);
         }
     }
 
-    private async Task ChargeGroupAsync(string mainAccountId, List<Pending> group)
+    /// <summary>The next group of waiting requests, or null when none waits (the lane is then closed).</summary>
+    private List<Pending>? Take(string mainAccountId, Lane lane)
+    {
+        lock (lane)
+        {
+            if (lane.Waiting.Count == 0)
+            {
+                lane.Busy = false;
+                lane.Closed = true;
+                _lanes.TryRemove(new KeyValuePair<string, Lane>(mainAccountId, lane));
+                return null;
+            }
+            var group = new List<Pending>();
+            var records = 0;
+            while (lane.Waiting.TryPeek(out var next) && (group.Count == 0 || records + next.Records.Count <= MaxRecordsPerCall))
+            {
+                group.Add(lane.Waiting.Dequeue());
+                records += next.Records.Count;
+            }
+            return group;
+        }
+    }
+
+    private async Task<IReadOnlyList<ChargeResult>> ChargeGroupAsync(string mainAccountId, List<Pending> group)
     {
         // The combined call (and its UsageCharged event) runs in the first request's trace.
         Activity.Current = group[0].Activity;
         using var links = group.Count > 1 ? LedgerTelemetry.CoalescedWith([.. group.Skip(1).Select(p => p.Activity)]) : null;
-        try
+        IReadOnlyList<ChargeRequest> all = group.Count == 1 ? group[0].Records : group.SelectMany(p => p.Records).ToList();
+        return await ledger.ChargeAsync(mainAccountId, all);
+    }
+
+    /// <summary>Gives each request its own outcomes; their continuations run here (see <see cref="Pending"/>).</summary>
+    private static void Complete(List<Pending> group, IReadOnlyList<ChargeResult>? results, Exception? failure)
+    {
+        var offset = 0;
+        foreach (var p in group)
         {
-            IReadOnlyList<ChargeRequest> all = group.Count == 1 ? group[0].Records : group.SelectMany(p => p.Records).ToList();
-            var results = await ledger.ChargeAsync(mainAccountId, all);
-            var offset = 0;
-            foreach (var p in group)
+            if (failure is not null)
             {
-                var mine = new ChargeResult[p.Records.Count];
-                for (var i = 0; i < mine.Length; i++) mine[i] = results[offset + i];
-                offset += mine.Length;
-                p.Done.TrySetResult(mine);
+                p.Done.TrySetException(failure);
+                continue;
             }
-        }
-        catch (Exception e)
-        {
-            foreach (var p in group) p.Done.TrySetException(e);
+            var mine = new ChargeResult[p.Records.Count];
+            for (var i = 0; i < mine.Length; i++) mine[i] = results![offset + i];
+            offset += mine.Length;
+            p.Done.TrySetResult(mine);
         }
     }
 
@@ -105,6 +136,10 @@ public sealed class ChargeCoalescer(PackageLedger ledger)
     {
         public IReadOnlyList<ChargeRequest> Records { get; } = records;
         public Activity? Activity { get; } = activity;
-        public TaskCompletionSource<IReadOnlyList<ChargeResult>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>
+        /// Completed by the lane's leader; the request's continuation (the rest of its gRPC call) runs
+        /// synchronously on the leader's thread, after the next group's call went out (RunAsync).
+        /// </summary>
+        public TaskCompletionSource<IReadOnlyList<ChargeResult>> Done { get; } = new();
     }
 }
