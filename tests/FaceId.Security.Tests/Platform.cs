@@ -60,8 +60,17 @@ public sealed record Rpc(string Service, MethodDescriptor Method, Type Implement
             if (Method.IsClientStreaming)
             {
                 using var call = channel.CreateCallInvoker().AsyncClientStreamingCall(method, null, options);
-                await call.RequestStream.WriteAsync(request);
-                await call.RequestStream.CompleteAsync();
+                try
+                {
+                    await call.RequestStream.WriteAsync(request);
+                    await call.RequestStream.CompleteAsync();
+                }
+                catch (Exception e) when (e is RpcException or InvalidOperationException)
+                {
+                    // The server may end the call (e.g. UNAUTHENTICATED) before it reads the request: the
+                    // write then fails with CANCELLED or "call is complete", and the server's status is
+                    // what the response carries.
+                }
                 await call.ResponseAsync;
             }
             else
