@@ -50,13 +50,18 @@ public static class Report
                 if (p.Count == 0) continue;
                 pairs.Add((phase, conc, Pooled(u, "calls"), Pooled(p, "calls"), Median(u.Select(x => D(x, "p50Ms"))), Median(u.Select(x => D(x, "p99Ms"))), u.Count));
             }
+        // The ceiling is Ping's best throughput at any concurrency of the phase; RecordUsage is taken at
+        // its own best concurrency (its throughput grows with concurrency: the coalescer puts more
+        // requests in each script call). The ratio at each concurrency is in the table below.
         foreach (var phase in phases)
         {
             var best = pairs.Where(x => x.Phase == phase).OrderByDescending(x => x.Unary).FirstOrDefault();
             if (best.Phase is null) continue;
-            var ratio = best.Unary / best.Ping;
-            targets.Add(($"unary RecordUsage vs Ping ceiling (appendfsync {phase}, c={best.Conc:F0}, {best.Runs} alternating run(s) each)",
-                $"{best.Unary:N0} / {best.Ping:N0} calls/s = **{ratio:F2}×** (p50 {best.P50:F2} ms, p99 {best.P99:F2} ms)",
+            var ceiling = pairs.Where(x => x.Phase == phase).OrderByDescending(x => x.Ping).First();
+            var ratio = best.Unary / ceiling.Ping;
+            targets.Add(($"unary RecordUsage (best: c={best.Conc:F0}) vs the Ping ceiling (best: c={ceiling.Conc:F0}) (appendfsync {phase}, {best.Runs} alternating run(s) each)",
+                $"{best.Unary:N0} / {ceiling.Ping:N0} calls/s = **{ratio:F2}×** (RecordUsage p50 {best.P50:F2} ms, p99 {best.P99:F2} ms; " +
+                $"{best.Unary / best.Ping:F2}× of Ping at c={best.Conc:F0})",
                 "≥ 0.50×", phase == P ? ratio >= 0.5 : null));
         }
         foreach (var phase in phases)
