@@ -90,7 +90,7 @@ public sealed record ChargeOutcome(ChargeKind Kind, string Label, string Package
         _ => new ChargeOutcome(ChargeKind.NotBillable, kept[1..], "", 0, priceBook),
     };
 
-    /// <summary>Parses "kind|label|package|remaining" as deduct.lua answers it; the price book is the account's.</summary>
+    /// <summary>Parses "kind|label|package|remaining" as deduct.lua answers it for a duplicate; the price book is the account's.</summary>
     public static ChargeOutcome Parse(ReadOnlySpan<char> stored, string priceBook)
     {
         Span<Range> p = stackalloc Range[5];

@@ -173,7 +173,8 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         {
             outcomes[k] = statuses[k] switch
             {
-                '+' => new ChargeResult(ChargeStatus.New, ChargeOutcome.Parse((string)result[next++]!, book)),
+                // A new record's outcome comes as kept (short form); its label is the record's.
+                '+' => new ChargeResult(ChargeStatus.New, ChargeOutcome.FromKept((string)result[next++]!, book, records[k].Label)),
                 '=' => new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse((string)result[next++]!, book)),
                 'u' => new ChargeResult(ChargeStatus.UnknownAccount, null),
                 'o' => new ChargeResult(ChargeStatus.NotOpened, null),

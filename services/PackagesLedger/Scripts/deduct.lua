@@ -30,7 +30,8 @@
 --   billable (1|0), the UsageCharged record as JSON without priceBook, packageId and the closing brace
 -- Returns the price book, a string of one status character per record ("+" new, "=" duplicate,
 -- "u" unknown account, "o" not opened at the record's time, "s" suspended), then the outcome of
--- each new or duplicate record, in order.
+-- each new or duplicate record, in order: a new record's as kept (rid_value's short form: its label
+-- is the record's), a duplicate's whole ("kind|label|package|remaining").
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
 -- #include lib-usage.lua
 
@@ -45,11 +46,9 @@ local first = 12
 -- never a request id, marks a hash whose expiry is set), one more in the previous generation's for
 -- the ids not found. stored: request id -> its outcome as kept (rid_value's short form).
 local RID_KEY, RID_PREV_KEY = rid_key(RID_GEN), rid_key(RID_GEN - 1)
-local dayOf, ids = {}, { '~' }
+local ids = { '~' }
 for i = 0, n - 1 do
-  local b = first + i * 6
-  dayOf[i] = ARGV[b + 3]
-  ids[i + 2] = ARGV[b]
+  ids[i + 2] = ARGV[first + i * 6]
 end
 local stored, dated = {}, false
 do
@@ -139,24 +138,28 @@ local function charge_package(label, t13, t)
   return nil, -1
 end
 
--- The reply: the price book, a string of one status character per record ('+' new, '=' duplicate,
--- 'u' unknown account, 'o' not opened at the record's time, 's' suspended), then the outcome of
--- each new or duplicate record, in order.
--- known: request id -> its outcome, for this batch's ids and earlier ones met again; compact: the
--- new ids' stored form.
-local known, compact = {}, {}
-local out, status, events, fresh = { book, '' }, {}, {}, {}
+-- The reply (see the header). Per record only table look-ups, arithmetic and at most one string
+-- built (the kept outcome); counters instead of the # operator.
+-- stored: request id -> its outcome as kept, for ids known before and ids new in this batch (a
+-- request id repeated within the batch is a duplicate the second time).
+local out, no, status, events, ne = { book, '' }, 2, {}, {}, 0
+-- w: the new request ids and their kept outcomes, for one HSET.
+local w, nw = {}, 0
 local ctrs, postqs, postqList = {}, {}, {}
-local tailNone, tailPkg, close = ',"priceBook":"' .. book .. '"}', ',"priceBook":"' .. book .. '","packageId":"', '"}'
+-- The event's record tail after its JSON, per package id ('' postpaid or not billable), with the separator.
+local tails, tailBook = {}, ',"priceBook":"' .. book
+-- Consecutive records mostly share their time and their day counter: the last ones are reused.
+local lastT13, lastT, lastDay, lastLabel, lastCtr
 for i = 0, n - 1 do
   local b = first + i * 6
   local rid = ARGV[b]
-  local prev = known[rid]
-  if not prev and stored[rid] then prev = rid_outcome(stored[rid]); known[rid] = prev end
-  local t = tonumber(ARGV[b + 2])
+  local prev = stored[rid]
+  local t13 = ARGV[b + 2]
+  if t13 ~= lastT13 then lastT13, lastT = t13, tonumber(t13) end
+  local t = lastT
   if prev then
     status[i + 1] = '='
-    out[#out + 1] = prev
+    no = no + 1; out[no] = rid_outcome(prev)
   elseif not account_known then
     status[i + 1] = 'u'
   elseif not activated or t < activated then
@@ -164,10 +167,10 @@ for i = 0, n - 1 do
   elseif state == 'suspended' then
     status[i + 1] = 's'
   else
-    local label = ARGV[b + 1]
+    local label, day = ARGV[b + 1], ARGV[b + 3]
     local kind, pkg, remaining = 'N', '', -1
     if ARGV[b + 4] == '1' then
-      pkg, remaining = charge_package(label, ARGV[b + 2], t)
+      pkg, remaining = charge_package(label, t13, t)
       if pkg then
         kind = 'P'
       else
@@ -175,7 +178,6 @@ for i = 0, n - 1 do
         -- Postpaid calls of the day, oldest first, for same-day backdating (R-PKG-4).
         local byDay = postqs[label]
         if not byDay then byDay = {}; postqs[label] = byDay end
-        local day = dayOf[i]
         local q = byDay[day]
         if not q then
           q = { key = TAG .. ':postq:' .. label .. ':' .. day }
@@ -185,26 +187,27 @@ for i = 0, n - 1 do
         q[#q + 1] = t; q[#q + 1] = rid
       end
     end
-    local byLabel = ctrs[dayOf[i]]
-    if not byLabel then byLabel = {}; ctrs[dayOf[i]] = byLabel end
-    local ctr = byLabel[label]
-    if not ctr then ctr = { P = 0, O = 0, N = 0 }; byLabel[label] = ctr end
-    ctr[kind] = ctr[kind] + 1
-    local outcome = kind .. '|' .. label .. '|' .. pkg .. '|' .. remaining
-    known[rid] = outcome
-    compact[rid] = rid_value(kind, label, pkg, remaining)
-    fresh[#fresh + 1] = i
-    status[i + 1] = '+'
-    out[#out + 1] = outcome
-    -- The event's records, joined once at the end (no string built per record here).
-    local e = #events
-    events[e + 1] = ARGV[b + 5]
-    if pkg == '' then
-      events[e + 2] = tailNone
-    else
-      events[e + 2] = tailPkg; events[e + 3] = pkg; events[e + 4] = close
+    local ctr = lastCtr
+    if day ~= lastDay or label ~= lastLabel then
+      local byLabel = ctrs[day]
+      if not byLabel then byLabel = {}; ctrs[day] = byLabel end
+      ctr = byLabel[label]
+      if not ctr then ctr = { P = 0, O = 0, N = 0 }; byLabel[label] = ctr end
+      lastDay, lastLabel, lastCtr = day, label, ctr
     end
-    events[#events + 1] = ','
+    ctr[kind] = ctr[kind] + 1
+    local kept = rid_value(kind, label, pkg, remaining)
+    stored[rid] = kept
+    nw = nw + 2; w[nw - 1] = rid; w[nw] = kept
+    status[i + 1] = '+'
+    no = no + 1; out[no] = kept
+    -- The event's records, joined once at the end.
+    local tail = tails[pkg]
+    if not tail then
+      tail = pkg == '' and tailBook .. '"},' or tailBook .. '","packageId":"' .. pkg .. '"},'
+      tails[pkg] = tail
+    end
+    events[ne + 1] = ARGV[b + 5]; events[ne + 2] = tail; ne = ne + 2
   end
 end
 out[2] = table.concat(status)
@@ -218,14 +221,9 @@ for queue, q in pairs(popped) do
   if redis.call('EXISTS', queue) == 0 then redis.call('ZREM', q.index, q.member) end
 end
 -- New request ids, in one HSET (long argument lists in chunks).
-local w = {}
-for _, i in ipairs(fresh) do
-  local rid = ARGV[first + i * 6]
-  w[#w + 1] = rid; w[#w + 1] = compact[rid]
-end
-if #w > 0 then
-  if not dated then w[#w + 1] = '~'; w[#w + 1] = '' end
-  for s = 1, #w, 2000 do redis.call('HSET', RID_KEY, unpack(w, s, math.min(s + 1999, #w))) end
+if nw > 0 then
+  if not dated then w[nw + 1] = '~'; w[nw + 2] = ''; nw = nw + 2 end
+  for s = 1, nw, 2000 do redis.call('HSET', RID_KEY, unpack(w, s, math.min(s + 1999, nw))) end
   if not dated then redis.call('PEXPIRE', RID_KEY, RID_LIFETIME) end
 end
 for day, byLabel in pairs(ctrs) do
@@ -243,8 +241,9 @@ for _, q in ipairs(postqList) do
   redis.call('EXPIRE', q.key, 259200, 'NX')
 end
 
-if #events > 0 then
-  events[#events] = ']}'
+if ne > 0 then
+  -- The last record's tail loses its separator; the array and the object close.
+  events[ne] = string.sub(events[ne], 1, -2) .. ']}'
   redis.call('XADD', KEYS[2], '*', 'topic', ARGV[7], 'type', ARGV[8],
     'data', '{"records":[' .. table.concat(events), 'time', NOW, 'traceparent', ARGV[3], 'tracestate', ARGV[4])
 end
