@@ -128,41 +128,45 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         // Started first: the outbox entries carry this span's context (args[2], args[3]).
         using var activity = LedgerTelemetry.StartCharge(records);
         var now = time.GetUtcNow();
-        // Records of a batch mostly share a few instants: their formatted forms are computed once each.
-        var times = new Dictionary<DateTimeOffset, (string Ms13, string Iso, string Day)>();
-        var formatted = new (string Ms13, string Iso, string Day)[records.Count];
-        for (var k = 0; k < records.Count; k++)
+        var header = new RedisValue[]
         {
-            var at = records[k].OccurredAt;
-            if (!times.TryGetValue(at, out var f))
-                times[at] = f = (Ms13(at), Iso(at), ChinaCalendar.DateOf(at).ToString("yyyyMMdd", CultureInfo.InvariantCulture));
-            formatted[k] = f;
-        }
-        var args = new RedisValue[11 + records.Count * 6];
-        args[0] = LedgerKeys.Tag(mainAccountId);
-        args[1] = mainAccountId;
-        args[2] = Activity.Current?.Id ?? "";
-        args[3] = Activity.Current?.TraceStateString ?? "";
-        args[4] = now.ToUnixTimeMilliseconds();
-        args[5] = Iso(now);
-        args[6] = EventTopics.UsageCharged;
-        args[7] = UsageCharged.Descriptor.FullName;
-        args[8] = EventTopics.PackageAlert;
-        args[9] = PackageAlert.Descriptor.FullName;
-        var i = 10;
-        args[i++] = records.Count;
+            LedgerKeys.Tag(mainAccountId), mainAccountId, Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "",
+            now.ToUnixTimeMilliseconds(), Iso(now), EventTopics.UsageCharged, UsageCharged.Descriptor.FullName,
+            EventTopics.PackageAlert, PackageAlert.Descriptor.FullName, records.Count,
+        };
+        // The records' classes (alike but for request id and time): each goes to the script once, a
+        // record as its id, time and class. Records of a batch mostly share a few instants and one class.
+        var times = new Dictionary<DateTimeOffset, (string Ms13, string Day)>();
+        var classes = new Dictionary<RecordClass, int>();
+        var classArgs = new List<RedisValue>();
+        var recordArgs = new RedisValue[records.Count * 3];
         var accountJson = JsonString(mainAccountId);
+        RecordClass? last = null;
+        string lastNumber = "";
         for (var k = 0; k < records.Count; k++)
         {
             var r = records[k];
-            var (ms13, iso, day) = formatted[k];
-            args[i++] = r.RequestId;
-            args[i++] = r.Label;
-            args[i++] = ms13;
-            args[i++] = day;
-            args[i++] = r.Billable ? 1 : 0;
-            args[i++] = UsageRecordJson(r, accountJson, iso);
+            if (!times.TryGetValue(r.OccurredAt, out var f))
+                times[r.OccurredAt] = f = (Ms13(r.OccurredAt), ChinaCalendar.DateOf(r.OccurredAt).ToString("yyyyMMdd", CultureInfo.InvariantCulture));
+            var c = new RecordClass(r.Label, f.Day, r.Billable, r.AccessMode, r.ReturnCode, r.SubAccountId);
+            if (c != last)
+            {
+                if (!classes.TryGetValue(c, out var number))
+                {
+                    classes[c] = number = classes.Count + 1;
+                    classArgs.AddRange([c.Label, c.Day, c.Billable ? 1 : 0, GroupJson(c, accountJson)]);
+                }
+                (last, lastNumber) = (c, number.ToString(CultureInfo.InvariantCulture));
+            }
+            recordArgs[k * 3] = r.RequestId;
+            recordArgs[k * 3 + 1] = f.Ms13;
+            recordArgs[k * 3 + 2] = lastNumber;
         }
+        var args = new RedisValue[header.Length + 1 + classArgs.Count + recordArgs.Length];
+        header.CopyTo(args, 0);
+        args[header.Length] = classes.Count;
+        classArgs.CopyTo(args, header.Length + 1);
+        recordArgs.CopyTo(args, header.Length + 1 + classArgs.Count);
         var result = (RedisResult[])(await DeductScript.RunAsync(redis, [LedgerKeys.Service(mainAccountId), LedgerKeys.Outbox(mainAccountId)], args))!;
         var book = (string)result[0]!;
         var statuses = (string)result[1]!;
@@ -187,17 +191,18 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         return outcomes;
     }
 
+    /// <summary>What records of one class share: they differ only in request id and time (deduct.lua).</summary>
+    private sealed record RecordClass(string Label, string Day, bool Billable, string AccessMode, string ReturnCode, string SubAccountId);
+
     /// <summary>
-    /// A record of the UsageCharged event (protobuf JSON, as EventJson would write it) without its
-    /// priceBook, packageId and closing brace, which deduct.lua appends: the script only concatenates.
+    /// The members of a ChargedUsageGroup of the class (protobuf JSON, as EventJson would write them)
+    /// but its price book, package, ids and times and the braces, which deduct.lua adds: the script only concatenates.
     /// </summary>
-    private static string UsageRecordJson(ChargeRequest r, string accountJson, string occurredIso)
+    private static string GroupJson(RecordClass c, string accountJson)
     {
-        var json = string.Concat("{\"requestId\":", JsonString(r.RequestId), ",\"accountId\":", accountJson,
-            ",\"label\":", JsonString(r.Label), ",\"accessMode\":", JsonString(r.AccessMode));
-        json = string.Concat(json, ",\"returnCode\":", JsonString(r.ReturnCode), ",\"occurredAt\":\"", occurredIso,
-            r.Billable ? "\",\"billable\":true" : "\",\"billable\":false");
-        return r.SubAccountId.Length > 0 ? string.Concat(json, ",\"subAccountId\":", JsonString(r.SubAccountId)) : json;
+        var json = string.Concat("\"accountId\":", accountJson, ",\"label\":", JsonString(c.Label), ",\"accessMode\":", JsonString(c.AccessMode));
+        json = string.Concat(json, ",\"returnCode\":", JsonString(c.ReturnCode), c.Billable ? ",\"billable\":true" : "");
+        return c.SubAccountId.Length > 0 ? string.Concat(json, ",\"subAccountId\":", JsonString(c.SubAccountId)) : json;
     }
 
     /// <summary>A JSON string literal; ids, labels and codes are plain ASCII (validated), so escaping is rare.</summary>

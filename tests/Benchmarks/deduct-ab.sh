@@ -55,11 +55,10 @@ run() {
     for i in $(seq 1 1000); do args+=("o-__rand_int__-__rand_int__-$i" basic_authoritative "$t13" "$iso" "$day" 1 "" ACCESS_MODE_SAAS 0 691200000); done
     set -- EVALSHA "$OLD" 2 "{acct:A}:svc" "{acct:A}:outbox" "{acct:A}" A tp "" "$now" "$iso" t1 y1 t2 y2 1000 "${args[@]}"
   else
-    for i in $(seq 1 1000); do
-      rid="n-__rand_int__-__rand_int__-$i"
-      args+=("$rid" basic_authoritative "$t13" "$day" 1
-        "{\"requestId\":\"$rid\",\"accountId\":\"B\",\"label\":\"basic_authoritative\",\"accessMode\":\"ACCESS_MODE_SAAS\",\"returnCode\":\"0\",\"occurredAt\":\"$iso\",\"billable\":true")
-    done
+    # One class of records (label, day, billable, the event group's members), then id, time and class per record.
+    args=(1 basic_authoritative "$day" 1
+      "\"accountId\":\"B\",\"label\":\"basic_authoritative\",\"accessMode\":\"ACCESS_MODE_SAAS\",\"returnCode\":\"0\",\"billable\":true")
+    for i in $(seq 1 1000); do args+=("n-__rand_int__-__rand_int__-$i" "$t13" 1); done
     set -- EVALSHA "$NEW" 2 "{acct:B}:svc" "{acct:B}:outbox" "{acct:B}" B tp "" "$now" "$iso" t1 y1 t2 y2 1000 "${args[@]}"
   fi
   c0=$(cpu)

@@ -213,11 +213,11 @@ redis_ceiling() {
   iso=$(date -u -d "@$((now / 1000))" +%Y-%m-%dT%H:%M:%S.000Z)
   t13=$(printf '%013d' "$now")
   day=$(date -u -d "@$((now / 1000 + 8 * 3600))" +%Y%m%d)
-  local recs=()
+  # One class of records (label, day, billable, the event group's members), then per record its id, time and class.
+  local recs=(1 basic_authoritative "$day" 1
+    "\"accountId\":\"$acct\",\"label\":\"basic_authoritative\",\"accessMode\":\"ACCESS_MODE_SAAS\",\"returnCode\":\"0\",\"billable\":true")
   for i in $(seq 1 "$records"); do
-    rid="rb-__rand_int__-__rand_int__-$i"
-    recs+=("$rid" basic_authoritative "$t13" "$day" 1
-      "{\"requestId\":\"$rid\",\"accountId\":\"$acct\",\"label\":\"basic_authoritative\",\"accessMode\":\"ACCESS_MODE_SAAS\",\"returnCode\":\"0\",\"occurredAt\":\"$iso\",\"billable\":true")
+    recs+=("rb-__rand_int__-__rand_int__-$i" "$t13" 1)
   done
   csv=$(redis-benchmark -p "$RP" -n "$requests" -c "$clients" -P "$pipeline" -r 2000000000 --csv \
     EVALSHA "$sha" 2 "$tag:svc" "$tag:outbox:redis-benchmark" \

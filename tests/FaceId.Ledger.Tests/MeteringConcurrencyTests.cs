@@ -60,7 +60,8 @@ public sealed class MeteringConcurrencyTests(RedisFixture redis) : IClassFixture
         var alerts = (await host.OutboxAsync(account)).Where(e => e.Topic == "faceid.packages.alert.v1").Select(e => e.Id).ToList();
         Assert.Equal(10, alerts.Count); // low balance + exhausted, once per package
         Assert.Equal(10, alerts.Distinct().Count());
-        var charged = (await host.OutboxAsync(account)).Where(e => e.Topic == "faceid.usage.charged.v1").Sum(e => e.Data.Split("\"requestId\"").Length - 1);
+        var charged = (await host.OutboxAsync(account)).Where(e => e.Topic == "faceid.usage.charged.v1")
+            .Sum(e => Google.Protobuf.JsonParser.Default.Parse<FaceId.Contracts.Events.V1.UsageCharged>(e.Data).AllRecords().Count());
         Assert.Equal(Calls, charged); // every new charge reported once, replays not at all
     }
 

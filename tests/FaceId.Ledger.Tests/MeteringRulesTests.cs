@@ -33,6 +33,52 @@ public sealed class MeteringRulesTests(RedisFixture redis) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task The_usage_event_of_a_mixed_batch_reports_every_new_record_as_it_was_charged()
+    {
+        // The ledger writes UsageCharged in its compact form (groups of calls charged alike); read back
+        // through AllRecords, each record must carry its own call's fields and outcome (R-ACC-1, R-MET-2, R-PKG-3).
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var main = await host.OpenedAccountAsync();
+        var sub = await host.SubAccountAsync(main);
+        var package = await host.BuyAsync(main, "basic_authoritative", 1000);
+        var now = host.Time.GetUtcNow();
+        var yesterday = now.AddDays(-1);
+        UsageInput Call(string account, string label, string code, DateTimeOffset at, AccessMode mode = AccessMode.Saas) =>
+            new(TestIds.New("req"), account, label, "", ComparisonLibrary.Unspecified, mode, code, at);
+        var batch = new List<UsageInput>
+        {
+            Call(main, "basic_authoritative", "0", now), Call(sub, "basic_authoritative", "0", now.AddSeconds(-1)),
+            Call(main, "basic_authoritative", "0", yesterday, AccessMode.Paas), Call(main, "basic_authoritative", "0", now),
+            Call(main, "basic_authoritative", "0", now), Call(main, "basic_authoritative", "9999", now),
+            Call(main, "basic_self_photo", "0", now), Call(sub, "basic_authoritative", "0", now),
+        };
+        batch.Add(batch[0]); // a duplicate within the batch: answered, not reported again
+
+        var results = await host.Metering.RecordBatchAsync(batch);
+        await host.Metering.RecordBatchAsync(batch); // a replay: nothing new to report
+
+        var reported = (await host.OutboxAsync(main)).Where(e => e.Topic == "faceid.usage.charged.v1")
+            .SelectMany(e => Google.Protobuf.JsonParser.Default.Parse<FaceId.Contracts.Events.V1.UsageCharged>(e.Data).AllRecords()).ToList();
+        Assert.Equal(batch.Count - 1, reported.Count);
+        Assert.Equal(5, reported.Count(r => r.PackageId == package.Id)); // not yesterday's call: before the purchase day (R-PKG-2)
+        Assert.Equal(2, reported.Count(r => r.Billable && r.PackageId == ""));
+        foreach (var (call, result) in batch.Zip(results).Take(batch.Count - 1))
+        {
+            var r = Assert.Single(reported, r => r.RequestId == call.RequestId);
+            Assert.Equal(main, r.AccountId);
+            Assert.Equal(call.AccountId == sub ? sub : "", r.SubAccountId);
+            Assert.Equal(call.Label, r.Label);
+            Assert.Equal(call.AccessMode, r.AccessMode);
+            Assert.Equal(call.ReturnCode, r.ReturnCode);
+            Assert.Equal(call.OccurredAt!.Value.ToUnixTimeMilliseconds(), r.OccurredAt.ToDateTimeOffset().ToUnixTimeMilliseconds());
+            Assert.Equal(result.Billable, r.Billable);
+            Assert.Equal(result.PackageId, r.PackageId);
+            Assert.Equal("2021-06", r.PriceBook);
+        }
+        Assert.True(results[^1].Duplicate);
+    }
+
+    [Fact]
     public async Task R_ACC_2_calls_before_the_activation_instant_are_refused_not_billed()
     {
         await using var host = new LedgerHost(redis.ConnectionString);

@@ -76,7 +76,7 @@ public static class Invariants
 
     private static IEnumerable<string> RequestIds(string usageChargedJson)
     {
-        using var doc = System.Text.Json.JsonDocument.Parse(usageChargedJson);
-        foreach (var r in doc.RootElement.GetProperty("records").EnumerateArray()) yield return r.GetProperty("requestId").GetString()!;
+        foreach (var r in Google.Protobuf.JsonParser.Default.Parse<FaceId.Contracts.Events.V1.UsageCharged>(usageChargedJson).AllRecords())
+            yield return r.RequestId;
     }
 }

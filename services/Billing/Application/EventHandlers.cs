@@ -19,7 +19,7 @@ public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOpti
     public async Task HandleAsync(UsageCharged e, EventContext context, CancellationToken ct)
     {
         var byAccount = new Dictionary<string, List<BillingStore.UsageRow>>(StringComparer.Ordinal);
-        foreach (var r in e.Records)
+        foreach (var r in e.AllRecords())
         {
             if (string.IsNullOrEmpty(r.RequestId) || string.IsNullOrEmpty(r.AccountId) || string.IsNullOrEmpty(r.Label) || r.OccurredAt is null)
             {

@@ -26,8 +26,10 @@
 -- ARGV[1] = hash tag  ARGV[2] = main account id  ARGV[3] = traceparent  ARGV[4] = tracestate
 -- ARGV[5] = now (unix ms)  ARGV[6] = now ISO  ARGV[7], ARGV[8] = usage topic and event type
 -- ARGV[9], ARGV[10] = alert topic and event type
--- ARGV[11] = n, then n groups of 6: request_id, label, occurred_at (ms, 13 digits), occurred day (yyyymmdd, Shanghai),
---   billable (1|0), the UsageCharged record as JSON without priceBook, packageId and the closing brace
+-- ARGV[11] = n records, ARGV[12] = m classes of records (records alike but for request id and time), then m groups
+--   of 4: label, occurred day (yyyymmdd, Shanghai), billable (1|0), the class's fields of a ChargedUsageGroup as JSON
+--   members (accountId … billable, subAccountId; no braces); then n groups of 3: request_id, occurred_at (ms, 13
+--   digits), class (1..m)
 -- Returns the price book, a string of one status character per record ("+" new, "=" duplicate,
 -- "u" unknown account, "o" not opened at the record's time, "s" suspended), then the outcome of
 -- each new or duplicate record, in order: a new record's as kept (rid_value's short form: its label
@@ -39,8 +41,14 @@ local svc = redis.call('HMGET', KEYS[1], 'state', 'activated_at', 'price_book')
 local state, activated, book = svc[1], tonumber(svc[2] or ''), svc[3] or ''
 local account_known = state ~= false or redis.call('EXISTS', KEYS[1]) == 1
 
-local n = tonumber(ARGV[11])
-local first = 12
+local n, m = tonumber(ARGV[11]), tonumber(ARGV[12])
+-- Per class: its label, day, billable, JSON members, and the event groups of its new records by package.
+local classes = {}
+for k = 1, m do
+  local b = 13 + (k - 1) * 4
+  classes[tostring(k)] = { label = ARGV[b], day = ARGV[b + 1], billable = ARGV[b + 2] == '1', json = ARGV[b + 3], groups = {} }
+end
+local first = 13 + m * 4
 
 -- 1. Known request ids: one HMGET of the batch's ids in the current generation's hash (field '~',
 -- never a request id, marks a hash whose expiry is set), one more in the previous generation's for
@@ -48,7 +56,7 @@ local first = 12
 local RID_KEY, RID_PREV_KEY = rid_key(RID_GEN), rid_key(RID_GEN - 1)
 local ids = { '~' }
 for i = 0, n - 1 do
-  ids[i + 2] = ARGV[first + i * 6]
+  ids[i + 2] = ARGV[first + i * 3]
 end
 local stored, dated = {}, false
 do
@@ -146,15 +154,13 @@ local out, no, status, events, ne = { book, '' }, 2, {}, {}, 0
 -- w: the new request ids and their kept outcomes, for one HSET.
 local w, nw = {}, 0
 local ctrs, postqs, postqList = {}, {}, {}
--- The event's record tail after its JSON, per package id ('' postpaid or not billable), with the separator.
-local tails, tailBook = {}, ',"priceBook":"' .. book
 -- Consecutive records mostly share their time and their day counter: the last ones are reused.
 local lastT13, lastT, lastDay, lastLabel, lastCtr
 for i = 0, n - 1 do
-  local b = first + i * 6
+  local b = first + i * 3
   local rid = ARGV[b]
   local prev = stored[rid]
-  local t13 = ARGV[b + 2]
+  local t13 = ARGV[b + 1]
   if t13 ~= lastT13 then lastT13, lastT = t13, tonumber(t13) end
   local t = lastT
   if prev then
@@ -167,9 +173,10 @@ for i = 0, n - 1 do
   elseif state == 'suspended' then
     status[i + 1] = 's'
   else
-    local label, day = ARGV[b + 1], ARGV[b + 3]
+    local class = classes[ARGV[b + 2]]
+    local label, day = class.label, class.day
     local kind, pkg, remaining = 'N', '', -1
-    if ARGV[b + 4] == '1' then
+    if class.billable then
       pkg, remaining = charge_package(label, t13, t)
       if pkg then
         kind = 'P'
@@ -201,13 +208,15 @@ for i = 0, n - 1 do
     nw = nw + 2; w[nw - 1] = rid; w[nw] = kept
     status[i + 1] = '+'
     no = no + 1; out[no] = kept
-    -- The event's records, joined once at the end.
-    local tail = tails[pkg]
-    if not tail then
-      tail = pkg == '' and tailBook .. '"},' or tailBook .. '","packageId":"' .. pkg .. '"},'
-      tails[pkg] = tail
+    -- The event's groups (class and package): request ids and times, joined once at the end.
+    local g = class.groups[pkg]
+    if not g then
+      g = { n = 0, ids = {}, times = {} }
+      class.groups[pkg] = g
+      ne = ne + 1; events[ne] = { class.json, pkg, g }
     end
-    events[ne + 1] = ARGV[b + 5]; events[ne + 2] = tail; ne = ne + 2
+    local c = g.n + 1
+    g.n = c; g.ids[c] = rid; g.times[c] = t13
   end
 end
 out[2] = table.concat(status)
@@ -242,10 +251,15 @@ for _, q in ipairs(postqList) do
 end
 
 if ne > 0 then
-  -- The last record's tail loses its separator; the array and the object close.
-  events[ne] = string.sub(events[ne], 1, -2) .. ']}'
+  -- UsageCharged's groups (ChargedUsageGroup's protobuf JSON); ids and labels need no escaping (validated).
+  local groups, book_json = {}, ',"priceBook":"' .. book
+  for k = 1, ne do
+    local e = events[k]
+    groups[k] = '{' .. e[1] .. book_json .. (e[2] == '' and '' or '","packageId":"' .. e[2]) ..
+      '","requestIds":["' .. table.concat(e[3].ids, '","') .. '"],"occurredAtMs":[' .. table.concat(e[3].times, ',') .. ']}'
+  end
   redis.call('XADD', KEYS[2], '*', 'topic', ARGV[7], 'type', ARGV[8],
-    'data', '{"records":[' .. table.concat(events), 'time', NOW, 'traceparent', ARGV[3], 'tracestate', ARGV[4])
+    'data', '{"groups":[' .. table.concat(groups, ',') .. ']}', 'time', NOW, 'traceparent', ARGV[3], 'tracestate', ARGV[4])
 end
 flush_alerts(KEYS[2], ARGV[9], ARGV[10], ARGV[3], ARGV[4])
 return out

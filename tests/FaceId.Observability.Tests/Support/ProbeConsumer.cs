@@ -62,7 +62,7 @@ public sealed class UsageProbeHandler(Microsoft.Extensions.Options.IOptions<Even
 
     public Task HandleAsync(UsageCharged message, EventContext context, CancellationToken cancellationToken)
     {
-        if (message.Records.Any(r => r.RequestId == FailingRequestId)) throw new InvalidOperationException("probe handler failure");
+        if (message.AllRecords().Any(r => r.RequestId == FailingRequestId)) throw new InvalidOperationException("probe handler failure");
         if (Probes.TryGetValue(options.Value.AppId, out var probe))
             probe.Handled[context.EventId] = Activity.Current?.SpanId ?? default;
         return Task.CompletedTask;

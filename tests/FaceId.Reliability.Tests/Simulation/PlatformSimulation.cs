@@ -459,7 +459,7 @@ public sealed class PlatformSimulation : IAsyncDisposable
     {
         if (e.Topic == EventTopics.UsageCharged)
         {
-            foreach (var r in Parser.Parse<UsageCharged>(e.Data).Records)
+            foreach (var r in Parser.Parse<UsageCharged>(e.Data).AllRecords())
             {
                 var day = ChinaCalendar.DateOf(r.OccurredAt.ToDateTimeOffset());
                 _billingUsage.TryAdd(r.RequestId, (day, r.Label, r.Billable));
