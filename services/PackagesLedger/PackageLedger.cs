@@ -172,13 +172,14 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         var statuses = (string)result[1]!;
         var outcomes = new ChargeResult[records.Count];
         var anyNew = false;
+        string? lastPackage = null;
         var next = 2;
         for (var k = 0; k < records.Count; k++)
         {
             outcomes[k] = statuses[k] switch
             {
                 // A new record's outcome comes as kept (short form); its label is the record's.
-                '+' => new ChargeResult(ChargeStatus.New, ChargeOutcome.FromKept((string)result[next++]!, book, records[k].Label)),
+                '+' => new ChargeResult(ChargeStatus.New, ChargeOutcome.FromKept((string)result[next++]!, book, records[k].Label, ref lastPackage)),
                 '=' => new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse((string)result[next++]!, book)),
                 'u' => new ChargeResult(ChargeStatus.UnknownAccount, null),
                 'o' => new ChargeResult(ChargeStatus.NotOpened, null),
@@ -192,7 +193,7 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
     }
 
     /// <summary>What records of one class share: they differ only in request id and time (deduct.lua).</summary>
-    private sealed record RecordClass(string Label, string Day, bool Billable, string AccessMode, string ReturnCode, string SubAccountId);
+    private readonly record struct RecordClass(string Label, string Day, bool Billable, string AccessMode, string ReturnCode, string SubAccountId);
 
     /// <summary>
     /// The members of a ChargedUsageGroup of the class (protobuf JSON, as EventJson would write them)

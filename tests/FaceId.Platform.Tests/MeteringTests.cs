@@ -108,4 +108,22 @@ public sealed class MeteringTests(RedisFixture redis) : IClassFixture<RedisFixtu
         var packages = await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6);
         Assert.All(packages, p => Assert.Equal(0, p.Used));
     }
+
+    [Fact]
+    public async Task A_batch_record_with_an_out_of_range_time_or_a_bad_id_is_named_by_its_index_and_nothing_is_charged()
+    {
+        var accountId = await Scenario.OpenServiceAsync(_onboarding.Channel);
+        await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6);
+        var client = new MeteringService.MeteringServiceClient(_metering.Channel);
+        var outOfRange = Scenario.Usage(accountId, TestIds.New("req"));
+        outOfRange.OccurredAt = new Timestamp { Seconds = 253402300800, Nanos = 0 }; // 10000-01-01: past Timestamp's range
+        var newline = Scenario.Usage(accountId, TestIds.New("req") + "\n"); // an id must be only letters, digits and . _ : -
+        var batch = new RecordUsageBatchRequest { Records = { Scenario.Usage(accountId, TestIds.New("req")), outOfRange } };
+
+        Assert.Equal(["records[1].occurred_at"], await RpcAssert.InvalidArgumentAsync(() => client.RecordUsageBatchAsync(batch).ResponseAsync));
+        Assert.Equal(["records[0].request_id"],
+            await RpcAssert.InvalidArgumentAsync(() => client.RecordUsageBatchAsync(new RecordUsageBatchRequest { Records = { newline } }).ResponseAsync));
+        var packages = await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6);
+        Assert.All(packages, p => Assert.Equal(0, p.Used));
+    }
 }

@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using System.Buffers;
 
 namespace FaceId.Common;
 
@@ -6,7 +6,7 @@ namespace FaceId.Common;
 /// Collects every field violation of a request, then throws them together, so a client
 /// learns all that is wrong in one round trip. Field paths use the proto field names.
 /// </summary>
-public sealed partial class InputValidator
+public sealed class InputValidator
 {
     public const int MaxIdLength = 128;
     private readonly List<FieldViolation> _violations = [];
@@ -27,7 +27,7 @@ public sealed partial class InputValidator
     {
         if (string.IsNullOrEmpty(value)) return Add(field, "is required");
         if (value.Length > MaxIdLength) return Add(field, $"must be at most {MaxIdLength} characters");
-        return IdPattern().IsMatch(value) ? this : Add(field, "may contain only letters, digits and . _ : -");
+        return value.AsSpan().ContainsAnyExcept(IdChars) ? Add(field, "may contain only letters, digits and . _ : -") : this;
     }
 
     public InputValidator Text(string field, string? value, int maxLength, bool required = true)
@@ -44,7 +44,7 @@ public sealed partial class InputValidator
     public InputValidator Enum<TEnum>(string field, TEnum value) where TEnum : struct, System.Enum
     {
         if (!System.Enum.IsDefined(value)) return Add(field, $"unknown value {Convert.ToInt64(value)}");
-        return Convert.ToInt64(value) == 0 ? Add(field, "must be specified") : this;
+        return EqualityComparer<TEnum>.Default.Equals(value, default) ? Add(field, "must be specified") : this;
     }
 
     public void ThrowIfInvalid()
@@ -52,6 +52,6 @@ public sealed partial class InputValidator
         if (!IsValid) throw new InvalidInputException(_violations.ToArray());
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]+$")]
-    private static partial Regex IdPattern();
+    /// <summary>The characters of an id (checked per record on the hot path: a set look-up, not a regex).</summary>
+    private static readonly SearchValues<char> IdChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-");
 }

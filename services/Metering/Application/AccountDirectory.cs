@@ -15,9 +15,14 @@ public sealed class AccountDirectory(PackageLedger ledger)
 {
     private readonly ConcurrentDictionary<string, string> _mainOfSub = new();
     private readonly ConcurrentDictionary<string, string> _priceBookOfMain = new();
+    /// <summary>Accounts whose payer is settled (an opened main account or its sub-account): one look-up, no allocation per record.</summary>
+    private readonly ConcurrentDictionary<string, PayingAccount> _settled = new(StringComparer.Ordinal);
 
     /// <summary>Null when the account is unknown to the ledger.</summary>
-    public async ValueTask<PayingAccount?> ResolveAsync(string accountId)
+    public ValueTask<PayingAccount?> ResolveAsync(string accountId) =>
+        _settled.TryGetValue(accountId, out var payer) ? ValueTask.FromResult<PayingAccount?>(payer) : LookUpAsync(accountId);
+
+    private async ValueTask<PayingAccount?> LookUpAsync(string accountId)
     {
         string? sub = null;
         var main = accountId;
@@ -39,9 +44,13 @@ public sealed class AccountDirectory(PackageLedger ledger)
                 _priceBookOfMain[accountId] = view.PriceBook;
             }
         }
-        if (_priceBookOfMain.TryGetValue(main, out var book)) return new PayingAccount(main, sub, book);
-        var mainView = await ledger.GetServiceAsync(main);
-        if (mainView?.PriceBook is { } pb) _priceBookOfMain[main] = pb;
-        return new PayingAccount(main, sub, mainView?.PriceBook);
+        if (!_priceBookOfMain.TryGetValue(main, out var book))
+        {
+            var mainView = await ledger.GetServiceAsync(main);
+            if (mainView?.PriceBook is { } pb) _priceBookOfMain[main] = book = pb;
+        }
+        var payer = new PayingAccount(main, sub, book);
+        if (book is not null) _settled[accountId] = payer;
+        return payer;
     }
 }

@@ -43,6 +43,8 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
         // Resolve payers and labels first: a bad label anywhere rejects the whole request unchanged.
         var pending = new List<(int Index, PayingAccount Payer, ChargeRequest Request)>(records.Count);
         var violations = new InputValidator();
+        ResolvedLabel? lastLabel = null;
+        (string Label, string Channel, Contracts.Common.V1.ComparisonLibrary Library, string PriceBook) lastInput = default;
         for (var i = 0; i < records.Count; i++)
         {
             var r = records[i];
@@ -60,7 +62,12 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
             ResolvedLabel label;
             try
             {
-                label = catalog.ResolveLabel(payer.PriceBook, r.Label, r.Channel, r.Library, "");
+                // A batch's records mostly name one label: the previous record's answer is reused.
+                label = lastLabel is not null && r.Label == lastInput.Label && r.Channel == lastInput.Channel && r.Library == lastInput.Library
+                    && ReferenceEquals(payer.PriceBook, lastInput.PriceBook)
+                    ? lastLabel
+                    : catalog.ResolveLabel(payer.PriceBook, r.Label, r.Channel, r.Library, "");
+                (lastLabel, lastInput) = (label, (r.Label, r.Channel, r.Library, payer.PriceBook));
             }
             catch (InvalidInputException e)
             {

@@ -1,11 +1,11 @@
-using System.Text.RegularExpressions;
+using System.Buffers;
 using FaceId.Common;
 using FaceId.Contracts.Common.V1;
 
 namespace FaceId.Metering.Application;
 
 /// <summary>Shape checks of usage records; every violation is reported with its field path.</summary>
-public sealed partial class UsageRecordValidator(TimeProvider time)
+public sealed class UsageRecordValidator(TimeProvider time)
 {
     /// <summary>Records may arrive this late (R-MET-4); older ones are rejected.</summary>
     public static readonly TimeSpan LateWindow = TimeSpan.FromDays(7);
@@ -23,7 +23,7 @@ public sealed partial class UsageRecordValidator(TimeProvider time)
         if (!Enum.IsDefined(r.Library)) v.Add(prefix + "library", $"unknown value {(int)r.Library}");
         v.Enum(prefix + "access_mode", r.AccessMode);
         if (string.IsNullOrEmpty(r.ReturnCode)) v.Add(prefix + "return_code", "is required");
-        else if (r.ReturnCode.Length > 64 || !ReturnCodePattern().IsMatch(r.ReturnCode))
+        else if (r.ReturnCode.Length > 64 || r.ReturnCode.AsSpan().ContainsAnyExcept(ReturnCodeChars))
             v.Add(prefix + "return_code", "must be 1..64 characters of letters, digits and . _ -");
         if (r.OccurredAt is not { } at)
         {
@@ -56,6 +56,5 @@ public sealed partial class UsageRecordValidator(TimeProvider time)
         v.ThrowIfInvalid();
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
-    private static partial Regex ReturnCodePattern();
+    private static readonly SearchValues<char> ReturnCodeChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
 }

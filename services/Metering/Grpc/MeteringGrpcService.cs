@@ -12,12 +12,14 @@ public sealed class MeteringGrpcService(MeteringApplication metering) : Metering
 {
     [Allow(Roles.Gateway, Roles.Service, Roles.SubAccount, AccountField = "record.account_id")]
     public override async Task<RecordUsageResponse> RecordUsage(RecordUsageRequest request, ServerCallContext context) =>
-        new() { Outcome = ToProto(await metering.RecordAsync(ToInput(request.Record ?? new UsageRecord(), "record."))) };
+        new() { Outcome = ToProto(await metering.RecordAsync(ToInput(request.Record ?? new UsageRecord(), null))) };
 
     [Allow(Roles.Gateway, Roles.Service, Roles.SubAccount, AccountField = "records[].account_id")]
     public override async Task<RecordUsageBatchResponse> RecordUsageBatch(RecordUsageBatchRequest request, ServerCallContext context)
     {
-        var results = await metering.RecordBatchAsync(request.Records.Select((r, i) => ToInput(r, $"records[{i}].")).ToList());
+        var inputs = new List<UsageInput>(request.Records.Count);
+        foreach (var r in request.Records) inputs.Add(ToInput(r, inputs.Count));
+        var results = await metering.RecordBatchAsync(inputs);
         var response = new RecordUsageBatchResponse();
         response.Outcomes.AddRange(results.Select(ToProto));
         return response;
@@ -27,9 +29,14 @@ public sealed class MeteringGrpcService(MeteringApplication metering) : Metering
     public override async Task<UsageOutcome> GetUsageRecord(GetUsageRecordRequest request, ServerCallContext context) =>
         ToProto(await metering.GetAsync(request.AccountId, request.RequestId));
 
-    private static UsageInput ToInput(UsageRecord r, string prefix) => new(
+    /// <summary>
+    /// A request's record (<paramref name="index"/> null) or a batch's: the field path is only built
+    /// for a bad timestamp, not for each of thousands of records.
+    /// </summary>
+    private static UsageInput ToInput(UsageRecord r, int? index) => new(
         r.RequestId, r.AccountId, r.Label, r.Channel, r.Library, r.AccessMode, r.ReturnCode,
-        r.OccurredAt.ToInstant(prefix + "occurred_at"));
+        ProtoTime.TryToInstant(r.OccurredAt, out var at) ? at
+            : throw ProtoTime.Invalid(index is null ? "record.occurred_at" : $"records[{index}].occurred_at"));
 
     private static UsageOutcome ToProto(UsageResult r) => new()
     {

@@ -46,7 +46,10 @@ local n, m = tonumber(ARGV[11]), tonumber(ARGV[12])
 local classes = {}
 for k = 1, m do
   local b = 13 + (k - 1) * 4
-  classes[tostring(k)] = { label = ARGV[b], day = ARGV[b + 1], billable = ARGV[b + 2] == '1', json = ARGV[b + 3], groups = {} }
+  local label = ARGV[b]
+  -- kept: the class's outcome as kept (rid_value) when postpaid (O) or not billable (N).
+  classes[tostring(k)] = { label = label, day = ARGV[b + 1], billable = ARGV[b + 2] == '1', json = ARGV[b + 3], groups = {},
+    kept = { O = 'O' .. label, N = 'N' .. label } }
 end
 local first = 13 + m * 4
 
@@ -66,7 +69,8 @@ do
   for j = 2, #ids do
     if v[j] then stored[ids[j]] = v[j] else missing[#missing + 1] = ids[j] end
   end
-  if #missing > 0 then
+  -- (Most new ids are in neither hash: the previous generation's is only asked when it exists.)
+  if #missing > 0 and redis.call('EXISTS', RID_PREV_KEY) == 1 then
     local older = hmget(RID_PREV_KEY, missing)
     for j = 1, #missing do
       if older[j] then stored[missing[j]] = older[j] end
@@ -107,6 +111,8 @@ local function package(id)
     p = pkg_read(id)
     -- Valid from 00:00 Shanghai (UTC+8) of the purchase day (R-PKG-2).
     p.valid_from = p.purchased_at - (p.purchased_at + 28800000) % 86400000
+    -- A charge's outcome as kept is this prefix and the remaining calls (rid_value's form, built once per package).
+    p.kept = 'P' .. string.sub(id, 5) .. '|'
     pkgs[id] = p
   end
   return p
@@ -121,7 +127,7 @@ local function rid_outcome(v)
   return 'P|' .. package(id).label .. '|' .. id .. '|' .. remaining
 end
 
--- Charges one unit to the first usable package of the label at t; returns its id and the
+-- Charges one unit to the first usable package of the label at t; returns the package and the
 -- remaining calls, or nil.
 local function charge_package(label, t13, t)
   for group = 0, 1 do
@@ -139,7 +145,7 @@ local function charge_package(label, t13, t)
           q.count = q.count + 1
           firsts[group][label] = nil
         end
-        return c.id, remaining
+        return p, remaining
       end
     end
   end
@@ -175,13 +181,13 @@ for i = 0, n - 1 do
   else
     local class = classes[ARGV[b + 2]]
     local label, day = class.label, class.day
-    local kind, pkg, remaining = 'N', '', -1
+    local kind, pkg, kept = 'N', '', nil
     if class.billable then
-      pkg, remaining = charge_package(label, t13, t)
-      if pkg then
-        kind = 'P'
+      local p, remaining = charge_package(label, t13, t)
+      if p then
+        kind, pkg, kept = 'P', p.id, p.kept .. remaining
       else
-        kind, pkg = 'O', ''
+        kind = 'O'
         -- Postpaid calls of the day, oldest first, for same-day backdating (R-PKG-4).
         local byDay = postqs[label]
         if not byDay then byDay = {}; postqs[label] = byDay end
@@ -191,7 +197,7 @@ for i = 0, n - 1 do
           byDay[day] = q
           postqList[#postqList + 1] = q
         end
-        q[#q + 1] = t; q[#q + 1] = rid
+        q[#q + 1] = t13; q[#q + 1] = rid
       end
     end
     local ctr = lastCtr
@@ -203,7 +209,7 @@ for i = 0, n - 1 do
       lastDay, lastLabel, lastCtr = day, label, ctr
     end
     ctr[kind] = ctr[kind] + 1
-    local kept = rid_value(kind, label, pkg, remaining)
+    kept = kept or class.kept[kind]
     stored[rid] = kept
     nw = nw + 2; w[nw - 1] = rid; w[nw] = kept
     status[i + 1] = '+'
