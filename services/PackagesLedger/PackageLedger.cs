@@ -173,19 +173,24 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         var outcomes = new ChargeResult[records.Count];
         var anyNew = false;
         string? lastPackage = null;
+        ChargeResult? lastNew = null;
         var next = 2;
         for (var k = 0; k < records.Count; k++)
         {
             outcomes[k] = statuses[k] switch
             {
                 // A new record's outcome comes as kept (short form); its label is the record's.
-                '+' => new ChargeResult(ChargeStatus.New, ChargeOutcome.FromKept((string)result[next++]!, book, records[k].Label, ref lastPackage)),
+                '+' => lastNew = new ChargeResult(ChargeStatus.New, ChargeOutcome.FromKept((string)result[next++]!, book, records[k].Label, ref lastPackage)),
+                // … or follows from the previous new record's: the same package with one call less, or the same outcome.
+                '>' => lastNew = lastNew!.Outcome!.Kind == ChargeKind.Package
+                    ? new ChargeResult(ChargeStatus.New, lastNew.Outcome with { PackageRemaining = lastNew.Outcome.PackageRemaining - 1 })
+                    : lastNew,
                 '=' => new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse((string)result[next++]!, book)),
                 'u' => new ChargeResult(ChargeStatus.UnknownAccount, null),
                 'o' => new ChargeResult(ChargeStatus.NotOpened, null),
                 _ => new ChargeResult(ChargeStatus.Suspended, null),
             };
-            anyNew |= statuses[k] == '+';
+            anyNew |= statuses[k] is '+' or '>';
         }
         if (anyNew) outbox.Notify(LedgerKeys.Tag(mainAccountId));
         LedgerTelemetry.Charged(activity, outcomes);

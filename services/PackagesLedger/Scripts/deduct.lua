@@ -30,10 +30,12 @@
 --   of 4: label, occurred day (yyyymmdd, Shanghai), billable (1|0), the class's fields of a ChargedUsageGroup as JSON
 --   members (accountId … billable, subAccountId; no braces); then n groups of 3: request_id, occurred_at (ms, 13
 --   digits), class (1..m)
--- Returns the price book, a string of one status character per record ("+" new, "=" duplicate,
--- "u" unknown account, "o" not opened at the record's time, "s" suspended), then the outcome of
--- each new or duplicate record, in order: a new record's as kept (rid_value's short form: its label
--- is the record's), a duplicate's whole ("kind|label|package|remaining").
+-- Returns the price book, a string of one status character per record ("+" new, ">" new with the
+-- outcome that follows from the previous new record's: the same postpaid or not-billable outcome, or
+-- the same package with one call less; "=" duplicate, "u" unknown account, "o" not opened at the
+-- record's time, "s" suspended), then the outcome of each "+" and "=" record, in order: a new
+-- record's as kept (rid_value's short form: its label is the record's), a duplicate's whole
+-- ("kind|label|package|remaining"). A batch charged to one package is answered in one string.
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
 -- #include lib-usage.lua
 
@@ -162,6 +164,8 @@ local w, nw = {}, 0
 local ctrs, postqs, postqList = {}, {}, {}
 -- Consecutive records mostly share their time and their day counter: the last ones are reused.
 local lastT13, lastT, lastDay, lastLabel, lastCtr
+-- The previous new record's outcome (as kept), package and remaining calls ('>' below).
+local lastKept, lastPkg, lastRemaining
 for i = 0, n - 1 do
   local b = first + i * 3
   local rid = ARGV[b]
@@ -181,9 +185,10 @@ for i = 0, n - 1 do
   else
     local class = classes[ARGV[b + 2]]
     local label, day = class.label, class.day
-    local kind, pkg, kept = 'N', '', nil
+    local kind, pkg, kept, remaining = 'N', '', nil, nil
     if class.billable then
-      local p, remaining = charge_package(label, t13, t)
+      local p
+      p, remaining = charge_package(label, t13, t)
       if p then
         kind, pkg, kept = 'P', p.id, p.kept .. remaining
       else
@@ -212,8 +217,15 @@ for i = 0, n - 1 do
     kept = kept or class.kept[kind]
     stored[rid] = kept
     nw = nw + 2; w[nw - 1] = rid; w[nw] = kept
-    status[i + 1] = '+'
-    no = no + 1; out[no] = kept
+    -- A new record whose outcome follows from the previous new record's ('>': the same postpaid or
+    -- not-billable outcome, or the next call of the same package) is not answered again.
+    if kept == lastKept or (kind == 'P' and pkg == lastPkg and remaining == lastRemaining - 1) then
+      status[i + 1] = '>'
+    else
+      status[i + 1] = '+'
+      no = no + 1; out[no] = kept
+    end
+    lastKept, lastPkg, lastRemaining = kept, pkg, remaining
     -- The event's groups (class and package): request ids and times, joined once at the end.
     local g = class.groups[pkg]
     if not g then
