@@ -82,28 +82,13 @@ public sealed record ChargeOutcome(ChargeKind Kind, string Label, string Package
     public static string? KeptPackageId(string kept) => kept[0] == 'P' ? "pkg_" + kept[1..kept.IndexOf('|')] : null;
 
     /// <summary>A kept outcome (see <see cref="KeptPackageId"/>) made whole with its package's label; the price book is the account's.</summary>
-    public static ChargeOutcome FromKept(string kept, string priceBook, string packageLabel)
+    public static ChargeOutcome FromKept(string kept, string priceBook, string packageLabel) => kept[0] switch
     {
-        string? package = null;
-        return FromKept(kept, priceBook, packageLabel, ref package);
-    }
-
-    /// <summary>
-    /// As above, reusing <paramref name="lastPackage"/> (the package id of the previous outcome read, updated)
-    /// when this one names the same package: a batch's records mostly do, and then share one string.
-    /// </summary>
-    public static ChargeOutcome FromKept(string kept, string priceBook, string packageLabel, ref string? lastPackage) => kept[0] switch
-    {
-        'P' => new ChargeOutcome(ChargeKind.Package, packageLabel, lastPackage = SamePackage(kept, lastPackage) ? lastPackage! : KeptPackageId(kept)!,
+        'P' => new ChargeOutcome(ChargeKind.Package, packageLabel, KeptPackageId(kept)!,
             long.Parse(kept.AsSpan(kept.IndexOf('|') + 1), CultureInfo.InvariantCulture), priceBook),
         'O' => new ChargeOutcome(ChargeKind.Postpaid, kept[1..], "", 0, priceBook),
         _ => new ChargeOutcome(ChargeKind.NotBillable, kept[1..], "", 0, priceBook),
     };
-
-    /// <summary>Whether "P&lt;hex&gt;|…" names the package "pkg_&lt;hex&gt;".</summary>
-    private static bool SamePackage(string kept, string? packageId) =>
-        packageId is not null && kept.Length > packageId.Length - 3 && kept[packageId.Length - 3] == '|'
-        && kept.AsSpan(1, packageId.Length - 4).SequenceEqual(packageId.AsSpan(4));
 
     /// <summary>Parses "kind|label|package|remaining" as deduct.lua answers it for a duplicate; the price book is the account's.</summary>
     public static ChargeOutcome Parse(ReadOnlySpan<char> stored, string priceBook)

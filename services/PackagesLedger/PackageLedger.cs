@@ -172,7 +172,6 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         var statuses = (string)result[1]!;
         var outcomes = new ChargeResult[records.Count];
         var anyNew = false;
-        string? lastPackage = null;
         ChargeResult? lastNew = null;
         var next = 2;
         for (var k = 0; k < records.Count; k++)
@@ -180,7 +179,7 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
             outcomes[k] = statuses[k] switch
             {
                 // A new record's outcome comes as kept (short form); its label is the record's.
-                '+' => lastNew = new ChargeResult(ChargeStatus.New, ChargeOutcome.FromKept((string)result[next++]!, book, records[k].Label, ref lastPackage)),
+                '+' => lastNew = new ChargeResult(ChargeStatus.New, ChargeOutcome.FromKept((string)result[next++]!, book, records[k].Label)),
                 // … or follows from the previous new record's: the same package with one call less, or the same outcome.
                 '>' => lastNew = lastNew!.Outcome!.Kind == ChargeKind.Package
                     ? new ChargeResult(ChargeStatus.New, lastNew.Outcome with { PackageRemaining = lastNew.Outcome.PackageRemaining - 1 })
