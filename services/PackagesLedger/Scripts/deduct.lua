@@ -48,10 +48,7 @@ local n, m = tonumber(ARGV[11]), tonumber(ARGV[12])
 local classes = {}
 for k = 1, m do
   local b = 13 + (k - 1) * 4
-  local label = ARGV[b]
-  -- kept: the class's outcome as kept (rid_value) when postpaid (O) or not billable (N).
-  classes[tostring(k)] = { label = label, day = ARGV[b + 1], billable = ARGV[b + 2] == '1', json = ARGV[b + 3], groups = {},
-    kept = { O = 'O' .. label, N = 'N' .. label } }
+  classes[tostring(k)] = { label = ARGV[b], day = ARGV[b + 1], billable = ARGV[b + 2] == '1', json = ARGV[b + 3], groups = {} }
 end
 local first = 13 + m * 4
 
@@ -113,8 +110,6 @@ local function package(id)
     p = pkg_read(id)
     -- Valid from 00:00 Shanghai (UTC+8) of the purchase day (R-PKG-2).
     p.valid_from = p.purchased_at - (p.purchased_at + 28800000) % 86400000
-    -- A charge's outcome as kept is this prefix and the remaining calls (rid_value's form, built once per package).
-    p.kept = 'P' .. string.sub(id, 5) .. '|'
     pkgs[id] = p
   end
   return p
@@ -185,12 +180,12 @@ for i = 0, n - 1 do
   else
     local class = classes[ARGV[b + 2]]
     local label, day = class.label, class.day
-    local kind, pkg, kept, remaining = 'N', '', nil, nil
+    local kind, pkg, remaining = 'N', '', nil
     if class.billable then
       local p
       p, remaining = charge_package(label, t13, t)
       if p then
-        kind, pkg, kept = 'P', p.id, p.kept .. remaining
+        kind, pkg = 'P', p.id
       else
         kind = 'O'
         -- Postpaid calls of the day, oldest first, for same-day backdating (R-PKG-4).
@@ -214,7 +209,7 @@ for i = 0, n - 1 do
       lastDay, lastLabel, lastCtr = day, label, ctr
     end
     ctr[kind] = ctr[kind] + 1
-    kept = kept or class.kept[kind]
+    local kept = rid_value(kind, label, pkg, remaining)
     stored[rid] = kept
     nw = nw + 2; w[nw - 1] = rid; w[nw] = kept
     -- A new record whose outcome follows from the previous new record's ('>': the same postpaid or
