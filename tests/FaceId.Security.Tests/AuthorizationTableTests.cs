@@ -6,7 +6,7 @@ using Xunit;
 namespace FaceId.Security.Tests;
 
 /// <summary>
-/// Issue #7, table-driven over every RPC of every service (read from the descriptors): no token →
+/// Who may call what (docs/api.md, "Authentication"), table-driven over every RPC of every service (read from the descriptors): no token →
 /// UNAUTHENTICATED; a role the method does not allow → PERMISSION_DENIED; an account-bound caller
 /// touching another account → PERMISSION_DENIED; and in every case nothing changes in Redis.
 /// </summary>
@@ -67,5 +67,28 @@ public sealed class AuthorizationTableTests(PlatformFixture platform) : IClassFi
             Assert.True(StatusCode.PermissionDenied == await rpc.CallAsync(platform.Channel(rpc.Service, token), rpc.RequestFor(TestIds.New("theirs"))), $"{name} as {role}");
         }
         Assert.Equal(before, await platform.SnapshotAsync());
+    }
+
+    [Theory]
+    [MemberData(nameof(AllRpcs))]
+    public async Task The_operator_role_may_call_every_rpc_for_any_account(string name)
+    {
+        var rpc = Find(name);
+        Assert.Contains(Roles.Operator, rpc.Allow!.Roles);
+        var code = await rpc.CallAsync(platform.Channel(rpc.Service, TestAuth.Token(Roles.Operator)), rpc.RequestFor(TestIds.New("acct")));
+        Assert.True(code is not (StatusCode.Unauthenticated or StatusCode.PermissionDenied), $"{name} as operator: {code}");
+    }
+
+    [Fact]
+    public async Task A_role_denial_names_the_roles_that_are_allowed()
+    {
+        var channel = platform.Channel("billing", TestAuth.Token(Roles.Gateway));
+        var client = new FaceId.Contracts.Billing.V1.BillingService.BillingServiceClient(channel);
+        var e = await Assert.ThrowsAsync<RpcException>(() => client.TopUpAsync(new() { AccountId = TestIds.New("acct") }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
+        Assert.Contains("allowed roles: billing-operator, service, operator", e.Status.Detail);
+        var info = e.GetRpcStatus()!.GetDetail<Google.Rpc.ErrorInfo>();
+        Assert.Equal("ROLE_NOT_ALLOWED", info.Reason);
+        Assert.Equal("billing-operator, service, operator", info.Metadata["allowed_roles"]);
     }
 }

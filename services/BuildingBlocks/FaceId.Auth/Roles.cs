@@ -1,8 +1,8 @@
 namespace FaceId.Auth;
 
 /// <summary>
-/// Who may call what (issue #7). A token carries one or more roles in the <c>role</c> claim;
-/// account-bound roles also carry the account in the <c>acct</c> claim.
+/// Who may call what (docs/api.md, "Authentication"). A token carries one or more roles in the
+/// <c>role</c> claim; account-bound roles also carry the account in the <c>acct</c> claim.
 /// </summary>
 public static class Roles
 {
@@ -18,8 +18,13 @@ public static class Roles
     public const string BillingOperator = "billing-operator";
     /// <summary>Another FaceId service (internal calls).</summary>
     public const string Service = "service";
+    /// <summary>
+    /// Platform staff: may call every method, for any account (the token `./faceid run` prints).
+    /// Every method's allowed roles include it, so one token runs every operator command.
+    /// </summary>
+    public const string Operator = "operator";
 
-    public static readonly IReadOnlyList<string> All = [Gateway, Console, SubAccount, Reviewer, BillingOperator, Service];
+    public static readonly IReadOnlyList<string> All = [Gateway, Console, SubAccount, Reviewer, BillingOperator, Service, Operator];
 
     /// <summary>Roles whose tokens are bound to one account (the <c>acct</c> claim).</summary>
     public static bool IsAccountBound(string role) => role is Console or SubAccount;

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace FaceId.ServiceDefaults.Security;
 
 /// <summary>
-/// The one place where callers are checked (issue #7): authenticated (else UNAUTHENTICATED), in a
+/// The one place where callers are checked (docs/api.md, "Authentication"): authenticated (else UNAUTHENTICATED), in a
 /// role the method's <see cref="AllowAttribute"/> names, and — for account-bound roles — touching
 /// only their own account or its sub-accounts (else PERMISSION_DENIED). Fail-closed: a method
 /// without a declaration is denied, except health (anonymous) and reflection (any caller).
@@ -61,7 +61,9 @@ public sealed class AuthorizationInterceptor(AccountOwnership ownership, ILogger
         if (allow is null || !allow.Roles.Any(caller.Roles.Contains))
         {
             logger.LogWarning("Denied {Method} to {Subject}: role not allowed", context.Method, caller.Subject);
-            throw Failure(StatusCode.PermissionDenied, "ROLE_NOT_ALLOWED", "The caller's role may not call this method.");
+            var allowed = allow is null ? "none" : string.Join(", ", allow.Roles);
+            throw Failure(StatusCode.PermissionDenied, "ROLE_NOT_ALLOWED",
+                $"The caller's role may not call this method; allowed roles: {allowed}.", new() { ["allowed_roles"] = allowed });
         }
         return caller.Unbound(allow.Roles) ? null : (caller, allow);
     }
@@ -88,10 +90,12 @@ public sealed class AuthorizationInterceptor(AccountOwnership ownership, ILogger
         return Failure(StatusCode.PermissionDenied, "ACCOUNT_NOT_IN_SCOPE", "The caller may not act on this account.");
     }
 
-    private static RpcException Failure(StatusCode code, string reason, string message)
+    private static RpcException Failure(StatusCode code, string reason, string message, Dictionary<string, string>? metadata = null)
     {
         var status = new Google.Rpc.Status { Code = (int)code, Message = message };
-        status.Details.Add(Any.Pack(new ErrorInfo { Reason = reason, Domain = DomainExceptionInterceptor.ErrorDomain }));
+        var info = new ErrorInfo { Reason = reason, Domain = DomainExceptionInterceptor.ErrorDomain };
+        if (metadata is not null) info.Metadata.Add(metadata);
+        status.Details.Add(Any.Pack(info));
         return status.ToRpcException();
     }
 
