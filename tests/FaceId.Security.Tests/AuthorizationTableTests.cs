@@ -6,7 +6,7 @@ using Xunit;
 namespace FaceId.Security.Tests;
 
 /// <summary>
-/// Issue #7, table-driven over every RPC of every service (read from the descriptors): no token →
+/// Authentication and authorization (docs/api.md), table-driven over every RPC of every service (read from the descriptors): no token →
 /// UNAUTHENTICATED; a role the method does not allow → PERMISSION_DENIED; an account-bound caller
 /// touching another account → PERMISSION_DENIED; and in every case nothing changes in Redis.
 /// </summary>

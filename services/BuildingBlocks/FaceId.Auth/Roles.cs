@@ -1,7 +1,7 @@
 namespace FaceId.Auth;
 
 /// <summary>
-/// Who may call what (issue #7). A token carries one or more roles in the <c>role</c> claim;
+/// Who may call what (docs/api.md, "Authentication"). A token carries one or more roles in the <c>role</c> claim;
 /// account-bound roles also carry the account in the <c>acct</c> claim.
 /// </summary>
 public static class Roles

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace FaceId.ServiceDefaults.Security;
 
 /// <summary>
-/// The one place where callers are checked (issue #7): authenticated (else UNAUTHENTICATED), in a
+/// The one place where callers are checked (docs/api.md, "Authentication"): authenticated (else UNAUTHENTICATED), in a
 /// role the method's <see cref="AllowAttribute"/> names, and — for account-bound roles — touching
 /// only their own account or its sub-accounts (else PERMISSION_DENIED). Fail-closed: a method
 /// without a declaration is denied, except health (anonymous) and reflection (any caller).
