@@ -23,7 +23,7 @@ public static class RefundKeys
 public sealed record FreezeResult(bool Accepted, bool Duplicate, string RefundId, string? RefusalReason);
 
 /// <summary>
-/// The package side of refunds (DOMAIN.md §7): the atomic freeze that races metering (R-REF-2)
+/// The package side of refunds (docs/rules.md §7): the atomic freeze that races metering (R-REF-2)
 /// and the exactly-once credit (R-REF-3). The Refund service owns the refund records; both
 /// scripts write them in the same step as the package change.
 /// </summary>

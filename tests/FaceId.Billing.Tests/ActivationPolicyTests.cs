@@ -13,7 +13,7 @@ using Xunit;
 namespace FaceId.Billing.Tests;
 
 /// <summary>
-/// DOMAIN.md §5.4 end to end: Onboarding approves applications on fake dates, its ServiceActivated
+/// docs/rules.md §5.4 end to end: Onboarding approves applications on fake dates, its ServiceActivated
 /// events reach Billing, and the bills follow the activation date's price book and cycle.
 /// </summary>
 public sealed class ActivationPolicyTests : IAsyncLifetime

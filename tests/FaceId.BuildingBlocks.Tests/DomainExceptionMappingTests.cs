@@ -12,7 +12,7 @@ using Status = Google.Rpc.Status;
 
 namespace FaceId.BuildingBlocks.Tests;
 
-/// <summary>Settled decision 3: domain exceptions become gRPC statuses with google.rpc details, once, in the interceptor.</summary>
+/// <summary>Decision 3 (docs/architecture.md): domain exceptions become gRPC statuses with google.rpc details, once, in the interceptor.</summary>
 public sealed class DomainExceptionMappingTests
 {
     [Fact]

@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 
 namespace FaceId.BuildingBlocks.Tests;
 
-/// <summary>The bus on a Redis Cluster (settled decision 6) and across a Redis crash.</summary>
+/// <summary>The bus on a Redis Cluster (decision 6, docs/architecture.md) and across a Redis crash.</summary>
 public sealed class FaultToleranceTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);

@@ -13,7 +13,7 @@ using Xunit.Abstractions;
 namespace FaceId.BuildingBlocks.Tests;
 
 /// <summary>
-/// Settled decision 7: a state change and its event are written in one MULTI/EXEC (an outbox stream
+/// Decision 7 (docs/architecture.md): a state change and its event are written in one MULTI/EXEC (an outbox stream
 /// in the same slot), then relayed; at-least-once relay + idempotent consumers = exactly-once effect.
 /// </summary>
 public sealed class OutboxTests(RedisFixture redis, ITestOutputHelper output) : IClassFixture<RedisFixture>

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace FaceId.BuildingBlocks.Tests;
 
-/// <summary>The TestKit's Redis fixtures (settled decision 9): real processes, free ports, a clear message when Redis is missing.</summary>
+/// <summary>The TestKit's Redis fixtures (decision 9, docs/architecture.md): real processes, free ports, a clear message when Redis is missing.</summary>
 public sealed class RedisServerFixtureTests
 {
     [Fact]
@@ -109,7 +109,7 @@ public sealed class RedisClusterTests
         var owners = keys.Select(k => redis.GetServer(db.IdentifyEndpoint(k)!).EndPoint.ToString()).Distinct().Count();
         Assert.True(owners > 1, "30 random keys should land on more than one master");
 
-        // One multi-key command on one account's hash tag works on a cluster (settled decision 6).
+        // One multi-key command on one account's hash tag works on a cluster (decision 6, docs/architecture.md).
         var tag = "{acct:" + TestIds.New("a") + "}";
         await db.StringSetAsync([new(tag + ":x", "1"), new(tag + ":y", "2")]);
         var result = await db.ScriptEvaluateAsync("return redis.call('GET', KEYS[1]) .. redis.call('GET', KEYS[2])", [tag + ":x", tag + ":y"]);

@@ -15,7 +15,7 @@ using Xunit.Abstractions;
 namespace FaceId.BuildingBlocks.Tests;
 
 /// <summary>
-/// Settled decision 8: the Redis Streams transport writes Dapr pubsub.redis's layout — stream key =
+/// Decision 8 (docs/architecture.md): the Redis Streams transport writes Dapr pubsub.redis's layout — stream key =
 /// topic constant, one field <c>data</c> = a CloudEvent 1.0 JSON whose data is the protobuf JSON.
 /// </summary>
 public sealed class RedisStreamsWireFormatTests(RedisFixture redis, ITestOutputHelper output) : IClassFixture<RedisFixture>

@@ -170,7 +170,7 @@ public sealed class ManifestTests
             var target = ports["grpc"].Str("targetPort");
             Assert.True(target == "grpc" || target == Repo.ContainerPorts.Grpc, $"Service/{appId} targets the gRPC port (is {target})");
             Assert.Equal("kubernetes.io/h2c", ports["grpc"].Str("appProtocol"));
-            // The HTTP/1.1 port carries the JSON routes and the OpenAPI document (issue #9).
+            // The HTTP/1.1 port carries the JSON routes and the OpenAPI document (docs/api.md).
             var http = ports["http"].Str("targetPort");
             Assert.True(http == "http" || http == Repo.ContainerPorts.Http, $"Service/{appId} http targets the HTTP/1.1 port (is {http})");
         }

@@ -5,7 +5,7 @@ using Xunit;
 namespace FaceId.HttpJson.Tests;
 
 /// <summary>
-/// Issue #9: every console-facing method over plain HTTP/1.1 and JSON, against the running services:
+/// Every console-facing method over plain HTTP/1.1 and JSON, against the running services:
 /// the happy path answers 200 with the JSON of the gRPC response; bad input answers the precise
 /// status as problem details naming the field; a console caller reaching into another account is
 /// refused with 403 / PERMISSION_DENIED; refused calls change nothing in Redis.

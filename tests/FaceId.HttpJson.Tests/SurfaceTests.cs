@@ -21,7 +21,7 @@ using Xunit;
 namespace FaceId.HttpJson.Tests;
 
 /// <summary>
-/// Issue #9: which methods are on HTTP (every unary method a console may call, and only those), the
+/// Which methods are on HTTP (every unary method a console may call, and only those), the
 /// OpenAPI document each service serves, and the errors every route shares (no token, malformed
 /// JSON, over the rate limit).
 /// </summary>

@@ -3,7 +3,7 @@ using Xunit;
 
 namespace FaceId.Ledger.Tests;
 
-/// <summary>The catalog files of DOMAIN.md §5: loaded, validated, and refused with a precise message when malformed.</summary>
+/// <summary>The catalog files of docs/rules.md §5: loaded, validated, and refused with a precise message when malformed.</summary>
 public sealed class CatalogTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "catalog-" + Guid.NewGuid().ToString("N"));

@@ -7,7 +7,7 @@ using Xunit;
 
 namespace FaceId.Ledger.Tests;
 
-/// <summary>DOMAIN.md §1 and §4: who pays, billable by return code, labels from channels, late records.</summary>
+/// <summary>docs/rules.md §1 and §4: who pays, billable by return code, labels from channels, late records.</summary>
 public sealed class MeteringRulesTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
     private static UsageInput Channel(string account, string channel, ComparisonLibrary library, string code = "0", DateTimeOffset? at = null) =>

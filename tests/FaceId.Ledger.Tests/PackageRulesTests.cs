@@ -6,7 +6,7 @@ using Xunit;
 
 namespace FaceId.Ledger.Tests;
 
-/// <summary>DOMAIN.md §3: packages, validity, deduction order, backdating, exactly once.</summary>
+/// <summary>docs/rules.md §3: packages, validity, deduction order, backdating, exactly once.</summary>
 public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
     private static DateTimeOffset Shanghai(int y, int m, int d, int h = 0, int min = 0, int s = 0, int ms = 0) =>
@@ -21,7 +21,7 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
         var b = await host.BuyAsync(account, "basic_authoritative", 1000);
         Assert.NotEqual(a.Id, b.Id);
         Assert.Equal(2, (await host.Packages.ListAsync(account, "basic_authoritative", null)).Count);
-        Assert.Equal(93000, a.PriceFen); // 930 yuan (DOMAIN.md §5.1)
+        Assert.Equal(93000, a.PriceFen); // 930 yuan (docs/rules.md §5.1)
 
         var unopened = TestIds.New("acct");
         await host.Ledger.RegisterAccountAsync(unopened, null);

@@ -6,7 +6,7 @@ using Xunit;
 namespace FaceId.Platform.Tests;
 
 /// <summary>
-/// Settled decision 7: a state change and its event are written in one atomic step, so killing the
+/// Decision 7 (docs/architecture.md): a state change and its event are written in one atomic step, so killing the
 /// service between the change and the relay loses no event — the next relay publishes it.
 /// </summary>
 public sealed class OutboxCrashTests(RedisFixture redis) : IClassFixture<RedisFixture>

@@ -7,7 +7,7 @@ using Xunit;
 
 namespace FaceId.Refund.Tests;
 
-/// <summary>DOMAIN.md §7 on the application classes, real Redis, fake time.</summary>
+/// <summary>docs/rules.md §7 on the application classes, real Redis, fake time.</summary>
 public sealed class RefundRulesTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
     private static readonly Dictionary<string, string?> Deferred = new() { ["Refund:CompleteInline"] = "false" };

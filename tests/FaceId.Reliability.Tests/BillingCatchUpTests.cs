@@ -13,7 +13,7 @@ using PackageRecord = FaceId.Packages.Ledger.PackageRecord;
 namespace FaceId.Reliability.Tests;
 
 /// <summary>
-/// Fault 3 of issue #8: Billing is killed under load and stays down while metering goes on; when it
+/// Fault 3 (docs/reliability.md): Billing is killed under load and stays down while metering goes on; when it
 /// comes back it catches up from the streams, and its statistics and reconciliation match the
 /// ledger to the call — nothing missing, nothing doubled (R-BIL-1, R-BIL-3).
 /// </summary>

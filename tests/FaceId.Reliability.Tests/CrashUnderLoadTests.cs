@@ -16,7 +16,7 @@ public sealed class DurableRedisFixture : RedisFixture
 }
 
 /// <summary>
-/// Faults 1 and 2 of issue #8: SIGKILL of a Metering process and of redis-server in the middle of
+/// Faults 1 and 2 (docs/reliability.md): SIGKILL of a Metering process and of redis-server in the middle of
 /// a load whose clients retry with the same request ids. Afterwards nothing acknowledged is lost,
 /// nothing is charged twice, no package is overdrawn and every charge reaches the bus.
 /// </summary>

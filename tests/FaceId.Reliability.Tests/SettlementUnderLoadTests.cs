@@ -17,7 +17,7 @@ using PackageRecord = FaceId.Packages.Ledger.PackageRecord;
 namespace FaceId.Reliability.Tests;
 
 /// <summary>
-/// Issue #8, real processes (Metering, Billing) on a durable redis-server, load from <see cref="LoadDriver"/>:
+/// Faults 7 and 8 (docs/reliability.md), real processes (Metering, Billing) on a durable redis-server, load from <see cref="LoadDriver"/>:
 /// fault 7, Billing settling again and again while metering runs, killed with SIGKILL in the middle of a
 /// settlement; and fault 8, a load whose records cross the Shanghai midnight (and the month's first
 /// instant when the 7-day late window reaches one). Afterwards the invariants hold, every bill was

@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace FaceId.Security.Tests;
 
 /// <summary>
-/// Issue #7: thousands of random and malformed messages to every RPC — garbage bytes, truncated
+/// Thousands of random and malformed messages to every RPC — garbage bytes, truncated
 /// messages, huge strings, negative and extreme numbers, unknown enum values, invalid UTF-8,
 /// far-future and far-past timestamps. Never INTERNAL (or UNKNOWN), never a crash, and an RPC whose
 /// every call was rejected changed nothing in Redis.

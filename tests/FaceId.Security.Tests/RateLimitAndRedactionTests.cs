@@ -16,7 +16,7 @@ using Xunit;
 
 namespace FaceId.Security.Tests;
 
-/// <summary>Issue #7: per-caller rate limits answer RESOURCE_EXHAUSTED; personal data never reaches logs or spans.</summary>
+/// <summary>Per-caller rate limits answer RESOURCE_EXHAUSTED; personal data never reaches logs or spans.</summary>
 public sealed class RateLimitAndRedactionTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
     [Fact]

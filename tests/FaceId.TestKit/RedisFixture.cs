@@ -9,7 +9,7 @@ namespace FaceId.TestKit;
 /// assembly). Tests isolate themselves by unique ids (<see cref="TestIds.New"/>), never by FLUSHALL,
 /// so they may run in any order.
 /// With the environment variable <c>FACEID_TEST_REDIS=cluster</c> the fixture starts a three-master
-/// Redis Cluster instead, so the same tests run unchanged against a cluster (issue #8).
+/// Redis Cluster instead, so the same tests run unchanged against a cluster (fault 5, docs/reliability.md).
 /// </summary>
 public class RedisFixture : IAsyncLifetime
 {

@@ -5,7 +5,7 @@ using Grpc.Net.Client;
 namespace FaceId.TestKit;
 
 /// <summary>
-/// Tokens for tests (issue #7). Every service a test starts gets one random signing key per test
+/// Tokens for tests (docs/api.md, "Authentication"). Every service a test starts gets one random signing key per test
 /// run (Auth:SigningKey); the TestKit's channels carry a token of every unbound role unless a test
 /// asks for another caller with <see cref="WithToken"/>.
 /// </summary>

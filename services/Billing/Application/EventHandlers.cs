@@ -79,7 +79,7 @@ public sealed class RefundCompletedHandler(BillingStore store, TimeProvider time
 }
 
 /// <summary>
-/// The account's activation date, price book and settlement cycle (DOMAIN.md §5.4), recorded once;
+/// The account's activation date, price book and settlement cycle (docs/rules.md §5.4), recorded once;
 /// then the account joins the settlement index.
 /// </summary>
 public sealed class ServiceActivatedHandler(BillingStore store, IOptions<BillingOptions> options) : IEventHandler<ServiceActivated>

@@ -4,7 +4,7 @@ using FaceId.Common;
 namespace FaceId.Billing.Domain;
 
 /// <summary>
-/// One settlement period of an account (R-BIL-2, DOMAIN.md §5.4): a Shanghai calendar day for daily
+/// One settlement period of an account (R-BIL-2, docs/rules.md §5.4): a Shanghai calendar day for daily
 /// accounts, a Shanghai calendar month for monthly ones. Half-open: [Start, End).
 /// </summary>
 public sealed record BillingPeriod(Settlement Cycle, DateOnly FirstDay)

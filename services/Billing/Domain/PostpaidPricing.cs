@@ -7,7 +7,7 @@ namespace FaceId.Billing.Domain;
 public sealed record UnitPrice(long Fen, string Basis, bool Priced = true);
 
 /// <summary>
-/// Postpaid prices from the catalog (DOMAIN.md §5.1, §5.4): a flat price per call, or a whole-volume
+/// Postpaid prices from the catalog (docs/rules.md §5.1, §5.4): a flat price per call, or a whole-volume
 /// tier: the month's billable calls of the label decide one unit price for every postpaid call of
 /// that month (not progressive). The top tier of the identity checks (200,000+) is a contract
 /// price the catalog does not know: it is billed at the last published unit price and the line

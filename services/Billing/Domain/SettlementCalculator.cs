@@ -63,7 +63,7 @@ public sealed record BillDraft(
 /// month's postpaid calls so far equals <c>postpaid calls to date × unit price of the tier reached by
 /// the month's billable calls to date</c>. So:
 /// <list type="bullet">
-/// <item>a monthly account's bill prices the whole month at the tier its volume reached (DOMAIN.md §5.1);</item>
+/// <item>a monthly account's bill prices the whole month at the tier its volume reached (docs/rules.md §5.1);</item>
 /// <item>a daily account's bill prices the day's postpaid calls at the tier reached by the month's volume
 /// up to the end of that day; when the volume crosses into a cheaper tier, the earlier days of the
 /// month are re-priced on that day's bill (an ADJUSTMENT line, a credit). The month's daily bills

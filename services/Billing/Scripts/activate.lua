@@ -1,4 +1,4 @@
--- Records an account's activation in Billing (R-ONB-2, DOMAIN.md §5.4), once: the activation date,
+-- Records an account's activation in Billing (R-ONB-2, docs/rules.md §5.4), once: the activation date,
 -- price book and settlement cycle are fixed for good, so later deliveries change nothing.
 -- KEYS[1] = {acct:M}:bil:acct
 -- ARGV[1] = activated_at (unix ms)   ARGV[2] = price book   ARGV[3] = cycle (daily|monthly)

@@ -3,7 +3,7 @@ namespace FaceId.Common;
 public enum Settlement { Monthly, Daily }
 
 /// <summary>
-/// DOMAIN.md §5.4: the activation date fixes an account's price book and settlement cycle for
+/// docs/rules.md §5.4: the activation date fixes an account's price book and settlement cycle for
 /// good. Dates are Asia/Shanghai calendar dates.
 /// </summary>
 public static class PriceBookPolicy

@@ -13,6 +13,6 @@ public static class RedisKeys
     /// <summary>A key in the account's slot: <c>{acct:ID}:suffix</c>.</summary>
     public static string ForAccount(string accountId, string suffix) => AccountTag(accountId) + ":" + suffix;
 
-    /// <summary>The outbox stream of a slot: <c>{tag}:outbox</c> (settled decision 7).</summary>
+    /// <summary>The outbox stream of a slot: <c>{tag}:outbox</c> (decision 7, docs/architecture.md).</summary>
     public static string Outbox(string hashTag) => hashTag + ":outbox";
 }

@@ -5,7 +5,7 @@ using FaceId.Packages.Ledger.Catalog;
 namespace FaceId.Metering.Application;
 
 /// <summary>
-/// The hot path (DOMAIN.md §4): validates records, finds who pays and under which label
+/// The hot path (docs/rules.md §4): validates records, finds who pays and under which label
 /// (R-ACC-1, §5.2), decides billable by return code (R-MET-2), then charges each main account's
 /// records in one atomic ledger call (R-PKG-3, R-PKG-5).
 /// </summary>

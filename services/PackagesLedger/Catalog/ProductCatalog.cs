@@ -7,7 +7,7 @@ namespace FaceId.Packages.Ledger.Catalog;
 public sealed record ResolvedLabel(string Label, string CodeSet);
 
 /// <summary>
-/// The catalog of DOMAIN.md §5 as loaded from the versioned data files: price books, labels,
+/// The catalog of docs/rules.md §5 as loaded from the versioned data files: price books, labels,
 /// package offers, postpaid prices and tiers, channel → label mapping and billable return codes.
 /// </summary>
 public sealed class ProductCatalog(

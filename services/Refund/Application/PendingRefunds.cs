@@ -36,7 +36,7 @@ public class LeasedSchedule(IDatabase redis, string key)
 /// <c>refund:pending</c>: every refund that may still need its credit, member <c>account|refund</c>,
 /// score = request time (ms). Written BEFORE the freeze (pointer before data), removed once the
 /// refund is credited, rejected or known never to have been frozen; the completion worker
-/// finishes whatever a crash left behind (issue #6, item 4).
+/// finishes whatever a crash left behind (crash recovery: docs/api.md, Refund service).
 /// </summary>
 public sealed class PendingRefunds(IDatabase redis) : LeasedSchedule(redis, PendingKey)
 {

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace FaceId.Refund.Application;
 
 /// <summary>
-/// 7-day no-reason refunds of unused purchased packages (DOMAIN.md §7). The decision is one
+/// 7-day no-reason refunds of unused purchased packages (docs/rules.md §7). The decision is one
 /// atomic step on the package (RefundLedger.FreezeAsync, freeze-for-refund.lua) that races
 /// metering's deduction (R-REF-1, R-REF-2); the credit is another (RefundLedger.CompleteAsync,
 /// complete-refund.lua) that happens once and writes RefundCompleted to the account's outbox

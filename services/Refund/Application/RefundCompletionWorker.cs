@@ -5,7 +5,7 @@ namespace FaceId.Refund.Application;
 
 /// <summary>
 /// Finishes refunds that were frozen but not credited — the process died between the two steps,
-/// or Refund:CompleteInline is off — every Refund:CompletionIntervalMs (issue #6, item 4). Entries
+/// or Refund:CompleteInline is off — every Refund:CompletionIntervalMs (crash recovery). Entries
 /// of <see cref="PendingRefunds"/> older than Refund:CompletionGraceMs are claimed with a lease
 /// (Refund:CompletionLeaseMs), so replicas never work on the same entry at once and a claim of a
 /// dead worker comes back. The credit itself is exactly once whoever runs it (complete-refund.lua).

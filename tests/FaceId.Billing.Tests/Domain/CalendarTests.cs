@@ -4,7 +4,7 @@ using Xunit;
 
 namespace FaceId.Billing.Tests.Domain;
 
-/// <summary>Settlement periods in Asia/Shanghai: day boundaries, month ends, price book and cycle by activation date (DOMAIN.md §5.4).</summary>
+/// <summary>Settlement periods in Asia/Shanghai: day boundaries, month ends, price book and cycle by activation date (docs/rules.md §5.4).</summary>
 public sealed class CalendarTests
 {
     private static DateTimeOffset Utc(string iso) => DateTimeOffset.Parse(iso, System.Globalization.CultureInfo.InvariantCulture);

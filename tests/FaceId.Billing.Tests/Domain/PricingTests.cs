@@ -4,7 +4,7 @@ using Xunit;
 
 namespace FaceId.Billing.Tests.Domain;
 
-/// <summary>Postpaid prices from the catalog: flat, whole-volume monthly tiers, price books (DOMAIN.md §5.1, §5.4).</summary>
+/// <summary>Postpaid prices from the catalog: flat, whole-volume monthly tiers, price books (docs/rules.md §5.1, §5.4).</summary>
 public sealed class PricingTests
 {
     private static readonly BillingPeriod April2022 = new(Settlement.Monthly, new DateOnly(2022, 4, 1));

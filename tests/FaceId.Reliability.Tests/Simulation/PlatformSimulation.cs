@@ -37,7 +37,7 @@ public sealed class PlatformSimulation : IAsyncDisposable
 {
     private static readonly string[] Labels = ["basic_authoritative", "basic_self_photo"];
 
-    /// <summary>Postpaid unit prices of the labels above in fen (DOMAIN.md §5.1: flat, whatever the volume).</summary>
+    /// <summary>Postpaid unit prices of the labels above in fen (docs/rules.md §5.1: flat, whatever the volume).</summary>
     private static readonly Dictionary<string, long> UnitFen = new() { ["basic_authoritative"] = 100, ["basic_self_photo"] = 15 };
 
     private const long TopUpFen = 1_000_000_000;
@@ -98,7 +98,7 @@ public sealed class PlatformSimulation : IAsyncDisposable
 
     /// <summary>
     /// Opens a main account, a sub-account, the trial grant and a top-up. Even seeds simulate an account
-    /// settled daily, odd seeds one settled monthly (DOMAIN.md §5.4).
+    /// settled daily, odd seeds one settled monthly (docs/rules.md §5.4).
     /// </summary>
     public static async Task<PlatformSimulation> StartAsync(string redis, int seed)
     {

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace FaceId.Reliability.Tests.Simulation;
 
 /// <summary>
-/// Issue #8: the deterministic simulation (<see cref="PlatformSimulation"/>) of purchases, free grants,
+/// Fault 9 (docs/reliability.md): the deterministic simulation (<see cref="PlatformSimulation"/>) of purchases, free grants,
 /// usage (late, out of order, replayed), refunds (request, completion, refusals), expiries, settlements,
 /// duplicate and reordered event deliveries and application restarts over fake time, with the money
 /// invariants checked after every step (R-PKG-2..6, R-MET-2, R-MET-4, R-BIL-1..4, R-REF-1..3).

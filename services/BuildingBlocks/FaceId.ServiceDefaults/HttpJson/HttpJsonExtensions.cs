@@ -8,7 +8,7 @@ using Microsoft.OpenApi.Models;
 namespace FaceId.ServiceDefaults.HttpJson;
 
 /// <summary>
-/// HTTP/JSON for front ends that do not speak gRPC (issue #9): the methods annotated with
+/// HTTP/JSON for front ends that do not speak gRPC (docs/api.md, "HTTP/JSON for console front ends"): the methods annotated with
 /// <c>google.api.http</c> in protos/ are transcoded by grpc-dotnet, so they run through the same
 /// interceptors (authentication, [Allow], account ownership, rate limits, error mapping) as gRPC
 /// calls. Errors leave as RFC 9457 problem details carrying the gRPC status

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace FaceId.ServiceDefaults.Security;
 
 /// <summary>
-/// Per-caller rate limits on the expensive and public-facing methods (issue #7): a token bucket per
+/// Per-caller rate limits on the expensive and public-facing methods: a token bucket per
 /// token subject for console, sub-account, reviewer and operator callers (services and the gateway are not limited), declared on a method with <c>[EnableRateLimiting(RateLimits.PerCaller)]</c>.
 /// Over the limit a gRPC call ends with RESOURCE_EXHAUSTED (a gRPC status, not HTTP 429, which gRPC
 /// clients would read as UNAVAILABLE); an HTTP/JSON call gets 429 with problem details. Configuration: RateLimits:PermitsPerMinute (default 600).
