@@ -10,14 +10,17 @@ public sealed record CommandLine(int Line, string Text)
     {
         get
         {
-            foreach (var word in Text.TrimStart().Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
-                if (!DocBlocks.Assignment().IsMatch(word)) return word;
+            foreach (var word in Code.Split([' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries))
+                if (word != "\\" && !DocBlocks.Assignment().IsMatch(word)) return word;
             return "";
         }
     }
 
+    /// <summary>The command without its trailing comment.</summary>
+    public string Code => DocBlocks.StripComment(Text).Trim();
+
     /// <summary>Calls one of the clients a user pastes: faceidctl, curl or ./faceid (also inside $(…)).</summary>
-    public bool CallsPlatform => DocBlocks.PlatformCall().IsMatch(Text);
+    public bool CallsPlatform => DocBlocks.PlatformCall().IsMatch(Code);
 
     /// <summary>Needs what these machines do not have (a container engine, a cluster, grpcurl, Dapr, Tye) or is a build/test step.</summary>
     public bool NeedsElsewhere => DocBlocks.Elsewhere.Contains(Command);
@@ -88,6 +91,20 @@ public static partial class DocBlocks
         }
         if (current.Length > 0) result.Add(new CommandLine(startLine, current));
         return result;
+    }
+
+    /// <summary>The line without a trailing shell comment (a '#' that starts a word outside quotes).</summary>
+    public static string StripComment(string line)
+    {
+        var single = false; var dbl = false;
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (c == '\'' && !dbl) single = !single;
+            else if (c == '"' && !single) dbl = !dbl;
+            else if (c == '#' && !single && !dbl && (i == 0 || char.IsWhiteSpace(line[i - 1]))) return line[..i].TrimEnd();
+        }
+        return line;
     }
 
     private static string FindRoot()

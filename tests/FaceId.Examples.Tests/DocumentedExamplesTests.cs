@@ -103,7 +103,7 @@ public sealed class DocumentedExamplesTests(ITestOutputHelper output) : IAsyncLi
             var script = new StringBuilder();
             foreach (var command in block.Commands)
             {
-                var bare = StripComment(command.Text).Trim();
+                var bare = command.Code;
                 if (NotRunHere.TryGetValue(bare, out var why)) { output.WriteLine($"  {block.File}:{command.Line} not run: `{bare}` is {why}"); continue; }
                 if (bare == "./faceid stop") { deferred.Add(command); continue; }
                 if (bare.StartsWith("./faceid run", StringComparison.Ordinal)) _started = true;
@@ -133,6 +133,7 @@ public sealed class DocumentedExamplesTests(ITestOutputHelper output) : IAsyncLi
     private string Prelude(string state) => $"""
         set -eo pipefail
         shopt -s expand_aliases
+        curl() { command curl --fail-with-body "$@"; }   # an HTTP error fails the example, as its status would tell a reader
         cd '{_work}'
         source '{state}'
 
@@ -153,19 +154,6 @@ public sealed class DocumentedExamplesTests(ITestOutputHelper output) : IAsyncLi
         __bg=$!; sleep {FollowFor.TotalSeconds:0}
         if kill -0 $__bg 2>/dev/null; then kill -TERM $__bg; wait $__bg || true; else wait $__bg; fi
         """;
-
-    private static string StripComment(string line)
-    {
-        var single = false; var dbl = false;
-        for (var i = 0; i < line.Length; i++)
-        {
-            var c = line[i];
-            if (c == '\'' && !dbl) single = !single;
-            else if (c == '"' && !single) dbl = !dbl;
-            else if (c == '#' && !single && !dbl && (i == 0 || char.IsWhiteSpace(line[i - 1]))) return line[..i].TrimEnd();
-        }
-        return line;
-    }
 
     private static bool IsClosingFence(string[] lines, int index) =>
         lines.Take(index).Count(l => l.TrimStart().StartsWith("```", StringComparison.Ordinal)) % 2 == 1;
