@@ -99,7 +99,7 @@ public sealed class RequestFormsTests(HttpPlatform platform)
         var nested = await platform.SendAsync("FaceId.Onboarding", HttpMethod.Put, $"/v1/accounts/{account.AccountId}/contacts", account.Token,
             new JsonObject { ["email"] = "a@b.cn", ["mobile"] = "13900139000", ["name"] = "Li Lei", ["phone"] = "13900139000", ["nickname"] = "LL" });
         ProblemAssert.Is(nested, 400, "INVALID_ARGUMENT", "contacts.phone", "two unknown fields");
-        Assert.Equal(["contacts.nickname", "contacts.phone"], nested.Json!["errors"]!.AsArray().Select(e => (string?)e!["field"]).Order().ToArray());
+        Assert.Equal(new[] { "contacts.nickname", "contacts.phone" }, nested.Json!["errors"]!.AsArray().Select(e => (string)e!["field"]!).Order().ToArray());
 
         var typo = await platform.SendAsync("FaceId.Onboarding", HttpMethod.Post, $"/v1/accounts/{account.AccountId}/sub-accounts", account.Token,
             new JsonObject { ["idempotencyKey"] = TestIds.New("sub"), ["dispalyName"] = "Branch office" });
