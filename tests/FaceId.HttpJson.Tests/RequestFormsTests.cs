@@ -62,6 +62,7 @@ public sealed class RequestFormsTests(HttpPlatform platform)
         }
         // `to` as a day too, and a month granularity by its short name.
         Assert.Equal(reference, Rows(await StatisticsAsync(account, $"from={monthStart:yyyy-MM}&to={tomorrow:yyyy-MM-dd}&granularity=day")));
+        Assert.Equal(reference, Rows(await StatisticsAsync(account, $"from={monthStart:yyyy-MM}&to=now&granularity=day")));
         var monthly = Rows(await StatisticsAsync(account, $"from={monthStart:yyyy-MM}&to={tomorrow:yyyy-MM-dd}&granularity=month"));
         Assert.Contains($"\"period\":\"{monthStart:yyyy-MM}\"", monthly);
     }
