@@ -32,6 +32,10 @@ public sealed class BillingAndRefundTests(PlatformFixture platform)
         Assert.Contains("basic_authoritative", table.Out);
         Assert.Matches(@"total\s+│\s+│\s+4\s+│\s+3\s+│\s+3\s+│\s+0\s+│\s+0\.00", table.Out);
         Assert.Contains("by month", table.Out);
+        // As the README writes it: --from "$(date +%Y-%m)" (this Shanghai month) --to now.
+        var thisMonth = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM");
+        var monthly = (await platform.RunAsync("stats", "--account", accountId, "--from", thisMonth, "--to", "now", "--granularity", "day")).AssertExit(ExitCodes.Ok);
+        Assert.Matches(@"total\s+│\s+│\s+4\s+│\s+3\s+│\s+3\s+│\s+0\s+│\s+0\.00", monthly.Out);
 
         var bad = await platform.RunAsync("stats", "--account", accountId, "--from", "2026-01-01", "--to", "2025-01-01");
         bad.AssertExit(ExitCodes.InvalidArgument);

@@ -121,6 +121,43 @@ public sealed class UsageTests(PlatformFixture platform) : IDisposable
         Assert.Contains("3 of 8 records were not accepted", replay.Err);
     }
 
+    [Fact]
+    public async Task Replay_off_a_terminal_prints_plain_progress_lines_ending_at_100_percent()
+    {
+        var accountId = await platform.OpenedAccountAsync();
+        var run = TestIds.New("plain-progress");
+        var at = DateTimeOffset.UtcNow;
+        var file = Write("progress.jsonl", Enumerable.Range(0, 1000).Select(i => JsonFormatter.Default.Format(Usage($"{run}:{i}", accountId, "9999", at))));
+
+        // The test's stderr is a StringWriter, as a redirected stderr (CI, a log file): no live bar.
+        var replay = (await platform.RunAsync("usage", "replay", file, "--batch-size", "100")).AssertExit(ExitCodes.Ok);
+        var lines = replay.Err.TrimEnd().Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        Assert.All(lines, l => Assert.Matches(@"^replay: [\d,]+/1,000 records \(\d+%\), [\d,]+ records/s$", l));
+        // One line per 10 % (each batch of 100 is another tenth), then the final one.
+        Assert.True(lines.Count >= 10, replay.ToString());
+        Assert.StartsWith("replay: 1,000/1,000 records (100%), ", lines[^1]);
+        Assert.Single(lines, l => l.Contains("(100%)"));
+        var percents = lines.Select(l => int.Parse(System.Text.RegularExpressions.Regex.Match(l, @"\((\d+)%\)").Groups[1].Value)).ToList();
+        Assert.Equal(percents.Order(), percents);
+        Assert.Contains(50, percents);
+        Assert.DoesNotContain("\u001b", replay.Err);
+        var row = Assert.Single(replay.Out.Split('\n'), l => Cells(l).FirstOrDefault() == "1000");
+        Assert.Equal("1000", Cells(row).ElementAt(3)); // not billable
+
+        // --no-progress and --json: nothing on stderr.
+        var quiet = (await platform.RunAsync("usage", "replay", file, "--no-progress")).AssertExit(ExitCodes.Ok);
+        Assert.Equal("", quiet.Err);
+        var json = (await platform.RunAsync("usage", "replay", file, "--json")).AssertExit(ExitCodes.Ok);
+        Assert.Equal("", json.Err);
+    }
+
+    [Fact]
+    public void A_plain_progress_line_has_counts_percent_and_rate()
+    {
+        Assert.Equal("replay: 12,000/50,000 records (24%), 8,000 records/s", Commands.UsageReplay.PlainProgress.Line(12_000, 50_000, TimeSpan.FromSeconds(1.5)));
+        Assert.Equal("replay: 0/0 records (100%), 0 records/s", Commands.UsageReplay.PlainProgress.Line(0, 0, TimeSpan.Zero));
+    }
+
     private static UsageRecord Usage(string requestId, string accountId, string code, DateTimeOffset at) => new()
     {
         RequestId = requestId,

@@ -55,6 +55,8 @@ public static class CliApp
             "faceidctl - operator CLI of the FaceId platform (gRPC on ports 5101..5105 by default).\n" +
             "Exit codes: 0 ok, 1 unexpected, 2 usage error, 3 invalid argument, 4 not found, 5 failed precondition, 6 unavailable, 7 permission/authentication.");
         global.AddTo(root);
+        root.Add(AccountsCommands.Build(runner));
+        root.Add(AccountsCommands.BuildSubAccounts(runner));
         root.Add(UsageCommands.Build(runner));
         root.Add(PackagesCommands.Build(runner));
         root.Add(BillingCommands.Stats(runner));
@@ -165,7 +167,10 @@ public sealed class CommandRunner(GlobalOptions global, TextWriter output, TextW
         _errorConsole ??= Consoles.Create(error, Console.Error, Console.IsErrorRedirected);
         await using var context = new CliContext(endpoints, parse.GetValue(global.Json), TimeSpan.FromSeconds(parse.GetValue(global.Timeout)),
             parse.GetValue(global.Token) ?? Environment.GetEnvironmentVariable(GlobalOptions.TokenVariable),
-            output, error, _console, _errorConsole, cancellation);
+            output, error, _console, _errorConsole, cancellation)
+        {
+            ErrorIsTerminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected,
+        };
         try
         {
             return await body(context, parse);

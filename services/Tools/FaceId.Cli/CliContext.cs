@@ -59,6 +59,12 @@ public sealed class CliContext : IAsyncDisposable
 
     public CancellationToken Cancellation { get; }
 
+    /// <summary>
+    /// Stderr is the process's own and a terminal: live progress bars. Otherwise (CI, a log file, a
+    /// test's writer) progress is written as plain lines.
+    /// </summary>
+    public bool ErrorIsTerminal { get; init; }
+
     /// <summary>The service of the last client handed out: the one a failed call was talking to.</summary>
     public PlatformService? Current { get; private set; }
 

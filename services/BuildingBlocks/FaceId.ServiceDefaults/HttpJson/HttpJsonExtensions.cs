@@ -46,10 +46,14 @@ public static class HttpJsonExtensions
         return grpc;
     }
 
-    /// <summary>Problem details for transcoded errors; the OpenAPI document on the HTTP/1.1 port only.</summary>
+    /// <summary>
+    /// Problem details for transcoded errors; query values in the forms people type and no unknown
+    /// body fields (<see cref="HttpJsonRequestMiddleware"/>); the OpenAPI document on the HTTP/1.1 port only.
+    /// </summary>
     public static WebApplication UseHttpJson(this WebApplication app)
     {
         app.UseMiddleware<ProblemDetailsMiddleware>();
+        app.UseMiddleware<HttpJsonRequestMiddleware>();
         var document = app.MapSwagger("/openapi/{documentName}.json");
         if (app.Configuration.GetValue<int?>("Ports:Http") is { } http) document.RequireHost($"*:{http}");
         return app;

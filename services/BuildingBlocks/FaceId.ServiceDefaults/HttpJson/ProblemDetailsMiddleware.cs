@@ -48,6 +48,26 @@ public sealed class ProblemDetailsMiddleware(RequestDelegate next)
     public static Task WriteAsync(HttpResponse response, StatusCode code, string detail) =>
         WriteAsync(response, Problem(code, detail, HttpStatusFor(code)));
 
+    /// <summary>
+    /// Writes a problem with field errors for a request refused before it reached a gRPC method (an
+    /// unreadable query parameter, an unknown body field): the same shape, and the same
+    /// google.rpc.BadRequest detail, as the services' own validation errors.
+    /// </summary>
+    public static Task WriteAsync(HttpResponse response, StatusCode code, string detail, IReadOnlyCollection<(string Field, string Description)> errors)
+    {
+        var problem = Problem(code, detail, HttpStatusFor(code));
+        if (errors.Count > 0)
+        {
+            problem["errors"] = new JsonArray(errors.Select(e => (JsonNode)new JsonObject { ["field"] = e.Field, ["description"] = e.Description }).ToArray());
+            problem["details"] = new JsonArray(new JsonObject
+            {
+                ["@type"] = "type.googleapis.com/google.rpc.BadRequest",
+                ["fieldViolations"] = new JsonArray(errors.Select(e => (JsonNode)new JsonObject { ["field"] = e.Field, ["description"] = e.Description }).ToArray()),
+            });
+        }
+        return WriteAsync(response, problem);
+    }
+
     private static async Task WriteAsync(HttpResponse response, JsonObject problem)
     {
         response.StatusCode = (int)problem["status"]!;

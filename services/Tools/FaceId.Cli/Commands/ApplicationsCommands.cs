@@ -1,19 +1,144 @@
 using System.CommandLine;
 using FaceId.Contracts.Onboarding.V1;
+using Google.Protobuf;
+using Grpc.Core;
 using Spectre.Console;
 
 namespace FaceId.Cli.Commands;
 
-/// <summary><c>applications list-pending | approve | reject</c> (OnboardingService, the reviewers' queue).</summary>
+/// <summary><c>applications submit | list-pending | approve | reject</c> (OnboardingService: applying to open the service, the reviewers' queue).</summary>
 public static class ApplicationsCommands
 {
+    /// <summary>License bytes per SubmitApplicationChunk: Onboarding's default <c>Documents:MaxChunkBytes</c> (64 KiB).</summary>
+    public const int ChunkBytes = 64 * 1024;
+
+    public const string DefaultScenario = "Not stated (submitted by an operator with faceidctl)";
+
     public static Command Build(CommandRunner runner)
     {
         var applications = new Command("applications", "Service applications awaiting review (OnboardingService)");
+        applications.Add(Submit(runner));
         applications.Add(ListPending(runner));
         applications.Add(Review(runner, ReviewDecision.Approve));
         applications.Add(Review(runner, ReviewDecision.Reject));
         return applications;
+    }
+
+    private static Command Submit(CommandRunner runner)
+    {
+        var account = Common.Account("The main account applying to open the service");
+        var license = new Option<FileInfo>("--license")
+        {
+            Description = "The business license: a PDF, JPEG or PNG file (the type is decided by its bytes), streamed in 64 KiB chunks",
+            Required = true,
+            HelpName = "file",
+        };
+        var scenario = new Option<string>("--scenario")
+        {
+            Description = $"Business scenario and needs, 1..2,000 characters (default: \"{DefaultScenario}\")",
+            HelpName = "text",
+        };
+        var email = AccountsCommands.Email("Contact email of the application (default: the account's)");
+        var phone = AccountsCommands.Phone("Contact mobile number of the application, 11 digits (default: the account's)");
+        var contactName = AccountsCommands.ContactName("Contact person of the application (default: the account's)");
+        var fileName = new Option<string>("--file-name") { Description = "File name shown to reviewers (default: the license file's name)", HelpName = "name" };
+        var key = Common.Key("Idempotency key of the submission");
+        var quiet = AccountsCommands.Quiet("application");
+        var command = new Command("submit", "Apply to open the service: the form, then the license file streamed from disk (SubmitApplication)")
+        {
+            account, license, scenario, email, phone, contactName, fileName, key, quiet,
+        };
+        runner.Handle(command, async (ctx, parse) =>
+        {
+            var file = parse.GetValue(license)!;
+            await using var stream = OpenLicense(file);
+            var accountId = parse.GetValue(account) ?? "";
+            var contact = new Contacts
+            {
+                Email = parse.GetValue(email) ?? "",
+                Mobile = parse.GetValue(phone) ?? "",
+                Name = parse.GetValue(contactName) ?? "",
+            };
+            if (contact.Email.Length == 0 || contact.Mobile.Length == 0 || contact.Name.Length == 0)
+            {
+                // The form needs all three: take what was not given from the account.
+                var stored = (await ctx.Onboarding.GetAccountAsync(new GetAccountRequest { AccountId = accountId }, ctx.Call())).Contacts ?? new Contacts();
+                if (contact.Email.Length == 0) contact.Email = stored.Email;
+                if (contact.Mobile.Length == 0) contact.Mobile = stored.Mobile;
+                if (contact.Name.Length == 0) contact.Name = stored.Name;
+                var missing = new[] { (contact.Email, "--email"), (contact.Mobile, "--phone"), (contact.Name, "--contact-name") }
+                    .Where(m => m.Item1.Length == 0).Select(m => m.Item2).ToList();
+                if (missing.Count > 0)
+                    throw new CliUsageException($"applications submit: account {accountId} has no contact {string.Join(", ", missing.Select(m => m.TrimStart('-')))}; " +
+                        $"pass {string.Join(" ", missing)} (or set the account's contacts with 'faceidctl accounts contacts').");
+            }
+
+            using var call = ctx.Onboarding.SubmitApplication(ctx.Call());
+            try
+            {
+                await call.RequestStream.WriteAsync(new SubmitApplicationChunk
+                {
+                    Form = new ApplicationForm
+                    {
+                        IdempotencyKey = parse.GetValue(key) is { Length: > 0 } k ? k : Values.NewKey(),
+                        AccountId = accountId,
+                        BusinessScenario = parse.GetValue(scenario) is { Length: > 0 } s ? s : DefaultScenario,
+                        Contact = contact,
+                        LicenseFileName = parse.GetValue(fileName) is { Length: > 0 } n ? n : file.Name,
+                    },
+                }, ctx.Cancellation);
+                var buffer = new byte[ChunkBytes];
+                int read;
+                while ((read = await ReadChunkAsync(stream, buffer, file, ctx.Cancellation)) > 0)
+                    await call.RequestStream.WriteAsync(new SubmitApplicationChunk { LicenseChunk = ByteString.CopyFrom(buffer, 0, read) }, ctx.Cancellation);
+                await call.RequestStream.CompleteAsync();
+            }
+            catch (InvalidOperationException)
+            {
+                // The server ended the call early (e.g. an unknown account): its status is the answer below.
+            }
+            var application = await call.ResponseAsync;
+            if (parse.GetValue(quiet)) ctx.Out.WriteLine(application.ApplicationId);
+            else if (ctx.Json) ctx.WriteJson(application);
+            else ctx.Console.Write(View(application));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>Opens the license for sequential reading; a missing, unreadable or empty file is a usage error (exit 2).</summary>
+    private static FileStream OpenLicense(FileInfo file)
+    {
+        if (Directory.Exists(file.FullName)) throw new CliUsageException($"applications submit: --license {file.FullName} is a directory, not a file.");
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, ChunkBytes, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
+        {
+            var why = e is FileNotFoundException or DirectoryNotFoundException ? "does not exist" : $"cannot be read: {ErrorReport.OneLine(e.Message)}";
+            throw new CliUsageException($"applications submit: --license {file.FullName} {why}.");
+        }
+        if (stream.Length == 0)
+        {
+            stream.Dispose();
+            throw new CliUsageException($"applications submit: --license {file.FullName} is empty.");
+        }
+        return stream;
+    }
+
+    /// <summary>Fills <paramref name="buffer"/> as far as the file allows (short reads are completed), so that every chunk but the last is full.</summary>
+    private static async Task<int> ReadChunkAsync(FileStream stream, byte[] buffer, FileInfo file, CancellationToken cancellation)
+    {
+        try
+        {
+            return await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellation);
+        }
+        catch (IOException e)
+        {
+            throw new CliUsageException($"applications submit: cannot read {file.FullName}: {ErrorReport.OneLine(e.Message)}");
+        }
     }
 
     private static Command ListPending(CommandRunner runner)

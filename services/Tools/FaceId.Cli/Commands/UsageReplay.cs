@@ -54,7 +54,10 @@ public static class UsageReplay
                 },
             },
         };
-        var noProgress = new Option<bool>("--no-progress") { Description = "Don't draw the progress bar (stderr)" };
+        var noProgress = new Option<bool>("--no-progress")
+        {
+            Description = "No progress on stderr (by default a bar on a terminal; otherwise a plain line every 10 % or 2 s, and a final one)",
+        };
         var command = new Command("replay", "Send a JSON-lines file of usage records in batches; prints a summary")
         {
             file, batchSize, retries, noProgress,
@@ -111,7 +114,20 @@ public static class UsageReplay
         var clock = Stopwatch.StartNew();
         try
         {
-            if (progress)
+            if (progress && !ctx.ErrorIsTerminal)
+            {
+                // Off a terminal a live bar cannot redraw (it would stay at its first frame): plain lines.
+                var lines = new PlainProgress(ctx.Err, total, clock);
+                try
+                {
+                    await SendAllAsync(ctx, file, batchSize, retries, summary, problems, lines.Advance);
+                }
+                finally
+                {
+                    lines.Finish();
+                }
+            }
+            else if (progress)
             {
                 await ctx.ErrorConsole.Progress()
                     .AutoClear(false)
@@ -268,6 +284,42 @@ public static class UsageReplay
             w.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>
+    /// Progress when stderr is not a terminal (CI, a log file): one plain line each time another 10 %
+    /// is done or <see cref="Interval"/> has passed, and always a final line:
+    /// <c>replay: 12,000/50,000 records (24%), 8,123 records/s</c>.
+    /// </summary>
+    public sealed class PlainProgress(TextWriter err, long total, Stopwatch clock)
+    {
+        public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+
+        private long _done;
+        private long _lastTenth;
+        private TimeSpan _lastAt = TimeSpan.Zero;
+
+        public void Advance(int records)
+        {
+            _done += records;
+            if (_done >= total) return; // the final line is Finish's
+            var tenth = _done * 10 / Math.Max(total, 1);
+            var now = clock.Elapsed;
+            if (tenth <= _lastTenth && now - _lastAt < Interval) return;
+            _lastTenth = tenth;
+            _lastAt = now;
+            err.WriteLine(Line(_done, total, now));
+        }
+
+        /// <summary>The last line: 100 % after a complete run, where it stopped otherwise.</summary>
+        public void Finish() => err.WriteLine(Line(_done, total, clock.Elapsed));
+
+        public static string Line(long done, long total, TimeSpan elapsed)
+        {
+            var percent = total == 0 ? 100 : done * 100 / total;
+            var rate = elapsed > TimeSpan.Zero ? done / elapsed.TotalSeconds : 0;
+            return string.Create(CultureInfo.InvariantCulture, $"replay: {done:N0}/{total:N0} records ({percent}%), {rate:N0} records/s");
+        }
     }
 
     /// <summary>
