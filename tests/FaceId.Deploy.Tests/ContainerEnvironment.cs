@@ -24,7 +24,9 @@ public static partial class ContainerEnvironment
         var env = new Dictionary<string, EnvVar>(StringComparer.Ordinal);
         void Set(string name, string value, string origin) => env[name] = new EnvVar(name, value, origin);
 
-        foreach (var (name, value) in ImageEnv()) Set(name, value, "image ENV (deploy/image/Containerfile)");
+        // The image of this Deployment is built with --build-arg SERVICE=<its folder under services/>.
+        var folder = Repo.Services.FirstOrDefault(s => s.AppId == deployment.Name)?.Folder ?? "";
+        foreach (var (name, value) in ImageEnv()) Set(name, value.Replace("${SERVICE}", folder), "image ENV (deploy/image/Containerfile)");
 
         foreach (var from in container.Maps("envFrom"))
         {
@@ -84,7 +86,7 @@ public static partial class ContainerEnvironment
             .Select(e => (e.Str("valueFrom.secretKeyRef.name")!, e.Str("valueFrom.secretKeyRef.key")!))
             .Distinct();
 
-    /// <summary>ENV of the final stage of deploy/image/Containerfile (the runtime image), build arguments left as ${...}.</summary>
+    /// <summary>ENV of the final stage of deploy/image/Containerfile (the runtime image), the build argument left as ${SERVICE}.</summary>
     public static IReadOnlyList<(string Name, string Value)> ImageEnv()
     {
         var text = Repo.Read("deploy/image/Containerfile").Replace("\\\n", " ");
