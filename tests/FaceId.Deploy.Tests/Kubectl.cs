@@ -19,9 +19,9 @@ public sealed record Rendering(string Directory, IReadOnlyList<K8sObject> Object
 
 /// <summary>
 /// Renders a kustomization with the real <c>kubectl kustomize</c> (kustomize v5 inside kubectl),
-/// the same renderer as <c>kubectl apply -k</c>. kubectl is required: the suite's runner
-/// (./faceid test) installs it (Debian package kubernetes-client) when it is missing, and without
-/// it every test that renders fails with a message saying so. KUBECTL may name another binary.
+/// the same renderer as <c>kubectl apply -k</c>. kubectl (1.27 or later: kustomize v5) is
+/// required: without it every test that renders fails with a message saying so, never skips.
+/// KUBECTL may name the binary.
 /// </summary>
 public static class Kustomize
 {
@@ -62,24 +62,31 @@ public static class Kustomize
     private static string FindKubectl()
     {
         const string Hint = "The deployment checks render deploy/k8s with `kubectl kustomize`: install kubectl "
-            + "(./faceid test does it: `apt-get install kubernetes-client`, or any kubectl >= 1.27 with kustomize v5) or set KUBECTL to its path.";
+            + "(any kubectl >= 1.27, which embeds kustomize v5) or set KUBECTL to its path.";
         string[] candidates = Environment.GetEnvironmentVariable("KUBECTL") is { Length: > 0 } named
             ? [named]
             : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Select(d => Path.Combine(d, "kubectl")).ToArray();
+        var rejected = new List<string>();
         foreach (var candidate in candidates.Where(File.Exists))
         {
             try
             {
                 using var p = Process.Start(new ProcessStartInfo(candidate, "version --client") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
                 if (p is null) continue;
-                p.StandardOutput.ReadToEnd();
-                if (p.WaitForExit(TimeSpan.FromSeconds(30)) && p.ExitCode == 0) return candidate;
+                var version = p.StandardOutput.ReadToEnd();
+                if (!p.WaitForExit(TimeSpan.FromSeconds(30)) || p.ExitCode != 0) { rejected.Add($"{candidate}: `kubectl version --client` failed"); continue; }
+                // deploy/k8s uses kustomize v5 features (labels, inline patches); kubectl before 1.27 embeds an older kustomize.
+                var kustomize = System.Text.RegularExpressions.Regex.Match(version, @"Kustomize Version:\s*v(\d+)");
+                if (kustomize.Success && int.Parse(kustomize.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 5) return candidate;
+                rejected.Add($"{candidate} embeds {(kustomize.Success ? "kustomize v" + kustomize.Groups[1].Value : "no kustomize version it reports")}, not v5 ({version.Split('\n')[0].Trim()})");
             }
             catch (System.ComponentModel.Win32Exception)
             {
-                // not executable
+                rejected.Add($"{candidate}: not executable");
             }
         }
-        throw new Xunit.Sdk.XunitException($"kubectl not found ({(candidates.Length == 1 ? candidates[0] : "PATH")}). {Hint}");
+        throw new Xunit.Sdk.XunitException(rejected.Count == 0
+            ? $"kubectl not found ({(candidates.Length == 1 ? candidates[0] : "PATH")}). {Hint}"
+            : $"no usable kubectl: {string.Join("; ", rejected)}. {Hint}");
     }
 }
