@@ -130,12 +130,12 @@ public sealed class DocumentedExamplesTests(ITestOutputHelper output) : IAsyncLi
     private static string AssemblyConfiguration =>
         typeof(DocumentedExamplesTests).Assembly.Location.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 
-    private string Prelude(string state) => $"""
+    private string Prelude(string state) => $$"""
         set -eo pipefail
         shopt -s expand_aliases
         curl() { command curl --fail-with-body "$@"; }   # an HTTP error fails the example, as its status would tell a reader
-        cd '{_work}'
-        source '{state}'
+        cd '{{_work}}'
+        source '{{state}}'
 
         """;
 

@@ -81,7 +81,8 @@ public static class PackagesCommands
             Required = true,
             HelpName = "id",
         };
-        var command = new Command("buy", "Purchase a package") { account, label, size, orderId };
+        var quiet = AccountsCommands.Quiet("package");
+        var command = new Command("buy", "Purchase a package") { account, label, size, orderId, quiet };
         runner.Handle(command, async (ctx, parse) =>
         {
             var package = await ctx.Packages.PurchasePackageAsync(new PurchasePackageRequest
@@ -91,7 +92,8 @@ public static class PackagesCommands
                 Size = parse.GetValue(size),
                 OrderId = parse.GetValue(orderId) ?? "",
             }, ctx.Call());
-            if (ctx.Json) ctx.WriteJson(package);
+            if (parse.GetValue(quiet)) ctx.Out.WriteLine(package.PackageId);
+            else if (ctx.Json) ctx.WriteJson(package);
             else ctx.Console.Write(View(package));
             return ExitCodes.Ok;
         });
