@@ -61,11 +61,12 @@ public static class Kustomize
 
     private static string FindKubectl()
     {
-        const string Hint = "The deployment checks render deploy/k8s with `kubectl kustomize`: install kubectl "
-            + "(any kubectl >= 1.27, which embeds kustomize v5) or set KUBECTL to its path.";
+        const string Hint = "The deployment checks render deploy/k8s with `kubectl kustomize`: `./faceid test` installs kubectl "
+            + "into .tools/bin when it is missing; or install kubectl yourself (any kubectl >= 1.27, which embeds kustomize v5) or set KUBECTL to its path.";
         string[] candidates = Environment.GetEnvironmentVariable("KUBECTL") is { Length: > 0 } named
             ? [named]
-            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Select(d => Path.Combine(d, "kubectl")).ToArray();
+            : [.. (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Select(d => Path.Combine(d, "kubectl")),
+               Repo.PathOf(".tools/bin/kubectl")];
         var rejected = new List<string>();
         foreach (var candidate in candidates.Where(File.Exists))
         {

@@ -62,7 +62,7 @@ public sealed class DocumentedExamplesTests(ITestOutputHelper output) : IAsyncLi
             if (block.UsesGrpcurl)
             {
                 var lines = File.ReadAllLines(Path.Combine(DocBlocks.RepoRoot, block.File));
-                var before = string.Join('\n', lines[Math.Max(0, block.Line - 6)..(block.Line - 1)]);
+                var before = string.Join('\n', lines[Math.Max(0, block.Line - 10)..(block.Line - 1)]);
                 Assert.True((before + block.Text).Contains("equivalent", StringComparison.OrdinalIgnoreCase),
                     $"{block}: a grpcurl example must say which tested faceidctl or curl call it is equivalent to (grpcurl is not installable here)");
             }

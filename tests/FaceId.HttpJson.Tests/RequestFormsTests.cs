@@ -121,4 +121,17 @@ public sealed class RequestFormsTests(HttpPlatform platform)
             new JsonObject { ["email"] = "finance@example.com", ["mobile"] = "13900139000", ["name"] = "Li Lei" });
         Assert.True(contacts.Status == 200, contacts.ToString());
     }
+
+    [Fact]
+    public async Task Without_a_valid_token_a_body_with_unknown_fields_is_401_and_names_nothing()
+    {
+        var account = await platform.AccountAsync();
+        foreach (var token in new[] { "", "not.a.jwt" })
+        {
+            var answer = await platform.SendAsync("FaceId.Onboarding", HttpMethod.Put, $"/v1/accounts/{account.AccountId}/contacts", token,
+                new JsonObject { ["contacts"] = new JsonObject { ["email"] = "a@b.cn" } });
+            Assert.True(answer.Status == 401, answer.ToString());
+            Assert.DoesNotContain("contacts.contacts", answer.ToString());
+        }
+    }
 }

@@ -55,6 +55,7 @@ public static class ServiceDefaultsExtensions
         app.UseMalformedRequestAsInvalidArgument();
         app.UseHttpJson();
         app.UseFaceIdSecurity();
+        app.UseHttpJsonRequestChecks();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapGrpcService<DiagnosticsGrpcService>();

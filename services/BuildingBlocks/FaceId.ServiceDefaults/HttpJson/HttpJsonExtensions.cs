@@ -46,16 +46,22 @@ public static class HttpJsonExtensions
         return grpc;
     }
 
-    /// <summary>
-    /// Problem details for transcoded errors; query values in the forms people type and no unknown
-    /// body fields (<see cref="HttpJsonRequestMiddleware"/>); the OpenAPI document on the HTTP/1.1 port only.
-    /// </summary>
+    /// <summary>Problem details for transcoded errors; the OpenAPI document on the HTTP/1.1 port only.</summary>
     public static WebApplication UseHttpJson(this WebApplication app)
     {
         app.UseMiddleware<ProblemDetailsMiddleware>();
-        app.UseMiddleware<HttpJsonRequestMiddleware>();
         var document = app.MapSwagger("/openapi/{documentName}.json");
         if (app.Configuration.GetValue<int?>("Ports:Http") is { } http) document.RequireHost($"*:{http}");
+        return app;
+    }
+
+    /// <summary>
+    /// Query values in the forms people type and no unknown body fields (<see cref="HttpJsonRequestMiddleware"/>).
+    /// After authentication, so that a caller without a valid token learns only that (401), not the body's schema.
+    /// </summary>
+    public static WebApplication UseHttpJsonRequestChecks(this WebApplication app)
+    {
+        app.UseMiddleware<HttpJsonRequestMiddleware>();
         return app;
     }
 }

@@ -39,7 +39,8 @@ public sealed partial class HttpJsonRequestMiddleware(RequestDelegate next)
     public async Task InvokeAsync(HttpContext http)
     {
         var metadata = http.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>();
-        if (metadata is null)
+        // Without a valid token the call is refused (401) by the authorization interceptor: nothing to check here.
+        if (metadata is null || http.User.Identity?.IsAuthenticated != true)
         {
             await next(http);
             return;
