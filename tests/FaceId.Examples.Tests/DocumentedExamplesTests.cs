@@ -133,7 +133,9 @@ public sealed class DocumentedExamplesTests(ITestOutputHelper output) : IAsyncLi
     private string Prelude(string state) => $$"""
         set -eo pipefail
         shopt -s expand_aliases
-        curl() { command curl --fail-with-body "$@"; }   # an HTTP error fails the example, as its status would tell a reader
+        # An HTTP error fails the example, as its status would tell a reader; exit 23 (write error) only
+        # means a `| head` stopped reading, which a reader's terminal never reports.
+        curl() { command curl --fail-with-body "$@" || { local rc=$?; [ $rc -eq 23 ] || return $rc; }; }
         cd '{{_work}}'
         source '{{state}}'
 
