@@ -1,3 +1,4 @@
+using FaceId.Common;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
@@ -10,36 +11,8 @@ namespace FaceId.Cli;
 /// <summary>Parsers of option values: instants (Shanghai calendar), proto enums by short or full name.</summary>
 public static partial class Values
 {
-    /// <summary>
-    /// <c>now</c>; a Shanghai calendar day <c>2026-11-26</c> or month <c>2026-11</c> (its first instant);
-    /// an RFC 3339 instant <c>2026-11-26T10:15:00+08:00</c> / <c>…Z</c>; a date-time without offset is Shanghai time.
-    /// </summary>
-    public static bool TryParseInstant(string text, DateTimeOffset now, out DateTimeOffset instant)
-    {
-        instant = default;
-        text = text.Trim();
-        if (text.Equals("now", StringComparison.OrdinalIgnoreCase))
-        {
-            instant = now;
-            return true;
-        }
-        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
-        {
-            instant = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), Render.Shanghai);
-            return true;
-        }
-        if (DateTime.TryParseExact(text, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out var month))
-        {
-            instant = new DateTimeOffset(month, Render.Shanghai);
-            return true;
-        }
-        if (!Rfc3339().IsMatch(text)) return false;
-        if (HasOffset().IsMatch(text))
-            return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out instant);
-        if (!DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)) return false;
-        instant = new DateTimeOffset(DateTime.SpecifyKind(local, DateTimeKind.Unspecified), Render.Shanghai);
-        return true;
-    }
+    /// <summary>Instants as <see cref="InstantText.TryParse"/> reads them (the HTTP/JSON routes read them alike).</summary>
+    public static bool TryParseInstant(string text, DateTimeOffset now, out DateTimeOffset instant) => InstantText.TryParse(text, now, out instant);
 
     /// <summary>An option holding an instant (see <see cref="TryParseInstant"/>); a bad value is a usage error.</summary>
     public static Option<DateTimeOffset?> InstantOption(string name, string description) => new(name)
@@ -108,9 +81,4 @@ public static partial class Values
     /// <summary>A fresh idempotency key for a write the operator did not key: <c>faceidctl-&lt;32 hex&gt;</c>.</summary>
     public static string NewKey() => "faceidctl-" + Guid.NewGuid().ToString("N");
 
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$", RegexOptions.IgnoreCase)]
-    private static partial Regex Rfc3339();
-
-    [GeneratedRegex(@"(Z|[+-]\d{2}:?\d{2})$", RegexOptions.IgnoreCase)]
-    private static partial Regex HasOffset();
 }
