@@ -50,6 +50,7 @@ public static class OnboardingHost
     public static WebApplication MapOnboardingService(this WebApplication app)
     {
         app.MapGrpcService<OnboardingGrpcService>();
+        Http.LicenseRoute.Map(app);
         return app;
     }
 }

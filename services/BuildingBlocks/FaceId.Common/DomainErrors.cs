@@ -23,6 +23,9 @@ public sealed class NotFoundException(string resourceType, string resourceName)
 {
     public string ResourceType { get; } = resourceType;
     public string ResourceName { get; } = resourceName;
+
+    /// <summary>When set, the status also carries a google.rpc.ErrorInfo with this reason (UPPER_SNAKE_CASE).</summary>
+    public string? Reason { get; init; }
 }
 
 /// <summary>

@@ -62,6 +62,9 @@ public sealed class DomainExceptionInterceptor(ILogger<DomainExceptionIntercepto
         {
             FieldViolations = { invalid.Violations.Select(v => new BadRequest.Types.FieldViolation { Field = v.Field, Description = v.Description }) },
         }),
+        NotFoundException { Reason: { } reason } notFound => Build(Code.NotFound, notFound.Message,
+            new ResourceInfo { ResourceType = notFound.ResourceType, ResourceName = notFound.ResourceName },
+            new ErrorInfo { Reason = reason, Domain = ErrorDomain }),
         NotFoundException notFound => Build(Code.NotFound, notFound.Message,
             new ResourceInfo { ResourceType = notFound.ResourceType, ResourceName = notFound.ResourceName }),
         PreconditionFailedException failed => Build(Code.FailedPrecondition, failed.Message,

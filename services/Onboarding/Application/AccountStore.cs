@@ -25,6 +25,7 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
     private static string AccountKey(string main, string? sub = null) => RedisKeys.ForAccount(main, sub is null ? "onb:account" : "onb:sub:" + sub);
     private static string SubsKey(string main) => RedisKeys.ForAccount(main, "onb:subs");
     private static string AppKey(string main, string appId) => RedisKeys.ForAccount(main, "onb:app:" + appId);
+    private static string ReadsKey(string main, string appId) => AppKey(main, appId) + ":reads";
     private static string AppsKey(string main) => RedisKeys.ForAccount(main, "onb:apps");
     private static string IdemKey(string main, string kind, string key) => RedisKeys.ForAccount(main, $"onb:idem:{kind}:{key}");
     private static string OwnerKey(string id) => "onb:owner:" + id;
@@ -138,6 +139,7 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
         var h = await redis.HashGetAllAsync(AppKey(main!, applicationId));
         if (h.Length == 0) return null;
         var history = await redis.ListRangeAsync(AppKey(main!, applicationId) + ":history");
+        var reads = await redis.ListRangeAsync(ReadsKey(main!, applicationId));
         var d = h.ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
         string F(string k) => d.GetValueOrDefault(k) ?? "";
         return new ApplicationRecord(applicationId, F("account"), F("scenario"), new ContactInfo(F("contact_email"), F("contact_mobile"), F("contact_name")),
@@ -145,7 +147,27 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
             F("status") switch { "approved" => ApplicationState.Approved, "rejected" => ApplicationState.Rejected, _ => ApplicationState.Pending },
             F("review_reason"), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("submitted_at"))),
             long.TryParse(F("reviewed_at"), out var rv) ? DateTimeOffset.FromUnixTimeMilliseconds(rv) : null,
-            history.Select(x => JsonSerializer.Deserialize<ApplicationHistoryEntry>((string)x!)!).ToList());
+            history.Select(x => JsonSerializer.Deserialize<ApplicationHistoryEntry>((string)x!)!).ToList())
+        {
+            LicenseReads = reads.Select(x => JsonSerializer.Deserialize<LicenseReadEntry>((string)x!)!).ToList(),
+        };
+    }
+
+    /// <summary>How many license reads an application keeps (the oldest fall off).</summary>
+    public const int LicenseReadsKept = 100;
+
+    /// <summary>
+    /// Records a read of an application's license: <c>LPUSH</c> and <c>LTRIM</c> of
+    /// <c>{acct:M}:onb:app:&lt;id&gt;:reads</c> in one MULTI/EXEC (one slot), so the log never
+    /// holds more than <see cref="LicenseReadsKept"/> entries.
+    /// </summary>
+    public async Task RecordLicenseReadAsync(string mainId, string applicationId, LicenseReadEntry entry)
+    {
+        var key = ReadsKey(mainId, applicationId);
+        var tran = redis.CreateTransaction();
+        _ = tran.ListLeftPushAsync(key, JsonSerializer.Serialize(entry));
+        _ = tran.ListTrimAsync(key, 0, LicenseReadsKept - 1);
+        await tran.ExecuteAsync();
     }
 
     public async Task<IReadOnlyList<string>> ListApplicationIdsAsync(string mainId) =>

@@ -2,11 +2,23 @@ using FaceId.Common;
 
 namespace FaceId.Onboarding.Application;
 
+/// <summary>Who reads a license: the caller's token subject and roles.</summary>
+public sealed record LicenseReader(string Subject, IReadOnlyCollection<string> Roles);
+
+/// <summary>An opened license: the application, the sniffed media type and the file, to stream and dispose.</summary>
+public sealed record OpenedLicense(ApplicationRecord Application, string ContentType, FileStream Content) : IAsyncDisposable
+{
+    public ValueTask DisposeAsync() => Content.DisposeAsync();
+}
+
 /// <summary>Applications to open the service, with business-license upload and review (R-ONB-1, R-ONB-2).</summary>
 public sealed class ApplicationsApplication(AccountStore store, DocumentStore documents, TimeProvider time)
 {
     public const int MaxScenarioLength = 2_000;
     public const int MaxReasonLength = 500;
+
+    /// <summary>Chunk size of a streamed license (<c>Documents:MaxChunkBytes</c>, at most 64 KiB).</summary>
+    public int MaxChunkBytes => Math.Min(documents.Options.MaxChunkBytes, 64 * 1024);
 
     /// <summary>
     /// Validates the form and the account's state before any byte is stored, then streams the
@@ -45,6 +57,35 @@ public sealed class ApplicationsApplication(AccountStore store, DocumentStore do
     {
         new InputValidator().Id("application_id", applicationId).ThrowIfInvalid();
         return await store.GetApplicationAsync(applicationId) ?? throw new NotFoundException("application", applicationId);
+    }
+
+    /// <summary>
+    /// Opens an application's business license for reading by <paramref name="reader"/> and records
+    /// the read. The application must belong to <paramref name="accountId"/>: another account's
+    /// application is NOT_FOUND, exactly like an unknown one. A document missing from the store is
+    /// FAILED_PRECONDITION <c>LICENSE_DOCUMENT_MISSING</c>; nothing is recorded then. The caller
+    /// streams <see cref="OpenedLicense.Content"/> and disposes it.
+    /// </summary>
+    public async Task<OpenedLicense> OpenLicenseAsync(string accountId, string applicationId, LicenseReader reader)
+    {
+        new InputValidator().Id("account_id", accountId).Id("application_id", applicationId).ThrowIfInvalid();
+        var app = await store.GetApplicationAsync(applicationId);
+        if (app is null || app.AccountId != accountId)
+            throw new NotFoundException("application", applicationId) { Reason = "APPLICATION_NOT_FOUND" };
+        var content = documents.OpenRead(app.License)
+            ?? throw new PreconditionFailedException("LICENSE_DOCUMENT_MISSING", applicationId,
+                $"The business license of application {applicationId} is missing from the document store; ask the account to submit a new application.");
+        try
+        {
+            await store.RecordLicenseReadAsync(app.AccountId, app.Id,
+                new LicenseReadEntry(reader.Subject, reader.Roles.Order(StringComparer.Ordinal).ToList(), time.GetUtcNow().ToUnixTimeMilliseconds(), app.License.Sha256));
+        }
+        catch
+        {
+            await content.DisposeAsync();
+            throw;
+        }
+        return new OpenedLicense(app, DocumentStore.ContentTypeOf(app.License.Kind), content);
     }
 
     public async Task<IReadOnlyList<ApplicationRecord>> ListForAccountAsync(string accountId)

@@ -39,6 +39,35 @@ public sealed class DocumentStore(IOptions<DocumentStoreOptions> options)
 
     private string Root => Path.GetFullPath(options.Value.Directory);
 
+    /// <summary>The media type of a stored document's kind (sniffed from its bytes at upload).</summary>
+    public static string ContentTypeOf(DocumentKind kind) => kind switch
+    {
+        DocumentKind.Pdf => "application/pdf",
+        DocumentKind.Jpeg => "image/jpeg",
+        _ => "image/png",
+    };
+
+    /// <summary>
+    /// Opens a stored document for streaming (never read whole), or null when its file is missing
+    /// or is not the size recorded at upload (a damaged store).
+    /// </summary>
+    public FileStream? OpenRead(StoredDocument document)
+    {
+        if (document.Sha256.Length < 2) return null;
+        FileStream file;
+        try
+        {
+            file = new FileStream(PathOf(document.Sha256), FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        if (file.Length == document.SizeBytes) return file;
+        file.Dispose();
+        return null;
+    }
+
     public static DocumentKind? Sniff(ReadOnlySpan<byte> head)
     {
         if (head.StartsWith("%PDF-"u8)) return DocumentKind.Pdf;

@@ -31,7 +31,14 @@ public sealed record ApplicationRecord(
     string ReviewReason,
     DateTimeOffset SubmittedAt,
     DateTimeOffset? ReviewedAt,
-    IReadOnlyList<ApplicationHistoryEntry> History);
+    IReadOnlyList<ApplicationHistoryEntry> History)
+{
+    /// <summary>Reads of the business license, newest first (the latest <see cref="AccountStore.LicenseReadsKept"/>).</summary>
+    public IReadOnlyList<LicenseReadEntry> LicenseReads { get; init; } = [];
+}
+
+/// <summary>One read of an application's business license: who (token subject and roles), when, which document.</summary>
+public sealed record LicenseReadEntry(string Subject, IReadOnlyList<string> Roles, long AtMs, string Sha256);
 
 public sealed record ApplicationForm(string IdempotencyKey, string AccountId, string BusinessScenario, ContactInfo Contact, string LicenseFileName);
 

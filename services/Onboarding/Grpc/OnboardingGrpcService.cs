@@ -71,6 +71,29 @@ public sealed class OnboardingGrpcService(
     public override async Task<Contracts.Onboarding.V1.Application> GetApplication(GetApplicationRequest request, ServerCallContext context) =>
         ToProto(await applications.GetAsync(request.ApplicationId));
 
+    [Allow(Roles.Reviewer, Roles.Console, Roles.Service, AccountField = "account_id")]
+    public override async Task ReadLicenseDocument(ReadLicenseDocumentRequest request, IServerStreamWriter<LicenseDocumentChunk> responseStream, ServerCallContext context)
+    {
+        var caller = CallerIdentity.From(context.GetHttpContext().User);
+        await using var license = await applications.OpenLicenseAsync(request.AccountId, request.ApplicationId, new LicenseReader(caller.Subject, caller.Roles));
+        var doc = license.Application.License;
+        await responseStream.WriteAsync(new LicenseDocumentChunk
+        {
+            Info = new LicenseDocumentInfo
+            {
+                ContentType = license.ContentType,
+                Type = ToProto(doc.Kind),
+                SizeBytes = doc.SizeBytes,
+                Sha256 = doc.Sha256,
+                FileName = license.Application.LicenseFileName,
+            },
+        });
+        var buffer = new byte[applications.MaxChunkBytes];
+        int read;
+        while ((read = await license.Content.ReadAsync(buffer, context.CancellationToken)) > 0)
+            await responseStream.WriteAsync(new LicenseDocumentChunk { Data = Google.Protobuf.ByteString.CopyFrom(buffer, 0, read) });
+    }
+
     [Allow(Roles.Console, Roles.Reviewer, Roles.Service, AccountField = "account_id")]
     public override async Task<ListApplicationsResponse> ListApplications(ListApplicationsRequest request, ServerCallContext context)
     {
@@ -203,7 +226,7 @@ public sealed class OnboardingGrpcService(
         Contact = ToProto(a.Contact),
         License = new LicenseDocument
         {
-            Type = a.License.Kind switch { DocumentKind.Pdf => DocumentType.Pdf, DocumentKind.Jpeg => DocumentType.Jpeg, _ => DocumentType.Png },
+            Type = ToProto(a.License.Kind),
             SizeBytes = a.License.SizeBytes,
             Sha256 = a.License.Sha256,
             FileName = a.LicenseFileName,
@@ -222,7 +245,19 @@ public sealed class OnboardingGrpcService(
                 Reason = h.Reason,
             }),
         },
+        LicenseReads =
+        {
+            a.LicenseReads.Select(r => new LicenseRead
+            {
+                Subject = r.Subject,
+                Roles = { r.Roles },
+                At = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(r.AtMs)),
+                Sha256 = r.Sha256,
+            }),
+        },
     };
+
+    private static DocumentType ToProto(DocumentKind k) => k switch { DocumentKind.Pdf => DocumentType.Pdf, DocumentKind.Jpeg => DocumentType.Jpeg, _ => DocumentType.Png };
 
     private static ApplicationStatus ToProto(ApplicationState s) => s switch
     {

@@ -68,6 +68,20 @@ public sealed class ProblemDetailsMiddleware(RequestDelegate next)
         return WriteAsync(response, problem);
     }
 
+    private static readonly Google.Protobuf.JsonFormatter StatusFormatter = new(Google.Protobuf.JsonFormatter.Settings.Default
+        .WithTypeRegistry(Google.Protobuf.Reflection.TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor)));
+
+    /// <summary>
+    /// Writes a google.rpc.Status as problem details, exactly as a transcoded call's error is written:
+    /// for hand-written HTTP routes that call an application class (e.g. Onboarding's raw license route).
+    /// </summary>
+    public static Task WriteAsync(HttpResponse response, Google.Rpc.Status status)
+    {
+        var json = (JsonObject)JsonNode.Parse(StatusFormatter.Format(status))!;
+        json["code"] = status.Code;
+        return WriteAsync(response, ToProblem(json, HttpStatusFor((StatusCode)status.Code)));
+    }
+
     private static async Task WriteAsync(HttpResponse response, JsonObject problem)
     {
         response.StatusCode = (int)problem["status"]!;

@@ -22,7 +22,7 @@ public sealed class AuthorizationInterceptor(AccountOwnership ownership, ILogger
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
         var rule = Authorize(context);
-        if (rule is not null) await CheckAccountsAsync(rule.Value, request as IMessage, context);
+        if (rule is not null) await CheckAccountsAsync(rule.Value, request as IMessage, context.Method);
         return await continuation(request, context);
     }
 
@@ -30,7 +30,7 @@ public sealed class AuthorizationInterceptor(AccountOwnership ownership, ILogger
         TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
         var rule = Authorize(context);
-        if (rule is not null) await CheckAccountsAsync(rule.Value, request as IMessage, context);
+        if (rule is not null) await CheckAccountsAsync(rule.Value, request as IMessage, context.Method);
         await continuation(request, responseStream, context);
     }
 
@@ -38,14 +38,14 @@ public sealed class AuthorizationInterceptor(AccountOwnership ownership, ILogger
         IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
         var rule = Authorize(context);
-        return continuation(rule is null ? requestStream : new CheckedReader<TRequest>(requestStream, m => CheckAccountsAsync(rule.Value, m as IMessage, context)), context);
+        return continuation(rule is null ? requestStream : new CheckedReader<TRequest>(requestStream, m => CheckAccountsAsync(rule.Value, m as IMessage, context.Method)), context);
     }
 
     public override Task DuplexStreamingServerHandler<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
         var rule = Authorize(context);
-        return continuation(rule is null ? requestStream : new CheckedReader<TRequest>(requestStream, m => CheckAccountsAsync(rule.Value, m as IMessage, context)), responseStream, context);
+        return continuation(rule is null ? requestStream : new CheckedReader<TRequest>(requestStream, m => CheckAccountsAsync(rule.Value, m as IMessage, context.Method)), responseStream, context);
     }
 
     /// <summary>Authentication and role; returns the account rule to apply to the request, if any.</summary>
@@ -53,14 +53,30 @@ public sealed class AuthorizationInterceptor(AccountOwnership ownership, ILogger
     {
         var http = context.GetHttpContext();
         if (context.Method.StartsWith("/grpc.health.v1.Health/", StringComparison.Ordinal)) return null;
+        return Authorize(http, context.Method, http.GetEndpoint()?.Metadata.GetMetadata<AllowAttribute>(),
+            reflection: context.Method.StartsWith("/grpc.reflection.", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// The same checks for a hand-written HTTP endpoint that serves a gRPC method's data (e.g. the
+    /// raw license route): authentication, the method's <paramref name="allow"/> rule and the
+    /// account fields of <paramref name="request"/>. Throws the RpcException a gRPC call would get.
+    /// </summary>
+    public async Task AuthorizeAsync(HttpContext http, string method, AllowAttribute allow, IMessage request)
+    {
+        var rule = Authorize(http, method, allow, reflection: false);
+        if (rule is not null) await CheckAccountsAsync(rule.Value, request, method);
+    }
+
+    private (CallerIdentity Caller, AllowAttribute Allow)? Authorize(HttpContext http, string method, AllowAttribute? allow, bool reflection)
+    {
         if (http.User.Identity?.IsAuthenticated != true)
             throw Failure(StatusCode.Unauthenticated, "UNAUTHENTICATED", "A valid bearer token is required.");
         var caller = CallerIdentity.From(http.User);
-        if (context.Method.StartsWith("/grpc.reflection.", StringComparison.Ordinal)) return null;
-        var allow = http.GetEndpoint()?.Metadata.GetMetadata<AllowAttribute>();
+        if (reflection) return null;
         if (allow is null || !allow.Roles.Any(caller.Roles.Contains))
         {
-            logger.LogWarning("Denied {Method} to {Subject}: role not allowed", context.Method, caller.Subject);
+            logger.LogWarning("Denied {Method} to {Subject}: role not allowed", method, caller.Subject);
             var allowed = allow is null ? "none" : string.Join(", ", allow.Roles);
             throw Failure(StatusCode.PermissionDenied, "ROLE_NOT_ALLOWED",
                 $"The caller's role may not call this method; allowed roles: {allowed}.", new() { ["allowed_roles"] = allowed });
@@ -68,25 +84,25 @@ public sealed class AuthorizationInterceptor(AccountOwnership ownership, ILogger
         return caller.Unbound(allow.Roles) ? null : (caller, allow);
     }
 
-    private async Task CheckAccountsAsync((CallerIdentity Caller, AllowAttribute Allow) rule, IMessage? request, ServerCallContext context)
+    private async Task CheckAccountsAsync((CallerIdentity Caller, AllowAttribute Allow) rule, IMessage? request, string method)
     {
         var (caller, allow) = rule;
         if (allow.AccountField is null || request is null) return;
-        if (caller.Account is null) throw Denied(context, caller);
+        if (caller.Account is null) throw Denied(method, caller);
         foreach (var target in FieldValues(request, allow.AccountField))
         {
             if (target.Length == 0) continue; // an empty account is bad input, reported by validation
             var ok = caller.Roles.Contains(Roles.Console) ? await ownership.OwnsAsync(caller.Account, target)
                 : allow.SubAccountSelfOnly ? target == caller.Account
                 : await ownership.OwnsAsync(caller.Account, target);
-            if (!ok) throw Denied(context, caller);
+            if (!ok) throw Denied(method, caller);
         }
     }
 
-    private RpcException Denied(ServerCallContext context, CallerIdentity caller)
+    private RpcException Denied(string method, CallerIdentity caller)
     {
         // The other account's id is not logged: only who tried what.
-        logger.LogWarning("Denied {Method} to {Subject}: account outside the caller's scope", context.Method, caller.Subject);
+        logger.LogWarning("Denied {Method} to {Subject}: account outside the caller's scope", method, caller.Subject);
         return Failure(StatusCode.PermissionDenied, "ACCOUNT_NOT_IN_SCOPE", "The caller may not act on this account.");
     }
 

@@ -6,7 +6,7 @@ using Spectre.Console;
 
 namespace FaceId.Cli.Commands;
 
-/// <summary><c>applications submit | list-pending | approve | reject</c> (OnboardingService: applying to open the service, the reviewers' queue).</summary>
+/// <summary><c>applications submit | list-pending | show | license | approve | reject</c> (OnboardingService: applying to open the service, the reviewers' queue).</summary>
 public static class ApplicationsCommands
 {
     /// <summary>License bytes per SubmitApplicationChunk: Onboarding's default <c>Documents:MaxChunkBytes</c> (64 KiB).</summary>
@@ -19,6 +19,8 @@ public static class ApplicationsCommands
         var applications = new Command("applications", "Service applications awaiting review (OnboardingService)");
         applications.Add(Submit(runner));
         applications.Add(ListPending(runner));
+        applications.Add(Show(runner));
+        applications.Add(ReadLicense(runner));
         applications.Add(Review(runner, ReviewDecision.Approve));
         applications.Add(Review(runner, ReviewDecision.Reject));
         return applications;
@@ -166,6 +168,98 @@ public static class ApplicationsCommands
         return command;
     }
 
+    private static Command Show(CommandRunner runner)
+    {
+        var id = new Argument<string>("application-id") { Description = "The application to show" };
+        var command = new Command("show", "An application: form, license, status, history and who read the license (GetApplication)") { id };
+        runner.Handle(command, async (ctx, parse) =>
+        {
+            var application = await ctx.Onboarding.GetApplicationAsync(new GetApplicationRequest { ApplicationId = parse.GetValue(id) ?? "" }, ctx.Call());
+            if (ctx.Json) ctx.WriteJson(application);
+            else ctx.Console.Write(View(application));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command ReadLicense(CommandRunner runner)
+    {
+        var id = new Argument<string>("application-id") { Description = "The application whose business license to read" };
+        var account = Common.Account("The account the application belongs to");
+        var output = new Option<FileInfo>("--out") { Description = "File to write the license to (replaced if it exists)", Required = true, HelpName = "file" };
+        var command = new Command("license", "Download an application's business license (ReadLicenseDocument; the read is recorded): writes the file, prints its type, size and SHA-256, verified") { id, account, output };
+        runner.Handle(command, async (ctx, parse) =>
+        {
+            var file = parse.GetValue(output)!;
+            if (Directory.Exists(file.FullName)) throw new CliUsageException($"applications license: --out {file.FullName} is a directory, not a file.");
+            using var call = ctx.Onboarding.ReadLicenseDocument(new ReadLicenseDocumentRequest
+            {
+                AccountId = parse.GetValue(account) ?? "",
+                ApplicationId = parse.GetValue(id) ?? "",
+            }, ctx.Call());
+            // The first message is the metadata; a failure before it (not found, denied) writes no file.
+            if (!await call.ResponseStream.MoveNext(ctx.Cancellation) || call.ResponseStream.Current.PartCase != LicenseDocumentChunk.PartOneofCase.Info)
+            {
+                await ctx.Err.WriteLineAsync($"{CliApp.Name}: applications license: the server sent no document information; no file written.");
+                return ExitCodes.Unexpected;
+            }
+            var info = call.ResponseStream.Current.Info;
+            var temp = file.FullName + ".part";
+            long size = 0;
+            string sha;
+            try
+            {
+                using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+                await using (var stream = OpenOutput(temp))
+                {
+                    while (await call.ResponseStream.MoveNext(ctx.Cancellation))
+                    {
+                        var data = call.ResponseStream.Current.Data.Memory;
+                        hash.AppendData(data.Span);
+                        size += data.Length;
+                        await stream.WriteAsync(data, ctx.Cancellation);
+                    }
+                }
+                sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+                if (sha != info.Sha256 || size != info.SizeBytes)
+                {
+                    await ctx.Err.WriteLineAsync($"{CliApp.Name}: applications license: the bytes received ({size} B, SHA-256 {sha}) do not match " +
+                        $"the stored document ({info.SizeBytes} B, SHA-256 {info.Sha256}); no file written.");
+                    return ExitCodes.Unexpected;
+                }
+                File.Move(temp, file.FullName, overwrite: true);
+            }
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
+            }
+            if (ctx.Json) ctx.WriteJson(info);
+            else ctx.Console.Write(Render.Fields(
+            [
+                ("application", parse.GetValue(id) ?? ""),
+                ("type", info.ContentType),
+                ("size", $"{info.SizeBytes} B"),
+                ("sha256", $"{info.Sha256} (verified)"),
+                ("file name", info.FileName),
+                ("written to", file.FullName),
+            ]));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static FileStream OpenOutput(string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, ChunkBytes, FileOptions.Asynchronous);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
+        {
+            throw new CliUsageException($"applications license: cannot write {path}: {ErrorReport.OneLine(e.Message)}");
+        }
+    }
+
     private static Command Review(CommandRunner runner, ReviewDecision decision)
     {
         var approve = decision == ReviewDecision.Approve;
@@ -204,6 +298,8 @@ public static class ApplicationsCommands
         ("license", License(a.License)),
         ("contact", Contact(a.Contact)),
         ("history", string.Join("; ", a.History.Select(h => $"{Render.Enum(h.Status)} {Render.Time(h.At)} {h.Actor} {h.Reason}".Trim()))),
+        ("license reads", a.LicenseReads.Count == 0 ? "none" :
+            string.Join("; ", a.LicenseReads.Select(r => $"{Render.Time(r.At)} {r.Subject} ({string.Join(", ", r.Roles)})"))),
     ]);
 
     private static string License(LicenseDocument? d) =>
