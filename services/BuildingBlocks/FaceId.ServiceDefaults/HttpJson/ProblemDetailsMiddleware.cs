@@ -68,6 +68,20 @@ public sealed class ProblemDetailsMiddleware(RequestDelegate next)
         return WriteAsync(response, problem);
     }
 
+    private static readonly Google.Protobuf.JsonFormatter StatusFormatter = new(
+        Google.Protobuf.JsonFormatter.Settings.Default.WithTypeRegistry(Google.Protobuf.Reflection.TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor)));
+
+    /// <summary>
+    /// Writes a google.rpc.Status (e.g. <see cref="DomainExceptionInterceptor.ToStatus"/> of a domain error) as problem
+    /// details, for plain HTTP endpoints that call application classes directly: the shape a transcoded call's error gets.
+    /// </summary>
+    public static Task WriteAsync(HttpResponse response, Google.Rpc.Status status)
+    {
+        var json = (JsonObject)JsonNode.Parse(StatusFormatter.Format(status))!;
+        json["code"] ??= 0;
+        return WriteAsync(response, ToProblem(json, HttpStatusFor((StatusCode)status.Code)));
+    }
+
     private static async Task WriteAsync(HttpResponse response, JsonObject problem)
     {
         response.StatusCode = (int)problem["status"]!;
