@@ -73,6 +73,12 @@ public sealed record Rpc(string Service, MethodDescriptor Method, Type Implement
                 }
                 await call.ResponseAsync;
             }
+            else if (Method.IsServerStreaming)
+            {
+                // Read the whole stream: a refusal may come before the first message or instead of it.
+                using var call = channel.CreateCallInvoker().AsyncServerStreamingCall(method, null, options, request);
+                while (await call.ResponseStream.MoveNext(CancellationToken.None)) { }
+            }
             else
             {
                 await channel.CreateCallInvoker().AsyncUnaryCall(method, null, options, request);
