@@ -1,5 +1,6 @@
 using FaceId.Billing.Application;
 using FaceId.Billing.Grpc;
+using FaceId.Billing.Http;
 using FaceId.Billing.Infrastructure;
 using FaceId.Contracts.Events.V1;
 using FaceId.EventBus;
@@ -32,6 +33,7 @@ public static class BillingHost
         services.AddSingleton<StatisticsService>();
         services.AddSingleton<ReconciliationService>();
         services.AddSingleton<BillQueries>();
+        services.AddSingleton<ExportService>();
         services.AddSingleton<BillingScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<BillingScheduler>());
         return services;
@@ -40,6 +42,7 @@ public static class BillingHost
     public static WebApplication MapBillingService(this WebApplication app)
     {
         app.MapGrpcService<BillingGrpcService>();
+        app.MapExportEndpoints();
         return app;
     }
 

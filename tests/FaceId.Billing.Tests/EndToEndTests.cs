@@ -113,6 +113,29 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.Equal(15_000, bySub.Where(r => r.SubAccountId == "").Sum(r => r.Calls));
         Assert.Equal(records.Count(r => r.AccessMode == AccessMode.Paas), bySub.Where(r => r.AccessMode == AccessMode.Paas).Sum(r => r.Calls));
 
+        // The exports say the same, row for row, line for line and to the fen, in both formats.
+        foreach (var format in new[] { ExportFormat.Csv, ExportFormat.Jsonl })
+        {
+            foreach (var (bySubAccount, expected) in new[] { (false, stats), (true, bySub) })
+            {
+                var file = await Exports.ReadAsync(platform.BillingClient.ExportStatistics(new ExportStatisticsRequest
+                {
+                    AccountId = account, From = Ts("2027-03-10T00:00"), To = Ts("2027-03-11T00:00"), Granularity = Granularity.Day,
+                    ByAccessMode = bySubAccount, BySubAccount = bySubAccount, Format = format,
+                }));
+                Assert.Equal(expected.Select(Exports.Expected), Exports.StatisticsRows(file, format));
+            }
+            var bills = await Exports.ReadAsync(platform.BillingClient.ExportBills(new ExportBillsRequest
+            {
+                AccountId = account, From = Ts("2027-03-10T00:00"), To = Ts("2027-03-11T00:00"), Format = format,
+            }));
+            var exported = Assert.Single(Exports.Bills(bills, format));
+            var (expectedBill, expectedLines) = Exports.Expected(bill);
+            Assert.Equal(expectedBill, exported.Bill);
+            Assert.Equal(expectedLines, exported.Lines);
+            Assert.Equal("12370.00", exported.Bill[9]);
+        }
+
         // The reconciliation: metered billable (ledger counters) = package-deducted + postpaid, per label.
         var reconciliation = await ReconcileAsync(platform, account);
         Assert.True(reconciliation.Balanced);

@@ -43,6 +43,45 @@ public sealed class BillingAndRefundTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task Export_writes_the_statistics_and_the_bills_as_files_or_to_stdout()
+    {
+        var accountId = await platform.OpenedAccountAsync();
+        foreach (var id in new[] { "a", "b" })
+            (await platform.RunAsync("usage", "record", "--account", accountId, "--request-id", $"export-{id}", "--label", "basic_authoritative")).AssertExit(ExitCodes.Ok);
+        var thisMonth = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM");
+        var directory = Directory.CreateTempSubdirectory("faceidctl-export-").FullName;
+        var file = Path.Combine(directory, "stats.csv");
+
+        // Billing counts from the UsageCharged events: eventually the file has the two calls.
+        var text = await Eventually.GetAsync(async () =>
+        {
+            var run = (await platform.RunAsync("export", "statistics", "--account", accountId, "--from", thisMonth, "--to", "now",
+                "--granularity", "day", "--format", "csv", "--out", file)).AssertExit(ExitCodes.Ok);
+            Assert.Contains(file, run.Err);
+            Assert.Equal("", run.Out);
+            return await File.ReadAllTextAsync(file);
+        }, t => t.Contains("basic_authoritative,,,2,2,2,0,0,0.00\r\n"), PlatformFixture.Timeout, "the two calls in the exported file");
+        Assert.StartsWith("period,period_start,period_end,label,access_mode,sub_account_id,calls,billable_calls,package_calls,postpaid_calls,postpaid_amount_fen,postpaid_amount_cny\r\n", text);
+        Assert.False(File.Exists(file + ".partial"));
+
+        var stdout = (await platform.RunAsync("export", "statistics", "--account", accountId, "--from", thisMonth, "--to", "now", "--format", "jsonl")).AssertExit(ExitCodes.Ok);
+        var line = Assert.Single(stdout.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("\"label\":\"basic_authoritative\",\"access_mode\":\"\",\"sub_account_id\":\"\",\"calls\":2,", line);
+
+        var bills = (await platform.RunAsync("export", "bills", "--account", accountId, "--from", thisMonth, "--to", "now", "--out", Path.Combine(directory, "bills.csv"))).AssertExit(ExitCodes.Ok);
+        Assert.Contains("bills.csv", bills.Err);
+        Assert.StartsWith("bill_id,account_id,period,", await File.ReadAllTextAsync(Path.Combine(directory, "bills.csv")));
+
+        var bad = await platform.RunAsync("export", "bills", "--account", accountId, "--from", "2026-01-01", "--to", "2025-01-01", "--out", Path.Combine(directory, "bad.csv"));
+        bad.AssertExit(ExitCodes.InvalidArgument);
+        Assert.Contains("INVALID_ARGUMENT", bad.Err);
+        Assert.False(File.Exists(Path.Combine(directory, "bad.csv")));
+        Assert.False(File.Exists(Path.Combine(directory, "bad.csv.partial")));
+        var format = await platform.RunAsync("export", "bills", "--account", accountId, "--format", "xlsx");
+        format.AssertExit(ExitCodes.Usage);
+    }
+
+    [Fact]
     public async Task Bills_and_settlement_answer_with_their_errors_for_an_account_that_was_just_opened()
     {
         var accountId = await platform.OpenedAccountAsync();

@@ -73,10 +73,12 @@ public sealed partial class SurfaceTests(HttpPlatform platform)
         // Client streaming (the license upload) cannot be transcoded: front ends use gRPC-Web or a
         // gRPC client for that one method.
         Assert.Equal(["FaceId.Onboarding/SubmitApplication"], console.Where(r => r.Method.IsClientStreaming).Select(r => r.ToString()));
-        // Server streaming (the license download) would be transcoded into a JSON array: it is served
-        // raw by a hand-written route instead (not in the OpenAPI document; tested in LicenseRouteTests).
-        Assert.Equal(["FaceId.Onboarding/ReadLicenseDocument"], console.Where(r => r.Method.IsServerStreaming).Select(r => r.ToString()));
-        Assert.All(console.Where(r => r.Method.IsServerStreaming), r => Assert.True(r.Http is null, $"{r} is server streaming: no google.api.http route"));
+        // Server streaming (the license download, the exports) would be transcoded into one JSON array:
+        // each is served raw by a hand-written route instead (not in the OpenAPI document; tested in
+        // LicenseRouteTests and ExportRouteTests), and carries no google.api.http annotation.
+        Assert.Equal(["FaceId.Billing/ExportBills", "FaceId.Billing/ExportStatistics", "FaceId.Onboarding/ReadLicenseDocument"],
+            console.Where(r => r.Method.IsServerStreaming).Select(r => r.ToString()).Order());
+        Assert.All(console.Where(r => r.Method.IsServerStreaming), r => Assert.True(r.Http is null, $"{r} is server streaming: a raw route, not transcoded"));
         Assert.All(console.Where(r => !r.Method.IsClientStreaming && !r.Method.IsServerStreaming), r => Assert.True(r.Http is not null, $"{r} is console-facing but has no google.api.http route"));
         Assert.All(All.Where(r => r.Http is not null), r => Assert.True(r.Allow?.Roles.Contains(Roles.Console) == true, $"{r} is on HTTP but no console caller may call it"));
     }

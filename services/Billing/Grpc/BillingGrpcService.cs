@@ -19,7 +19,8 @@ public sealed class BillingGrpcService(
     SettlementService settlement,
     BillQueries bills,
     BalanceService balances,
-    ReconciliationService reconciliation) : BillingService.BillingServiceBase
+    ReconciliationService reconciliation,
+    ExportService exports) : BillingService.BillingServiceBase
 {
     [EnableRateLimiting(RateLimits.PerCaller)]
     [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
@@ -82,6 +83,26 @@ public sealed class BillingGrpcService(
             },
             Balanced = lines.All(l => l.Balanced),
         };
+    }
+
+    [EnableRateLimiting(RateLimits.PerCaller)]
+    [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
+    public override async Task ExportStatistics(ExportStatisticsRequest request, IServerStreamWriter<ExportChunk> responseStream, ServerCallContext context) =>
+        await StreamAsync(await exports.StatisticsAsync(request.AccountId, Time(request.From, "from"), Time(request.To, "to"),
+            Granularity(request.Granularity), request.ByAccessMode, request.BySubAccount, (Domain.ExportFormat)(int)request.Format), responseStream, context);
+
+    [EnableRateLimiting(RateLimits.PerCaller)]
+    [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
+    public override async Task ExportBills(ExportBillsRequest request, IServerStreamWriter<ExportChunk> responseStream, ServerCallContext context) =>
+        await StreamAsync(await exports.BillsAsync(request.AccountId, Time(request.From, "from"), Time(request.To, "to"), (Domain.ExportFormat)(int)request.Format),
+            responseStream, context);
+
+    /// <summary>The header, then the file in chunks, written as it is read (the request was checked before the first message).</summary>
+    private static async Task StreamAsync(ExportFile file, IServerStreamWriter<ExportChunk> stream, ServerCallContext context)
+    {
+        await stream.WriteAsync(new ExportChunk { Header = new ExportHeader { ContentType = file.ContentType, FileName = file.FileName } });
+        await foreach (var chunk in file.ChunksAsync(context.CancellationToken))
+            await stream.WriteAsync(new ExportChunk { Data = Google.Protobuf.ByteString.CopyFrom(chunk) });
     }
 
     private static DateTimeOffset? Time(Timestamp? t, string field)

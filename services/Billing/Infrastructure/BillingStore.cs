@@ -341,6 +341,11 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
     public async Task<IReadOnlyList<string>> ListBillPeriodsAsync(string accountId) =>
         (await redis.SortedSetRangeByRankAsync(BillingKeys.Bills(accountId), order: Order.Descending)).Select(v => (string)v!).ToList();
 
+    /// <summary>Period keys of the bills whose period starts in [<paramref name="from"/>, <paramref name="to"/>), oldest first, one page.</summary>
+    public async Task<IReadOnlyList<string>> ListBillPeriodsAsync(string accountId, DateTimeOffset from, DateTimeOffset to, int skip, int take) =>
+        (await redis.SortedSetRangeByScoreAsync(BillingKeys.Bills(accountId), from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds(),
+            Exclude.Stop, Order.Ascending, skip, take)).Select(v => (string)v!).ToList();
+
     /// <summary>Remembers which period a SettlePeriod idempotency key was used for; returns the period of its first use.</summary>
     public async Task<string> RememberSettleKeyAsync(string accountId, string key, string periodKey, TimeSpan retention)
     {

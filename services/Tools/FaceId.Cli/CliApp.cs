@@ -62,6 +62,7 @@ public static class CliApp
         root.Add(BillingCommands.Stats(runner));
         root.Add(BillingCommands.Bill(runner));
         root.Add(BillingCommands.Settle(runner));
+        root.Add(ExportCommands.Build(runner));
         root.Add(ApplicationsCommands.Build(runner));
         root.Add(RefundCommands.Build(runner));
         root.Add(InboxCommands.Build(runner));

@@ -29,6 +29,7 @@ public static class SecurityExtensions
             else if (TryKey(options.SigningKey) is { } key) jwt.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(key);
         });
         services.AddSingleton<AccountOwnership>();
+        services.AddSingleton<HttpCallerCheck>();
         services.AddFaceIdRateLimits(configuration);
         return services;
     }
