@@ -78,7 +78,9 @@ public static class ExportEndpoints
         Func<IQueryCollection, List<(string Field, string Description)>, Func<ExportService, Task<ExportFile>>?> bind)
     {
         var services = http.RequestServices;
-        if (!await services.GetRequiredService<HttpCallerCheck>().AllowAsync(http, rule, Account(http), "/faceid.billing.v1.BillingService/" + method)) return;
+        // The account field of both export requests is account_id: the rule checks it as for a gRPC call.
+        var request = new FaceId.Contracts.Billing.V1.ExportStatisticsRequest { AccountId = Account(http) };
+        if (!await services.GetRequiredService<HttpCallerCheck>().AllowAsync(http, rule, request, "/faceid.billing.v1.BillingService/" + method)) return;
         var errors = new List<(string Field, string Description)>();
         var open = bind(http.Request.Query, errors);
         if (open is null)

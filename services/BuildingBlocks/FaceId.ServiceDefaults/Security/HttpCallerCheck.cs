@@ -1,7 +1,5 @@
-using FaceId.Auth;
 using FaceId.ServiceDefaults.HttpJson;
-using Google.Protobuf.WellKnownTypes;
-using Google.Rpc;
+using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -9,45 +7,27 @@ using Microsoft.Extensions.Logging;
 namespace FaceId.ServiceDefaults.Security;
 
 /// <summary>
-/// The rule of <see cref="AuthorizationInterceptor"/> for plain HTTP endpoints that are not transcoded
-/// gRPC calls (e.g. Billing's file exports): authenticated (401 UNAUTHENTICATED), in a role the
-/// <see cref="AllowAttribute"/> names (403 ROLE_NOT_ALLOWED), and an account-bound caller only on its
-/// own account or its sub-accounts (403 ACCOUNT_NOT_IN_SCOPE). A refusal is written as the same
-/// problem details a transcoded call gets; the endpoint then stops.
+/// <see cref="AuthorizationInterceptor"/>'s rule for plain HTTP endpoints that serve a gRPC method's
+/// data without transcoding (e.g. Billing's file exports): the same checks, through
+/// <see cref="AuthorizationInterceptor.AuthorizeAsync"/>, with a refusal written as the problem
+/// details a transcoded call gets (401 UNAUTHENTICATED, 403 ROLE_NOT_ALLOWED or ACCOUNT_NOT_IN_SCOPE).
 /// </summary>
-public sealed class HttpCallerCheck(AccountOwnership ownership, ILogger<HttpCallerCheck> logger)
+public sealed class HttpCallerCheck(AccountOwnership ownership, ILogger<AuthorizationInterceptor> logger)
 {
-    /// <summary>True when the caller may go on; otherwise the refusal has been written to the response.</summary>
-    public async Task<bool> AllowAsync(HttpContext http, AllowAttribute allow, string account, string method)
-    {
-        if (http.User.Identity?.IsAuthenticated != true)
-        {
-            await RefuseAsync(http, StatusCode.Unauthenticated, "UNAUTHENTICATED", "A valid bearer token is required.");
-            return false;
-        }
-        var caller = CallerIdentity.From(http.User);
-        if (!allow.Roles.Any(caller.Roles.Contains))
-        {
-            logger.LogWarning("Denied {Method} to {Subject}: role not allowed", method, caller.Subject);
-            var allowed = string.Join(", ", allow.Roles);
-            await RefuseAsync(http, StatusCode.PermissionDenied, "ROLE_NOT_ALLOWED",
-                $"The caller's role may not call this method; allowed roles: {allowed}.", new() { ["allowed_roles"] = allowed });
-            return false;
-        }
-        if (caller.Unbound(allow.Roles) || allow.AccountField is null || account.Length == 0) return true;
-        if (caller.Account is not null && await ownership.OwnsAsync(caller.Account, account)) return true;
-        // The other account's id is not logged: only who tried what.
-        logger.LogWarning("Denied {Method} to {Subject}: account outside the caller's scope", method, caller.Subject);
-        await RefuseAsync(http, StatusCode.PermissionDenied, "ACCOUNT_NOT_IN_SCOPE", "The caller may not act on this account.");
-        return false;
-    }
+    private readonly AuthorizationInterceptor _rules = new(ownership, logger);
 
-    private static Task RefuseAsync(HttpContext http, StatusCode code, string reason, string message, Dictionary<string, string>? metadata = null)
+    /// <summary>True when the caller may go on; otherwise the refusal has been written to the response.</summary>
+    public async Task<bool> AllowAsync(HttpContext http, AllowAttribute allow, IMessage request, string method)
     {
-        var status = new Google.Rpc.Status { Code = (int)code, Message = message };
-        var info = new ErrorInfo { Reason = reason, Domain = DomainExceptionInterceptor.ErrorDomain };
-        if (metadata is not null) info.Metadata.Add(metadata);
-        status.Details.Add(Any.Pack(info));
-        return ProblemDetailsMiddleware.WriteAsync(http.Response, status);
+        try
+        {
+            await _rules.AuthorizeAsync(http, method, allow, request);
+            return true;
+        }
+        catch (RpcException e)
+        {
+            await ProblemDetailsMiddleware.WriteAsync(http.Response, e.GetRpcStatus() ?? new Google.Rpc.Status { Code = (int)e.StatusCode, Message = e.Status.Detail });
+            return false;
+        }
     }
 }
