@@ -24,21 +24,9 @@ public sealed class ExpiryScheduler(PackageSchedule schedule, PackageLedger ledg
             var due = await schedule.ClaimDueAsync(time.GetUtcNow(), 200);
             foreach (var claimed in due)
             {
-                if (claimed.Step is { } step)
-                {
-                    // A member of the one-per-step layout: that step, once.
-                    await ledger.RunPackageStepAsync(claimed.AccountId, claimed.PackageId!, step);
-                    await schedule.RescheduleAsync(claimed, null);
-                    continue;
-                }
                 // Every step due by now runs (each is idempotent: a time jump may make several due at once).
-                IReadOnlyList<string> packages;
-                DateTimeOffset? expires;
-                if (claimed.Day is { } day)
-                    (packages, expires) = (await ledger.ListPackageIdsPurchasedOnAsync(claimed.AccountId, day), ChinaCalendar.AnniversaryOf(ChinaCalendar.StartOf(day)));
-                else
-                    (packages, expires) = ([claimed.PackageId!], await ledger.GetExpiryAsync(claimed.AccountId, claimed.PackageId!));
-                var (steps, next) = expires is { } e ? PackageSchedule.StepsAt(e, time.GetUtcNow()) : ([], null);
+                var packages = await ledger.ListPackageIdsPurchasedOnAsync(claimed.AccountId, claimed.Day);
+                var (steps, next) = PackageSchedule.StepsAt(ChinaCalendar.AnniversaryOf(ChinaCalendar.StartOf(claimed.Day)), time.GetUtcNow());
                 foreach (var package in packages)
                     foreach (var s in steps) await ledger.RunPackageStepAsync(claimed.AccountId, package, s);
                 await schedule.RescheduleAsync(claimed, next);

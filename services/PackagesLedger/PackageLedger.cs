@@ -185,9 +185,7 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
                     ? new ChargeResult(ChargeStatus.New, lastNew.Outcome with { PackageRemaining = lastNew.Outcome.PackageRemaining - 1 })
                     : lastNew,
                 '=' => new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse((string)result[next++]!, book)),
-                'u' => new ChargeResult(ChargeStatus.UnknownAccount, null),
-                'o' => new ChargeResult(ChargeStatus.NotOpened, null),
-                _ => new ChargeResult(ChargeStatus.Suspended, null),
+                var refusal => new ChargeResult(RefusalStatus(refusal), null),
             };
             anyNew |= statuses[k] is '+' or '>';
         }
@@ -195,6 +193,15 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         LedgerTelemetry.Charged(activity, outcomes);
         return outcomes;
     }
+
+    /// <summary>The refusal a status character of deduct.lua stands for ("u", "o" or "s"); any other character is a fault, never a refusal.</summary>
+    public static ChargeStatus RefusalStatus(char status) => status switch
+    {
+        'u' => ChargeStatus.UnknownAccount,
+        'o' => ChargeStatus.NotOpened,
+        's' => ChargeStatus.Suspended,
+        _ => throw new InvalidOperationException($"deduct.lua answered unknown status '{status}'"),
+    };
 
     /// <summary>What records of one class share: they differ only in request id and time (deduct.lua).</summary>
     private readonly record struct RecordClass(string Label, string Day, bool Billable, string AccessMode, string ReturnCode, string SubAccountId);
@@ -250,10 +257,6 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         var ids = await redis.ListRangeAsync(LedgerKeys.PurchasedOn(accountId, day.ToString("yyyyMMdd", CultureInfo.InvariantCulture)));
         return ids.Select(id => (string)id!).ToList();
     }
-
-    /// <summary>When a package expires, or null when it does not exist (the expiry scheduler's input for members of one package).</summary>
-    public async Task<DateTimeOffset?> GetExpiryAsync(string accountId, string packageId) =>
-        (await GetPackageAsync(accountId, packageId))?.ExpiresAt;
 
     public async Task<PackageRecord?> GetPackageAsync(string accountId, string packageId)
     {

@@ -45,8 +45,8 @@ public sealed class PackageSchedule(IDatabase redis)
         redis.SortedSetAddAsync(Key, Member(accountId, ChinaCalendar.DateOf(purchasedAt)),
             (ChinaCalendar.AnniversaryOf(purchasedAt) - Steps[0].BeforeExpiry).ToUnixTimeMilliseconds(), SortedSetWhen.LessThan);
 
-    /// <summary>A claimed member: a purchase day of an account, or (written before one member per day) one package, maybe one step of it.</summary>
-    public sealed record Due(string AccountId, DateOnly? Day, string? PackageId, string? Step, string Member, long ClaimedUntilMs);
+    /// <summary>A claimed member: a purchase day of an account.</summary>
+    public sealed record Due(string AccountId, DateOnly Day, string Member, long ClaimedUntilMs);
 
     /// <summary>Claims up to <paramref name="max"/> due members for this worker.</summary>
     public async Task<IReadOnlyList<Due>> ClaimDueAsync(DateTimeOffset now, int max)
@@ -56,9 +56,7 @@ public sealed class PackageSchedule(IDatabase redis)
         return members.Select(m => (string)m!).Select(m =>
         {
             var p = m.Split('|');
-            return p[1].StartsWith(DayPrefix, StringComparison.Ordinal)
-                ? new Due(p[0], DateOnly.ParseExact(p[1][DayPrefix.Length..], "yyyyMMdd", CultureInfo.InvariantCulture), null, null, m, until)
-                : new Due(p[0], null, p[1], p.Length > 2 ? p[2] : null, m, until);
+            return new Due(p[0], DateOnly.ParseExact(p[1][DayPrefix.Length..], "yyyyMMdd", CultureInfo.InvariantCulture), m, until);
         }).ToList();
     }
 

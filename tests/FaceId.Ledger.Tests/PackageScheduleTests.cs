@@ -94,21 +94,4 @@ public sealed class PackageScheduleTests(RedisFixture redis) : IClassFixture<Red
         await host.Schedule.RescheduleAsync(claimed, null);
         Assert.Null(await host.Redis.SortedSetScoreAsync(PackageSchedule.Key, member));
     }
-
-    [Fact]
-    public async Task A_member_of_the_former_one_per_package_layout_is_still_run_and_removed()
-    {
-        var bought = Shanghai(2026, 3, 10, 10);
-        await using var host = new LedgerHost(redis.ConnectionString, bought);
-        var account = await host.OpenedAccountAsync();
-        var package = await host.BuyAsync(account, "basic_authoritative", 1000);
-        var old = $"{account}|{package.Id}";
-        await host.Redis.SortedSetAddAsync(PackageSchedule.Key, old, Shanghai(2027, 3, 3).ToUnixTimeMilliseconds());
-
-        host.Time.SetUtcNow(Shanghai(2027, 3, 18, 1)); // past every step, prune included
-        await host.Scheduler.RunDueAsync();
-        Assert.Null(await host.Redis.SortedSetScoreAsync(PackageSchedule.Key, old));
-        Assert.Single(await host.OutboxAsync(account), e => e.Id == $"alert:{package.Id}:PACKAGE_ALERT_KIND_EXPIRED");
-        Assert.Equal(0, await host.Redis.SortedSetLengthAsync(LedgerKeys.Available(account, "basic_authoritative")));
-    }
 }

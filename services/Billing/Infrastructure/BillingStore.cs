@@ -414,19 +414,27 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
                 accountId, now.ToUnixTimeMilliseconds(), Iso(now), (long)after.TotalMilliseconds,
                 EventTopics.ServiceSuspended, ServiceSuspended.Descriptor.FullName, Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "",
             ]))!;
-        switch ((string)r[0]!)
+        switch (SuspendStatusOf((string)r[0]!))
         {
-            case "suspended":
+            case SuspendStatus.Suspended:
                 outbox.Notify(tag);
                 return (SuspendStatus.Suspended, null);
-            case "later":
+            case SuspendStatus.Later:
                 return (SuspendStatus.Later, Ms((string)r[1]!));
-            case "already":
-                return (SuspendStatus.Already, null);
-            default:
-                return (SuspendStatus.Clear, null);
+            case var status:
+                return (status, null);
         }
     }
+
+    /// <summary>suspend.lua's answer; an unknown one is a fault, never "clear".</summary>
+    public static SuspendStatus SuspendStatusOf(string answer) => answer switch
+    {
+        "suspended" => SuspendStatus.Suspended,
+        "later" => SuspendStatus.Later,
+        "already" => SuspendStatus.Already,
+        "clear" => SuspendStatus.Clear,
+        _ => throw new InvalidOperationException($"suspend.lua answered unknown status '{answer}'"),
+    };
 
     // ---- helpers -------------------------------------------------------------------------------
 

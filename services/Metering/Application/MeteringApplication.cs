@@ -108,13 +108,15 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
     /// <summary>The enum value's protobuf JSON name, as the UsageCharged event carries it.</summary>
     private static string ProtoName(FaceId.Contracts.Common.V1.AccessMode mode) => AccessModes.FindValueByNumber((int)mode).Name;
 
-    private static UsageResult ToResult(string requestId, string mainAccountId, ChargeResult charge) => charge.Status switch
+    /// <summary>The ledger's charge as a usage result; an unknown charge status is a fault, never a refusal.</summary>
+    public static UsageResult ToResult(string requestId, string mainAccountId, ChargeResult charge) => charge.Status switch
     {
         ChargeStatus.New => ToResult(requestId, mainAccountId, charge.Outcome!, duplicate: false),
         ChargeStatus.Duplicate => ToResult(requestId, mainAccountId, charge.Outcome!, duplicate: true),
         ChargeStatus.UnknownAccount => UsageResult.Refused(requestId, mainAccountId, RefusalReason.UnknownAccount),
         ChargeStatus.NotOpened => UsageResult.Refused(requestId, mainAccountId, RefusalReason.ServiceNotOpened),
-        _ => UsageResult.Refused(requestId, mainAccountId, RefusalReason.ServiceSuspended),
+        ChargeStatus.Suspended => UsageResult.Refused(requestId, mainAccountId, RefusalReason.ServiceSuspended),
+        var status => throw new InvalidOperationException($"unknown charge status '{status}' from the ledger for request {requestId}"),
     };
 
     private static UsageResult ToResult(string requestId, string mainAccountId, ChargeOutcome o, bool duplicate) =>
@@ -122,7 +124,8 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
             {
                 ChargeKind.Package => UsageKind.Package,
                 ChargeKind.Postpaid => UsageKind.Postpaid,
-                _ => UsageKind.NotBillable,
+                ChargeKind.NotBillable => UsageKind.NotBillable,
+                var kind => throw new InvalidOperationException($"unknown charge kind '{kind}' from the ledger for request {requestId}"),
             },
             duplicate, o.Label, o.PackageId, o.PackageRemaining, mainAccountId, RefusalReason.None, o.PriceBook);
 }

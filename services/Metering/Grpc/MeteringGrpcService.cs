@@ -41,26 +41,34 @@ public sealed class MeteringGrpcService(MeteringApplication metering) : Metering
     private static UsageOutcome ToProto(UsageResult r) => new()
     {
         RequestId = r.RequestId,
-        Kind = r.Kind switch
-        {
-            UsageKind.Package => ChargeKind.Package,
-            UsageKind.Postpaid => ChargeKind.Postpaid,
-            UsageKind.NotBillable => ChargeKind.NotBillable,
-            _ => ChargeKind.Refused,
-        },
+        Kind = ToProto(r.Kind),
         Duplicate = r.Duplicate,
         Billable = r.Billable,
         Label = r.Label,
         PackageId = r.PackageId,
         PackageRemaining = r.PackageRemaining,
         ChargedAccountId = r.ChargedAccountId,
-        Refusal = r.Refusal switch
-        {
-            RefusalReason.UnknownAccount => Refusal.UnknownAccount,
-            RefusalReason.ServiceNotOpened => Refusal.ServiceNotOpened,
-            RefusalReason.ServiceSuspended => Refusal.ServiceSuspended,
-            _ => Refusal.Unspecified,
-        },
+        Refusal = ToProto(r.Refusal),
         PriceBook = r.PriceBook,
+    };
+
+    /// <summary>A usage kind on the wire; an unknown kind is a fault, never "refused".</summary>
+    public static ChargeKind ToProto(UsageKind kind) => kind switch
+    {
+        UsageKind.Package => ChargeKind.Package,
+        UsageKind.Postpaid => ChargeKind.Postpaid,
+        UsageKind.NotBillable => ChargeKind.NotBillable,
+        UsageKind.Refused => ChargeKind.Refused,
+        _ => throw new InvalidOperationException($"unknown usage kind '{kind}' from the metering application"),
+    };
+
+    /// <summary>A refusal reason on the wire (None: unspecified); an unknown reason is a fault.</summary>
+    public static Refusal ToProto(RefusalReason reason) => reason switch
+    {
+        RefusalReason.None => Refusal.Unspecified,
+        RefusalReason.UnknownAccount => Refusal.UnknownAccount,
+        RefusalReason.ServiceNotOpened => Refusal.ServiceNotOpened,
+        RefusalReason.ServiceSuspended => Refusal.ServiceSuspended,
+        _ => throw new InvalidOperationException($"unknown refusal reason '{reason}' from the metering application"),
     };
 }

@@ -43,14 +43,31 @@ public sealed class ApplicationsApplication(AccountStore store, DocumentStore do
         var license = await upload.CommitAsync(ct);
 
         var (status, id) = await store.SubmitApplicationAsync(form, license);
-        return status switch
+        ThrowIfRefused(status, form.AccountId, id);
+        return await GetAsync(id);
+    }
+
+    /// <summary>
+    /// Turns submit-application.lua's refusals into their errors; returns for "ok" and "dup". An
+    /// unknown answer is a fault, never a business refusal.
+    /// </summary>
+    public static void ThrowIfRefused(string status, string accountId, string applicationId)
+    {
+        switch (status)
         {
-            "ok" or "dup" => await GetAsync(id),
-            "pending" => throw new PreconditionFailedException("APPLICATION_PENDING", form.AccountId, $"Application {id} is still waiting for review."),
-            "opened" => throw new PreconditionFailedException("SERVICE_ALREADY_OPENED", form.AccountId, "The service is already opened for this account."),
-            "sub_account" => throw new PreconditionFailedException("NOT_A_MAIN_ACCOUNT", form.AccountId, "Only a main account can apply to open the service."),
-            _ => throw new NotFoundException("account", form.AccountId),
-        };
+            case "ok" or "dup":
+                return;
+            case "pending":
+                throw new PreconditionFailedException("APPLICATION_PENDING", accountId, $"Application {applicationId} is still waiting for review.");
+            case "opened":
+                throw new PreconditionFailedException("SERVICE_ALREADY_OPENED", accountId, "The service is already opened for this account.");
+            case "sub_account":
+                throw new PreconditionFailedException("NOT_A_MAIN_ACCOUNT", accountId, "Only a main account can apply to open the service.");
+            case "no_account":
+                throw new NotFoundException("account", accountId);
+            default:
+                throw new InvalidOperationException($"submit-application.lua answered unknown status '{status}'");
+        }
     }
 
     public async Task<ApplicationRecord> GetAsync(string applicationId)

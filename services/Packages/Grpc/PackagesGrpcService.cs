@@ -69,17 +69,21 @@ public sealed class PackagesGrpcService(PackagesApplication packages, TimeProvid
         PurchasedAt = Timestamp.FromDateTimeOffset(p.PurchasedAt),
         ValidFrom = Timestamp.FromDateTimeOffset(p.ValidFrom),
         ExpiresAt = Timestamp.FromDateTimeOffset(p.ExpiresAt),
-        Status = p.StateAt(time.GetUtcNow()) switch
-        {
-            PackageState.Active => PackageStatus.Active,
-            PackageState.Exhausted => PackageStatus.Exhausted,
-            PackageState.Expired => PackageStatus.Expired,
-            PackageState.Refunding => PackageStatus.Refunding,
-            _ => PackageStatus.Refunded,
-        },
+        Status = ToProto(p.StateAt(time.GetUtcNow())),
         PriceBook = p.PriceBook,
         OrderId = p.OrderId,
         BackdatedCalls = p.Backdated,
+    };
+
+    /// <summary>A package state on the wire; an unknown state is a fault, never "refunded".</summary>
+    public static PackageStatus ToProto(PackageState state) => state switch
+    {
+        PackageState.Active => PackageStatus.Active,
+        PackageState.Exhausted => PackageStatus.Exhausted,
+        PackageState.Expired => PackageStatus.Expired,
+        PackageState.Refunding => PackageStatus.Refunding,
+        PackageState.Refunded => PackageStatus.Refunded,
+        _ => throw new InvalidOperationException($"unknown package state '{state}' from the ledger"),
     };
 
     private static Proto.Catalog ToProto(PriceBook book) => new()

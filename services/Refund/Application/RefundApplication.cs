@@ -120,7 +120,8 @@ public sealed class RefundApplication(
             null => CompletionOutcome.Missing,
             RefundState.Credited => CompletionOutcome.AlreadyCredited,
             RefundState.Rejected => CompletionOutcome.Rejected,
-            _ => await CreditAsync(refund),
+            RefundState.Requested or RefundState.Approved => await CreditAsync(refund),
+            var state => throw new InvalidOperationException($"Refund {refundId} has unknown state '{state}'."),
         };
         await pending.RemoveAsync(accountId, refundId);
         return outcome;

@@ -55,7 +55,8 @@ internal static class RefundStates
         RefundState.Requested => "requested",
         RefundState.Approved => "approved",
         RefundState.Credited => "credited",
-        _ => "rejected",
+        RefundState.Rejected => "rejected",
+        _ => throw new InvalidOperationException($"Unknown refund state '{state}' to store."),
     };
 
     public static RefundState FromStored(string state) => state switch

@@ -40,11 +40,13 @@ public sealed class RefundGrpcService(RefundApplication refunds) : RefundService
         History = { r.History.Select(h => new Proto.RefundTransition { State = ToProto(h.State), At = Timestamp.FromDateTimeOffset(h.At), Note = h.Note }) },
     };
 
-    private static Proto.RefundState ToProto(Application.RefundState state) => state switch
+    /// <summary>A refund state on the wire; an unknown state is a fault, never "rejected".</summary>
+    public static Proto.RefundState ToProto(Application.RefundState state) => state switch
     {
         Application.RefundState.Requested => Proto.RefundState.Requested,
         Application.RefundState.Approved => Proto.RefundState.Approved,
         Application.RefundState.Credited => Proto.RefundState.Credited,
-        _ => Proto.RefundState.Rejected,
+        Application.RefundState.Rejected => Proto.RefundState.Rejected,
+        _ => throw new InvalidOperationException($"unknown refund state '{state}' from the refund application"),
     };
 }
