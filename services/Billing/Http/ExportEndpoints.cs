@@ -2,6 +2,7 @@ using System.Reflection;
 using FaceId.Billing.Application;
 using FaceId.Billing.Domain;
 using FaceId.Billing.Grpc;
+using FaceId.Common;
 using FaceId.ServiceDefaults;
 using FaceId.ServiceDefaults.HttpJson;
 using FaceId.ServiceDefaults.Security;
@@ -17,7 +18,7 @@ namespace FaceId.Billing.Http;
 /// JSON transcoding would wrap a server stream in a JSON array, so these are plain endpoints over the
 /// same <see cref="ExportService"/>, with the caller rule of the gRPC methods' <see cref="AllowAttribute"/>
 /// (<see cref="HttpCallerCheck"/>), the per-caller rate limit, the query forms of the transcoded routes
-/// (<see cref="HttpJsonRequestMiddleware.TryParseInstant"/>, <see cref="HttpJsonRequestMiddleware.TryParseEnum"/>)
+/// (<see cref="InstantText.TryParse"/>, <see cref="HttpJsonRequestMiddleware.TryParseEnum"/>)
 /// and problem-details errors. The answer is the file: Content-Type and Content-Disposition: attachment.
 /// </summary>
 public static class ExportEndpoints
@@ -85,8 +86,7 @@ public static class ExportEndpoints
         var open = bind(http.Request.Query, errors);
         if (open is null)
         {
-            await ProblemDetailsMiddleware.WriteAsync(http.Response, StatusCode.InvalidArgument,
-                "Query parameter(s) cannot be read: " + string.Join("; ", errors.Select(e => $"{e.Field}: {e.Description}")), errors);
+            await HttpJsonRequestMiddleware.WriteQueryErrorsAsync(http.Response, errors);
             return;
         }
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ExportEndpoints));
@@ -97,9 +97,7 @@ public static class ExportEndpoints
         }
         catch (Exception e)
         {
-            var status = DomainExceptionInterceptor.ToStatus(e);
-            if (status.Code == (int)StatusCode.Internal) logger.LogError(e, "Unhandled error in {Method} over HTTP", method);
-            await ProblemDetailsMiddleware.WriteAsync(http.Response, status);
+            await ProblemDetailsMiddleware.WriteAsync(http.Response, e, logger, method);
             return;
         }
         http.Response.StatusCode = StatusCodes.Status200OK;
@@ -131,8 +129,8 @@ public static class ExportEndpoints
     {
         if (Value(query, name) is not { } text) return null;
         var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
-        if (HttpJsonRequestMiddleware.TryParseInstant(text, now, out var instant)) return instant;
-        errors.Add((name, $"'{text}' is not an instant: RFC 3339 (2026-12-01T00:00:00Z, 2026-12-01T08:00:00+08:00 with the + encoded as %2B), an Asia/Shanghai day 2026-12-01 or month 2026-12, or now"));
+        if (InstantText.TryParse(text, now, out var instant)) return instant;
+        errors.Add((name, HttpJsonRequestMiddleware.NotAnInstant(text)));
         return null;
     }
 
@@ -141,7 +139,7 @@ public static class ExportEndpoints
     {
         if (Value(query, name) is not { } text) return 0;
         if (HttpJsonRequestMiddleware.TryParseEnum(type, text, out var full)) return type.FindValueByName(full).Number;
-        errors.Add((name, $"'{text}' is not one of {string.Join(", ", type.Values.Where(v => v.Number != 0).Select(v => v.Name))}"));
+        errors.Add((name, HttpJsonRequestMiddleware.NotOneOf(type, text)));
         return 0;
     }
 

@@ -17,7 +17,7 @@ namespace FaceId.Onboarding.Http;
 /// the stored business license as raw bytes with its sniffed Content-Type, for a browser's
 /// <c>&lt;img src&gt;</c> or PDF viewer (transcoding would turn the server-streaming
 /// <c>ReadLicenseDocument</c> into a JSON array). It runs the same checks as the gRPC method — its
-/// <see cref="AllowAttribute"/>, through <see cref="AuthorizationInterceptor.AuthorizeAsync"/> — and the
+/// <see cref="AllowAttribute"/>, through <see cref="HttpCallerCheck"/> — and the
 /// same application class (which records the read), and answers errors as problem details.
 /// </summary>
 public static class LicenseRoute
@@ -46,25 +46,17 @@ public static class LicenseRoute
         [FromRoute(Name = "account_id")] string accountId, [FromRoute(Name = "application_id")] string applicationId,
         ApplicationsApplication applications, ILoggerFactory loggers)
     {
+        var request = new ReadLicenseDocumentRequest { AccountId = accountId, ApplicationId = applicationId };
+        if (!await http.RequestServices.GetRequiredService<HttpCallerCheck>().AllowAsync(http, Allow, request, GrpcMethod)) return;
         OpenedLicense license;
         try
         {
-            var auth = ActivatorUtilities.GetServiceOrCreateInstance<AuthorizationInterceptor>(http.RequestServices);
-            await auth.AuthorizeAsync(http, GrpcMethod, Allow, new ReadLicenseDocumentRequest { AccountId = accountId, ApplicationId = applicationId });
             var caller = CallerIdentity.From(http.User);
             license = await applications.OpenLicenseAsync(accountId, applicationId, new LicenseReader(caller.Subject, caller.Roles));
         }
-        catch (RpcException e)
-        {
-            await ProblemDetailsMiddleware.WriteAsync(http.Response, e.GetRpcStatus() ?? new Google.Rpc.Status { Code = (int)e.StatusCode, Message = e.Status.Detail });
-            return;
-        }
         catch (Exception e)
         {
-            var status = DomainExceptionInterceptor.ToStatus(e);
-            if (status.Code == (int)StatusCode.Internal)
-                loggers.CreateLogger(typeof(LicenseRoute)).LogError(e, "Unhandled error in {Route}", Pattern);
-            await ProblemDetailsMiddleware.WriteAsync(http.Response, status);
+            await ProblemDetailsMiddleware.WriteAsync(http.Response, e, loggers.CreateLogger(typeof(LicenseRoute)), Pattern);
             return;
         }
 

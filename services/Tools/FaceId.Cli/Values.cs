@@ -1,15 +1,13 @@
-using FaceId.Common;
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using System.Globalization;
 using System.Reflection;
-using System.Text.RegularExpressions;
+using FaceId.Common;
 using Google.Protobuf.Reflection;
 
 namespace FaceId.Cli;
 
 /// <summary>Parsers of option values: instants (Shanghai calendar), proto enums by short or full name.</summary>
-public static partial class Values
+public static class Values
 {
     /// <summary>Instants as <see cref="InstantText.TryParse"/> reads them (the HTTP/JSON routes read them alike).</summary>
     public static bool TryParseInstant(string text, DateTimeOffset now, out DateTimeOffset instant) => InstantText.TryParse(text, now, out instant);

@@ -1,12 +1,12 @@
-using FaceId.Common;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Google.Api;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Microsoft.AspNetCore.Grpc.JsonTranscoding;
+using FaceId.Common;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Primitives;
 
 namespace FaceId.ServiceDefaults.HttpJson;
@@ -30,7 +30,7 @@ namespace FaceId.ServiceDefaults.HttpJson;
 /// A value that cannot be read, or an unknown body field, answers 400 / INVALID_ARGUMENT problem
 /// details naming the field(s) (<c>errors[].field</c>, as the services' own validation does).
 /// </summary>
-public sealed partial class HttpJsonRequestMiddleware(RequestDelegate next)
+public sealed class HttpJsonRequestMiddleware(RequestDelegate next)
 {
     /// <summary>Bodies larger than this are left to the transcoder unchecked (none of the console's requests comes close).</summary>
     public const int MaxCheckedBodyBytes = 1024 * 1024;
@@ -47,11 +47,10 @@ public sealed partial class HttpJsonRequestMiddleware(RequestDelegate next)
             return;
         }
         var errors = new List<(string Field, string Description)>();
-        NormalizeQuery(http.Request, metadata.MethodDescriptor.InputType, errors, DateTimeOffset.UtcNow);
+        NormalizeQuery(http.Request, metadata.MethodDescriptor.InputType, errors, http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow());
         if (errors.Count > 0)
         {
-            await ProblemDetailsMiddleware.WriteAsync(http.Response, StatusCode.InvalidArgument,
-                "Query parameter(s) cannot be read: " + string.Join("; ", errors.Select(e => $"{e.Field}: {e.Description}")), errors);
+            await WriteQueryErrorsAsync(http.Response, errors);
             return;
         }
         if (!string.IsNullOrEmpty(metadata.HttpRule.Body) && await UnknownBodyFieldsAsync(http.Request, metadata) is { Count: > 0 } unknown)
@@ -82,15 +81,13 @@ public sealed partial class HttpJsonRequestMiddleware(RequestDelegate next)
                 string? result;
                 if (field.FieldType == FieldType.Message && field.MessageType.FullName == "google.protobuf.Timestamp")
                 {
-                    result = TryParseInstant(value, now, out var instant) ? instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture) : null;
-                    if (result is null)
-                        errors.Add((path, $"'{value}' is not an instant: RFC 3339 (2026-12-01T00:00:00Z, 2026-12-01T08:00:00+08:00 with the + encoded as %2B), an Asia/Shanghai day 2026-12-01 or month 2026-12, or now"));
+                    result = InstantText.TryParse(value, now, out var instant) ? instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture) : null;
+                    if (result is null) errors.Add((path, NotAnInstant(value)));
                 }
                 else if (field.FieldType == FieldType.Enum)
                 {
                     result = TryParseEnum(field.EnumType, value, out var name) ? name : null;
-                    if (result is null)
-                        errors.Add((path, $"'{value}' is not one of {string.Join(", ", field.EnumType.Values.Where(v => v.Number != 0).Select(v => $"{ShortName(field.EnumType, v)} ({v.Name})"))}"));
+                    if (result is null) errors.Add((path, NotOneOf(field.EnumType, value)));
                 }
                 else
                 {
@@ -123,8 +120,18 @@ public sealed partial class HttpJsonRequestMiddleware(RequestDelegate next)
         return field is null ? null : (field, string.Join('.', path));
     }
 
-    /// <summary>See <see cref="InstantText.TryParse"/>.</summary>
-    public static bool TryParseInstant(string text, DateTimeOffset now, out DateTimeOffset instant) => InstantText.TryParse(text, now, out instant);
+    /// <summary>The field violation of a query value that is not an instant (<see cref="InstantText.TryParse"/>).</summary>
+    public static string NotAnInstant(string value) =>
+        $"'{value}' is not an instant: RFC 3339 (2026-12-01T00:00:00Z, 2026-12-01T08:00:00+08:00 with the + encoded as %2B), an Asia/Shanghai day 2026-12-01 or month 2026-12, or now";
+
+    /// <summary>The field violation of a query value that names no value of <paramref name="type"/>.</summary>
+    public static string NotOneOf(EnumDescriptor type, string value) =>
+        $"'{value}' is not one of {string.Join(", ", type.Values.Where(v => v.Number != 0).Select(v => $"{ShortName(type, v)} ({v.Name})"))}";
+
+    /// <summary>400 INVALID_ARGUMENT naming every query parameter that cannot be read.</summary>
+    public static Task WriteQueryErrorsAsync(HttpResponse response, IReadOnlyList<(string Field, string Description)> errors) =>
+        ProblemDetailsMiddleware.WriteAsync(response, StatusCode.InvalidArgument,
+            "Query parameter(s) cannot be read: " + string.Join("; ", errors.Select(e => $"{e.Field}: {e.Description}")), errors);
 
     /// <summary>The full proto name (any case) or the short one (<c>day</c>, <c>self-photo</c>); not UNSPECIFIED.</summary>
     public static bool TryParseEnum(EnumDescriptor type, string text, out string name)

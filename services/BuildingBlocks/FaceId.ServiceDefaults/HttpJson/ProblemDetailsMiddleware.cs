@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Grpc.JsonTranscoding;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace FaceId.ServiceDefaults.HttpJson;
 
@@ -80,6 +81,20 @@ public sealed class ProblemDetailsMiddleware(RequestDelegate next)
         var json = (JsonObject)JsonNode.Parse(StatusFormatter.Format(status))!;
         json["code"] = status.Code;
         return WriteAsync(response, ToProblem(json, HttpStatusFor((StatusCode)status.Code)));
+    }
+
+    /// <summary>
+    /// A hand-written route's failure as the problem details a gRPC call would get: an RpcException
+    /// keeps its status; any other exception is mapped as the gRPC interceptor maps it, and an
+    /// unexpected one (INTERNAL) is logged.
+    /// </summary>
+    public static Task WriteAsync(HttpResponse response, Exception error, ILogger logger, string what)
+    {
+        if (error is RpcException rpc)
+            return WriteAsync(response, rpc.GetRpcStatus() ?? new Google.Rpc.Status { Code = (int)rpc.StatusCode, Message = rpc.Status.Detail });
+        var status = DomainExceptionInterceptor.ToStatus(error);
+        if (status.Code == (int)StatusCode.Internal) logger.LogError(error, "Unhandled error in {What} over HTTP", what);
+        return WriteAsync(response, status);
     }
 
     private static async Task WriteAsync(HttpResponse response, JsonObject problem)
