@@ -2,6 +2,7 @@ using FaceId.Contracts.Events.V1;
 using FaceId.EventBus;
 using FaceId.Onboarding.Application;
 using FaceId.Onboarding.Application.Notifications;
+using FaceId.Onboarding.Application.Webhooks;
 using FaceId.Onboarding.Grpc;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -13,14 +14,16 @@ public static class OnboardingHost
 {
     public const string AppId = "onboarding";
 
-    /// <summary>The events Onboarding turns into notices (docs/events.md).</summary>
+    /// <summary>The events Onboarding turns into notices and webhooks (docs/events.md, docs/webhooks.md).</summary>
     public static EventBusBuilder AddOnboardingSubscriptions(this EventBusBuilder events) => events
         .AddSubscription<PackageAlert, NotificationHandlers>()
         .AddSubscription<PackageDelivered, NotificationHandlers>()
         .AddSubscription<ApplicationReviewed, NotificationHandlers>()
         .AddSubscription<RefundCompleted, NotificationHandlers>()
         .AddSubscription<BillIssued, NotificationHandlers>()
-        .AddSubscription<ServiceSuspended, NotificationHandlers>();
+        .AddSubscription<ServiceSuspended, NotificationHandlers>()
+        .AddSubscription<ServiceResumed, NotificationHandlers>()
+        .AddSubscription<MerchantIdIssued, NotificationHandlers>();
 
     public static IServiceCollection AddOnboardingService(this IServiceCollection services)
     {
@@ -44,6 +47,14 @@ public static class OnboardingHost
         services.AddSingleton<NotificationStore>();
         services.AddSingleton<NotificationDelivery>();
         services.AddSingleton<InboxApplication>();
+
+        services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<AddressPolicy>();
+        services.AddSingleton<WebhookStore>();
+        services.AddSingleton<WebhookOutbox>();
+        services.AddSingleton<WebhookSender>();
+        services.AddSingleton<WebhooksApplication>();
+        services.AddHostedService<WebhookDeliveryWorker>();
         return services;
     }
 

@@ -113,15 +113,15 @@ public sealed class ExportService(BillingStore store, ProductCatalog catalog)
         {
             return Csv.Row(
             [
-                r.Period, ExportTime.Format(start), ExportTime.Format(end), r.Label, mode, r.SubAccountId, N(r.Calls), N(r.Billable), N(r.Package),
+                r.Period, InstantText.Format(start), InstantText.Format(end), r.Label, mode, r.SubAccountId, N(r.Calls), N(r.Billable), N(r.Package),
                 N(r.Postpaid), N(r.PostpaidAmountFen), Cny.FromFen(r.PostpaidAmountFen),
             ]);
         }
         return JsonLines.Line(w =>
         {
             w.WriteString("period", r.Period);
-            w.WriteString("period_start", ExportTime.Format(start));
-            w.WriteString("period_end", ExportTime.Format(end));
+            w.WriteString("period_start", InstantText.Format(start));
+            w.WriteString("period_end", InstantText.Format(end));
             w.WriteString("label", r.Label);
             w.WriteString("access_mode", mode);
             w.WriteString("sub_account_id", r.SubAccountId);
@@ -180,8 +180,8 @@ public sealed class ExportService(BillingStore store, ProductCatalog catalog)
         {
             string[] bill =
             [
-                b.BillId, b.AccountId, b.Period, ExportTime.Format(b.PeriodStart), ExportTime.Format(b.PeriodEnd), cycle, b.PriceBook, status,
-                N(b.TotalFen), Cny.FromFen(b.TotalFen), N(issued.OutstandingFen), Cny.FromFen(issued.OutstandingFen), ExportTime.Format(b.IssuedAt),
+                b.BillId, b.AccountId, b.Period, InstantText.Format(b.PeriodStart), InstantText.Format(b.PeriodEnd), cycle, b.PriceBook, status,
+                N(b.TotalFen), Cny.FromFen(b.TotalFen), N(issued.OutstandingFen), Cny.FromFen(issued.OutstandingFen), InstantText.Format(b.IssuedAt),
             ];
             // A bill without lines is still one row, so every bill of the range is in the file.
             if (b.Lines.Count == 0) yield return Csv.Row([.. bill, "0", "", "", "", "", "", "", "", "", ""]);
@@ -201,8 +201,8 @@ public sealed class ExportService(BillingStore store, ProductCatalog catalog)
             w.WriteString("bill_id", b.BillId);
             w.WriteString("account_id", b.AccountId);
             w.WriteString("period", b.Period);
-            w.WriteString("period_start", ExportTime.Format(b.PeriodStart));
-            w.WriteString("period_end", ExportTime.Format(b.PeriodEnd));
+            w.WriteString("period_start", InstantText.Format(b.PeriodStart));
+            w.WriteString("period_end", InstantText.Format(b.PeriodEnd));
             w.WriteString("cycle", cycle);
             w.WriteString("price_book", b.PriceBook);
             w.WriteString("status", status);
@@ -210,7 +210,7 @@ public sealed class ExportService(BillingStore store, ProductCatalog catalog)
             w.WriteString("total_cny", Cny.FromFen(b.TotalFen));
             w.WriteNumber("outstanding_fen", issued.OutstandingFen);
             w.WriteString("outstanding_cny", Cny.FromFen(issued.OutstandingFen));
-            w.WriteString("issued_at", ExportTime.Format(b.IssuedAt));
+            w.WriteString("issued_at", InstantText.Format(b.IssuedAt));
             w.WriteStartArray("lines");
             for (var i = 0; i < b.Lines.Count; i++)
             {

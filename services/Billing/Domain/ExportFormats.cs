@@ -7,21 +7,6 @@ namespace FaceId.Billing.Domain;
 /// <summary>The file formats of the exports; numbers as in the proto's ExportFormat.</summary>
 public enum ExportFormat { Unspecified = 0, Csv = 1, JsonLines = 2 }
 
-/// <summary>Money as text: integer fen to a decimal CNY string, by integer arithmetic only (no float anywhere).</summary>
-public static class Cny
-{
-    /// <summary>12345 → "123.45", 5 → "0.05", -12345 → "-123.45"; every long, long.MinValue included.</summary>
-    public static string FromFen(long fen)
-    {
-        var negative = fen < 0;
-        // The magnitude as unsigned: -(long.MinValue) does not fit a long.
-        var magnitude = negative ? (ulong)(-(fen + 1)) + 1UL : (ulong)fen;
-        var yuan = magnitude / 100UL;
-        var cents = magnitude % 100UL;
-        return (negative ? "-" : "") + yuan.ToString(CultureInfo.InvariantCulture) + "." + cents.ToString("00", CultureInfo.InvariantCulture);
-    }
-}
-
 /// <summary>RFC 4180 rows: fields joined by commas, CRLF at the end, a field quoted when it holds a comma, quote, CR or LF.</summary>
 public static class Csv
 {
@@ -103,13 +88,4 @@ public static class JsonLines
         }
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length) + "\n";
     }
-}
-
-/// <summary>Instants of the exports: RFC 3339 at UTC+8 (Shanghai, the calendar of every period), milliseconds only when not zero.</summary>
-public static class ExportTime
-{
-    private static readonly TimeSpan Shanghai = TimeSpan.FromHours(8);
-
-    public static string Format(DateTimeOffset t) =>
-        t.ToOffset(Shanghai).ToString("yyyy-MM-dd'T'HH:mm:ss.FFFzzz", CultureInfo.InvariantCulture);
 }

@@ -13,6 +13,10 @@ public static partial class InstantText
 {
     private static readonly TimeSpan Shanghai = TimeSpan.FromHours(8);
 
+    /// <summary>RFC 3339 in Shanghai time with milliseconds when there are any: "2026-12-01T08:00:00+08:00" (exports, webhooks).</summary>
+    public static string Format(DateTimeOffset t) =>
+        t.ToOffset(Shanghai).ToString("yyyy-MM-dd'T'HH:mm:ss.FFFzzz", CultureInfo.InvariantCulture);
+
     public static bool TryParse(string text, DateTimeOffset now, out DateTimeOffset instant)
     {
         instant = default;

@@ -3,6 +3,7 @@ using FaceId.Common;
 using FaceId.Contracts.Onboarding.V1;
 using FaceId.Onboarding.Application;
 using FaceId.Onboarding.Application.Notifications;
+using FaceId.Onboarding.Application.Webhooks;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using ApplicationForm = FaceId.Onboarding.Application.ApplicationForm;
@@ -17,7 +18,8 @@ public sealed class OnboardingGrpcService(
     AccountsApplication accounts,
     ApplicationsApplication applications,
     EnterpriseApplication enterprise,
-    InboxApplication inbox) : OnboardingService.OnboardingServiceBase
+    InboxApplication inbox,
+    WebhooksApplication webhooks) : OnboardingService.OnboardingServiceBase
 {
     [EnableRateLimiting(RateLimits.PerCaller)]
     [Allow(Roles.Service)]
@@ -149,6 +151,89 @@ public sealed class OnboardingGrpcService(
     [Allow(Roles.Console, Roles.Service, AccountField = "account_id")]
     public override async Task<MarkInboxReadResponse> MarkInboxRead(MarkInboxReadRequest request, ServerCallContext context) =>
         new() { UnreadCount = await inbox.MarkReadAsync(request.AccountId, request.MessageIds) };
+
+    [Allow(Roles.Console, AccountField = "account_id")]
+    public override async Task<WebhookEndpointWithSecret> CreateWebhookEndpoint(CreateWebhookEndpointRequest request, ServerCallContext context)
+    {
+        var (endpoint, secret) = await webhooks.CreateAsync(request.IdempotencyKey, request.AccountId, request.Url, request.EventTypes, request.Description, context.CancellationToken);
+        return new WebhookEndpointWithSecret { Endpoint = ToProto(endpoint), Secret = secret };
+    }
+
+    [Allow(Roles.Console, AccountField = "account_id")]
+    public override async Task<ListWebhookEndpointsResponse> ListWebhookEndpoints(ListWebhookEndpointsRequest request, ServerCallContext context) =>
+        new() { Endpoints = { (await webhooks.ListAsync(request.AccountId)).Select(ToProto) } };
+
+    [Allow(Roles.Console, AccountField = "account_id")]
+    public override async Task<WebhookEndpoint> UpdateWebhookEndpoint(UpdateWebhookEndpointRequest request, ServerCallContext context) =>
+        ToProto(await webhooks.UpdateAsync(request.AccountId, request.EndpointId, request.Url, request.EventTypes, request.Description, context.CancellationToken));
+
+    [Allow(Roles.Console, AccountField = "account_id")]
+    public override async Task<WebhookEndpoint> SetWebhookEndpointEnabled(SetWebhookEndpointEnabledRequest request, ServerCallContext context) =>
+        ToProto(await webhooks.SetEnabledAsync(request.AccountId, request.EndpointId, request.Enabled));
+
+    [Allow(Roles.Console, AccountField = "account_id")]
+    public override async Task<DeleteWebhookEndpointResponse> DeleteWebhookEndpoint(DeleteWebhookEndpointRequest request, ServerCallContext context)
+    {
+        await webhooks.DeleteAsync(request.AccountId, request.EndpointId);
+        return new DeleteWebhookEndpointResponse();
+    }
+
+    [Allow(Roles.Console, AccountField = "account_id")]
+    public override async Task<WebhookEndpointWithSecret> RotateWebhookSecret(RotateWebhookSecretRequest request, ServerCallContext context)
+    {
+        var (endpoint, secret) = await webhooks.RotateSecretAsync(request.AccountId, request.EndpointId, request.GraceSeconds);
+        return new WebhookEndpointWithSecret { Endpoint = ToProto(endpoint), Secret = secret };
+    }
+
+    [Allow(Roles.Console, AccountField = "account_id")]
+    public override async Task<ListWebhookDeliveriesResponse> ListWebhookDeliveries(ListWebhookDeliveriesRequest request, ServerCallContext context)
+    {
+        var (page, next) = await webhooks.ListDeliveriesAsync(request.AccountId, request.EndpointId, request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
+        return new ListWebhookDeliveriesResponse { Deliveries = { page.Select(ToProto) }, NextPageToken = next };
+    }
+
+    [Allow(Roles.Console, AccountField = "account_id")]
+    public override async Task<WebhookDelivery> RedeliverWebhook(RedeliverWebhookRequest request, ServerCallContext context) =>
+        ToProto(await webhooks.RedeliverAsync(request.AccountId, request.EndpointId, request.DeliveryId));
+
+    private static WebhookEndpoint ToProto(WebhookEndpointRecord e) => new()
+    {
+        EndpointId = e.Id,
+        AccountId = e.AccountId,
+        Url = e.Url,
+        EventTypes = { e.EventTypes },
+        Enabled = e.Enabled,
+        DisabledReason = e.DisabledReason,
+        CreatedAt = Timestamp.FromDateTimeOffset(e.CreatedAt),
+        UpdatedAt = Timestamp.FromDateTimeOffset(e.UpdatedAt),
+        PreviousSecretExpiresAt = e.PreviousSecretUntil is { } u ? Timestamp.FromDateTimeOffset(u) : null,
+        ConsecutiveFailures = e.Failures,
+        Description = e.Description,
+    };
+
+    private static WebhookDelivery ToProto(WebhookDeliveryRecord d) => new()
+    {
+        DeliveryId = d.Id,
+        EndpointId = d.EndpointId,
+        EventId = d.EventId,
+        EventType = d.EventType,
+        State = d.State switch
+        {
+            Application.Webhooks.WebhookDeliveryState.Delivered => Contracts.Onboarding.V1.WebhookDeliveryState.Delivered,
+            Application.Webhooks.WebhookDeliveryState.Failed => Contracts.Onboarding.V1.WebhookDeliveryState.Failed,
+            _ => Contracts.Onboarding.V1.WebhookDeliveryState.Pending,
+        },
+        CreatedAt = Timestamp.FromDateTimeOffset(d.CreatedAt),
+        NextAttemptAt = d.State == Application.Webhooks.WebhookDeliveryState.Pending && d.NextAttemptAt is { } n ? Timestamp.FromDateTimeOffset(n) : null,
+        Attempts =
+        {
+            d.Log.Select(a => new WebhookAttempt
+            {
+                At = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(a.AtMs)), StatusCode = a.StatusCode, LatencyMs = a.LatencyMs, Error = a.Error,
+            }),
+        },
+        Payload = d.Payload,
+    };
 
     private static bool? ToDecision(ReviewDecision d) => d switch { ReviewDecision.Approve => true, ReviewDecision.Reject => false, _ => null };
 

@@ -129,7 +129,7 @@ public sealed class RefundApplication(
 
     private async Task<CompletionOutcome> CreditAsync(RefundRecord refund)
     {
-        var note = $"{Yuan(refund.AmountFen)} CNY ({refund.AmountFen} fen) credited to the account's balance; package refunded (R-REF-3)";
+        var note = $"{Cny.FromFen(refund.AmountFen)} CNY ({refund.AmountFen} fen) credited to the account's balance; package refunded (R-REF-3)";
         var result = await ledger.CompleteAsync(refund.AccountId, refund.Id, refund.PackageId, refund.AmountFen,
             RefundHistoryEntry.Json(RefundState.Credited, time.GetUtcNow(), note));
         return result switch
@@ -178,7 +178,6 @@ public sealed class RefundApplication(
 
     private static string Shanghai(DateTimeOffset t) => t.ToOffset(ChinaCalendar.Offset).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 
-    private static string Yuan(long fen) => string.Create(CultureInfo.InvariantCulture, $"{fen / 100}.{fen % 100:D2}");
 
     private static string NewRefundId() => "ref_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(10));
 }

@@ -1,3 +1,4 @@
+using FaceId.Common;
 using FaceId.Billing.Domain;
 using Xunit;
 
@@ -36,8 +37,8 @@ public sealed class ExportFormatTests
     [Fact]
     public void Instants_are_RFC_3339_at_plus_08_00_with_milliseconds_only_when_there_are_some()
     {
-        Assert.Equal("2026-12-01T00:00:00+08:00", ExportTime.Format(DateTimeOffset.Parse("2026-11-30T16:00:00Z", System.Globalization.CultureInfo.InvariantCulture)));
-        Assert.Equal("2026-12-01T10:15:30.25+08:00", ExportTime.Format(DateTimeOffset.Parse("2026-12-01T02:15:30.250Z", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal("2026-12-01T00:00:00+08:00", InstantText.Format(DateTimeOffset.Parse("2026-11-30T16:00:00Z", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal("2026-12-01T10:15:30.25+08:00", InstantText.Format(DateTimeOffset.Parse("2026-12-01T02:15:30.250Z", System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     [Fact]

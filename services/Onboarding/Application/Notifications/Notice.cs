@@ -1,4 +1,3 @@
-using System.Globalization;
 using FaceId.Common;
 using FaceId.Contracts.Events.V1;
 
@@ -52,24 +51,16 @@ public static class Notices
 
     public static Notice For(string eventId, RefundCompleted e) =>
         new(eventId, e.AccountId, "refund.completed", "退款已完成 / Refund completed",
-            $"资源包 {e.PackageId} 的退款 {e.RefundId} 已完成，{Yuan(e.AmountFen)} 元已退回账户余额。" +
-            $"Refund {e.RefundId} of package {e.PackageId} is complete: CNY {Yuan(e.AmountFen)} went back to your balance.");
+            $"资源包 {e.PackageId} 的退款 {e.RefundId} 已完成，{Cny.FromFen(e.AmountFen)} 元已退回账户余额。" +
+            $"Refund {e.RefundId} of package {e.PackageId} is complete: CNY {Cny.FromFen(e.AmountFen)} went back to your balance.");
 
     /// <summary>Only a bill that put the account in arrears is notified.</summary>
     public static Notice? For(string eventId, BillIssued e) => !e.InArrears ? null
         : new Notice(eventId, e.AccountId, "billing.arrears", "账单欠费 / Bill in arrears",
-            $"账单 {e.BillId} 金额 {Yuan(e.TotalFen)} 元，余额不足，账户已欠费；24 小时内未结清将暂停服务。" +
-            $"Bill {e.BillId} of CNY {Yuan(e.TotalFen)} is not covered by your balance; the service is suspended if it is not paid within 24 hours.");
+            $"账单 {e.BillId} 金额 {Cny.FromFen(e.TotalFen)} 元，余额不足，账户已欠费；24 小时内未结清将暂停服务。" +
+            $"Bill {e.BillId} of CNY {Cny.FromFen(e.TotalFen)} is not covered by your balance; the service is suspended if it is not paid within 24 hours.");
 
     public static Notice For(string eventId, ServiceSuspended e) =>
         new(eventId, e.AccountId, "service.suspended", "服务已暂停 / Service suspended",
             $"因欠费（账单 {e.BillId}）服务已暂停，结清后自动恢复。The service is suspended for arrears (bill {e.BillId}); it resumes by itself once paid.");
-
-    /// <summary>Integer fen as yuan with two decimals, without floating point.</summary>
-    public static string Yuan(long fen)
-    {
-        var sign = fen < 0 ? "-" : "";
-        var abs = Math.Abs(fen);
-        return sign + (abs / 100).ToString(CultureInfo.InvariantCulture) + "." + (abs % 100).ToString("D2", CultureInfo.InvariantCulture);
-    }
 }

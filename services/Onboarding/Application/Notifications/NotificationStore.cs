@@ -27,9 +27,9 @@ public sealed class NotificationStore(IDatabase redis, IOptions<NotificationOpti
     private static readonly RedisScript ListScript = RedisScript.FromResource(typeof(NotificationStore).Assembly, "list-inbox.lua");
 
     public static string MarkerKey(string main, string eventId, string channel) => RedisKeys.ForAccount(main, $"onb:notified:{eventId}:{channel}");
-    private static string InboxKey(string main) => RedisKeys.ForAccount(main, "onb:inbox");
-    private static string UnreadKey(string main) => RedisKeys.ForAccount(main, "onb:inbox:unread");
-    private static string MessagesKey(string main) => RedisKeys.ForAccount(main, "onb:inbox:msgs");
+    public static string InboxKey(string main) => RedisKeys.ForAccount(main, "onb:inbox");
+    public static string UnreadKey(string main) => RedisKeys.ForAccount(main, "onb:inbox:unread");
+    public static string MessagesKey(string main) => RedisKeys.ForAccount(main, "onb:inbox:msgs");
 
     private long RetentionSeconds => (long)TimeSpan.FromDays(options.Value.MarkerRetentionDays).TotalSeconds;
 
@@ -40,12 +40,16 @@ public sealed class NotificationStore(IDatabase redis, IOptions<NotificationOpti
     /// <summary>Adds the notice to the inbox unless it was delivered before; returns whether it was added now.</summary>
     public async Task<bool> DeliverToInboxAsync(string main, Notice notice, DateTimeOffset now)
     {
-        var json = JsonSerializer.Serialize(new StoredMessage(notice.Kind, notice.Title, notice.Body, now.ToUnixTimeMilliseconds(), notice.EventId));
+        var json = MessageJson(notice, now);
         var r = await DeliverInboxScript.RunAsync(redis,
             [MarkerKey(main, notice.EventId, Channels.Inbox), InboxKey(main), UnreadKey(main), MessagesKey(main)],
             [MessageIdFor(notice.EventId), now.ToUnixTimeMilliseconds(), json, RetentionSeconds]);
         return (long)r == 1;
     }
+
+    /// <summary>The stored form of an inbox message (also written by webhook-record-attempt.lua).</summary>
+    public static string MessageJson(Notice notice, DateTimeOffset now) =>
+        JsonSerializer.Serialize(new StoredMessage(notice.Kind, notice.Title, notice.Body, now.ToUnixTimeMilliseconds(), notice.EventId));
 
     public async Task<ClaimResult> ClaimAsync(string main, string eventId, string channel, string token)
     {
