@@ -80,7 +80,7 @@ public sealed class WebhookDeliveryWorker(
         activity?.SetTag("http.response.status_code", result.StatusCode);
         activity?.SetTag("faceid.webhook.attempt", delivery.Attempts + 1);
         WebhookTelemetry.Latency.Record(result.Latency.TotalSeconds, tags);
-        var wait = result.Success ? null : Backoff(options.Value.RetryDelaysMs, options.Value.JitterFraction, delivery.AttemptsThisRound + 1, Random.Shared);
+        var wait = result.Success ? null : Backoff(options.Value.RetrySchedule, options.Value.JitterFraction, delivery.AttemptsThisRound + 1, Random.Shared);
         var nextAt = wait is { } w ? time.GetUtcNow() + w : (DateTimeOffset?)null;
         var notice = new Notice($"webhook-disabled:{endpoint.Id}:{now.ToUnixTimeMilliseconds()}", main, "webhook.endpoint_disabled",
             "Webhook 端点已停用 / Webhook endpoint disabled",

@@ -10,12 +10,17 @@ public sealed class WebhookOptions
     /// <summary>Runs the delivery worker in this process.</summary>
     public bool WorkerEnabled { get; set; } = true;
 
+    /// <summary>The schedule when none is configured (Standard Webhooks' suggestion): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — about 27.6 hours.</summary>
+    public static readonly IReadOnlyList<long> DefaultRetryDelaysMs = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+
     /// <summary>
     /// Waits before each retry (ms): after the first attempt fails the second comes RetryDelaysMs[0]
-    /// later, and so on; attempts = entries + 1. Default (Standard Webhooks' suggestion): 5 s, 5 min,
-    /// 30 min, 2 h, 5 h, 10 h, 10 h — about 27.6 hours in all.
+    /// later, and so on; attempts = entries + 1. Empty: <see cref="DefaultRetryDelaysMs"/> (a configured
+    /// array replaces it whole; the binder would append to a non-empty default).
     /// </summary>
-    public long[] RetryDelaysMs { get; set; } = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+    public long[] RetryDelaysMs { get; set; } = [];
+
+    public IReadOnlyList<long> RetrySchedule => RetryDelaysMs.Length > 0 ? RetryDelaysMs : DefaultRetryDelaysMs;
 
     /// <summary>Each wait is drawn uniformly within ± this fraction (0..0.5), so retries of many deliveries spread out.</summary>
     [Range(0.0, 0.5)]
