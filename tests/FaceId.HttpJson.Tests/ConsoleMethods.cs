@@ -8,6 +8,8 @@ public sealed record Request(HttpMethod Method, string Path, JsonNode? Body = nu
     public static Request Get(string path, string? token = null) => new(HttpMethod.Get, path, null, token);
     public static Request Post(string path, JsonNode body) => new(HttpMethod.Post, path, body);
     public static Request Put(string path, JsonNode body) => new(HttpMethod.Put, path, body);
+    public static Request Patch(string path, JsonNode body) => new(HttpMethod.Patch, path, body);
+    public static Request Delete(string path) => new(HttpMethod.Delete, path);
 }
 
 /// <summary>A bad request of a case and what it must answer: HTTP status, gRPC status, the field named (if any).</summary>
@@ -153,5 +155,38 @@ public static class ConsoleMethods
             a => Request.Post($"{Acct(a)}/inbox:mark-read", Json(("messageIds", new JsonArray(a.MessageId)))),
             (_, j) => j["unreadCount"] is null or JsonValue,
             a => new(Request.Post($"{Acct(a)}/inbox:mark-read", Json(("messageIds", new JsonArray("msg*bad")))), 400, "INVALID_ARGUMENT", "message_ids[0]")),
+        new("FaceId.Onboarding", "CreateWebhookEndpoint",
+            a => Request.Post($"{Acct(a)}/webhooks", Json(("idempotencyKey", Key()), ("url", "https://hooks.example.com/new"), ("eventTypes", new JsonArray("refund.completed")))),
+            (a, j) => ((string?)j["secret"])?.StartsWith("whsec_", StringComparison.Ordinal) == true && (string?)j["endpoint"]!["accountId"] == a.AccountId,
+            a => new(Request.Post($"{Acct(a)}/webhooks", Json(("idempotencyKey", Key()), ("url", "https://hooks.example.com/new"), ("eventTypes", new JsonArray("package.bought")))),
+                400, "INVALID_ARGUMENT", "event_types[0]")),
+        new("FaceId.Onboarding", "ListWebhookEndpoints",
+            a => Request.Get($"{Acct(a)}/webhooks"),
+            (a, j) => j["endpoints"]!.AsArray().Any(e => (string?)e!["endpointId"] == a.WebhookEndpointId && e["secret"] is null),
+            _ => MalformedAccountId("/webhooks")),
+        new("FaceId.Onboarding", "UpdateWebhookEndpoint",
+            a => Request.Patch($"{Acct(a)}/webhooks/{a.WebhookEndpointId}", Json(("description", "Finance system"))),
+            (a, j) => (string?)j["endpointId"] == a.WebhookEndpointId && (string?)j["description"] == "Finance system",
+            a => new(Request.Patch($"{Acct(a)}/webhooks/{a.WebhookEndpointId}", Json(("url", "http://169.254.169.254/latest/meta-data/"))), 400, "INVALID_ARGUMENT", "url")),
+        new("FaceId.Onboarding", "SetWebhookEndpointEnabled",
+            a => Request.Post($"{Acct(a)}/webhooks/{a.WebhookEndpointId}:set-enabled", Json(("enabled", true))),
+            (a, j) => (string?)j["endpointId"] == a.WebhookEndpointId && (bool?)j["enabled"] == true,
+            a => new(Request.Post($"{Acct(a)}/webhooks/we*bad:set-enabled", Json(("enabled", true))), 400, "INVALID_ARGUMENT", "endpoint_id")),
+        new("FaceId.Onboarding", "DeleteWebhookEndpoint",
+            a => Request.Delete($"{Acct(a)}/webhooks/{a.DeletableWebhookEndpointId}"),
+            (_, j) => j is JsonObject { Count: 0 },
+            a => new(Request.Delete($"{Acct(a)}/webhooks/we*bad"), 400, "INVALID_ARGUMENT", "endpoint_id")),
+        new("FaceId.Onboarding", "RotateWebhookSecret",
+            a => Request.Post($"{Acct(a)}/webhooks/{a.WebhookEndpointId}:rotate-secret", Json()),
+            (a, j) => ((string?)j["secret"])?.StartsWith("whsec_", StringComparison.Ordinal) == true && j["endpoint"]!["previousSecretExpiresAt"] is not null,
+            a => new(Request.Post($"{Acct(a)}/webhooks/{a.WebhookEndpointId}:rotate-secret", Json(("graceSeconds", 99_999_999))), 400, "INVALID_ARGUMENT", "grace_seconds")),
+        new("FaceId.Onboarding", "ListWebhookDeliveries",
+            a => Request.Get($"{Acct(a)}/webhooks/{a.WebhookEndpointId}/deliveries"),
+            (a, j) => j["deliveries"]!.AsArray().Any(d => (string?)d!["deliveryId"] == a.WebhookDeliveryId && (string?)d["eventType"] == "package.delivered"),
+            a => BadPageSize(a, $"/webhooks/{a.WebhookEndpointId}/deliveries")),
+        new("FaceId.Onboarding", "RedeliverWebhook",
+            a => Request.Post($"{Acct(a)}/webhooks/{a.WebhookEndpointId}/deliveries/{a.WebhookDeliveryId}:redeliver", Json()),
+            (a, j) => (string?)j["deliveryId"] == a.WebhookDeliveryId && (string?)j["state"] == "WEBHOOK_DELIVERY_STATE_PENDING",
+            a => new(Request.Post($"{Acct(a)}/webhooks/{a.WebhookEndpointId}/deliveries/msg*bad:redeliver", Json()), 400, "INVALID_ARGUMENT", "delivery_id")),
     ];
 }

@@ -40,7 +40,12 @@ public sealed class HttpPlatform : LocalPlatform
     public const int PermitsPerMinute = 60;
 
     protected override IReadOnlyDictionary<string, string?> Settings { get; } =
-        new Dictionary<string, string?> { ["RateLimits__PermitsPerMinute"] = PermitsPerMinute.ToString() };
+        new Dictionary<string, string?>
+        {
+            ["RateLimits__PermitsPerMinute"] = PermitsPerMinute.ToString(),
+            // Webhook deliveries stay pending: no background attempt writes Redis while a test compares snapshots.
+            ["Webhooks__WorkerEnabled"] = "false",
+        };
 
     private readonly SemaphoreSlim _accountLock = new(1, 1);
     private ConsoleAccount? _account;
@@ -90,6 +95,14 @@ public sealed class HttpPlatform : LocalPlatform
     private async Task<ConsoleAccount> PrepareAccountAsync()
     {
         var accountId = await OpenedAccountAsync();
+        // Endpoints before the purchases: their PackageDelivered events leave a delivery to list and redeliver.
+        var consoleOnboarding = new OnboardingService.OnboardingServiceClient(Onboarding.ChannelWithToken(ConsoleToken(accountId)));
+        WebhookEndpointWithSecret Endpoint(string key) => consoleOnboarding.CreateWebhookEndpoint(new CreateWebhookEndpointRequest
+        {
+            IdempotencyKey = key, AccountId = accountId, Url = "https://hooks.example.com/faceid", EventTypes = { "package.delivered" },
+        });
+        var endpoint = Endpoint(TestIds.New("wh"));
+        var deletable = Endpoint(TestIds.New("wh"));
         var packages = new PackagesService.PackagesServiceClient(Packages.Channel);
         var purchased = await packages.PurchasePackageAsync(new PurchasePackageRequest { OrderId = TestIds.New("order"), AccountId = accountId, Label = "basic_self_photo", Size = 1000 });
         var refundable = await packages.PurchasePackageAsync(new PurchasePackageRequest { OrderId = TestIds.New("order"), AccountId = accountId, Label = "basic_self_photo", Size = 1000 });
@@ -119,8 +132,12 @@ public sealed class HttpPlatform : LocalPlatform
         var inbox = await Eventually.GetAsync(
             () => onboarding.ListInboxAsync(new ListInboxRequest { AccountId = accountId }).ResponseAsync,
             i => i.Messages.Count > 0, Timeout, "an in-site message (the trial delivery)");
+        var deliveries = await Eventually.GetAsync(
+            () => consoleOnboarding.ListWebhookDeliveriesAsync(new ListWebhookDeliveriesRequest { AccountId = accountId, EndpointId = endpoint.Endpoint.EndpointId }).ResponseAsync,
+            d => d.Deliveries.Count > 0, Timeout, "a webhook delivery (a package delivered)");
         return new ConsoleAccount(accountId, purchased.PackageId, refundable.PackageId, refundKey, refund.RefundId, requestId, application.ApplicationId,
-            inbox.Messages[0].MessageId, await SettledBillAsync(accountId), merchantIdKey, merchant.ApplicationId);
+            inbox.Messages[0].MessageId, await SettledBillAsync(accountId), merchantIdKey, merchant.ApplicationId,
+            endpoint.Endpoint.EndpointId, deletable.Endpoint.EndpointId, deliveries.Deliveries[0].DeliveryId);
     }
 
     /// <summary>
@@ -144,7 +161,7 @@ public sealed class HttpPlatform : LocalPlatform
 
 /// <summary>An opened account and the ids of what it owns.</summary>
 public sealed record ConsoleAccount(string AccountId, string PackageId, string RefundedPackageId, string RefundKey, string RefundId, string RequestId, string ApplicationId, string MessageId, string BillId,
-    string MerchantIdKey, string MerchantApplicationId)
+    string MerchantIdKey, string MerchantApplicationId, string WebhookEndpointId, string DeletableWebhookEndpointId, string WebhookDeliveryId)
 {
     public string Token => HttpPlatform.ConsoleToken(AccountId);
 }
