@@ -66,6 +66,7 @@ public static class CliApp
         root.Add(ApplicationsCommands.Build(runner));
         root.Add(RefundCommands.Build(runner));
         root.Add(InboxCommands.Build(runner));
+        root.Add(WebhookCommands.Build(runner));
         return root;
     }
 
