@@ -1,3 +1,4 @@
+using FaceId.Auth;
 using System.Text;
 using FaceId.Cli;
 using FaceId.TestKit;
@@ -14,6 +15,13 @@ public sealed class PlatformFixture : LocalPlatform
 {
     public ServiceProcess this[PlatformService service] => this[$"FaceId.{service}"];
 
+    /// <summary>Webhooks may reach the tests' loopback receiver.</summary>
+    protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
+    {
+        ["Webhooks__AllowedNetworks__0"] = "127.0.0.0/8",
+        ["Webhooks__RetryDelaysMs__0"] = "200",
+    };
+
     /// <summary>
     /// The options that point the CLI at this platform (global options: they may follow the
     /// command): a port per service, and the TestKit's operator token.
@@ -25,6 +33,10 @@ public sealed class PlatformFixture : LocalPlatform
 
     /// <summary>Runs faceidctl in process against this platform.</summary>
     public Task<CliResult> RunAsync(params string[] args) => Cli.RunAsync([.. args, .. ConnectionArgs]);
+
+    /// <summary>Runs faceidctl with a token of the operator role (the methods for console front ends, e.g. webhooks).</summary>
+    public Task<CliResult> RunAsOperatorAsync(params string[] args) =>
+        Cli.RunAsync([.. args, .. ConnectionArgs.SkipLast(2), "--token", TestAuth.Token(Roles.Operator)]);
 
     /// <summary>An account whose application was approved through the CLI, with its six trial packages delivered.</summary>
     public new async Task<string> OpenedAccountAsync()

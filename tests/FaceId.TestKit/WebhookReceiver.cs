@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 
-namespace FaceId.Onboarding.Tests.Support;
+namespace FaceId.TestKit;
 
 /// <summary>One request the receiver got: the three Standard Webhooks headers, the body, and what it answered.</summary>
 public sealed record ReceivedWebhook(string Id, string Timestamp, string Signature, string Body, int Answered, DateTimeOffset At)
