@@ -360,4 +360,54 @@ public sealed class WebhookTests(RedisFixture redis) : IClassFixture<RedisFixtur
         Assert.Empty((await client.ListWebhookEndpointsAsync(new ListWebhookEndpointsRequest { AccountId = account })).Endpoints);
         await RpcAssert.NotFoundAsync(() => client.DeleteWebhookEndpointAsync(new DeleteWebhookEndpointRequest { AccountId = account, EndpointId = id }).ResponseAsync);
     }
+
+    /// <summary>The delivery span joins the trace of the event that caused it; the metrics count the attempts and their latency.</summary>
+    [Fact]
+    public async Task The_delivery_span_joins_the_events_trace_and_the_metrics_count_delivered_retried_and_latency()
+    {
+        var traceId = System.Diagnostics.ActivityTraceId.CreateRandom();
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == "FaceId.Webhooks",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a => { if (a.TraceId == traceId) spans.Enqueue(a); },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        var measured = new System.Collections.Concurrent.ConcurrentDictionary<string, double>();
+        using var meters = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (i, l) => { if (i.Meter.Name == "FaceId.Webhooks") l.EnableMeasurementEvents(i); },
+        };
+        meters.SetMeasurementEventCallback<long>((i, v, _, _) => measured.AddOrUpdate(i.Name, v, (_, old) => old + v));
+        meters.SetMeasurementEventCallback<double>((i, _, _, _) => measured.AddOrUpdate(i.Name, 1, (_, old) => old + 1));
+        meters.Start();
+
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Behave = (_, n) => (n == 1 ? 502 : 204, TimeSpan.Zero);
+        await using var host = Host();
+        var (client, account) = await ConsoleAsync(host);
+        await Support.Webhooks.CreateAsync(client, account, receiver.Url, "package.low_balance");
+        var parentSpan = System.Diagnostics.ActivitySpanId.CreateRandom();
+        var e = Streams.Event(LowBalance(account), TestIds.New("evt"));
+        await host.Services.GetRequiredService<IEventBus>().PublishAsync(new FaceId.EventBus.CloudEvent
+        {
+            Id = e.Id, Source = e.Source, Type = e.Type, Topic = e.Topic, Time = e.Time, DataJson = e.DataJson, PubSubName = e.PubSubName,
+            TraceParent = $"00-{traceId}-{parentSpan}-01",
+        });
+
+        await Eventually.AssertAsync(() => spans.Count >= 2, Steps.Timeout, "two delivery spans in the event's trace");
+        Assert.All(spans, s =>
+        {
+            Assert.Equal(traceId, s.TraceId);
+            Assert.Equal(System.Diagnostics.ActivityKind.Client, s.Kind);
+            Assert.Equal(receiver.Accepted.Single().Id, s.GetTagItem("faceid.webhook.id"));
+        });
+        Assert.Equal([502, 204], spans.OrderBy(s => s.StartTimeUtc).Select(s => (int)s.GetTagItem("http.response.status_code")!));
+        meters.RecordObservableInstruments();
+        Assert.True(measured.GetValueOrDefault("faceid.webhooks.delivered") >= 1, "delivered counted");
+        Assert.True(measured.GetValueOrDefault("faceid.webhooks.failed") >= 1, "failed attempt counted");
+        Assert.True(measured.GetValueOrDefault("faceid.webhooks.retried") >= 1, "retry counted");
+        Assert.True(measured.GetValueOrDefault("faceid.webhooks.delivery.duration") >= 2, "latency recorded per attempt");
+    }
 }
