@@ -410,4 +410,38 @@ public sealed class WebhookTests(RedisFixture redis) : IClassFixture<RedisFixtur
         Assert.True(measured.GetValueOrDefault("faceid.webhooks.retried") >= 1, "retry counted");
         Assert.True(measured.GetValueOrDefault("faceid.webhooks.delivery.duration") >= 2, "latency recorded per attempt");
     }
+
+    /// <summary>The openssl verification script of docs/webhooks.md, run as written against a real delivery signed with two secrets.</summary>
+    [Fact]
+    public async Task The_documented_openssl_verification_script_accepts_a_real_delivery_with_either_secret_and_refuses_another()
+    {
+        var doc = await File.ReadAllTextAsync(Path.Combine(ServiceProcess.RepoRoot(), "docs", "webhooks.md"));
+        var start = doc.IndexOf("```bash", doc.IndexOf("<!-- verify-webhook.sh", StringComparison.Ordinal), StringComparison.Ordinal) + "```bash".Length;
+        var script = Path.Combine(Path.GetTempPath(), TestIds.New("verify") + ".sh");
+        await File.WriteAllTextAsync(script, doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)].TrimStart('\n'));
+
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var host = Host();
+        var (client, account) = await ConsoleAsync(host);
+        var created = await Support.Webhooks.CreateAsync(client, account, receiver.Url, "refund.completed");
+        var rotated = await client.RotateWebhookSecretAsync(new RotateWebhookSecretRequest { AccountId = account, EndpointId = created.Endpoint.EndpointId, GraceSeconds = 60 });
+        await PublishAsync(host, new RefundCompleted { RefundId = "ref_9", AccountId = account, PackageId = "pkg_9", AmountFen = 100, CompletedAt = Now }, TestIds.New("evt"));
+        await Eventually.AssertAsync(() => receiver.Accepted.Count == 1, Steps.Timeout, "one delivery");
+        var r = receiver.Accepted[0];
+        var body = Path.Combine(Path.GetTempPath(), TestIds.New("body") + ".json");
+        await File.WriteAllTextAsync(body, r.Body);
+
+        async Task<int> Verify(string secret)
+        {
+            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("bash", [script, secret, r.Id, r.Timestamp, r.Signature, body])
+            {
+                RedirectStandardError = true,
+            })!;
+            await p.WaitForExitAsync();
+            return p.ExitCode;
+        }
+        Assert.Equal(0, await Verify(rotated.Secret));
+        Assert.Equal(0, await Verify(created.Secret));
+        Assert.Equal(1, await Verify("whsec_" + Convert.ToBase64String(new byte[32])));
+    }
 }
