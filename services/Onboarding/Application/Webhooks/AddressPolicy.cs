@@ -110,6 +110,10 @@ public sealed class AddressPolicy
         {
             return uri; // not resolvable now: the delivery-time check decides
         }
+        catch (ArgumentException)
+        {
+            throw new InvalidInputException(field, "has an invalid host name");
+        }
         foreach (var a in addresses)
             if (Refusal(a) is { } reason) throw new InvalidInputException(field, $"forbidden address ({reason}): {host} resolves to {a}");
         return uri;
