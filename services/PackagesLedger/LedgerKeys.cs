@@ -19,7 +19,7 @@ public static class LedgerKeys
     /// <summary>
     /// Hash holding the records of the account's packages whose id falls in one bucket: field = package
     /// id, value = the record (PackageRecordCodec). The bucket is the id's first 3 hex digits modulo
-    /// 1,024, computed alike by lib-usage.lua's pkg_bucket; an id not of the form pkg_&lt;hex&gt; maps to
+    /// 1,024, computed alike by lib-package.lua's pkg_bucket; an id not of the form pkg_&lt;hex&gt; maps to
     /// bucket 0, where it is no field (so it is simply not found).
     /// </summary>
     public static string PackageBucket(string accountId, string packageId)
@@ -35,7 +35,7 @@ public static class LedgerKeys
     /// <summary>List of the ids of the packages bought on one day (yyyyMMdd), in creation order: listing and the expiry steps.</summary>
     public static string PurchasedOn(string accountId, string day) => RedisKeys.ForAccount(accountId, "day:" + day);
 
-    /// <summary>Sorted set (lex) of the groups of usable packages of a label, in deduction order (each with its list of ids: lib-usage.lua).</summary>
+    /// <summary>Sorted set (lex) of the groups of usable packages of a label, in deduction order (each with its list of ids: lib-package.lua).</summary>
     public static string Available(string accountId, string label) => RedisKeys.ForAccount(accountId, "avail:" + label);
 
     /// <summary>

@@ -17,12 +17,12 @@ trap 'kill $RPID 2>/dev/null; sleep 0.5; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 50); do redis-cli -p $P ping >/dev/null 2>&1 && break; sleep 0.1; done
 R() { redis-cli -p $P "$@"; }
 
-# A script as RedisScript loads it: "-- #include x.lua" replaced by x.lua (from the same source).
-expand() { # expand <cat command for a file name>
+# A script as RedisScript loads it: "-- #include x.lua" replaced by x.lua (from the same source), recursively.
+expand() { # expand <cat command for a file name> [file name]
   local get=$1 line
   while IFS= read -r line || [ -n "$line" ]; do
-    if [[ "$line" == "-- #include "* ]]; then $get "$(echo "${line#-- #include }" | tr -d '[:space:]')"; echo; else printf '%s\n' "$line"; fi
-  done < <($get deduct.lua)
+    if [[ "$line" == "-- #include "* ]]; then expand "$get" "$(echo "${line#-- #include }" | tr -d '[:space:]')"; echo; else printf '%s\n' "$line"; fi
+  done < <($get "${2:-deduct.lua}")
 }
 cat_new() { cat "$ROOT/services/PackagesLedger/Scripts/$1"; }
 cat_old() { git -C "$ROOT" show "$OLD_REV:services/PackagesLedger/Scripts/$1"; }

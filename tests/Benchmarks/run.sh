@@ -191,14 +191,14 @@ run_lg() {
 }
 
 # The deduction script exactly as RedisScript loads it: each "-- #include x.lua" line replaced
-# by x.lua's text (each line ending in \n, then AppendLine's own \n).
+# by x.lua's text, its own includes expanded (each line ending in \n, then AppendLine's own \n).
 expand_script() {
-  local dir="$ROOT/services/PackagesLedger/Scripts"
+  local dir="$ROOT/services/PackagesLedger/Scripts" line
   while IFS= read -r line || [ -n "$line" ]; do
     if [[ "$line" == "-- #include "* ]]; then
       local inc="${line#-- #include }"
       inc="${inc%"${inc##*[![:space:]]}"}"
-      while IFS= read -r l2 || [ -n "$l2" ]; do printf '%s\n' "$l2"; done <"$dir/$inc"
+      expand_script "$inc"
       printf '\n'
     else
       printf '%s\n' "$line"

@@ -1,5 +1,5 @@
 using FaceId.Common;
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 
 namespace FaceId.Billing.Domain;
 

@@ -6,7 +6,6 @@ using FaceId.Common;
 using FaceId.Contracts;
 using FaceId.Contracts.Events.V1;
 using FaceId.EventBus.Outbox;
-using FaceId.Packages.Ledger;
 using FaceId.Redis;
 using StackExchange.Redis;
 
@@ -182,7 +181,7 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
     public async Task<IReadOnlyDictionary<DateOnly, IReadOnlyDictionary<string, long>>> ReadLedgerDaysAsync(string accountId, IEnumerable<DateOnly> days)
     {
         var list = days.Distinct().ToList();
-        var hashes = await Task.WhenAll(list.Select(d => redis.HashGetAllAsync(LedgerKeys.DayCounters(accountId, Months.DayKey(d)))));
+        var hashes = await Task.WhenAll(list.Select(d => redis.HashGetAllAsync(BillingKeys.LedgerDayCounters(accountId, Months.DayKey(d)))));
         var result = new Dictionary<DateOnly, IReadOnlyDictionary<string, long>>();
         for (var k = 0; k < list.Count; k++)
             result[list[k]] = hashes[k].ToDictionary(e => (string)e.Name!, e => (long)e.Value);

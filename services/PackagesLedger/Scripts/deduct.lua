@@ -14,7 +14,7 @@
 -- so a script that dies while deciding (a bug) has changed nothing.
 --
 -- Packages and their index {acct:M}:avail:<label> (groups of packages by kind, expiry and purchase
--- day, each with its list in deduction order): lib-usage.lua, docs/redis-keys.md. The first group
+-- day, each with its list in deduction order): lib-package.lua, docs/redis-keys.md. The first group
 -- expiring after t, then its list's head, is the package to charge: O(log n).
 --
 -- Request ids: one hash per account and generation of 8 days, {acct:M}:rid:g<generation>, field the

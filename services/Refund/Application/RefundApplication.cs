@@ -20,7 +20,7 @@ namespace FaceId.Refund.Application;
 /// authentication and authorization come with the platform's security work (docs/api.md).
 /// </remarks>
 public sealed class RefundApplication(
-    PackageLedger packages,
+    PackageReader packages,
     RefundLedger ledger,
     RefundStore store,
     PendingRefunds pending,

@@ -5,8 +5,8 @@
 -- ARGV[5] = RefundCompleted JSON  ARGV[6] = traceparent  ARGV[7] = tracestate  ARGV[8] = refund id
 -- ARGV[9] = hash tag  ARGV[10] = package id
 -- Returns 'credited' (now), 'already' (earlier), or the refund's state when it cannot be credited.
-local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[9], '', ARGV[1], ''
--- #include lib-usage.lua
+local TAG = ARGV[9]
+-- #include lib-package.lua
 
 local state = redis.call('HGET', KEYS[1], 'state')
 if state == 'credited' then return 'already' end
