@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using FaceId.Common;
 using FaceId.Contracts;
@@ -20,9 +19,9 @@ namespace FaceId.Packages.Ledger;
 public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSchedule schedule, TimeProvider time)
 {
     private static readonly RedisScript ActivateScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "activate.lua");
-    private static readonly RedisScript CreatePackagesScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "create-packages.lua");
+    private static readonly OutboxScript CreatePackagesScript = OutboxScript.FromResource(typeof(PackageLedger).Assembly, "create-packages.lua", PackageScriptLibrary.Preamble);
     private static readonly RedisScript SetServiceStateScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "set-service-state.lua");
-    private static readonly RedisScript ExpiryScript = RedisScript.FromResource(typeof(PackageLedger).Assembly, "expiry-alert.lua");
+    private static readonly OutboxScript ExpiryScript = OutboxScript.FromResource(typeof(PackageLedger).Assembly, "expiry-alert.lua", PackageScriptLibrary.Preamble);
 
     /// <summary>Records a main or sub-account so metering can tell unknown from unopened accounts (R-ACC-1).</summary>
     public Task RegisterAccountAsync(string accountId, string? mainAccountId) =>
@@ -54,7 +53,6 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         var args = new List<RedisValue>
         {
             LedgerKeys.Tag(accountId), accountId, requireOpenedService ? 1 : 0, now.ToUnixTimeMilliseconds(), Iso(now),
-            Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "",
             EventTopics.PackageDelivered, PackageDelivered.Descriptor.FullName,
             EventTopics.UsageBackdated, UsageBackdated.Descriptor.FullName,
             EventTopics.PackageAlert, PackageAlert.Descriptor.FullName,
@@ -105,7 +103,7 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         var result = (string)(await ExpiryScript.RunAsync(redis, [LedgerKeys.Outbox(accountId)],
         [
             LedgerKeys.Tag(accountId), accountId, packageId, step, now.ToUnixTimeMilliseconds(), Iso(now),
-            Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "", EventTopics.PackageAlert, PackageAlert.Descriptor.FullName,
+            EventTopics.PackageAlert, PackageAlert.Descriptor.FullName,
         ]))!;
         if (result == "raised") outbox.Notify(LedgerKeys.Tag(accountId));
         return result;

@@ -1,12 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using FaceId.Common;
 using FaceId.Contracts;
 using FaceId.Contracts.Events.V1;
-using FaceId.EventBus;
 using FaceId.EventBus.Outbox;
-using FaceId.Redis;
-using Google.Protobuf.WellKnownTypes;
 using StackExchange.Redis;
 
 namespace FaceId.Packages.Ledger;
@@ -21,19 +17,21 @@ public sealed class UsageCharges(IDatabase redis, OutboxRelay outbox, PackageRea
     /// <summary>How long a request id is at least remembered after its charge (longer than the late window, R-MET-4).</summary>
     public static readonly TimeSpan RequestIdRetention = LedgerKeys.RequestIdGeneration;
 
-    private static readonly RedisScript DeductScript = RedisScript.FromResource(typeof(UsageCharges).Assembly, "deduct.lua");
+    private static readonly OutboxScript DeductScript = OutboxScript.FromResource(typeof(UsageCharges).Assembly, "deduct.lua", PackageScriptLibrary.Preamble);
+
+    /// <summary>deduct.lua as loaded (preamble and includes): the benchmark's Redis ceiling runs exactly this (FaceId.LoadGen script).</summary>
+    public static string DeductScriptText => DeductScript.Text;
 
     /// <summary>Charges records of one main account in one atomic script call (deduct.lua).</summary>
     public async Task<IReadOnlyList<ChargeResult>> ChargeAsync(string mainAccountId, IReadOnlyList<ChargeRequest> records)
     {
         await outbox.RegisterAsync(LedgerKeys.Tag(mainAccountId));
-        // Started first: the outbox entries carry this span's context (args[2], args[3]).
+        // Started first: the outbox entries carry this span's context (OutboxScript adds it).
         using var activity = LedgerTelemetry.StartCharge(records);
         var now = time.GetUtcNow();
         var header = new RedisValue[]
         {
-            LedgerKeys.Tag(mainAccountId), mainAccountId, Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "",
-            now.ToUnixTimeMilliseconds(), Iso(now), EventTopics.UsageCharged, UsageCharged.Descriptor.FullName,
+            LedgerKeys.Tag(mainAccountId), mainAccountId, now.ToUnixTimeMilliseconds(), Iso(now), EventTopics.UsageCharged, UsageCharged.Descriptor.FullName,
             EventTopics.PackageAlert, PackageAlert.Descriptor.FullName, records.Count,
         };
         // The records' classes (alike but for request id and time): each goes to the script once, a
@@ -64,12 +62,12 @@ public sealed class UsageCharges(IDatabase redis, OutboxRelay outbox, PackageRea
             recordArgs[k * 3 + 1] = f.Ms13;
             recordArgs[k * 3 + 2] = lastNumber;
         }
-        var args = new RedisValue[header.Length + 1 + classArgs.Count + recordArgs.Length];
+        var args = new RedisValue[header.Length + 1 + classArgs.Count + recordArgs.Length + OutboxScript.TraceArgs];
         header.CopyTo(args, 0);
         args[header.Length] = classes.Count;
         classArgs.CopyTo(args, header.Length + 1);
         recordArgs.CopyTo(args, header.Length + 1 + classArgs.Count);
-        var result = (RedisResult[])(await DeductScript.RunAsync(redis, [LedgerKeys.Service(mainAccountId), LedgerKeys.Outbox(mainAccountId)], args))!;
+        var result = (RedisResult[])(await DeductScript.RunReservedAsync(redis, [LedgerKeys.Service(mainAccountId), LedgerKeys.Outbox(mainAccountId)], args))!;
         var book = (string)result[0]!;
         var statuses = (string)result[1]!;
         var outcomes = new ChargeResult[records.Count];

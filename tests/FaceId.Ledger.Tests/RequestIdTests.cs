@@ -134,7 +134,7 @@ public sealed class RequestIdTests(RedisFixture redis) : IClassFixture<RedisFixt
         foreach (var at in new[] { LedgerHost.DefaultStart, DateTimeOffset.UnixEpoch.AddMilliseconds(691_199_999), DateTimeOffset.UnixEpoch.AddMilliseconds(691_200_000), DateTimeOffset.UtcNow })
         {
             var lua = (long)(await host.Redis.ScriptEvaluateAsync(
-                "local TAG, ACCOUNT, NOW, NOW_ISO = '', '', ARGV[1], ''\n" + lib + "\nreturn RID_GEN", [], [at.ToUnixTimeMilliseconds()]));
+                PackageScriptLibrary.Preamble + "local TAG, ACCOUNT, NOW, NOW_ISO = '', '', ARGV[1], ''\n" + lib + "\nreturn RID_GEN", [], [at.ToUnixTimeMilliseconds()]));
             Assert.Equal(LedgerKeys.GenerationAt(at), lua);
         }
     }

@@ -34,6 +34,13 @@ public sealed class RedisScript
     public static RedisScript FromResource(Assembly assembly, string resourceName, params Assembly[] libraries) =>
         new(resourceName, ReadResource([assembly, .. libraries], resourceName, depth: 0));
 
+    /// <summary>
+    /// As above, with <paramref name="preamble"/> (Lua, e.g. <c>local X = 1</c>) put before the
+    /// script: constants generated from their one C# source when the script is loaded.
+    /// </summary>
+    public static RedisScript FromResource(Assembly assembly, string resourceName, string preamble, params Assembly[] libraries) =>
+        new(resourceName, preamble + ReadResource([assembly, .. libraries], resourceName, depth: 0));
+
     private const string IncludeDirective = "-- #include ";
 
     private static string ReadResource(Assembly[] assemblies, string resourceName, int depth)

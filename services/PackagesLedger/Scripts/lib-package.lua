@@ -1,7 +1,9 @@
 -- The package records and the deduction index (docs/redis-keys.md), owned by Packages: included
 -- ("-- #include lib-package.lua") by the ledger's scripts and by the scripts of the services that
 -- share the package prefixes (Refund's freeze and completion: docs/architecture.md, key ownership).
--- Local expected before the include: TAG (the account's hash tag).
+-- Locals expected before the include: TAG (the account's hash tag), and the constants of
+-- PackageScriptLibrary.Preamble (PKG_BUCKETS, RID_GENERATION_MS, SHANGHAI_OFFSET_MS, DAY_MS),
+-- generated from C# when the script is loaded.
 
 -- Civil date (year, month, day) of a count of days since 1970-01-01 (H. Hinnant's algorithm).
 local function civil(days)
@@ -18,12 +20,12 @@ end
 
 -- The Shanghai (UTC+8) date of a unix time in ms, yyyymmdd.
 local function shanghai_day(ms)
-  local y, m, d = civil(math.floor((ms + 28800000) / 86400000))
+  local y, m, d = civil(math.floor((ms + SHANGHAI_OFFSET_MS) / DAY_MS))
   return string.format('%04d%02d%02d', y, m, d)
 end
 
 -- Packages (docs/redis-keys.md). A package is ONE field of the account's hash {acct:M}:pk:<bucket>,
--- bucket = pkg_bucket(id) (LedgerKeys.PackageBucket: 1,024 buckets per account, so a bucket stays a
+-- bucket = pkg_bucket(id) (LedgerKeys.PackageBucket: PKG_BUCKETS buckets per account, so a bucket stays a
 -- small listpack-encoded hash), field = the package id, value = its record, fields joined by '|':
 --   label|size|used|price_fen|free|purchased_at|expires_at|price_book|status|alerts|backdated|refund_id|order_id
 -- (times in ms; status active|refunding|refunded; alerts: one letter per alert raised, PKG_ALERT_FLAG).
@@ -35,7 +37,7 @@ local PKG_ALERT_FLAG = { PACKAGE_ALERT_KIND_LOW_BALANCE = 'L', PACKAGE_ALERT_KIN
 
 local function pkg_bucket(id)
   local hex = string.match(id, '^pkg_(%x%x%x)')
-  return TAG .. ':pk:' .. (hex and tonumber(hex, 16) % 1024 or 0)
+  return TAG .. ':pk:' .. (hex and tonumber(hex, 16) % PKG_BUCKETS or 0)
 end
 
 -- The package as a table (plus id and bucket), or nil when it does not exist.

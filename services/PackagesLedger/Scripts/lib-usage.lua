@@ -1,6 +1,7 @@
 -- Shared by the ledger scripts that charge and alert (included with "-- #include lib-usage.lua").
 -- Locals expected before the include: TAG (the account's hash tag), ACCOUNT (main account id), NOW (ms), NOW_ISO.
 -- #include lib-package.lua
+-- #include lib-outbox.lua
 
 local alerts = {}
 
@@ -46,7 +47,6 @@ end
 -- the keys of generation g are read while g or g+1 is current and expire at the end of g+1, so an id
 -- is found for at least 8 days after its charge whatever occurred time a retry carries (a retry
 -- comes at most 7 days after its call: the late window, R-MET-4).
-local RID_GENERATION_MS = 691200000
 local RID_GEN = math.floor(tonumber(NOW) / RID_GENERATION_MS)
 -- Milliseconds from now until the end of the next generation: the lifetime of a new key of RID_GEN.
 local RID_LIFETIME = (RID_GEN + 2) * RID_GENERATION_MS - tonumber(NOW)
@@ -73,9 +73,6 @@ local function hmget(key, fields)
 end
 
 -- Appends the raised alerts to the outbox, each with a stable event id.
-local function flush_alerts(outbox, topic, type, tp, ts)
-  for _, a in ipairs(alerts) do
-    redis.call('XADD', outbox, '*', 'topic', topic, 'type', type, 'data', a[2], 'time', NOW,
-      'traceparent', tp, 'tracestate', ts, 'id', a[1])
-  end
+local function flush_alerts(outbox, topic, type)
+  for _, a in ipairs(alerts) do outbox_append(outbox, topic, type, a[2], NOW, a[1]) end
 end

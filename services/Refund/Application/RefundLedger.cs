@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FaceId.Common;
 using FaceId.Contracts;
 using FaceId.Contracts.Events.V1;
@@ -21,8 +20,8 @@ public sealed record FreezeResult(bool Accepted, bool Duplicate, string RefundId
 /// </summary>
 public sealed class RefundLedger(IDatabase redis, OutboxRelay outbox, TimeProvider time)
 {
-    private static readonly RedisScript FreezeScript = RedisScript.FromResource(typeof(RefundLedger).Assembly, "freeze-for-refund.lua", PackageScriptLibrary.Assembly);
-    private static readonly RedisScript CompleteScript = RedisScript.FromResource(typeof(RefundLedger).Assembly, "complete-refund.lua", PackageScriptLibrary.Assembly);
+    private static readonly RedisScript FreezeScript = RedisScript.FromResource(typeof(RefundLedger).Assembly, "freeze-for-refund.lua", PackageScriptLibrary.Preamble, PackageScriptLibrary.Assembly);
+    private static readonly OutboxScript CompleteScript = OutboxScript.FromResource(typeof(RefundLedger).Assembly, "complete-refund.lua", PackageScriptLibrary.Preamble, PackageScriptLibrary.Assembly);
 
     /// <summary>Last instant (exclusive) to request a no-reason refund: 00:00 of the 8th day after the purchase day (R-REF-1).</summary>
     public static DateTimeOffset RefundDeadline(DateTimeOffset purchasedAt) => ChinaCalendar.StartOf(ChinaCalendar.DateOf(purchasedAt).AddDays(8));
@@ -40,7 +39,9 @@ public sealed class RefundLedger(IDatabase redis, OutboxRelay outbox, TimeProvid
         {
             "ok" => new FreezeResult(true, false, id, null),
             "dup" => new FreezeResult(true, true, id, null),
-            _ => new FreezeResult(false, false, id, status),
+            RefundApplication.ReasonNotFound or RefundApplication.ReasonFree or RefundApplication.ReasonAlreadyRequested
+                or RefundApplication.ReasonUsed or RefundApplication.ReasonWindowClosed => new FreezeResult(false, false, id, status),
+            _ => throw new InvalidOperationException($"freeze-for-refund.lua answered unknown status '{status}'"),
         };
     }
 
@@ -56,7 +57,7 @@ public sealed class RefundLedger(IDatabase redis, OutboxRelay outbox, TimeProvid
         var result = (string)(await CompleteScript.RunAsync(redis,
             [RefundKeys.Refund(accountId, refundId), RefundKeys.Outbox(accountId)],
             [now.ToUnixTimeMilliseconds(), creditedHistory, EventTopics.RefundCompleted, RefundCompleted.Descriptor.FullName, EventJson.Format(completed),
-             Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "", refundId, RefundKeys.Tag(accountId), packageId]))!;
+             refundId, RefundKeys.Tag(accountId), packageId]))!;
         if (result == "credited") outbox.Notify(RefundKeys.Tag(accountId));
         return result;
     }
