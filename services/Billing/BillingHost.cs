@@ -4,7 +4,7 @@ using FaceId.Billing.Http;
 using FaceId.Billing.Infrastructure;
 using FaceId.Contracts.Events.V1;
 using FaceId.EventBus;
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 
 namespace FaceId.Billing;
 
@@ -23,9 +23,8 @@ public static class BillingHost
     public static IServiceCollection AddBillingService(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<BillingOptions>().BindConfiguration(BillingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        // Read only: the price books (catalog files copied from the ledger project). Billing never writes ledger keys.
-        services.AddSingleton(_ => CatalogLoader.Load(configuration["Catalog:Directory"] is { Length: > 0 } dir ? dir : CatalogLoader.DefaultDirectory));
-        services.AddHostedService<CatalogStartupCheck>();
+        // Read only: the price books of the Packages catalog (its data files). Billing writes no key of another service.
+        services.AddProductCatalog(configuration);
         services.AddSingleton<BillingMetrics>();
         services.AddSingleton<BillingStore>();
         services.AddSingleton<SettlementService>();
@@ -44,16 +43,5 @@ public static class BillingHost
         app.MapGrpcService<BillingGrpcService>();
         app.MapExportEndpoints();
         return app;
-    }
-
-    private sealed class CatalogStartupCheck(IServiceProvider services) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            services.GetRequiredService<ProductCatalog>();
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

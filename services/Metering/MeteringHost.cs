@@ -1,5 +1,6 @@
 using FaceId.Metering.Application;
 using FaceId.Metering.Grpc;
+using FaceId.Packages.Catalog;
 using FaceId.Packages.Ledger;
 
 namespace FaceId.Metering;
@@ -11,7 +12,8 @@ public static class MeteringHost
 
     public static IServiceCollection AddMeteringService(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddPackageLedger(configuration);
+        services.AddProductCatalog(configuration);
+        services.AddUsageCharges();
         services.AddSingleton<AccountDirectory>();
         services.AddSingleton<UsageRecordValidator>();
         services.AddSingleton<MeteringApplication>();

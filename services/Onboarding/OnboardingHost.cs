@@ -31,7 +31,7 @@ public static class OnboardingHost
         services.AddSingleton<DocumentStore>();
         services.AddSingleton<AccountStore>();
         services.AddSingleton<AccountsApplication>();
-        services.AddSingleton<ApplicationsApplication>();
+        services.AddSingleton<ServiceApplications>();
         services.AddSingleton<EnterpriseStore>();
         services.AddSingleton<EnterpriseApplication>();
 

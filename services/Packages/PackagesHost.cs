@@ -2,6 +2,7 @@ using FaceId.Contracts.Events.V1;
 using FaceId.EventBus;
 using FaceId.Packages.Application;
 using FaceId.Packages.Grpc;
+using FaceId.Packages.Catalog;
 using FaceId.Packages.Ledger;
 
 namespace FaceId.Packages;
@@ -20,7 +21,8 @@ public static class PackagesHost
 
     public static IServiceCollection AddPackagesService(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddPackageLedger(configuration);
+        services.AddProductCatalog(configuration);
+        services.AddPackageLedger();
         services.AddPackageExpiryScheduler();
         services.AddSingleton<FreeGrants>();
         services.AddSingleton<PackagesApplication>();

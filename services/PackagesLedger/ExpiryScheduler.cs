@@ -12,7 +12,7 @@ namespace FaceId.Packages.Ledger;
 /// Packages:SchedulerIntervalMs. State lives in Redis, so it survives restarts and runs safely
 /// on several replicas.
 /// </summary>
-public sealed class ExpiryScheduler(PackageSchedule schedule, PackageLedger ledger, TimeProvider time, IConfiguration configuration, ILogger<ExpiryScheduler> logger)
+public sealed class ExpiryScheduler(PackageSchedule schedule, PackageLedger ledger, PackageReader reader, TimeProvider time, IConfiguration configuration, ILogger<ExpiryScheduler> logger)
     : BackgroundService
 {
     /// <summary>Runs every step due now; returns how many schedule members it handled.</summary>
@@ -25,7 +25,7 @@ public sealed class ExpiryScheduler(PackageSchedule schedule, PackageLedger ledg
             foreach (var claimed in due)
             {
                 // Every step due by now runs (each is idempotent: a time jump may make several due at once).
-                var packages = await ledger.ListPackageIdsPurchasedOnAsync(claimed.AccountId, claimed.Day);
+                var packages = await reader.ListPackageIdsPurchasedOnAsync(claimed.AccountId, claimed.Day);
                 var (steps, next) = PackageSchedule.StepsAt(ChinaCalendar.AnniversaryOf(ChinaCalendar.StartOf(claimed.Day)), time.GetUtcNow());
                 foreach (var package in packages)
                     foreach (var s in steps) await ledger.RunPackageStepAsync(claimed.AccountId, package, s);

@@ -19,7 +19,7 @@ public static class LedgerKeys
     /// <summary>
     /// Hash holding the records of the account's packages whose id falls in one bucket: field = package
     /// id, value = the record (PackageRecordCodec). The bucket is the id's first 3 hex digits modulo
-    /// 1,024, computed alike by lib-usage.lua's pkg_bucket; an id not of the form pkg_&lt;hex&gt; maps to
+    /// 1,024, computed alike by lib-package.lua's pkg_bucket (given PKG_BUCKETS by PackageScriptLibrary.Preamble); an id not of the form pkg_&lt;hex&gt; maps to
     /// bucket 0, where it is no field (so it is simply not found).
     /// </summary>
     public static string PackageBucket(string accountId, string packageId)
@@ -35,12 +35,12 @@ public static class LedgerKeys
     /// <summary>List of the ids of the packages bought on one day (yyyyMMdd), in creation order: listing and the expiry steps.</summary>
     public static string PurchasedOn(string accountId, string day) => RedisKeys.ForAccount(accountId, "day:" + day);
 
-    /// <summary>Sorted set (lex) of the groups of usable packages of a label, in deduction order (each with its list of ids: lib-usage.lua).</summary>
+    /// <summary>Sorted set (lex) of the groups of usable packages of a label, in deduction order (each with its list of ids: lib-package.lua).</summary>
     public static string Available(string accountId, string label) => RedisKeys.ForAccount(accountId, "avail:" + label);
 
     /// <summary>
     /// Request ids are kept by the time they were charged, in generations of this length (the same
-    /// constant as lib-usage.lua's RID_GENERATION_MS): a generation's keys are read while it or the next
+    /// constant the scripts get as RID_GENERATION_MS from PackageScriptLibrary.Preamble): a generation's keys are read while it or the next
     /// one is current and expire at the end of the next, so an id is found for at least 8 days after
     /// its charge — longer than any retry can come (the 7-day late window, R-MET-4) — whatever
     /// occurred time the retry carries.

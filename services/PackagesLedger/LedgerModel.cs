@@ -43,9 +43,10 @@ public sealed record PackageRecord(
     {
         "refunded" => PackageState.Refunded,
         "refunding" => PackageState.Refunding,
-        _ when Used >= Size => PackageState.Exhausted,
-        _ when now >= ExpiresAt => PackageState.Expired,
-        _ => PackageState.Active,
+        "active" when Used >= Size => PackageState.Exhausted,
+        "active" when now >= ExpiresAt => PackageState.Expired,
+        "active" => PackageState.Active,
+        var other => throw new InvalidOperationException($"package {Id} has unknown stored status '{other}'"),
     };
 }
 
@@ -87,7 +88,8 @@ public sealed record ChargeOutcome(ChargeKind Kind, string Label, string Package
         'P' => new ChargeOutcome(ChargeKind.Package, packageLabel, KeptPackageId(kept)!,
             long.Parse(kept.AsSpan(kept.IndexOf('|') + 1), CultureInfo.InvariantCulture), priceBook),
         'O' => new ChargeOutcome(ChargeKind.Postpaid, kept[1..], "", 0, priceBook),
-        _ => new ChargeOutcome(ChargeKind.NotBillable, kept[1..], "", 0, priceBook),
+        'N' => new ChargeOutcome(ChargeKind.NotBillable, kept[1..], "", 0, priceBook),
+        _ => throw new InvalidOperationException($"kept charge outcome '{kept}' has an unknown kind"),
     };
 
     /// <summary>Parses "kind|label|package|remaining" as deduct.lua answers it for a duplicate; the price book is the account's.</summary>
@@ -96,7 +98,13 @@ public sealed record ChargeOutcome(ChargeKind Kind, string Label, string Package
         Span<Range> p = stackalloc Range[5];
         var count = stored.Split(p, '|');
         if (count != 4) throw new FormatException($"charge outcome '{stored}' is not kind|label|package|remaining");
-        var kind = stored[p[0]] switch { "P" => ChargeKind.Package, "O" => ChargeKind.Postpaid, _ => ChargeKind.NotBillable };
+        var kind = stored[p[0]] switch
+        {
+            "P" => ChargeKind.Package,
+            "O" => ChargeKind.Postpaid,
+            "N" => ChargeKind.NotBillable,
+            _ => throw new InvalidOperationException($"charge outcome '{stored}' has an unknown kind"),
+        };
         return new ChargeOutcome(kind, stored[p[1]].ToString(), stored[p[2]].ToString(), Math.Max(0, long.Parse(stored[p[3]], CultureInfo.InvariantCulture)), priceBook);
     }
 }

@@ -1,23 +1,32 @@
-using FaceId.Packages.Ledger.Catalog;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace FaceId.Packages.Ledger;
 
+/// <summary>Each service registers the part of the ledger it uses (docs/architecture.md, key ownership).</summary>
 public static class LedgerServiceCollectionExtensions
 {
-    /// <summary>
-    /// The product catalog (loaded from Catalog:Directory, default &lt;app&gt;/catalog, validated when
-    /// the host starts) and the package ledger.
-    /// </summary>
-    public static IServiceCollection AddPackageLedger(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>Reads of the ledger (service views, package records): Refund, and the two below.</summary>
+    public static IServiceCollection AddPackageReader(this IServiceCollection services)
     {
-        services.AddSingleton(_ => CatalogLoader.Load(configuration["Catalog:Directory"] is { Length: > 0 } dir ? dir : CatalogLoader.DefaultDirectory));
-        services.AddHostedService<CatalogStartupCheck>();
+        services.TryAddSingleton<PackageReader>();
+        return services;
+    }
+
+    /// <summary>Metering's charge API (deduct.lua) and the reads it needs.</summary>
+    public static IServiceCollection AddUsageCharges(this IServiceCollection services)
+    {
+        services.AddPackageReader();
+        services.AddSingleton<UsageCharges>();
+        return services;
+    }
+
+    /// <summary>The Packages service's writers (accounts' service state, purchases, grants, package steps) and the schedule.</summary>
+    public static IServiceCollection AddPackageLedger(this IServiceCollection services)
+    {
+        services.AddPackageReader();
         services.AddSingleton<PackageSchedule>();
         services.AddSingleton<PackageLedger>();
-        services.AddSingleton<RefundLedger>();
         return services;
     }
 
@@ -27,16 +36,5 @@ public static class LedgerServiceCollectionExtensions
         services.AddSingleton<ExpiryScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<ExpiryScheduler>());
         return services;
-    }
-
-    private sealed class CatalogStartupCheck(IServiceProvider services) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            services.GetRequiredService<ProductCatalog>();
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

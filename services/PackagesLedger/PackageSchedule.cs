@@ -11,13 +11,15 @@ namespace FaceId.Packages.Ledger;
 /// day a year later (R-PKG-2), so the packages an account bought on one day share every step time:
 /// ONE member <c>account|day:yyyyMMdd</c> per account and purchase day, score = when its next step is
 /// due (memory: one member for all of that day's packages). Workers claim due members with a lease
-/// (claim-due.lua), run every step due by then on each package bought that day and move the member
+/// (LeasedSchedule, claim-due.lua of FaceId.Redis), run every step due by then on each package bought that day and move the member
 /// to the next step's time, or remove it after the last (reschedule.lua: only if nobody moved it
 /// meanwhile); so replicas never run a day's steps at the same time and a worker that dies leaves its
 /// claims to be retried (steps are idempotent).
 /// </summary>
 public sealed class PackageSchedule(IDatabase redis)
 {
+    private readonly LeasedSchedule _claims = new(redis, Key);
+
     public const string Key = "ledger:schedule";
     public static readonly TimeSpan ClaimLease = TimeSpan.FromMinutes(2);
     /// <summary>After expiry, the index keeps the package while late records may still use it (R-MET-4).</summary>
@@ -33,7 +35,6 @@ public sealed class PackageSchedule(IDatabase redis)
     ];
 
     private const string DayPrefix = "day:";
-    private static readonly RedisScript ClaimScript = RedisScript.FromResource(typeof(PackageSchedule).Assembly, "claim-due.lua");
     private static readonly RedisScript RescheduleScript = RedisScript.FromResource(typeof(PackageSchedule).Assembly, "reschedule.lua");
 
     /// <summary>
@@ -51,12 +52,12 @@ public sealed class PackageSchedule(IDatabase redis)
     /// <summary>Claims up to <paramref name="max"/> due members for this worker.</summary>
     public async Task<IReadOnlyList<Due>> ClaimDueAsync(DateTimeOffset now, int max)
     {
-        var until = now.ToUnixTimeMilliseconds() + (long)ClaimLease.TotalMilliseconds;
-        var members = (RedisResult[])(await ClaimScript.RunAsync(redis, [Key], [now.ToUnixTimeMilliseconds(), (long)ClaimLease.TotalMilliseconds, max]))!;
-        return members.Select(m => (string)m!).Select(m =>
+        var until = now + ClaimLease;
+        var members = await _claims.ClaimDueAsync(now, until, max);
+        return members.Select(m =>
         {
             var p = m.Split('|');
-            return new Due(p[0], DateOnly.ParseExact(p[1][DayPrefix.Length..], "yyyyMMdd", CultureInfo.InvariantCulture), m, until);
+            return new Due(p[0], DateOnly.ParseExact(p[1][DayPrefix.Length..], "yyyyMMdd", CultureInfo.InvariantCulture), m, until.ToUnixTimeMilliseconds());
         }).ToList();
     }
 

@@ -10,12 +10,14 @@ public static class RefundHost
     public const string AppId = "refund";
 
     /// <summary>
-    /// The package ledger (RefundLedger), the refund records, the pending set and its completion
-    /// worker (a hosted service: it runs only under a host), configured from the "Refund" section.
+    /// The package reads of the ledger, the refund's two atomic steps (RefundLedger), the refund
+    /// records, the pending set and its completion worker (a hosted service: it runs only under a
+    /// host), configured from the "Refund" section.
     /// </summary>
     public static IServiceCollection AddRefundService(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddPackageLedger(configuration);
+        services.AddPackageReader();
+        services.AddSingleton<RefundLedger>();
         services.AddOptions<RefundOptions>()
             .Bind(configuration.GetSection(RefundOptions.Section))
             .ValidateDataAnnotations()

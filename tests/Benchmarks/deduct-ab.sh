@@ -17,17 +17,18 @@ trap 'kill $RPID 2>/dev/null; sleep 0.5; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 50); do redis-cli -p $P ping >/dev/null 2>&1 && break; sleep 0.1; done
 R() { redis-cli -p $P "$@"; }
 
-# A script as RedisScript loads it: "-- #include x.lua" replaced by x.lua (from the same source).
-expand() { # expand <cat command for a file name>
+# A script as RedisScript loads it: "-- #include x.lua" replaced by x.lua (from the same source), recursively.
+expand() { # expand <cat command for a file name> [file name]
   local get=$1 line
   while IFS= read -r line || [ -n "$line" ]; do
-    if [[ "$line" == "-- #include "* ]]; then $get "$(echo "${line#-- #include }" | tr -d '[:space:]')"; echo; else printf '%s\n' "$line"; fi
-  done < <($get deduct.lua)
+    if [[ "$line" == "-- #include "* ]]; then expand "$get" "$(echo "${line#-- #include }" | tr -d '[:space:]')"; echo; else printf '%s\n' "$line"; fi
+  done < <($get "${2:-deduct.lua}")
 }
-cat_new() { cat "$ROOT/services/PackagesLedger/Scripts/$1"; }
 cat_old() { git -C "$ROOT" show "$OLD_REV:services/PackagesLedger/Scripts/$1"; }
 OLD=$(expand cat_old | R -x script load)
-NEW=$(expand cat_new | R -x script load)
+# Today's script as Metering loads it (generated constants, includes), printed by the load generator
+# (built by tests/Benchmarks/run.sh or dotnet build tests/Benchmarks/FaceId.LoadGen -c Release).
+NEW=$(dotnet "$ROOT/tests/Benchmarks/FaceId.LoadGen/bin/Release/net10.0/FaceId.LoadGen.dll" script deduct | R -x script load)
 
 now=$(date +%s%3N); iso=$(date -u -d "@$((now / 1000))" +%Y-%m-%dT%H:%M:%S.000Z); t13=$(printf '%013d' "$now")
 day=$(date -u -d "@$((now / 1000 + 28800))" +%Y%m%d)
@@ -59,7 +60,8 @@ run() {
     args=(1 basic_authoritative "$day" 1
       "\"accountId\":\"B\",\"label\":\"basic_authoritative\",\"accessMode\":\"ACCESS_MODE_SAAS\",\"returnCode\":\"0\",\"billable\":true")
     for i in $(seq 1 1000); do args+=("n-__rand_int__-__rand_int__-$i" "$t13" 1); done
-    set -- EVALSHA "$NEW" 2 "{acct:B}:svc" "{acct:B}:outbox" "{acct:B}" B tp "" "$now" "$iso" t1 y1 t2 y2 1000 "${args[@]}"
+    # Today's script takes the trace context last (OutboxScript).
+    set -- EVALSHA "$NEW" 2 "{acct:B}:svc" "{acct:B}:outbox" "{acct:B}" B "$now" "$iso" t1 y1 t2 y2 1000 "${args[@]}" tp ""
   fi
   c0=$(cpu)
   redis-benchmark -p $P -n "$calls" -c 2 -r 2000000000 -q "$@" >/dev/null 2>&1

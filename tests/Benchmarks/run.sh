@@ -190,25 +190,9 @@ run_lg() {
   return 0
 }
 
-# The deduction script exactly as RedisScript loads it: each "-- #include x.lua" line replaced
-# by x.lua's text (each line ending in \n, then AppendLine's own \n).
-expand_script() {
-  local dir="$ROOT/services/PackagesLedger/Scripts"
-  while IFS= read -r line || [ -n "$line" ]; do
-    if [[ "$line" == "-- #include "* ]]; then
-      local inc="${line#-- #include }"
-      inc="${inc%"${inc##*[![:space:]]}"}"
-      while IFS= read -r l2 || [ -n "$l2" ]; do printf '%s\n' "$l2"; done <"$dir/$inc"
-      printf '\n'
-    else
-      printf '%s\n' "$line"
-    fi
-  done <"$dir/$1"
-}
-
 # redis_ceiling ACCOUNT PIPELINE CLIENTS REQUESTS [RECORDS]: deduct.lua by EVALSHA with RECORDS
 # records per call (1 by default), each with a unique request id (two __rand_int__ placeholders),
-# and a traceparent like the services send (the account's request ids all go to one hash per generation).
+# and a traceparent like the services send, last as OutboxScript appends it (the account's request ids all go to one hash per generation).
 redis_ceiling() {
   local acct=$1 pipeline=$2 clients=$3 requests=$4 records=${5:-1} sha=${6:-$DEDUCT_SHA} script=${7:-deduct.lua}
   local tag="{acct:$acct}" now iso t13 day csv i rid
@@ -224,9 +208,9 @@ redis_ceiling() {
   done
   csv=$(redis-benchmark -p "$RP" -n "$requests" -c "$clients" -P "$pipeline" -r 2000000000 --csv \
     EVALSHA "$sha" 2 "$tag:svc" "$tag:outbox:redis-benchmark" \
-    "$tag" "$acct" "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" "" "$now" "$iso" \
+    "$tag" "$acct" "$now" "$iso" \
     faceid.usage.charged.v1 faceid.events.v1.UsageCharged faceid.packages.alert.v1 faceid.events.v1.PackageAlert \
-    "$records" "${recs[@]}" 2>&1 | tail -1)
+    "$records" "${recs[@]}" "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" "" 2>&1 | tail -1)
   # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
   # (counted from the end: the test name, the command line, holds quotes and commas of the event JSON)
   IFS=, read -r rps avg _ p50 _ p99 max <<<"$(printf '%s' "$csv" | tr -d '"' | awk -F, '{print $(NF-6)","$(NF-5)","$(NF-4)","$(NF-3)","$(NF-2)","$(NF-1)","$NF}')"
@@ -322,7 +306,8 @@ done
 quiesce >/dev/null
 
 # ---------------------------------------------------------------------------------------- the deduction script
-DEDUCT_SHA=$(expand_script deduct.lua | R -x script load)
+# deduct.lua exactly as Metering loads it (generated constants, includes): printed by the load generator.
+DEDUCT_SHA=$("${LG[@]}" script deduct | R -x script load)
 env_line "deduct.lua" "sha1 $DEDUCT_SHA"
 
 # ---------------------------------------------------------------------------------------- JIT warm-up

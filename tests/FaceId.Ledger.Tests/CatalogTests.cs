@@ -1,4 +1,4 @@
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 using Xunit;
 
 namespace FaceId.Ledger.Tests;

@@ -3,7 +3,7 @@ using FaceId.EventBus;
 using FaceId.Metering.Application;
 using FaceId.Packages.Application;
 using FaceId.Packages.Ledger;
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 using FaceId.Redis;
 using FaceId.TestKit;
 using Microsoft.Extensions.Configuration;
@@ -44,7 +44,7 @@ public sealed class LedgerHost : IAsyncDisposable
         var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration).AddSingleton<TimeProvider>(Time);
         services.AddFaceIdRedis();
         var events = services.AddFaceIdEventBus(configuration, "ledger-tests");
-        services.AddPackageLedger(configuration);
+        services.AddProductCatalog(configuration).AddPackageLedger().AddUsageCharges();
         services.AddSingleton<FreeGrants>().AddSingleton<PackagesApplication>();
         services.AddSingleton<AccountDirectory>().AddSingleton<UsageRecordValidator>().AddSingleton<MeteringApplication>();
         extend?.Invoke(services, configuration, events);
@@ -58,6 +58,8 @@ public sealed class LedgerHost : IAsyncDisposable
     public IDatabase Redis => _services.GetRequiredService<IDatabase>();
     public IEventBus Bus => _services.GetRequiredService<IEventBus>();
     public PackageLedger Ledger => _services.GetRequiredService<PackageLedger>();
+    public PackageReader Reader => _services.GetRequiredService<PackageReader>();
+    public UsageCharges Charges => _services.GetRequiredService<UsageCharges>();
     public PackagesApplication Packages => _services.GetRequiredService<PackagesApplication>();
     public MeteringApplication Metering => _services.GetRequiredService<MeteringApplication>();
     public FreeGrants Grants => _services.GetRequiredService<FreeGrants>();

@@ -102,7 +102,7 @@ public sealed class LedgerPropertyTests(RedisFixture redis, ITestOutputHelper ou
     private static async Task AssertInvariantsAsync(LedgerHost host, string account, Dictionary<string, long> billable,
         HashSet<DateOnly> days, List<(string Id, string Label, DateTimeOffset At)> seen, string where)
     {
-        var packages = await host.Ledger.ListPackagesAsync(account);
+        var packages = await host.Reader.ListPackagesAsync(account);
         foreach (var p in packages) Assert.True(p.Used <= p.Size, $"{where}: package {p.Id} overdrawn ({p.Used}/{p.Size})");
         foreach (var label in Labels)
         {
@@ -118,7 +118,7 @@ public sealed class LedgerPropertyTests(RedisFixture redis, ITestOutputHelper ou
         // Every package charge lies inside that package's validity (R-PKG-2, R-MET-4): checked on a sample
         // of the records whose outcome is still kept (request ids are remembered 8 days after their day).
         var byId = packages.ToDictionary(p => p.Id);
-        var kept = host.Time.GetUtcNow() - PackageLedger.RequestIdRetention;
+        var kept = host.Time.GetUtcNow() - UsageCharges.RequestIdRetention;
         foreach (var (id, _, at) in seen.TakeLast(50).Where(s => s.At >= kept))
         {
             var outcome = await host.Metering.GetAsync(account, id);

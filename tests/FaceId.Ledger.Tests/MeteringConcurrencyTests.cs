@@ -46,7 +46,7 @@ public sealed class MeteringConcurrencyTests(RedisFixture redis) : IClassFixture
         Assert.DoesNotContain(first, o => o.Duplicate);
         foreach (var p in packages)
         {
-            var stored = (await host.Ledger.GetPackageAsync(account, p.Id))!;
+            var stored = (await host.Reader.GetPackageAsync(account, p.Id))!;
             Assert.Equal(1000, stored.Used); // never overdrawn, fully used
             Assert.Equal(1000, first.Count(o => o.PackageId == p.Id));
         }

@@ -1,7 +1,7 @@
 using FaceId.Common;
 using FaceId.Contracts.Common.V1;
 using FaceId.Metering.Application;
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 using FaceId.TestKit;
 using Xunit;
 
@@ -196,6 +196,6 @@ public sealed class MeteringRulesTests(RedisFixture redis) : IClassFixture<Redis
 
         Assert.Equal((UsageKind.Refused, RefusalReason.ServiceSuspended), (refused.Kind, refused.Refusal));
         Assert.Equal(package.Id, resumed.PackageId);
-        Assert.Equal(1, (await host.Ledger.GetPackageAsync(account, package.Id))!.Used);
+        Assert.Equal(1, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
     }
 }

@@ -61,7 +61,7 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
         host.Time.SetUtcNow(Shanghai(2027, 3, 10, 1));
         Assert.Equal(UsageKind.Package, (await host.UseAsync(account, "basic_authoritative", Shanghai(2027, 3, 9, 23, 59, 59, 999))).Kind);
         Assert.Equal(UsageKind.Postpaid, (await host.UseAsync(account, "basic_authoritative", Shanghai(2027, 3, 10))).Kind);
-        Assert.Equal(PackageState.Expired, (await host.Ledger.GetPackageAsync(account, package.Id))!.StateAt(host.Time.GetUtcNow()));
+        Assert.Equal(PackageState.Expired, (await host.Reader.GetPackageAsync(account, package.Id))!.StateAt(host.Time.GetUtcNow()));
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
         Assert.Contains(freeId, trial);
         for (var i = 0; i < 100; i++) Assert.Equal(freeId, (await host.UseAsync(account, "basic_authoritative")).PackageId);
         Assert.Equal(older.Id, (await host.UseAsync(account, "basic_authoritative")).PackageId);
-        Assert.Equal(0, (await host.Ledger.GetPackageAsync(account, newer.Id))!.Used);
+        Assert.Equal(0, (await host.Reader.GetPackageAsync(account, newer.Id))!.Used);
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
         // Same expiry and same purchase instant: the package id decides.
         var (first, second) = string.CompareOrdinal(sameDayA.Id, sameDayB.Id) < 0 ? (sameDayA, sameDayB) : (sameDayB, sameDayA);
         Assert.Equal(first.Id, (await host.UseAsync(account, "basic_self_photo")).PackageId);
-        Assert.Equal(0, (await host.Ledger.GetPackageAsync(account, second.Id))!.Used);
+        Assert.Equal(0, (await host.Reader.GetPackageAsync(account, second.Id))!.Used);
     }
 
     [Fact]
@@ -134,7 +134,7 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
         Assert.Equal(UsageKind.Postpaid, (await host.UseAsync(account, "basic_authoritative")).Kind);
         // Every package used up: the index is empty, and the listing still shows all of them in purchase order.
         Assert.Equal(0, await host.Redis.SortedSetLengthAsync(LedgerKeys.Available(account, "basic_authoritative")));
-        Assert.Equal(expected.Distinct(), (await host.Ledger.ListPackagesAsync(account)).Select(p => p.Id));
+        Assert.Equal(expected.Distinct(), (await host.Reader.ListPackagesAsync(account)).Select(p => p.Id));
     }
 
     [Fact]
@@ -146,7 +146,7 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
         var package = await host.BuyAsync(account, "basic_authoritative", 1000);
         Assert.Equal(UsageKind.Package, (await host.UseAsync(account, "basic_authoritative")).Kind);
         for (var i = 0; i < 999; i++) await host.UseAsync(account, "basic_authoritative");
-        Assert.Equal(1000, (await host.Ledger.GetPackageAsync(account, package.Id))!.Used);
+        Assert.Equal(1000, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
         Assert.Equal(UsageKind.Postpaid, (await host.UseAsync(account, "basic_authoritative")).Kind);
     }
 
@@ -213,7 +213,7 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
         Assert.False(first.Duplicate);
         Assert.True(retry.Duplicate);
         Assert.Equal((first.Kind, first.PackageId, first.PackageRemaining), (retry.Kind, retry.PackageId, retry.PackageRemaining));
-        Assert.Equal(1, (await host.Ledger.GetPackageAsync(account, package.Id))!.Used);
+        Assert.Equal(1, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
     }
 
     [Fact]
@@ -273,7 +273,7 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
         host.Time.SetUtcNow(Shanghai(2027, 3, 18, 1));
         await scheduler.RunDueAsync();
         Assert.Equal(0, await host.Redis.SortedSetLengthAsync(LedgerKeys.Available(account, "basic_authoritative")));
-        Assert.Equal(PackageState.Expired, (await host.Ledger.GetPackageAsync(account, withCalls.Id))!.StateAt(host.Time.GetUtcNow()));
+        Assert.Equal(PackageState.Expired, (await host.Reader.GetPackageAsync(account, withCalls.Id))!.StateAt(host.Time.GetUtcNow()));
     }
 
     [Fact]

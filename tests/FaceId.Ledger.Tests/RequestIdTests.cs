@@ -30,7 +30,7 @@ public sealed class RequestIdTests(RedisFixture redis) : IClassFixture<RedisFixt
         Assert.False(first.Duplicate);
         Assert.True(retry.Duplicate);
         Assert.Equal((first.Kind, first.PackageId, first.PackageRemaining, first.PriceBook), (retry.Kind, retry.PackageId, retry.PackageRemaining, retry.PriceBook));
-        Assert.Equal(1, (await host.Ledger.GetPackageAsync(account, package.Id))!.Used);
+        Assert.Equal(1, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public sealed class RequestIdTests(RedisFixture redis) : IClassFixture<RedisFixt
         // Two days ago the package bought today was not valid yet: the call went postpaid, and its
         // retry, which would fit the package today, must not be charged to it.
         Assert.Equal(UsageKind.Postpaid, first.Kind);
-        Assert.Equal(0, (await host.Ledger.GetPackageAsync(account, package.Id))!.Used);
+        Assert.Equal(0, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class RequestIdTests(RedisFixture redis) : IClassFixture<RedisFixt
 
         Assert.True(retry.Duplicate);
         Assert.Equal(first.PackageRemaining, retry.PackageRemaining);
-        Assert.Equal(1, (await host.Ledger.GetPackageAsync(account, package.Id))!.Used);
+        Assert.Equal(1, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
         Assert.Equal(first.PackageId, (await host.Metering.GetAsync(account, "req-boundary")).PackageId);
     }
 
@@ -89,7 +89,7 @@ public sealed class RequestIdTests(RedisFixture redis) : IClassFixture<RedisFixt
 
         Assert.Equal([false, false, true, false, true], results.Select(r => r.Duplicate));
         Assert.Equal(results[0].PackageRemaining, results[2].PackageRemaining);
-        Assert.Equal(3, (await host.Ledger.GetPackageAsync(account, package.Id))!.Used);
+        Assert.Equal(3, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
         Assert.Equal(3, await host.CounterAsync(account, at, "basic_authoritative|P"));
     }
 
@@ -121,7 +121,7 @@ public sealed class RequestIdTests(RedisFixture redis) : IClassFixture<RedisFixt
             var kept = (string)(await host.Redis.HashGetAsync(LedgerKeys.RequestIds(account, LedgerKeys.GenerationAt(host.Time.GetUtcNow())), id))!;
             Assert.True(kept.Length < 32, kept);
         }
-        Assert.Equal(1, (await host.Ledger.GetPackageAsync(account, package.Id))!.Used);
+        Assert.Equal(1, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
     }
 
     [Fact]
@@ -134,7 +134,7 @@ public sealed class RequestIdTests(RedisFixture redis) : IClassFixture<RedisFixt
         foreach (var at in new[] { LedgerHost.DefaultStart, DateTimeOffset.UnixEpoch.AddMilliseconds(691_199_999), DateTimeOffset.UnixEpoch.AddMilliseconds(691_200_000), DateTimeOffset.UtcNow })
         {
             var lua = (long)(await host.Redis.ScriptEvaluateAsync(
-                "local TAG, ACCOUNT, NOW, NOW_ISO = '', '', ARGV[1], ''\n" + lib + "\nreturn RID_GEN", [], [at.ToUnixTimeMilliseconds()]));
+                PackageScriptLibrary.Preamble + "local TAG, ACCOUNT, NOW, NOW_ISO = '', '', ARGV[1], ''\n" + lib + "\nreturn RID_GEN", [], [at.ToUnixTimeMilliseconds()]));
             Assert.Equal(LedgerKeys.GenerationAt(at), lua);
         }
     }

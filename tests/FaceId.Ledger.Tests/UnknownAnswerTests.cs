@@ -14,12 +14,12 @@ public sealed class UnknownAnswerTests
     [InlineData('o', ChargeStatus.NotOpened)]
     [InlineData('s', ChargeStatus.Suspended)]
     public void Deduct_refusal_statuses_keep_their_meaning(char status, ChargeStatus expected) =>
-        Assert.Equal(expected, PackageLedger.RefusalStatus(status));
+        Assert.Equal(expected, UsageCharges.RefusalStatus(status));
 
     [Fact]
     public void An_unknown_deduct_status_throws_naming_it_not_suspended()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => PackageLedger.RefusalStatus('x'));
+        var e = Assert.Throws<InvalidOperationException>(() => UsageCharges.RefusalStatus('x'));
         Assert.Contains("deduct.lua", e.Message);
         Assert.Contains("'x'", e.Message);
     }

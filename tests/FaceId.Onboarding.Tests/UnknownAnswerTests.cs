@@ -10,23 +10,23 @@ public sealed class UnknownAnswerTests
     [Theory]
     [InlineData("ok")]
     [InlineData("dup")]
-    public void Accepted_submissions_pass(string status) => ApplicationsApplication.ThrowIfRefused(status, "acc-1", "app-1");
+    public void Accepted_submissions_pass(string status) => ServiceApplications.ThrowIfRefused(status, "acc-1", "app-1");
 
     [Fact]
     public void No_account_is_not_found() =>
-        Assert.Throws<NotFoundException>(() => ApplicationsApplication.ThrowIfRefused("no_account", "acc-1", ""));
+        Assert.Throws<NotFoundException>(() => ServiceApplications.ThrowIfRefused("no_account", "acc-1", ""));
 
     [Theory]
     [InlineData("pending")]
     [InlineData("opened")]
     [InlineData("sub_account")]
     public void Refusals_are_failed_preconditions(string status) =>
-        Assert.Throws<PreconditionFailedException>(() => ApplicationsApplication.ThrowIfRefused(status, "acc-1", "app-1"));
+        Assert.Throws<PreconditionFailedException>(() => ServiceApplications.ThrowIfRefused(status, "acc-1", "app-1"));
 
     [Fact]
     public void An_unknown_submit_answer_throws_naming_it()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => ApplicationsApplication.ThrowIfRefused("frozen", "acc-1", "app-1"));
+        var e = Assert.Throws<InvalidOperationException>(() => ServiceApplications.ThrowIfRefused("frozen", "acc-1", "app-1"));
         Assert.Contains("submit-application.lua", e.Message);
         Assert.Contains("'frozen'", e.Message);
     }

@@ -3,6 +3,7 @@ using FaceId.Contracts;
 using FaceId.EventBus;
 using FaceId.Metering.Application;
 using FaceId.Packages.Application;
+using FaceId.Packages.Catalog;
 using FaceId.Packages.Ledger;
 using FaceId.Redis;
 using FaceId.Refund;
@@ -37,6 +38,7 @@ public sealed class RefundTestHost : IAsyncDisposable
         services.AddFaceIdRedis();
         services.AddFaceIdEventBus(configuration, "refund-tests");
         services.AddRefundService(configuration);
+        services.AddProductCatalog(configuration).AddPackageLedger().AddUsageCharges();
         services.AddSingleton<FreeGrants>().AddSingleton<PackagesApplication>();
         services.AddSingleton<AccountDirectory>().AddSingleton<UsageRecordValidator>().AddSingleton<MeteringApplication>();
         _services = services.BuildServiceProvider();
@@ -45,6 +47,7 @@ public sealed class RefundTestHost : IAsyncDisposable
     public FakeTimeProvider Time { get; }
     public IDatabase Redis => _services.GetRequiredService<IDatabase>();
     public PackageLedger Ledger => _services.GetRequiredService<PackageLedger>();
+    public PackageReader Reader => _services.GetRequiredService<PackageReader>();
     public PackagesApplication Packages => _services.GetRequiredService<PackagesApplication>();
     public MeteringApplication Metering => _services.GetRequiredService<MeteringApplication>();
     public FreeGrants Grants => _services.GetRequiredService<FreeGrants>();
@@ -73,7 +76,7 @@ public sealed class RefundTestHost : IAsyncDisposable
         Refunds.RequestRefundAsync(key ?? TestIds.New("key"), accountId, packageId);
 
     public async Task<PackageRecord> PackageAsync(string accountId, string packageId) =>
-        await Ledger.GetPackageAsync(accountId, packageId) ?? throw new InvalidOperationException($"no package {packageId}");
+        await Reader.GetPackageAsync(accountId, packageId) ?? throw new InvalidOperationException($"no package {packageId}");
 
     /// <summary>The events waiting in the account's outbox: (topic, event id, data JSON).</summary>
     public async Task<IReadOnlyList<(string Topic, string Id, string Data)>> OutboxAsync(string accountId) =>

@@ -44,7 +44,7 @@ public static class Invariants
         var alertsDue = 0;
         foreach (var p in packages)
         {
-            var stored = (await host.Ledger.GetPackageAsync(account, p.Id))!;
+            var stored = (await host.Reader.GetPackageAsync(account, p.Id))!;
             Assert.True(stored.Used <= stored.Size, $"package {p.Id} overdrawn: {stored.Used}/{stored.Size}");
             Assert.Equal(outcomes.Count(o => o.PackageId == p.Id), stored.Used);
             used += stored.Used;

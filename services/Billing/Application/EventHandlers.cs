@@ -94,7 +94,8 @@ public sealed class ServiceActivatedHandler(BillingStore store, IOptions<Billing
         {
             ContractCycle.Daily => Settlement.Daily,
             ContractCycle.Monthly => Settlement.Monthly,
-            _ => policyCycle,
+            ContractCycle.Unspecified => policyCycle, // a producer that leaves it out: the price-book policy's
+            var other => throw new InvalidOperationException($"ServiceActivated of {e.AccountId} has unknown settlement cycle '{other}'"),
         };
         await store.ActivateAsync(e.AccountId, activatedAt, book, cycle);
         var account = await store.GetAccountAsync(e.AccountId);

@@ -4,7 +4,7 @@ using System.Text;
 using FaceId.Billing.Domain;
 using FaceId.Billing.Infrastructure;
 using FaceId.Common;
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 
 namespace FaceId.Billing.Application;
 

@@ -1,7 +1,7 @@
 using FaceId.Billing.Domain;
 using FaceId.Billing.Infrastructure;
 using FaceId.Common;
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 using Microsoft.Extensions.Options;
 
 namespace FaceId.Billing.Application;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 
 namespace FaceId.Billing.Domain;
 

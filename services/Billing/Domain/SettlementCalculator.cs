@@ -1,5 +1,5 @@
 using FaceId.Common;
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 
 namespace FaceId.Billing.Domain;
 
@@ -139,7 +139,7 @@ public static class SettlementCalculator
         {
             > 0 => $"{PostpaidPricing.Calls(calls)} postpaid calls recorded after their period was settled; ",
             < 0 => $"{PostpaidPricing.Calls(-calls)} calls moved from postpaid to a package after their period was settled; ",
-            _ => "",
+            0 => "",
         };
         return $"{what}: {late}{PostpaidPricing.Calls(usage.PostpaidToDate)} postpaid calls re-priced at {PostpaidPricing.Yuan(price.Fen)} CNY ({price.Basis})";
     }

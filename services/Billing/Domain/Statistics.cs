@@ -1,5 +1,5 @@
 using System.Globalization;
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 
 namespace FaceId.Billing.Domain;
 
@@ -100,7 +100,8 @@ public static class Reconciler
                 {
                     "P" => (cur.Package + count, cur.Postpaid),
                     "O" => (cur.Package, cur.Postpaid + count),
-                    _ => cur,
+                    "N" => cur, // not billable: not part of the reconciliation
+                    _ => throw new InvalidOperationException($"ledger day counter '{field}' has an unknown kind"),
                 };
             }
         }

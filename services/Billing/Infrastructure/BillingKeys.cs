@@ -17,6 +17,14 @@ public static class BillingKeys
 
     public static string Tag(string accountId) => RedisKeys.AccountTag(accountId);
 
+    /// <summary>
+    /// READ ONLY, owned by Packages (the ledger's LedgerKeys.DayCounters, written by deduct.lua): the
+    /// metered side of reconciliation (R-BIL-3). Reconciliation compares Billing's counts with the
+    /// ledger's own, so it reads them where they are instead of a copy Billing would make from the
+    /// same events (docs/architecture.md, key ownership: a shared prefix).
+    /// </summary>
+    public static string LedgerDayCounters(string accountId, string yyyyMMdd) => RedisKeys.ForAccount(accountId, "ctr:" + yyyyMMdd);
+
     /// <summary>Hash: activated_at, price_book, cycle, seq, settled_through, balance_fen, arrears_fen, arrears_since, suspended…</summary>
     public static string Account(string accountId) => RedisKeys.ForAccount(accountId, "bil:acct");
 

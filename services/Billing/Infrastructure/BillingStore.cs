@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using FaceId.Billing.Domain;
@@ -6,7 +5,6 @@ using FaceId.Common;
 using FaceId.Contracts;
 using FaceId.Contracts.Events.V1;
 using FaceId.EventBus.Outbox;
-using FaceId.Packages.Ledger;
 using FaceId.Redis;
 using StackExchange.Redis;
 
@@ -68,16 +66,17 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
     private static readonly RedisScript ApplyBackdateScript = Load("apply-backdate.lua");
     private static readonly RedisScript ActivateScript = Load("activate.lua");
     private static readonly RedisScript AddPrepaidScript = Load("add-prepaid.lua");
-    private static readonly RedisScript IssueBillScript = Load("issue-bill.lua");
-    private static readonly RedisScript TopUpScript = Load("top-up.lua");
-    private static readonly RedisScript SuspendScript = Load("suspend.lua");
+    private static readonly OutboxScript IssueBillScript = LoadWithOutbox("issue-bill.lua");
+    private static readonly OutboxScript TopUpScript = LoadWithOutbox("top-up.lua");
+    private static readonly OutboxScript SuspendScript = LoadWithOutbox("suspend.lua");
     private static readonly RedisScript ReleaseClaimScript = Load("release-claim.lua");
     private static readonly RedisScript UnindexArrearsScript = Load("unindex-arrears.lua");
-    private static readonly RedisScript CreditRefundScript = Load("credit-refund.lua");
+    private static readonly OutboxScript CreditRefundScript = LoadWithOutbox("credit-refund.lua");
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private static RedisScript Load(string name) => RedisScript.FromResource(typeof(BillingStore).Assembly, name);
+    private static OutboxScript LoadWithOutbox(string name) => OutboxScript.FromResource(typeof(BillingStore).Assembly, name);
 
     // ---- accounts ----------------------------------------------------------------------------
 
@@ -166,9 +165,13 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
             foreach (var e in hashes[k])
             {
                 var parts = ((string)e.Name!).Split('|');
-                if (parts.Length != 4 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var mode)) continue;
-                var slot = parts[3] switch { "c" => 0, "b" => 1, "p" => 2, "o" => 3, _ => -1 };
-                if (slot < 0) continue;
+                if (parts.Length != 4 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var mode))
+                    throw new InvalidOperationException($"statistics field '{e.Name}' of {accountId} is not label|mode|sub|counter");
+                var slot = parts[3] switch
+                {
+                    "c" => 0, "b" => 1, "p" => 2, "o" => 3,
+                    _ => throw new InvalidOperationException($"statistics field '{e.Name}' of {accountId} has an unknown counter"),
+                };
                 var key = (parts[0], mode, parts[2]);
                 if (!byCell.TryGetValue(key, out var v)) byCell[key] = v = new long[4];
                 v[slot] += (long)e.Value;
@@ -182,7 +185,7 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
     public async Task<IReadOnlyDictionary<DateOnly, IReadOnlyDictionary<string, long>>> ReadLedgerDaysAsync(string accountId, IEnumerable<DateOnly> days)
     {
         var list = days.Distinct().ToList();
-        var hashes = await Task.WhenAll(list.Select(d => redis.HashGetAllAsync(LedgerKeys.DayCounters(accountId, Months.DayKey(d)))));
+        var hashes = await Task.WhenAll(list.Select(d => redis.HashGetAllAsync(BillingKeys.LedgerDayCounters(accountId, Months.DayKey(d)))));
         var result = new Dictionary<DateOnly, IReadOnlyDictionary<string, long>>();
         for (var k = 0; k < list.Count; k++)
             result[list[k]] = hashes[k].ToDictionary(e => (string)e.Name!, e => (long)e.Value);
@@ -241,7 +244,7 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
         ],
         [
             accountId, refundId, packageId, amountFen, completedAt.ToUnixTimeMilliseconds(), now.ToUnixTimeMilliseconds(), Iso(now),
-            EventTopics.ServiceResumed, ServiceResumed.Descriptor.FullName, Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "",
+            EventTopics.ServiceResumed, ServiceResumed.Descriptor.FullName,
         ]) == 1;
         if (credited) outbox.Notify(tag);
         return credited;
@@ -293,7 +296,7 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
         {
             tag, account.AccountId, account.Seq, bill.Period, bill.PeriodStart.ToUnixTimeMilliseconds(),
             JsonSerializer.Serialize(bill, Json), bill.TotalFen, draft.BalanceChargeFen,
-            now.ToUnixTimeMilliseconds(), Iso(now), Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "",
+            now.ToUnixTimeMilliseconds(), Iso(now),
             EventTopics.BillIssued, BillIssued.Descriptor.FullName, bill.BillId, Iso(bill.PeriodStart), Iso(bill.PeriodEnd),
             EventTopics.ServiceResumed, ServiceResumed.Descriptor.FullName,
         };
@@ -376,7 +379,7 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
             [BillingKeys.Account(accountId), BillingKeys.TopUp(accountId, idempotencyKey), BillingKeys.Due(accountId), BillingKeys.Outbox(accountId)],
             [
                 accountId, amountFen, now.ToUnixTimeMilliseconds(), Iso(now), EventTopics.ServiceResumed, ServiceResumed.Descriptor.FullName,
-                Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "", (long)keyRetention.TotalSeconds,
+                (long)keyRetention.TotalSeconds,
             ]))!;
         var status = (string)r[0]!;
         if (status == "unknown") return null;
@@ -412,7 +415,7 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
             [BillingKeys.Account(accountId), BillingKeys.Due(accountId), BillingKeys.Outbox(accountId)],
             [
                 accountId, now.ToUnixTimeMilliseconds(), Iso(now), (long)after.TotalMilliseconds,
-                EventTopics.ServiceSuspended, ServiceSuspended.Descriptor.FullName, Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "",
+                EventTopics.ServiceSuspended, ServiceSuspended.Descriptor.FullName,
             ]))!;
         switch (SuspendStatusOf((string)r[0]!))
         {

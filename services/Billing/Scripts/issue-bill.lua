@@ -12,22 +12,22 @@
 -- KEYS[4] = {acct:M}:bil:unbilled   KEYS[5] = {acct:M}:bil:due   KEYS[6] = {acct:M}:outbox
 -- ARGV[1] = hash tag  ARGV[2] = account id  ARGV[3] = expected seq  ARGV[4] = period key
 -- ARGV[5] = period start (unix ms)  ARGV[6] = bill JSON  ARGV[7] = total fen  ARGV[8] = charge to the balance (fen)
--- ARGV[9] = now (unix ms)  ARGV[10] = now ISO  ARGV[11] = traceparent  ARGV[12] = tracestate
--- ARGV[13], ARGV[14] = BillIssued topic, type  ARGV[15] = bill id  ARGV[16], ARGV[17] = period start, end ISO
--- ARGV[18], ARGV[19] = ServiceResumed topic, type
--- ARGV[20] = n consumed unbilled members, then the members;
+-- ARGV[9] = now (unix ms)  ARGV[10] = now ISO
+-- ARGV[11], ARGV[12] = BillIssued topic, type  ARGV[13] = bill id  ARGV[14], ARGV[15] = period start, end ISO
+-- ARGV[16], ARGV[17] = ServiceResumed topic, type
+-- ARGV[18] = n consumed unbilled members, then the members;
 -- then m, then m month groups: month (yyyymm), version of its counters seen by the draft, k,
--- then k triples label, calls, fen
+-- then k triples label, calls, fen; then the trace context (OutboxScript)
 -- Returns {'ok', outstanding of this bill, balance, arrears, arrears_since ms or ''} | {'exists'} | {'conflict'}.
 -- #include lib-payment.lua
 local acct, billKey, bills, unbilled, due, outbox = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local tag, account, period = ARGV[1], ARGV[2], ARGV[4]
-local now, nowIso, tp, ts = ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+local now, nowIso = ARGV[9], ARGV[10]
 
 if redis.call('EXISTS', billKey) == 1 then return {'exists'} end
 if (redis.call('HGET', acct, 'seq') or '0') ~= ARGV[3] then return {'conflict'} end
 
-local i = 20
+local i = 18
 local nItems = tonumber(ARGV[i])
 for j = 1, nItems do
   if not redis.call('ZSCORE', unbilled, ARGV[i + j]) then return {'conflict'} end
@@ -57,11 +57,10 @@ local charge = tonumber(ARGV[8])
 local balance = tonumber(redis.call('HGET', acct, 'balance_fen') or '0')
 if charge > 0 then redis.call('HSET', due, period, fmt(charge)) elseif charge < 0 then balance = balance - charge end
 local arrears
-balance, arrears = pay_due(acct, due, outbox, balance, account, now, nowIso, ARGV[18], ARGV[19], tp, ts)
+balance, arrears = pay_due(acct, due, outbox, balance, account, now, nowIso, ARGV[16], ARGV[17])
 
 local outstanding = tonumber(redis.call('HGET', due, period) or '0')
-local issued = { accountId = account, billId = ARGV[15], periodStart = ARGV[16], periodEnd = ARGV[17], totalFen = ARGV[7] }
+local issued = { accountId = account, billId = ARGV[13], periodStart = ARGV[14], periodEnd = ARGV[15], totalFen = ARGV[7] }
 if outstanding > 0 then issued.inArrears = true end
-redis.call('XADD', outbox, '*', 'topic', ARGV[13], 'type', ARGV[14], 'data', cjson.encode(issued), 'time', now,
-  'traceparent', tp, 'tracestate', ts, 'id', 'bill-issued:' .. account .. ':' .. period)
+outbox_append(outbox, ARGV[11], ARGV[12], cjson.encode(issued), now, 'bill-issued:' .. account .. ':' .. period)
 return {'ok', fmt(outstanding), fmt(balance), fmt(arrears), redis.call('HGET', acct, 'arrears_since') or ''}

@@ -3,9 +3,10 @@
 -- new balance and arrears; when nothing is owed any more the arrears clear and a suspended account
 -- resumes, with ServiceResumed in the outbox in the same step (R-BIL-4).
 -- Amounts are integers below 2^53 fen; string.format('%d') writes them exactly.
+-- #include lib-outbox.lua
 local function fmt(x) return string.format('%d', x) end
 
-local function pay_due(acct, due, outbox, balance, account, now, nowIso, rtopic, rtype, tp, ts)
+local function pay_due(acct, due, outbox, balance, account, now, nowIso, rtopic, rtype)
   local periods = redis.call('HKEYS', due)
   table.sort(periods)
   local arrears = 0
@@ -20,9 +21,8 @@ local function pay_due(acct, due, outbox, balance, account, now, nowIso, rtopic,
     redis.call('HDEL', acct, 'arrears_since')
     if redis.call('HGET', acct, 'suspended') == '1' then
       redis.call('HSET', acct, 'suspended', '0', 'resumed_at', now)
-      redis.call('XADD', outbox, '*', 'topic', rtopic, 'type', rtype,
-        'data', cjson.encode({ accountId = account, resumedAt = nowIso }), 'time', now,
-        'traceparent', tp, 'tracestate', ts, 'id', 'resumed:' .. account .. ':' .. now)
+      outbox_append(outbox, rtopic, rtype, cjson.encode({ accountId = account, resumedAt = nowIso }), now,
+        'resumed:' .. account .. ':' .. now)
     end
   elseif not redis.call('HGET', acct, 'arrears_since') then
     redis.call('HSET', acct, 'arrears_since', now)

@@ -27,24 +27,36 @@ public sealed class RedisScript
     /// <summary>
     /// Loads <paramref name="resourceName"/> (file name, e.g. "deduct.lua") from the assembly. A line
     /// <c>-- #include other.lua</c> is replaced by that resource's text, so scripts share Lua
-    /// functions without copies (Redis scripts cannot call each other).
+    /// functions without copies (Redis scripts cannot call each other). An include is looked up in
+    /// the script's own assembly, then in <paramref name="libraries"/>: the Lua libraries another
+    /// owner publishes (e.g. the package records of the Packages ledger, for Refund's freeze).
     /// </summary>
-    public static RedisScript FromResource(Assembly assembly, string resourceName) =>
-        new(resourceName, ReadResource(assembly, resourceName, depth: 0));
+    public static RedisScript FromResource(Assembly assembly, string resourceName, params Assembly[] libraries) =>
+        new(resourceName, ReadResource([assembly, .. libraries], resourceName, depth: 0));
+
+    /// <summary>
+    /// As above, with <paramref name="preamble"/> (Lua, e.g. <c>local X = 1</c>) put before the
+    /// script: constants generated from their one C# source when the script is loaded.
+    /// </summary>
+    public static RedisScript FromResource(Assembly assembly, string resourceName, string preamble, params Assembly[] libraries) =>
+        new(resourceName, preamble + ReadResource([assembly, .. libraries], resourceName, depth: 0));
 
     private const string IncludeDirective = "-- #include ";
 
-    private static string ReadResource(Assembly assembly, string resourceName, int depth)
+    private static string ReadResource(Assembly[] assemblies, string resourceName, int depth)
     {
         if (depth > 4) throw new InvalidOperationException($"Lua includes nested too deeply at '{resourceName}'.");
-        var fullName = assembly.GetManifestResourceNames().SingleOrDefault(n => n.EndsWith("." + resourceName, StringComparison.Ordinal) || n == resourceName)
-            ?? throw new InvalidOperationException($"Embedded Lua script '{resourceName}' not found in {assembly.GetName().Name}.");
+        var (assembly, fullName) = assemblies
+            .Select(a => (Assembly: a, Name: a.GetManifestResourceNames().SingleOrDefault(n => n.EndsWith("." + resourceName, StringComparison.Ordinal) || n == resourceName)))
+            .FirstOrDefault(r => r.Name is not null);
+        if (fullName is null)
+            throw new InvalidOperationException($"Embedded Lua script '{resourceName}' not found in {string.Join(", ", assemblies.Select(a => a.GetName().Name))}.");
         using var stream = assembly.GetManifestResourceStream(fullName)!;
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var text = new StringBuilder();
         while (reader.ReadLine() is { } line)
             text.AppendLine(line.StartsWith(IncludeDirective, StringComparison.Ordinal)
-                ? ReadResource(assembly, line[IncludeDirective.Length..].Trim(), depth + 1)
+                ? ReadResource(assemblies, line[IncludeDirective.Length..].Trim(), depth + 1)
                 : line);
         return text.ToString();
     }

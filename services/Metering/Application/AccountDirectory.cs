@@ -11,7 +11,7 @@ public sealed record PayingAccount(string MainAccountId, string? SubAccountId, s
 /// never change once known (a sub-account's owner is fixed, an activation's price book is for
 /// good), so they are cached forever; unknown or unopened accounts are read again every time.
 /// </summary>
-public sealed class AccountDirectory(PackageLedger ledger)
+public sealed class AccountDirectory(PackageReader ledger)
 {
     private readonly ConcurrentDictionary<string, string> _mainOfSub = new();
     private readonly ConcurrentDictionary<string, string> _priceBookOfMain = new();

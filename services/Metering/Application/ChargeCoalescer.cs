@@ -13,7 +13,7 @@ namespace FaceId.Metering.Application;
 /// atomically, in the order the requests arrived (idempotency included — a request id repeated
 /// across two coalesced requests is a duplicate the second time, as it would be one call later).
 /// </summary>
-public sealed class ChargeCoalescer(PackageLedger ledger)
+public sealed class ChargeCoalescer(UsageCharges ledger)
 {
     /// <summary>Requests with more records than this are batches already: they go straight to the ledger.</summary>
     public const int MaxRecordsPerRequest = 64;

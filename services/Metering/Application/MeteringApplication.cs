@@ -1,6 +1,6 @@
 using FaceId.Common;
 using FaceId.Packages.Ledger;
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 
 namespace FaceId.Metering.Application;
 
@@ -9,7 +9,7 @@ namespace FaceId.Metering.Application;
 /// (R-ACC-1, §5.2), decides billable by return code (R-MET-2), then charges each main account's
 /// records in one atomic ledger call (R-PKG-3, R-PKG-5).
 /// </summary>
-public sealed class MeteringApplication(UsageRecordValidator validator, AccountDirectory accounts, ProductCatalog catalog, PackageLedger ledger)
+public sealed class MeteringApplication(UsageRecordValidator validator, AccountDirectory accounts, ProductCatalog catalog, UsageCharges ledger)
 {
     /// <summary>Concurrent small requests of one main account share a deduct.lua call (docs/benchmarks.md).</summary>
     private readonly ChargeCoalescer _charges = new(ledger);

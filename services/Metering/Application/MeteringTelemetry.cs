@@ -64,6 +64,7 @@ public static class MeteringTelemetry
         { Duplicate: true } => "duplicate",
         { Kind: UsageKind.Package } => "package",
         { Kind: UsageKind.Postpaid } => "postpaid",
-        _ => "not_billable",
+        { Kind: UsageKind.NotBillable } => "not_billable",
+        _ => throw new InvalidOperationException($"unknown usage kind '{r.Kind}' to count"),
     };
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using FaceId.Common;
 using FaceId.Contracts;
@@ -19,7 +18,7 @@ namespace FaceId.Onboarding.Application;
 public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvider time)
 {
     private static readonly RedisScript SubmitScript = RedisScript.FromResource(typeof(AccountStore).Assembly, "submit-application.lua");
-    private static readonly RedisScript ReviewScript = RedisScript.FromResource(typeof(AccountStore).Assembly, "review-application.lua");
+    private static readonly OutboxScript ReviewScript = OutboxScript.FromResource(typeof(AccountStore).Assembly, "review-application.lua");
 
     public const string PendingQueueKey = "onb:review:pending";
     private static string AccountKey(string main, string? sub = null) => RedisKeys.ForAccount(main, sub is null ? "onb:account" : "onb:sub:" + sub);
@@ -96,7 +95,8 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
                 "pending_review" => ServiceStateKind.PendingReview,
                 "opened" => ServiceStateKind.Opened,
                 "suspended" => ServiceStateKind.Suspended,
-                _ => ServiceStateKind.NotApplied,
+                "not_applied" or "" => ServiceStateKind.NotApplied, // "": a sub-account's hash has no state
+                var other => throw new InvalidOperationException($"unknown stored service state '{other}' of account {accountId}"),
             },
             long.TryParse(F("activated_at"), out var a) ? DateTimeOffset.FromUnixTimeMilliseconds(a) : null,
             F("price_book"), F("cycle"), F("enterprise_verified") == "1",
@@ -144,7 +144,13 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
         string F(string k) => d.GetValueOrDefault(k) ?? "";
         return new ApplicationRecord(applicationId, F("account"), F("scenario"), new ContactInfo(F("contact_email"), F("contact_mobile"), F("contact_name")),
             new StoredDocument(Enum.Parse<DocumentKind>(F("license_type")), long.Parse(F("license_size")), F("license_sha256")), F("license_name"),
-            F("status") switch { "approved" => ApplicationState.Approved, "rejected" => ApplicationState.Rejected, _ => ApplicationState.Pending },
+            F("status") switch
+            {
+                "approved" => ApplicationState.Approved,
+                "rejected" => ApplicationState.Rejected,
+                "pending" => ApplicationState.Pending,
+                var other => throw new InvalidOperationException($"unknown stored status '{other}' of application {applicationId}"),
+            },
             F("review_reason"), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("submitted_at"))),
             long.TryParse(F("reviewed_at"), out var rv) ? DateTimeOffset.FromUnixTimeMilliseconds(rv) : null,
             history.Select(x => JsonSerializer.Deserialize<ApplicationHistoryEntry>((string)x!)!).ToList())
@@ -205,7 +211,7 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
             [AccountKey(app.AccountId), AppKey(app.AccountId, app.Id), RedisKeys.Outbox(RedisKeys.AccountTag(app.AccountId))],
             [
                 decision, reason, reviewer, now.ToUnixTimeMilliseconds(), history, priceBook, cycle.ToString().ToLowerInvariant(),
-                now.ToUnixTimeMilliseconds(), Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "",
+                now.ToUnixTimeMilliseconds(),
                 EventTopics.ServiceActivated, ServiceActivated.Descriptor.FullName, EventJson.Format(activated),
                 EventTopics.ApplicationReviewed, ApplicationReviewed.Descriptor.FullName, EventJson.Format(reviewed),
                 app.Id, app.AccountId,

@@ -44,7 +44,8 @@ public sealed class DocumentStore(IOptions<DocumentStoreOptions> options)
     {
         DocumentKind.Pdf => "application/pdf",
         DocumentKind.Jpeg => "image/jpeg",
-        _ => "image/png",
+        DocumentKind.Png => "image/png",
+        _ => throw new InvalidOperationException($"unknown document kind '{kind}'"),
     };
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FaceId.Contracts;
 using FaceId.Contracts.Events.V1;
 using FaceId.EventBus;
@@ -18,7 +17,7 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
 {
     private static readonly RedisScript VerifyScript = RedisScript.FromResource(typeof(EnterpriseStore).Assembly, "submit-enterprise-verification.lua");
     private static readonly RedisScript ApplyScript = RedisScript.FromResource(typeof(EnterpriseStore).Assembly, "apply-merchant-id.lua");
-    private static readonly RedisScript ReviewScript = RedisScript.FromResource(typeof(EnterpriseStore).Assembly, "review-merchant-id.lua");
+    private static readonly OutboxScript ReviewScript = OutboxScript.FromResource(typeof(EnterpriseStore).Assembly, "review-merchant-id.lua");
 
     private static string AccountKey(string main) => RedisKeys.ForAccount(main, "onb:account");
     private static string EnterpriseKey(string main) => RedisKeys.ForAccount(main, "onb:enterprise");
@@ -81,7 +80,13 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
         var d = h.ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
         string F(string k) => d.GetValueOrDefault(k) ?? "";
         return new MerchantIdRecord(applicationId, F("account"),
-            F("status") switch { "issued" => MerchantIdState.Issued, "rejected" => MerchantIdState.Rejected, _ => MerchantIdState.Pending },
+            F("status") switch
+            {
+                "issued" => MerchantIdState.Issued,
+                "rejected" => MerchantIdState.Rejected,
+                "pending" => MerchantIdState.Pending,
+                var other => throw new InvalidOperationException($"unknown stored status '{other}' of a merchant-id application of {accountId}"),
+            },
             F("merchant_id"), F("review_reason"), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("submitted_at"))),
             long.TryParse(F("reviewed_at"), out var rv) ? DateTimeOffset.FromUnixTimeMilliseconds(rv) : null);
     }
@@ -97,7 +102,7 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
             [AccountKey(app.AccountId), MerchantAppKey(app.AccountId, app.ApplicationId), RedisKeys.Outbox(tag)],
             [
                 approve ? "issued" : "rejected", reason, reviewer, now.ToUnixTimeMilliseconds(), candidate,
-                time.GetUtcNow().ToUnixTimeMilliseconds(), Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "",
+                time.GetUtcNow().ToUnixTimeMilliseconds(),
                 EventTopics.MerchantIdIssued, MerchantIdIssued.Descriptor.FullName, EventJson.Format(issued), app.AccountId, app.ApplicationId,
             ]))!;
         var wasIssued = (long)r[2] == 1;

@@ -16,7 +16,7 @@ namespace FaceId.Onboarding.Grpc;
 /// <summary>Maps messages to the onboarding application classes and back; no rules here.</summary>
 public sealed class OnboardingGrpcService(
     AccountsApplication accounts,
-    ApplicationsApplication applications,
+    ServiceApplications applications,
     EnterpriseApplication enterprise,
     InboxApplication inbox,
     WebhooksApplication webhooks) : OnboardingService.OnboardingServiceBase
@@ -255,7 +255,8 @@ public sealed class OnboardingGrpcService(
         {
             MerchantIdState.Issued => MerchantIdStatus.Issued,
             MerchantIdState.Rejected => MerchantIdStatus.Rejected,
-            _ => MerchantIdStatus.Pending,
+            MerchantIdState.Pending => MerchantIdStatus.Pending,
+            var other => throw new InvalidOperationException($"unknown merchant-id application state '{other}' from the onboarding application"),
         },
         MerchantId = m.MerchantId,
         ReviewReason = m.ReviewReason,
@@ -289,7 +290,8 @@ public sealed class OnboardingGrpcService(
             ServiceStateKind.PendingReview => ServiceState.PendingReview,
             ServiceStateKind.Opened => ServiceState.Opened,
             ServiceStateKind.Suspended => ServiceState.Suspended,
-            _ => ServiceState.NotApplied,
+            ServiceStateKind.NotApplied => ServiceState.NotApplied,
+            var other => throw new InvalidOperationException($"unknown service state '{other}' from the onboarding application"),
         },
         ActivatedAt = a.ActivatedAt is { } at ? Timestamp.FromDateTimeOffset(at) : null,
         PriceBook = a.PriceBook,
@@ -297,7 +299,8 @@ public sealed class OnboardingGrpcService(
         {
             "daily" => Contracts.Common.V1.SettlementCycle.Daily,
             "monthly" => Contracts.Common.V1.SettlementCycle.Monthly,
-            _ => Contracts.Common.V1.SettlementCycle.Unspecified,
+            "" => Contracts.Common.V1.SettlementCycle.Unspecified, // not opened yet
+            var other => throw new InvalidOperationException($"unknown stored settlement cycle '{other}' of account {a.Id}"),
         },
         EnterpriseVerified = a.EnterpriseVerified,
         CreatedAt = Timestamp.FromDateTimeOffset(a.CreatedAt),
@@ -324,7 +327,13 @@ public sealed class OnboardingGrpcService(
         {
             a.History.Select(h => new ApplicationEvent
             {
-                Status = h.Status switch { "approved" => ApplicationStatus.Approved, "rejected" => ApplicationStatus.Rejected, _ => ApplicationStatus.Pending },
+                Status = h.Status switch
+                {
+                    "approved" => ApplicationStatus.Approved,
+                    "rejected" => ApplicationStatus.Rejected,
+                    "pending" => ApplicationStatus.Pending,
+                    var other => throw new InvalidOperationException($"unknown status '{other}' in the history of application {a.Id}"),
+                },
                 At = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(h.AtMs)),
                 Actor = h.Actor,
                 Reason = h.Reason,
@@ -342,12 +351,19 @@ public sealed class OnboardingGrpcService(
         },
     };
 
-    private static DocumentType ToProto(DocumentKind k) => k switch { DocumentKind.Pdf => DocumentType.Pdf, DocumentKind.Jpeg => DocumentType.Jpeg, _ => DocumentType.Png };
+    private static DocumentType ToProto(DocumentKind k) => k switch
+    {
+        DocumentKind.Pdf => DocumentType.Pdf,
+        DocumentKind.Jpeg => DocumentType.Jpeg,
+        DocumentKind.Png => DocumentType.Png,
+        _ => throw new InvalidOperationException($"unknown document kind '{k}' from the onboarding application"),
+    };
 
     private static ApplicationStatus ToProto(ApplicationState s) => s switch
     {
         ApplicationState.Approved => ApplicationStatus.Approved,
         ApplicationState.Rejected => ApplicationStatus.Rejected,
-        _ => ApplicationStatus.Pending,
+        ApplicationState.Pending => ApplicationStatus.Pending,
+        _ => throw new InvalidOperationException($"unknown application state '{s}' from the onboarding application"),
     };
 }

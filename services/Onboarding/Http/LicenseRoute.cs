@@ -44,7 +44,7 @@ public static class LicenseRoute
 
     private static async Task ReadAsync(HttpContext http,
         [FromRoute(Name = "account_id")] string accountId, [FromRoute(Name = "application_id")] string applicationId,
-        ApplicationsApplication applications, ILoggerFactory loggers)
+        ServiceApplications applications, ILoggerFactory loggers)
     {
         var request = new ReadLicenseDocumentRequest { AccountId = accountId, ApplicationId = applicationId };
         if (!await http.RequestServices.GetRequiredService<HttpCallerCheck>().AllowAsync(http, Allow, request, GrpcMethod)) return;
@@ -81,6 +81,12 @@ public static class LicenseRoute
     {
         var name = Path.GetFileName(app.LicenseFileName.Replace('\\', '/')).Trim();
         if (name.Length > 0 && !name.Any(char.IsControl)) return name;
-        return $"license-{app.Id}." + app.License.Kind switch { DocumentKind.Pdf => "pdf", DocumentKind.Jpeg => "jpg", _ => "png" };
+        return $"license-{app.Id}." + app.License.Kind switch
+        {
+            DocumentKind.Pdf => "pdf",
+            DocumentKind.Jpeg => "jpg",
+            DocumentKind.Png => "png",
+            var other => throw new InvalidOperationException($"unknown document kind '{other}'"),
+        };
     }
 }

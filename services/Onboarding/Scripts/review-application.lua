@@ -5,10 +5,11 @@
 -- KEYS[1] = {acct:M}:onb:account  KEYS[2] = {acct:M}:onb:app:<id>  KEYS[3] = {acct:M}:outbox
 -- ARGV[1] = decision (approved|rejected)  ARGV[2] = reason  ARGV[3] = reviewer  ARGV[4] = now (ms)
 -- ARGV[5] = history entry JSON  ARGV[6] = price book  ARGV[7] = cycle
--- ARGV[8] = outbox time  ARGV[9] = traceparent  ARGV[10] = tracestate
--- ARGV[11..13] = ServiceActivated topic, type, JSON   ARGV[14..16] = ApplicationReviewed topic, type, JSON
--- ARGV[17] = application id  ARGV[18] = account id
+-- ARGV[8] = outbox time
+-- ARGV[9..11] = ServiceActivated topic, type, JSON   ARGV[12..14] = ApplicationReviewed topic, type, JSON
+-- ARGV[15] = application id  ARGV[16] = account id; then the trace context (OutboxScript)
 -- Returns {'ok'|'same'|'conflict'|'missing', status, activated (1|0)}.
+-- #include lib-outbox.lua
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return {'missing', '', 0} end
 if status ~= 'pending' then
@@ -22,8 +23,7 @@ local activated = 0
 if ARGV[1] == 'approved' then
   if redis.call('HEXISTS', KEYS[1], 'activated_at') == 0 then
     redis.call('HSET', KEYS[1], 'state', 'opened', 'activated_at', ARGV[4], 'price_book', ARGV[6], 'cycle', ARGV[7])
-    redis.call('XADD', KEYS[3], '*', 'topic', ARGV[11], 'type', ARGV[12], 'data', ARGV[13], 'time', ARGV[8],
-      'traceparent', ARGV[9], 'tracestate', ARGV[10], 'id', 'activated:' .. ARGV[18])
+    outbox_append(KEYS[3], ARGV[9], ARGV[10], ARGV[11], ARGV[8], 'activated:' .. ARGV[16])
     activated = 1
   else
     redis.call('HSET', KEYS[1], 'state', 'opened')
@@ -33,6 +33,5 @@ else
     redis.call('HSET', KEYS[1], 'state', 'not_applied')
   end
 end
-redis.call('XADD', KEYS[3], '*', 'topic', ARGV[14], 'type', ARGV[15], 'data', ARGV[16], 'time', ARGV[8],
-  'traceparent', ARGV[9], 'tracestate', ARGV[10], 'id', 'reviewed:' .. ARGV[17])
+outbox_append(KEYS[3], ARGV[12], ARGV[13], ARGV[14], ARGV[8], 'reviewed:' .. ARGV[15])
 return {'ok', ARGV[1], activated}

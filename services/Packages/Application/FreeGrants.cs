@@ -2,7 +2,7 @@ using FaceId.Common;
 using FaceId.Contracts.Events.V1;
 using FaceId.EventBus;
 using FaceId.Packages.Ledger;
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 
 namespace FaceId.Packages.Application;
 

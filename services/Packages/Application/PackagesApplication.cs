@@ -1,13 +1,13 @@
 using FaceId.Common;
 using FaceId.Packages.Ledger;
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 
 namespace FaceId.Packages.Application;
 
 public sealed record LabelBalanceView(string Label, long Remaining, int ActivePackages);
 
 /// <summary>Purchases and queries of packages (R-PKG-1, R-PKG-2, R-PKG-7, R-ACC-1, R-ACC-2).</summary>
-public sealed class PackagesApplication(PackageLedger ledger, ProductCatalog catalog, TimeProvider time)
+public sealed class PackagesApplication(PackageLedger ledger, PackageReader packages, ProductCatalog catalog, TimeProvider time)
 {
     public PriceBook Catalog(string priceBook) => catalog.Book(string.IsNullOrEmpty(priceBook) ? ProductCatalog.CurrentBook : priceBook);
 
@@ -31,7 +31,7 @@ public sealed class PackagesApplication(PackageLedger ledger, ProductCatalog cat
 
         var (ids, _) = await ledger.CreatePackagesAsync(accountId, "order:" + orderId,
             [new NewPackage(label, offer.Size, offer.PriceFen, Free: false, service.PriceBook)], time.GetUtcNow(), requireOpenedService: true, orderId);
-        var package = await ledger.GetPackageAsync(accountId, ids[0])
+        var package = await packages.GetPackageAsync(accountId, ids[0])
             ?? throw new InvalidOperationException($"package {ids[0]} vanished after its creation");
         if (package.Label != label || package.Size != size)
             throw new PreconditionFailedException("ORDER_ID_REUSED", "order_id",
@@ -42,7 +42,7 @@ public sealed class PackagesApplication(PackageLedger ledger, ProductCatalog cat
     public async Task<PackageRecord> GetAsync(string accountId, string packageId)
     {
         new InputValidator().Id("account_id", accountId).Id("package_id", packageId).ThrowIfInvalid();
-        return await ledger.GetPackageAsync(accountId, packageId) ?? throw new NotFoundException("package", packageId);
+        return await packages.GetPackageAsync(accountId, packageId) ?? throw new NotFoundException("package", packageId);
     }
 
     public async Task<IReadOnlyList<PackageRecord>> ListAsync(string accountId, string? label, PackageState? state)
@@ -50,7 +50,7 @@ public sealed class PackagesApplication(PackageLedger ledger, ProductCatalog cat
         new InputValidator().Id("account_id", accountId).ThrowIfInvalid();
         await RequireMainAccountAsync(accountId);
         var now = time.GetUtcNow();
-        return (await ledger.ListPackagesAsync(accountId))
+        return (await packages.ListPackagesAsync(accountId))
             .Where(p => string.IsNullOrEmpty(label) || p.Label == label)
             .Where(p => state is null || p.StateAt(now) == state)
             .ToList();
@@ -69,7 +69,7 @@ public sealed class PackagesApplication(PackageLedger ledger, ProductCatalog cat
 
     private async Task<ServiceView> RequireMainAccountAsync(string accountId)
     {
-        var service = await ledger.GetServiceAsync(accountId) ?? throw new NotFoundException("account", accountId);
+        var service = await packages.GetServiceAsync(accountId) ?? throw new NotFoundException("account", accountId);
         if (service.IsSubAccount)
             throw new PreconditionFailedException("SUB_ACCOUNT", accountId,
                 "Packages belong to the main account; use the main account id (R-ACC-1).");

@@ -2,7 +2,7 @@ using FaceId.Common;
 using FaceId.Contracts.Packages.V1;
 using FaceId.Packages.Application;
 using FaceId.Packages.Ledger;
-using FaceId.Packages.Ledger.Catalog;
+using FaceId.Packages.Catalog;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Proto = FaceId.Contracts.Packages.V1;

@@ -5,21 +5,21 @@
 -- label made since 00:00 of its purchase day, oldest first, up to its size (R-PKG-4).
 -- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox   KEYS[3] = {acct:M}:days
 -- ARGV[1] = hash tag {acct:M}   ARGV[2] = main account id   ARGV[3] = require an opened, unsuspended service (1|0)
--- ARGV[4] = now (unix ms)  ARGV[5] = now ISO  ARGV[6] = traceparent  ARGV[7] = tracestate
--- ARGV[8..13] = topic and type of PackageDelivered, UsageBackdated, PackageAlert
--- ARGV[14] = purchased_at (unix ms)  ARGV[15] = start of the purchase day (unix ms)  ARGV[16] = purchase day (yyyymmdd)
--- ARGV[17] = expires_at (unix ms)  ARGV[18] = order id ('' for grants)
--- ARGV[19] = n, then n groups of 6: id, label, size, price_fen, free, price_book, PackageDelivered JSON
+-- ARGV[4] = now (unix ms)  ARGV[5] = now ISO  ARGV[6..11] = topic and type of PackageDelivered, UsageBackdated, PackageAlert
+-- ARGV[12] = purchased_at (unix ms)  ARGV[13] = start of the purchase day (unix ms)  ARGV[14] = purchase day (yyyymmdd)
+-- ARGV[15] = expires_at (unix ms)  ARGV[16] = order id ('' for grants)
+-- ARGV[17] = n, then n groups of 7: id, label, size, price_fen, free, price_book, PackageDelivered JSON;
+-- then the trace context (OutboxScript)
 --   (backdatedCalls is filled in here)
 -- Returns {'ok'|'dup', comma-separated package ids (for 'dup': those that exist)} or {'not_opened'|'suspended'}.
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
 -- #include lib-usage.lua
 
-local n, G = tonumber(ARGV[19]), 7
-if redis.call('HEXISTS', pkg_bucket(ARGV[20]), ARGV[20]) == 1 then
+local n, G = tonumber(ARGV[17]), 7
+if redis.call('HEXISTS', pkg_bucket(ARGV[18]), ARGV[18]) == 1 then
   local existing = {}
   for i = 0, n - 1 do
-    local id = ARGV[20 + i * G]
+    local id = ARGV[18 + i * G]
     if redis.call('HEXISTS', pkg_bucket(id), id) == 1 then existing[#existing + 1] = id end
   end
   return {'dup', table.concat(existing, ',')}
@@ -29,16 +29,16 @@ if ARGV[3] == '1' then
   if not state then return {'not_opened'} end
   if state == 'suspended' then return {'suspended'} end
 end
-local tp, ts, day = ARGV[6], ARGV[7], ARGV[16]
+local day = ARGV[14]
 local dayList = TAG .. ':day:' .. day
-redis.call('ZADD', KEYS[3], ARGV[15], day)
+redis.call('ZADD', KEYS[3], ARGV[13], day)
 local ids = {}
 for i = 0, n - 1 do
-  local b = 20 + i * G
+  local b = 18 + i * G
   local id = ARGV[b]
   local p = { id = id, bucket = pkg_bucket(id), label = ARGV[b + 1], size = tonumber(ARGV[b + 2]), used = 0,
-    price_fen = ARGV[b + 3], free = ARGV[b + 4], purchased_at = tonumber(ARGV[14]), expires_at = tonumber(ARGV[17]),
-    price_book = ARGV[b + 5], status = 'active', alerts = '', backdated = 0, refund_id = '', order_id = ARGV[18] }
+    price_fen = ARGV[b + 3], free = ARGV[b + 4], purchased_at = tonumber(ARGV[12]), expires_at = tonumber(ARGV[15]),
+    price_book = ARGV[b + 5], status = 'active', alerts = '', backdated = 0, refund_id = '', order_id = ARGV[16] }
 
   -- R-PKG-4: the purchase day's postpaid calls of this label move onto the package.
   local postq = TAG .. ':postq:' .. p.label .. ':' .. day
@@ -59,9 +59,8 @@ for i = 0, n - 1 do
     local ctr = TAG .. ':ctr:' .. day
     redis.call('HINCRBY', ctr, p.label .. '|O', -#moved)
     redis.call('HINCRBY', ctr, p.label .. '|P', #moved)
-    redis.call('XADD', KEYS[2], '*', 'topic', ARGV[10], 'type', ARGV[11], 'time', NOW, 'traceparent', tp, 'tracestate', ts,
-      'id', 'backdated:' .. id,
-      'data', cjson.encode({ accountId = ACCOUNT, packageId = id, label = p.label, requestIds = moved }))
+    outbox_append(KEYS[2], ARGV[8], ARGV[9], cjson.encode({ accountId = ACCOUNT, packageId = id, label = p.label, requestIds = moved }),
+      NOW, 'backdated:' .. id)
   end
   pkg_write(p)
   if p.used < p.size then pkg_enqueue(p) end
@@ -69,9 +68,8 @@ for i = 0, n - 1 do
 
   local delivered = cjson.decode(ARGV[b + 6])
   delivered.backdatedCalls = tostring(#moved)
-  redis.call('XADD', KEYS[2], '*', 'topic', ARGV[8], 'type', ARGV[9], 'data', cjson.encode(delivered), 'time', NOW,
-    'traceparent', tp, 'tracestate', ts, 'id', 'delivered:' .. id)
+  outbox_append(KEYS[2], ARGV[6], ARGV[7], cjson.encode(delivered), NOW, 'delivered:' .. id)
   ids[#ids + 1] = id
 end
-flush_alerts(KEYS[2], ARGV[12], ARGV[13], tp, ts)
+flush_alerts(KEYS[2], ARGV[10], ARGV[11])
 return {'ok', table.concat(ids, ',')}

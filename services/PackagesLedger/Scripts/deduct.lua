@@ -14,7 +14,7 @@
 -- so a script that dies while deciding (a bug) has changed nothing.
 --
 -- Packages and their index {acct:M}:avail:<label> (groups of packages by kind, expiry and purchase
--- day, each with its list in deduction order): lib-usage.lua, docs/redis-keys.md. The first group
+-- day, each with its list in deduction order): lib-package.lua, docs/redis-keys.md. The first group
 -- expiring after t, then its list's head, is the package to charge: O(log n).
 --
 -- Request ids: one hash per account and generation of 8 days, {acct:M}:rid:g<generation>, field the
@@ -23,34 +23,34 @@
 -- a batch then costs two HMGETs and one HSET whatever its size (docs/benchmarks.md).
 --
 -- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox
--- ARGV[1] = hash tag  ARGV[2] = main account id  ARGV[3] = traceparent  ARGV[4] = tracestate
--- ARGV[5] = now (unix ms)  ARGV[6] = now ISO  ARGV[7], ARGV[8] = usage topic and event type
--- ARGV[9], ARGV[10] = alert topic and event type
--- ARGV[11] = n records, ARGV[12] = m classes of records (records alike but for request id and time), then m groups
+-- ARGV[1] = hash tag  ARGV[2] = main account id
+-- ARGV[3] = now (unix ms)  ARGV[4] = now ISO  ARGV[5], ARGV[6] = usage topic and event type
+-- ARGV[7], ARGV[8] = alert topic and event type
+-- ARGV[9] = n records, ARGV[10] = m classes of records (records alike but for request id and time), then m groups
 --   of 4: label, occurred day (yyyymmdd, Shanghai), billable (1|0), the class's fields of a ChargedUsageGroup as JSON
 --   members (accountId … billable, subAccountId; no braces); then n groups of 3: request_id, occurred_at (ms, 13
---   digits), class (1..m)
+--   digits), class (1..m); then the trace context (OutboxScript)
 -- Returns the price book, a string of one status character per record ("+" new, ">" new with the
 -- outcome that follows from the previous new record's: the same postpaid or not-billable outcome, or
 -- the same package with one call less; "=" duplicate, "u" unknown account, "o" not opened at the
 -- record's time, "s" suspended), then the outcome of each "+" and "=" record, in order: a new
 -- record's as kept (rid_value's short form: its label is the record's), a duplicate's whole
 -- ("kind|label|package|remaining"). A batch charged to one package is answered in one string.
-local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
+local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 -- #include lib-usage.lua
 
 local svc = redis.call('HMGET', KEYS[1], 'state', 'activated_at', 'price_book')
 local state, activated, book = svc[1], tonumber(svc[2] or ''), svc[3] or ''
 local account_known = state ~= false or redis.call('EXISTS', KEYS[1]) == 1
 
-local n, m = tonumber(ARGV[11]), tonumber(ARGV[12])
+local n, m = tonumber(ARGV[9]), tonumber(ARGV[10])
 -- Per class: its label, day, billable, JSON members, and the event groups of its new records by package.
 local classes = {}
 for k = 1, m do
-  local b = 13 + (k - 1) * 4
+  local b = 11 + (k - 1) * 4
   classes[tostring(k)] = { label = ARGV[b], day = ARGV[b + 1], billable = ARGV[b + 2] == '1', json = ARGV[b + 3], groups = {} }
 end
-local first = 13 + m * 4
+local first = 11 + m * 4
 
 -- 1. Known request ids: one HMGET of the batch's ids in the current generation's hash (field '~',
 -- never a request id, marks a hash whose expiry is set), one more in the previous generation's for
@@ -109,7 +109,7 @@ local function package(id)
   if not p then
     p = pkg_read(id)
     -- Valid from 00:00 Shanghai (UTC+8) of the purchase day (R-PKG-2).
-    p.valid_from = p.purchased_at - (p.purchased_at + 28800000) % 86400000
+    p.valid_from = p.purchased_at - (p.purchased_at + SHANGHAI_OFFSET_MS) % DAY_MS
     pkgs[id] = p
   end
   return p
@@ -271,8 +271,7 @@ if ne > 0 then
     groups[k] = '{' .. e[1] .. book_json .. (e[2] == '' and '' or '","packageId":"' .. e[2]) ..
       '","requestIds":["' .. table.concat(e[3].ids, '","') .. '"],"occurredAtMs":[' .. table.concat(e[3].times, ',') .. ']}'
   end
-  redis.call('XADD', KEYS[2], '*', 'topic', ARGV[7], 'type', ARGV[8],
-    'data', '{"groups":[' .. table.concat(groups, ',') .. ']}', 'time', NOW, 'traceparent', ARGV[3], 'tracestate', ARGV[4])
+  outbox_append(KEYS[2], ARGV[5], ARGV[6], '{"groups":[' .. table.concat(groups, ',') .. ']}', NOW)
 end
-flush_alerts(KEYS[2], ARGV[9], ARGV[10], ARGV[3], ARGV[4])
+flush_alerts(KEYS[2], ARGV[7], ARGV[8])
 return out

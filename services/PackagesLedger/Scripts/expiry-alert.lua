@@ -4,8 +4,7 @@
 -- PRUNE together) from the deduction index once no late record can still use it.
 -- KEYS[1] = {acct:M}:outbox
 -- ARGV[1] = hash tag  ARGV[2] = main account id  ARGV[3] = package id  ARGV[4] = step
--- ARGV[5] = now (ms)  ARGV[6] = now ISO  ARGV[7] = traceparent  ARGV[8] = tracestate
--- ARGV[9], ARGV[10] = alert topic and type
+-- ARGV[5] = now (ms)  ARGV[6] = now ISO  ARGV[7], ARGV[8] = alert topic and type; then the trace context (OutboxScript)
 -- Returns 'raised', 'skipped', 'pruned' or 'missing'.
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
 -- #include lib-usage.lua
@@ -24,5 +23,5 @@ local kind = 'PACKAGE_ALERT_KIND_' .. step
 if p.status ~= 'active' or remaining <= 0 or not pkg_flag(p, kind) then return 'skipped' end
 pkg_write(p)
 raise_alert(p, kind, remaining)
-flush_alerts(KEYS[1], ARGV[9], ARGV[10], ARGV[7], ARGV[8])
+flush_alerts(KEYS[1], ARGV[7], ARGV[8])
 return 'raised'

@@ -20,7 +20,7 @@ namespace FaceId.Refund.Application;
 /// authentication and authorization come with the platform's security work (docs/api.md).
 /// </remarks>
 public sealed class RefundApplication(
-    PackageLedger packages,
+    PackageReader packages,
     RefundLedger ledger,
     RefundStore store,
     PendingRefunds pending,
@@ -173,7 +173,7 @@ public sealed class RefundApplication(
             $"The no-reason refund window of package {package.Id} (bought {Shanghai(package.PurchasedAt)}) closed at " +
             $"{Shanghai(RefundLedger.RefundDeadline(package.PurchasedAt).AddMilliseconds(-1))} Asia/Shanghai, the end of the 7th day after its purchase day (R-REF-1).",
         ReasonAlreadyRequested => $"Package {package.Id} already has refund {existingRefundId}; a package is refunded at most once.",
-        _ => $"Package {package.Id} cannot be refunded ({reason}).",
+        _ => throw new InvalidOperationException($"unknown refund refusal reason '{reason}'"),
     };
 
     private static string Shanghai(DateTimeOffset t) => t.ToOffset(ChinaCalendar.Offset).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

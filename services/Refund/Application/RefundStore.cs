@@ -6,7 +6,7 @@ using StackExchange.Redis;
 namespace FaceId.Refund.Application;
 
 /// <summary>
-/// Reads the refund records that the ledger's refund scripts write (<see cref="RefundKeys"/>:
+/// Reads the refund records that the freeze and completion scripts (RefundLedger) write (<see cref="RefundKeys"/>:
 /// <c>{acct:M}:ref:&lt;id&gt;</c> hash, its <c>:history</c> list, the <c>{acct:M}:refs</c> index),
 /// and records refusals (record-rejection.lua).
 /// </summary>

@@ -18,10 +18,12 @@ using FaceId.LoadGen;
 //       a closed-loop run: warm-up, timed window, every gRPC status and outcome checked; exit code 1 on any error.
 //   report --in results.jsonl --out latest.md
 //       the results table, ratios to the ceilings and the targets.
+//   script deduct
+//       prints deduct.lua as Metering loads it (generated constants, includes), for redis-benchmark.
 var command = args.FirstOrDefault() ?? "";
 try
 {
-    var options = new Options(args.Skip(1));
+    var options = new Options(args.Skip(command == "script" ? 2 : 1));
     return command switch
     {
         "prepare" => await PrepareAsync(options),
@@ -29,6 +31,7 @@ try
         "wait" => await WaitAsync(options),
         "ping" or "unary" or "batch" => await LoadAsync(command, options),
         "report" => Report.Write(options.Require("in"), options.Require("out")),
+        "script" when args.ElementAtOrDefault(1) == "deduct" => PrintDeductScript(),
         _ => Usage(),
     };
 }
@@ -40,8 +43,14 @@ catch (ArgumentException e)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: FaceId.LoadGen prepare|ping|unary|batch|report [--options] (see the header of Program.cs)");
+    Console.Error.WriteLine("usage: FaceId.LoadGen prepare|ping|unary|batch|report|script [--options] (see the header of Program.cs)");
     return 2;
+}
+
+static int PrintDeductScript()
+{
+    Console.Out.Write(FaceId.Packages.Ledger.UsageCharges.DeductScriptText);
+    return 0;
 }
 
 static async Task<int> PrepareAsync(Options o)

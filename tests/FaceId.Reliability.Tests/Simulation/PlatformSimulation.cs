@@ -202,7 +202,7 @@ public sealed class PlatformSimulation : IAsyncDisposable
         var (ids, created) = await _host.Grants.GrantTrialAsync(Account, Now);
         Assert(created == (_packages.Count == 0), $"R-ONB-3: the trial is granted exactly once (created={created})");
         foreach (var id in ids.Where(id => !_packages.ContainsKey(id)))
-            _packages[id] = new Pkg((await _host.Ledger.GetPackageAsync(Account, id))!);
+            _packages[id] = new Pkg((await _host.Reader.GetPackageAsync(Account, id))!);
         return "grant trial";
     }
 
@@ -529,7 +529,7 @@ public sealed class PlatformSimulation : IAsyncDisposable
     /// <summary>R-PKG-5: used ≤ size, used = the calls acknowledged against the package; package counters = the packages' used.</summary>
     private async Task CheckPackagesAsync()
     {
-        var stored = (await _host.Ledger.ListPackagesAsync(Account)).ToDictionary(p => p.Id);
+        var stored = (await _host.Reader.ListPackagesAsync(Account)).ToDictionary(p => p.Id);
         Assert(stored.Count == _packages.Count, $"{stored.Count} packages stored, {_packages.Count} delivered");
         var used = UsedByPackage();
         foreach (var (id, p) in _packages)
@@ -657,9 +657,9 @@ public sealed class PlatformSimulation : IAsyncDisposable
         var lines = await Get<ReconciliationService>().GetAsync(Account, Now.AddDays(-390), Now);
         Assert(lines.All(l => l.Balanced), $"R-BIL-3: reconciliation unbalanced: {string.Join("; ", lines.Where(l => !l.Balanced))}");
         // Every acknowledged outcome still kept is stored as acknowledged: request ids are kept at least
-        // PackageLedger.RequestIdRetention after their charge, which is after the call's time.
-        var kept = _charges.Where(c => c.Value.At >= Now - PackageLedger.RequestIdRetention).ToList();
-        var outcomes = kept.ToDictionary(c => c.Key, c => _host.Ledger.GetChargeAsync(Account, c.Key));
+        // UsageCharges.RequestIdRetention after their charge, which is after the call's time.
+        var kept = _charges.Where(c => c.Value.At >= Now - UsageCharges.RequestIdRetention).ToList();
+        var outcomes = kept.ToDictionary(c => c.Key, c => _host.Charges.GetChargeAsync(Account, c.Key));
         await Task.WhenAll(outcomes.Values);
         foreach (var (id, c) in kept)
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FaceId.Contracts;
 using Google.Protobuf;
 using StackExchange.Redis;
@@ -7,21 +6,19 @@ namespace FaceId.EventBus.Outbox;
 
 /// <summary>
 /// An event waiting in an outbox stream (<c>{tag}:outbox</c>), written in the same atomic step as
-/// the state change it reports — by a Lua script (see <see cref="ScriptArgs"/>) or a MULTI/EXEC
-/// transaction (<see cref="AppendTo"/>) — and relayed to the bus afterwards by <see cref="OutboxRelay"/>.
+/// the state change it reports — by a Lua script (<see cref="OutboxScript"/>, lib-outbox.lua) or a
+/// MULTI/EXEC transaction (<see cref="AppendTo"/>) — and relayed to the bus afterwards by <see cref="OutboxRelay"/>.
 /// Entry fields: topic, type, data (protobuf JSON), time (unix ms), traceparent, tracestate, id.
 /// </summary>
 public sealed record OutboxEntry(string Topic, string Type, string DataJson, long TimeUnixMs, string TraceParent, string TraceState, string Id)
 {
-    /// <summary>Number of ARGV slots <see cref="ScriptArgs"/> fills; Lua appends them with outbox_add (see docs/redis-keys.md).</summary>
-    public const int ScriptArgCount = 7;
-
     /// <summary>Builds an entry for <paramref name="event"/>. The id is chosen now, so a retried write keeps it.</summary>
-    public static OutboxEntry For<TEvent>(TEvent @event, TimeProvider time, string? id = null) where TEvent : IMessage<TEvent>, new() =>
-        new(EventTopics.For(@event.Descriptor), @event.Descriptor.FullName, EventJson.Format(@event), time.GetUtcNow().ToUnixTimeMilliseconds(),
-            Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "", id ?? Guid.NewGuid().ToString("N"));
-
-    public RedisValue[] ScriptArgs() => [Topic, Type, DataJson, TimeUnixMs, TraceParent, TraceState, Id];
+    public static OutboxEntry For<TEvent>(TEvent @event, TimeProvider time, string? id = null) where TEvent : IMessage<TEvent>, new()
+    {
+        var (traceParent, traceState) = OutboxTrace.Current();
+        return new(EventTopics.For(@event.Descriptor), @event.Descriptor.FullName, EventJson.Format(@event), time.GetUtcNow().ToUnixTimeMilliseconds(),
+            traceParent, traceState, id ?? Guid.NewGuid().ToString("N"));
+    }
 
     public NameValueEntry[] Fields() =>
     [

@@ -109,7 +109,8 @@ public static class DaprSubscriptionEndpoints
             {
                 DispatchResult.Handled => "SUCCESS",
                 DispatchResult.Retry => "RETRY",
-                _ => "DROP",
+                DispatchResult.Poison => "DROP",
+                _ => throw new InvalidOperationException($"unknown dispatch result '{result}'"),
             },
         });
     }

@@ -55,7 +55,13 @@ public sealed class NotificationStore(IDatabase redis, IOptions<NotificationOpti
     {
         var r = (string)(await ClaimScript.RunAsync(redis, [MarkerKey(main, eventId, channel)],
             [token, (long)TimeSpan.FromSeconds(options.Value.ClaimLeaseSeconds).TotalMilliseconds]))!;
-        return r switch { "sent" => ClaimResult.AlreadySent, "busy" => ClaimResult.Busy, _ => ClaimResult.Claimed };
+        return r switch
+        {
+            "sent" => ClaimResult.AlreadySent,
+            "busy" => ClaimResult.Busy,
+            "claimed" => ClaimResult.Claimed,
+            _ => throw new InvalidOperationException($"claim-delivery.lua answered unknown status '{r}'"),
+        };
     }
 
     public Task MarkSentAsync(string main, string eventId, string channel) =>

@@ -12,7 +12,7 @@ public sealed record OpenedLicense(ApplicationRecord Application, string Content
 }
 
 /// <summary>Applications to open the service, with business-license upload and review (R-ONB-1, R-ONB-2).</summary>
-public sealed class ApplicationsApplication(AccountStore store, DocumentStore documents, TimeProvider time)
+public sealed class ServiceApplications(AccountStore store, DocumentStore documents, TimeProvider time)
 {
     public const int MaxScenarioLength = 2_000;
     public const int MaxReasonLength = 500;

@@ -1,36 +1,27 @@
-using System.Diagnostics;
 using FaceId.Common;
 using FaceId.Contracts;
 using FaceId.Contracts.Events.V1;
 using FaceId.EventBus;
 using FaceId.EventBus.Outbox;
+using FaceId.Packages.Ledger;
 using FaceId.Redis;
 using Google.Protobuf.WellKnownTypes;
 using StackExchange.Redis;
 
-namespace FaceId.Packages.Ledger;
-
-/// <summary>Keys of the Refund service's records, in the account's slot so they change with the package.</summary>
-public static class RefundKeys
-{
-    public static string Refund(string accountId, string refundId) => RedisKeys.ForAccount(accountId, "ref:" + refundId);
-    public static string History(string accountId, string refundId) => Refund(accountId, refundId) + ":history";
-    public static string Idempotency(string accountId, string key) => RedisKeys.ForAccount(accountId, "ref:idem:" + key);
-    /// <summary>Sorted set of the account's refund ids by request time.</summary>
-    public static string List(string accountId) => RedisKeys.ForAccount(accountId, "refs");
-}
+namespace FaceId.Refund.Application;
 
 public sealed record FreezeResult(bool Accepted, bool Duplicate, string RefundId, string? RefusalReason);
 
 /// <summary>
-/// The package side of refunds (docs/rules.md §7): the atomic freeze that races metering (R-REF-2)
-/// and the exactly-once credit (R-REF-3). The Refund service owns the refund records; both
-/// scripts write them in the same step as the package change.
+/// The two atomic steps of a refund (docs/rules.md §7): the freeze that races metering (R-REF-2)
+/// and the exactly-once credit (R-REF-3). Both change Refund's records and the package record in
+/// one script: the package prefixes are Packages', shared with Refund for these two steps only
+/// (docs/architecture.md, key ownership), through the ledger's package library (lib-package.lua).
 /// </summary>
 public sealed class RefundLedger(IDatabase redis, OutboxRelay outbox, TimeProvider time)
 {
-    private static readonly RedisScript FreezeScript = RedisScript.FromResource(typeof(RefundLedger).Assembly, "freeze-for-refund.lua");
-    private static readonly RedisScript CompleteScript = RedisScript.FromResource(typeof(RefundLedger).Assembly, "complete-refund.lua");
+    private static readonly RedisScript FreezeScript = RedisScript.FromResource(typeof(RefundLedger).Assembly, "freeze-for-refund.lua", PackageScriptLibrary.Preamble, PackageScriptLibrary.Assembly);
+    private static readonly OutboxScript CompleteScript = OutboxScript.FromResource(typeof(RefundLedger).Assembly, "complete-refund.lua", PackageScriptLibrary.Preamble, PackageScriptLibrary.Assembly);
 
     /// <summary>Last instant (exclusive) to request a no-reason refund: 00:00 of the 8th day after the purchase day (R-REF-1).</summary>
     public static DateTimeOffset RefundDeadline(DateTimeOffset purchasedAt) => ChinaCalendar.StartOf(ChinaCalendar.DateOf(purchasedAt).AddDays(8));
@@ -41,31 +32,33 @@ public sealed class RefundLedger(IDatabase redis, OutboxRelay outbox, TimeProvid
         var now = time.GetUtcNow();
         var r = (RedisResult[])(await FreezeScript.RunAsync(redis,
             [RefundKeys.Refund(accountId, newRefundId), RefundKeys.Idempotency(accountId, idempotencyKey), RefundKeys.List(accountId)],
-            [LedgerKeys.Tag(accountId), newRefundId, packageId, now.ToUnixTimeMilliseconds(), RefundDeadline(purchasedAt).ToUnixTimeMilliseconds(), requestedHistory, approvedHistory]))!;
+            [RefundKeys.Tag(accountId), newRefundId, packageId, now.ToUnixTimeMilliseconds(), RefundDeadline(purchasedAt).ToUnixTimeMilliseconds(), requestedHistory, approvedHistory]))!;
         var status = (string)r[0]!;
         var id = (string)r[1]!;
         return status switch
         {
             "ok" => new FreezeResult(true, false, id, null),
             "dup" => new FreezeResult(true, true, id, null),
-            _ => new FreezeResult(false, false, id, status),
+            RefundApplication.ReasonNotFound or RefundApplication.ReasonFree or RefundApplication.ReasonAlreadyRequested
+                or RefundApplication.ReasonUsed or RefundApplication.ReasonWindowClosed => new FreezeResult(false, false, id, status),
+            _ => throw new InvalidOperationException($"freeze-for-refund.lua answered unknown status '{status}'"),
         };
     }
 
     /// <summary>Credits an approved refund once; returns 'credited', 'already' or the refund's blocking state.</summary>
     public async Task<string> CompleteAsync(string accountId, string refundId, string packageId, long amountFen, string creditedHistory)
     {
-        await outbox.RegisterAsync(LedgerKeys.Tag(accountId));
+        await outbox.RegisterAsync(RefundKeys.Tag(accountId));
         var now = time.GetUtcNow();
         var completed = new RefundCompleted
         {
             RefundId = refundId, AccountId = accountId, PackageId = packageId, AmountFen = amountFen, CompletedAt = Timestamp.FromDateTimeOffset(now),
         };
         var result = (string)(await CompleteScript.RunAsync(redis,
-            [RefundKeys.Refund(accountId, refundId), LedgerKeys.Outbox(accountId)],
+            [RefundKeys.Refund(accountId, refundId), RefundKeys.Outbox(accountId)],
             [now.ToUnixTimeMilliseconds(), creditedHistory, EventTopics.RefundCompleted, RefundCompleted.Descriptor.FullName, EventJson.Format(completed),
-             Activity.Current?.Id ?? "", Activity.Current?.TraceStateString ?? "", refundId, LedgerKeys.Tag(accountId), packageId]))!;
-        if (result == "credited") outbox.Notify(LedgerKeys.Tag(accountId));
+             refundId, RefundKeys.Tag(accountId), packageId]))!;
+        if (result == "credited") outbox.Notify(RefundKeys.Tag(accountId));
         return result;
     }
 }

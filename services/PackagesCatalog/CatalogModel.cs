@@ -1,4 +1,4 @@
-namespace FaceId.Packages.Ledger.Catalog;
+namespace FaceId.Packages.Catalog;
 
 /// <summary>A whole-volume tier: when the month's calls reach MinCalls, every call costs UnitFen (null = contract price).</summary>
 public sealed record PriceTier(long MinCalls, long? UnitFen);

@@ -1,7 +1,7 @@
 using FaceId.Common;
 using FaceId.Contracts.Common.V1;
 
-namespace FaceId.Packages.Ledger.Catalog;
+namespace FaceId.Packages.Catalog;
 
 /// <summary>The label a usage record is billed under, and which return codes bill it.</summary>
 public sealed record ResolvedLabel(string Label, string CodeSet);

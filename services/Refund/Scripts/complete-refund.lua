@@ -2,22 +2,22 @@
 -- credited, and RefundCompleted (Billing adds the amount to the balance) enters the outbox, together.
 -- KEYS[1] = {acct:M}:ref:<refund id>  KEYS[2] = {acct:M}:outbox
 -- ARGV[1] = now (ms)  ARGV[2] = history JSON (credited)  ARGV[3] = topic  ARGV[4] = type
--- ARGV[5] = RefundCompleted JSON  ARGV[6] = traceparent  ARGV[7] = tracestate  ARGV[8] = refund id
--- ARGV[9] = hash tag  ARGV[10] = package id
+-- ARGV[5] = RefundCompleted JSON  ARGV[6] = refund id  ARGV[7] = hash tag  ARGV[8] = package id
+-- then the trace context (OutboxScript)
 -- Returns 'credited' (now), 'already' (earlier), or the refund's state when it cannot be credited.
-local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[9], '', ARGV[1], ''
--- #include lib-usage.lua
+local TAG = ARGV[7]
+-- #include lib-package.lua
+-- #include lib-outbox.lua
 
 local state = redis.call('HGET', KEYS[1], 'state')
 if state == 'credited' then return 'already' end
 if state ~= 'approved' then return state or 'missing' end
 redis.call('HSET', KEYS[1], 'state', 'credited', 'credited_at', ARGV[1])
 redis.call('RPUSH', KEYS[1] .. ':history', ARGV[2])
-local p = pkg_read(ARGV[10])
+local p = pkg_read(ARGV[8])
 if p then
   p.status = 'refunded'
   pkg_write(p)
 end
-redis.call('XADD', KEYS[2], '*', 'topic', ARGV[3], 'type', ARGV[4], 'data', ARGV[5], 'time', ARGV[1],
-  'traceparent', ARGV[6], 'tracestate', ARGV[7], 'id', 'refund-completed:' .. ARGV[8])
+outbox_append(KEYS[2], ARGV[3], ARGV[4], ARGV[5], ARGV[1], 'refund-completed:' .. ARGV[6])
 return 'credited'

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace FaceId.Packages.Ledger.Catalog;
+namespace FaceId.Packages.Catalog;
 
 /// <summary>
 /// Reads and validates the catalog files (pricebook-*.json, channels.json, return-codes.json).

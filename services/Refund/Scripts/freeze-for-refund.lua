@@ -7,8 +7,8 @@
 -- ARGV[5] = refund deadline, exclusive (ms)  ARGV[6] = history JSON (requested)  ARGV[7] = history JSON (approved)
 -- Returns {'ok'|'dup', refund id} or {reason, existing refund id or ''}; reasons:
 -- REFUND_PACKAGE_NOT_FOUND, REFUND_PACKAGE_FREE, REFUND_ALREADY_REQUESTED, REFUND_PACKAGE_USED, REFUND_WINDOW_CLOSED.
-local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], '', ARGV[4], ''
--- #include lib-usage.lua
+local TAG = ARGV[1]
+-- #include lib-package.lua
 
 local existing = redis.call('GET', KEYS[2])
 if existing then return {'dup', existing} end

@@ -1,0 +1,94 @@
+-- The package records and the deduction index (docs/redis-keys.md), owned by Packages: included
+-- ("-- #include lib-package.lua") by the ledger's scripts and by the scripts of the services that
+-- share the package prefixes (Refund's freeze and completion: docs/architecture.md, key ownership).
+-- Locals expected before the include: TAG (the account's hash tag), and the constants of
+-- PackageScriptLibrary.Preamble (PKG_BUCKETS, RID_GENERATION_MS, SHANGHAI_OFFSET_MS, DAY_MS),
+-- generated from C# when the script is loaded.
+
+-- Civil date (year, month, day) of a count of days since 1970-01-01 (H. Hinnant's algorithm).
+local function civil(days)
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  return yoe + era * 400 + (m <= 2 and 1 or 0), m, d
+end
+
+-- The Shanghai (UTC+8) date of a unix time in ms, yyyymmdd.
+local function shanghai_day(ms)
+  local y, m, d = civil(math.floor((ms + SHANGHAI_OFFSET_MS) / DAY_MS))
+  return string.format('%04d%02d%02d', y, m, d)
+end
+
+-- Packages (docs/redis-keys.md). A package is ONE field of the account's hash {acct:M}:pk:<bucket>,
+-- bucket = pkg_bucket(id) (LedgerKeys.PackageBucket: PKG_BUCKETS buckets per account, so a bucket stays a
+-- small listpack-encoded hash), field = the package id, value = its record, fields joined by '|':
+--   label|size|used|price_fen|free|purchased_at|expires_at|price_book|status|alerts|backdated|refund_id|order_id
+-- (times in ms; status active|refunding|refunded; alerts: one letter per alert raised, PKG_ALERT_FLAG).
+-- PackageRecord.Parse reads the same format: keep both in step.
+local PKG_PATTERN = '^([^|]*)|(%d+)|(%d+)|([^|]*)|([01])|(%d+)|(%d+)|([^|]*)|([^|]*)|([^|]*)|(%d+)|([^|]*)|([^|]*)$'
+local PKG_FORMAT = '%s|%d|%d|%s|%s|%d|%d|%s|%s|%s|%d|%s|%s'
+local PKG_ALERT_FLAG = { PACKAGE_ALERT_KIND_LOW_BALANCE = 'L', PACKAGE_ALERT_KIND_EXHAUSTED = 'X',
+  PACKAGE_ALERT_KIND_EXPIRING_7D = '7', PACKAGE_ALERT_KIND_EXPIRING_1D = '1', PACKAGE_ALERT_KIND_EXPIRED = 'E' }
+
+local function pkg_bucket(id)
+  local hex = string.match(id, '^pkg_(%x%x%x)')
+  return TAG .. ':pk:' .. (hex and tonumber(hex, 16) % PKG_BUCKETS or 0)
+end
+
+-- The package as a table (plus id and bucket), or nil when it does not exist.
+local function pkg_read(id)
+  local bucket = pkg_bucket(id)
+  local s = redis.call('HGET', bucket, id)
+  if not s then return nil end
+  local label, size, used, price, free, purchased, expires, book, status, raised, backdated, refund, order = string.match(s, PKG_PATTERN)
+  if not label then error('package record of ' .. id .. ' is malformed: ' .. s) end
+  return { id = id, bucket = bucket, label = label, size = tonumber(size), used = tonumber(used), price_fen = price, free = free,
+    purchased_at = tonumber(purchased), expires_at = tonumber(expires), price_book = book, status = status, alerts = raised,
+    backdated = tonumber(backdated), refund_id = refund, order_id = order }
+end
+
+local function pkg_write(p)
+  redis.call('HSET', p.bucket, p.id, string.format(PKG_FORMAT, p.label, p.size, p.used, p.price_fen, p.free, p.purchased_at,
+    p.expires_at, p.price_book, p.status, p.alerts, p.backdated, p.refund_id, p.order_id))
+end
+
+-- The deduction index: {acct:M}:avail:<label>, a sorted set (every score 0, lex order) with one
+-- member "<0 free|1 purchased>|<expires_at 13 digits>|<purchase day yyyymmdd>" per group of usable
+-- packages that share them, and per member a list {acct:M}:avail:<label>:<member> of the group's
+-- package ids by purchase time, then id (R-PKG-3). The index's first member expiring after t, then
+-- its list's head, is the package to charge: O(log n) in the number of packages.
+local function pkg_queue(p)
+  local index = TAG .. ':avail:' .. p.label
+  local member = string.format('%s|%013d|%s', p.free == '1' and '0' or '1', p.expires_at, shanghai_day(p.purchased_at))
+  return index, member, index .. ':' .. member
+end
+
+-- Puts a new package into its list, after the last one bought no later (concurrent purchases of a
+-- day may arrive out of order).
+local function pkg_enqueue(p)
+  local index, member, queue = pkg_queue(p)
+  local k, tail = -1, redis.call('LINDEX', queue, -1)
+  while tail do
+    local o = pkg_read(tail)
+    if not o or o.purchased_at < p.purchased_at or (o.purchased_at == p.purchased_at and o.id < p.id) then break end
+    k = k - 1
+    tail = redis.call('LINDEX', queue, k)
+  end
+  if k == -1 then redis.call('RPUSH', queue, p.id)
+  elseif tail then redis.call('LINSERT', queue, 'AFTER', tail, p.id)
+  else redis.call('LPUSH', queue, p.id) end
+  redis.call('ZADD', index, 0, member)
+end
+
+-- Takes a package out of the index (exhausted, frozen for a refund); an emptied list leaves the index.
+local function pkg_dequeue(p)
+  local index, member, queue = pkg_queue(p)
+  redis.call('LREM', queue, 1, p.id)
+  if redis.call('EXISTS', queue) == 0 then redis.call('ZREM', index, member) end
+end
+
