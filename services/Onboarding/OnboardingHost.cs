@@ -20,10 +20,12 @@ public static class OnboardingHost
         .AddSubscription<PackageDelivered, NotificationHandlers>()
         .AddSubscription<ApplicationReviewed, NotificationHandlers>()
         .AddSubscription<RefundCompleted, NotificationHandlers>()
+        .AddSubscription<RefundRejected, NotificationHandlers>()
         .AddSubscription<BillIssued, NotificationHandlers>()
         .AddSubscription<ServiceSuspended, NotificationHandlers>()
         .AddSubscription<ServiceResumed, NotificationHandlers>()
-        .AddSubscription<MerchantIdIssued, NotificationHandlers>();
+        .AddSubscription<MerchantIdIssued, NotificationHandlers>()
+        .AddSubscription<MerchantIdRejected, NotificationHandlers>();
 
     public static IServiceCollection AddOnboardingService(this IServiceCollection services)
     {

@@ -136,6 +136,28 @@ public sealed class MerchantIdTests(RedisFixture redis) : IClassFixture<RedisFix
         Assert.Equal([e.Id], (await Streams.EventsAsync(redis.Database, EventTopics.MerchantIdIssued, accountId)).Select(x => x.Id).Distinct().ToArray());
     }
 
+    [Fact]
+    public async Task R_ONB_5_a_rejection_publishes_one_MerchantIdRejected_under_racing_reviewers_and_retries()
+    {
+        var channel = _onboarding.Channel;
+        var accountId = await VerifiedOpenedAccountAsync();
+        var application = await Steps.ApplyMerchantIdAsync(channel, accountId);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            Steps.ReviewMerchantIdAsync(channel, application.ApplicationId, approve: false, reason: "营业执照已过期", reviewer: $"reviewer-{i}")));
+        Assert.All(results, r => Assert.Equal(MerchantIdStatus.Rejected, r.Status));
+        await Steps.ReviewMerchantIdAsync(channel, application.ApplicationId, approve: false, reason: "again"); // a later retry
+
+        var rejected = await Eventually.GetAsync(() => Streams.EventsAsync(redis.Database, EventTopics.MerchantIdRejected, application.ApplicationId),
+            list => list.Count >= 1, Steps.Timeout, "MerchantIdRejected published");
+        await Task.Delay(500);
+        var e = Assert.Single(await Streams.EventsAsync(redis.Database, EventTopics.MerchantIdRejected, application.ApplicationId));
+        Assert.Equal("merchant-rejected:" + application.ApplicationId, e.Id);
+        var data = Google.Protobuf.JsonParser.Default.Parse<FaceId.Contracts.Events.V1.MerchantIdRejected>(e.DataJson);
+        Assert.Equal((accountId, results[0].ReviewReason), (data.AccountId, data.Reason));
+        Assert.Empty(await Streams.EventsAsync(redis.Database, EventTopics.MerchantIdIssued, accountId));
+    }
+
     private async Task<string> VerifiedOpenedAccountAsync()
     {
         var accountId = await Steps.OpenServiceAsync(_onboarding.Channel);

@@ -88,6 +88,50 @@ public sealed class WebhookTests(RedisFixture redis) : IClassFixture<RedisFixtur
     }
 
     [Fact]
+    public async Task A_refused_refund_and_a_rejected_merchant_id_reach_a_subscribed_endpoint_once_each_signed()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var host = Host();
+        var account = await Steps.OpenServiceAsync(host.Channel);
+        await Steps.VerifyAsync(host.Channel, account);
+        var client = Support.Webhooks.Console(host.ChannelWithToken, account);
+        var created = await Support.Webhooks.CreateAsync(client, account, receiver.Url, "refund.rejected", "merchant_id.rejected");
+
+        var refund = Streams.Event(new RefundRejected
+        {
+            RefundId = "ref_7", AccountId = account, PackageId = "pkg_7", Label = "basic_authoritative", AmountFen = 93000,
+            Reason = "REFUND_PACKAGE_USED", RejectedAt = Now,
+        }, "refund-rejected:ref_7");
+        await host.Services.GetRequiredService<IEventBus>().PublishAsync(refund);
+        await Streams.RedeliverAsync(redis.Database, refund); // the same event again: no second delivery
+        // The real path: Onboarding's review script writes MerchantIdRejected, its relay publishes it, its handler queues the webhook.
+        var application = await Steps.ApplyMerchantIdAsync(host.Channel, account);
+        await Steps.ReviewMerchantIdAsync(host.Channel, application.ApplicationId, approve: false, reason: "营业执照已过期");
+        await Steps.ReviewMerchantIdAsync(host.Channel, application.ApplicationId, approve: false, reason: "营业执照已过期");
+
+        await Eventually.AssertAsync(() => receiver.Accepted.Count >= 2, Steps.Timeout, "two deliveries");
+        await Task.Delay(500);
+        var accepted = receiver.Accepted;
+        Assert.Equal(2, accepted.Count);
+        var verifier = new StandardWebhook(created.Secret);
+        foreach (var r in accepted) verifier.Verify(r.Body, r.Headers);
+
+        var bodies = accepted.Select(r => JsonNode.Parse(r.Body)!).ToDictionary(j => (string)j["type"]!);
+        var refused = bodies["refund.rejected"];
+        Assert.Equal("refund-rejected:ref_7", (string)refused["event_id"]!);
+        Assert.Equal(93000, (long)refused["data"]!["amount_fen"]!);
+        Assert.Equal("930.00", (string)refused["data"]!["amount_cny"]!);
+        Assert.Equal(("ref_7", "pkg_7", "basic_authoritative", "REFUND_PACKAGE_USED"), ((string)refused["data"]!["refund_id"]!,
+            (string)refused["data"]!["package_id"]!, (string)refused["data"]!["label"]!, (string)refused["data"]!["reason"]!));
+        Assert.True(DateTimeOffset.TryParseExact((string)refused["data"]!["rejected_at"]!, "yyyy-MM-dd'T'HH:mm:ss.FFFzzz", null, default, out _));
+        var merchant = bodies["merchant_id.rejected"];
+        Assert.Equal("merchant-rejected:" + application.ApplicationId, (string)merchant["event_id"]!);
+        Assert.Equal(account, (string)merchant["account_id"]!);
+        Assert.Equal((application.ApplicationId, "营业执照已过期"), ((string)merchant["data"]!["application_id"]!, (string)merchant["data"]!["reason"]!));
+        Assert.EndsWith("+08:00", (string)merchant["data"]!["rejected_at"]!);
+    }
+
+    [Fact]
     public async Task A_receiver_failing_the_first_three_attempts_gets_exactly_one_accepted_delivery_per_event_with_one_webhook_id_and_growing_waits()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

@@ -1,4 +1,5 @@
 using FaceId.Common;
+using FaceId.Contracts;
 using FaceId.Metering.Application;
 using FaceId.Packages.Ledger;
 using FaceId.Refund.Application;
@@ -66,6 +67,34 @@ public sealed class RefundRulesTests(RedisFixture redis) : IClassFixture<RedisFi
         var e = await Assert.ThrowsAsync<PreconditionFailedException>(() => host.RefundAsync(account, package.Id));
         Assert.Equal("REFUND_PACKAGE_USED", e.Reason);
         Assert.Equal(PackageState.Active, (await host.PackageAsync(account, package.Id)).StateAt(host.Time.GetUtcNow()));
+        Assert.Empty(await host.RefundEventsAsync(account));
+    }
+
+    [Fact]
+    public async Task R_REF_1_a_refused_refund_publishes_one_RefundRejected_however_often_its_key_is_retried_at_once()
+    {
+        await using var host = new RefundTestHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        var package = await host.BuyAsync(account, "basic_authoritative", 1000);
+        await host.UseAsync(account, "basic_authoritative");
+
+        var refusals = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() =>
+            Assert.ThrowsAsync<PreconditionFailedException>(() => host.RefundAsync(account, package.Id, "refused-once")))));
+        Assert.All(refusals, e => Assert.Equal("REFUND_PACKAGE_USED", e.Reason));
+        await Assert.ThrowsAsync<PreconditionFailedException>(() => host.RefundAsync(account, package.Id, "refused-once")); // a later retry
+
+        var events = (await host.OutboxAsync(account)).Where(e => e.Topic == EventTopics.RefundRejected).ToList();
+        var (_, id, data) = Assert.Single(events);
+        var rejected = Google.Protobuf.JsonParser.Default.Parse<Contracts.Events.V1.RefundRejected>(data);
+        Assert.Equal("refund-rejected:" + rejected.RefundId, id);
+        Assert.Equal(RefundState.Rejected, (await host.Refunds.GetRefundAsync(account, rejected.RefundId)).State);
+        Assert.Equal((account, package.Id, "basic_authoritative", 93000L, "REFUND_PACKAGE_USED"),
+            (rejected.AccountId, rejected.PackageId, rejected.Label, rejected.AmountFen, rejected.Reason));
+        Assert.Equal(host.Time.GetUtcNow(), rejected.RejectedAt.ToDateTimeOffset());
+
+        // Another request (another key) is another refusal, and another event.
+        await Assert.ThrowsAsync<PreconditionFailedException>(() => host.RefundAsync(account, package.Id, "refused-twice"));
+        Assert.Equal(2, (await host.OutboxAsync(account)).Count(e => e.Topic == EventTopics.RefundRejected));
         Assert.Empty(await host.RefundEventsAsync(account));
     }
 

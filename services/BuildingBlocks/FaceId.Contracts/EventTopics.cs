@@ -16,11 +16,13 @@ public static class EventTopics
     public const string ServiceResumed = "faceid.service.resumed.v1";
     public const string ApplicationReviewed = "faceid.onboarding.application-reviewed.v1";
     public const string MerchantIdIssued = "faceid.onboarding.merchant-id-issued.v1";
+    public const string MerchantIdRejected = "faceid.onboarding.merchant-id-rejected.v1";
     public const string PackageDelivered = "faceid.packages.delivered.v1";
     public const string PackageAlert = "faceid.packages.alert.v1";
     public const string UsageCharged = "faceid.usage.charged.v1";
     public const string UsageBackdated = "faceid.usage.backdated.v1";
     public const string RefundCompleted = "faceid.refunds.completed.v1";
+    public const string RefundRejected = "faceid.refunds.rejected.v1";
     public const string BillIssued = "faceid.billing.bill-issued.v1";
 
     private static readonly Dictionary<MessageDescriptor, string> ByDescriptor = new()
@@ -31,11 +33,13 @@ public static class EventTopics
         [Events.V1.ServiceResumed.Descriptor] = ServiceResumed,
         [Events.V1.ApplicationReviewed.Descriptor] = ApplicationReviewed,
         [Events.V1.MerchantIdIssued.Descriptor] = MerchantIdIssued,
+        [Events.V1.MerchantIdRejected.Descriptor] = MerchantIdRejected,
         [Events.V1.PackageDelivered.Descriptor] = PackageDelivered,
         [Events.V1.PackageAlert.Descriptor] = PackageAlert,
         [Events.V1.UsageCharged.Descriptor] = UsageCharged,
         [Events.V1.UsageBackdated.Descriptor] = UsageBackdated,
         [Events.V1.RefundCompleted.Descriptor] = RefundCompleted,
+        [Events.V1.RefundRejected.Descriptor] = RefundRejected,
         [Events.V1.BillIssued.Descriptor] = BillIssued,
     };
 

@@ -11,7 +11,8 @@ namespace FaceId.Onboarding.Application;
 /// <summary>
 /// Redis keys of enterprise verification (R-ONB-4) and E证通 merchant ids (R-ONB-5), all in the
 /// main account's slot (docs/redis-keys.md): each change is one Lua script that also updates the
-/// account hash and, for the first issued merchant id, writes MerchantIdIssued to the outbox.
+/// account hash and, for the first issued merchant id, writes MerchantIdIssued (for a rejection,
+/// MerchantIdRejected) to the outbox.
 /// </summary>
 public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimeProvider time)
 {
@@ -98,15 +99,16 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
         await outbox.RegisterAsync(tag);
         var candidate = "eidm_" + Guid.NewGuid().ToString("N")[..20];
         var issued = new MerchantIdIssued { AccountId = app.AccountId, MerchantId = candidate, IssuedAt = Timestamp.FromDateTimeOffset(now) };
+        var rejected = new MerchantIdRejected { AccountId = app.AccountId, ApplicationId = app.ApplicationId, Reason = reason, RejectedAt = Timestamp.FromDateTimeOffset(now) };
         var r = (RedisResult[])(await ReviewScript.RunAsync(redis,
             [AccountKey(app.AccountId), MerchantAppKey(app.AccountId, app.ApplicationId), RedisKeys.Outbox(tag)],
             [
                 approve ? "issued" : "rejected", reason, reviewer, now.ToUnixTimeMilliseconds(), candidate,
                 time.GetUtcNow().ToUnixTimeMilliseconds(),
                 EventTopics.MerchantIdIssued, MerchantIdIssued.Descriptor.FullName, EventJson.Format(issued), app.AccountId, app.ApplicationId,
+                EventTopics.MerchantIdRejected, MerchantIdRejected.Descriptor.FullName, EventJson.Format(rejected),
             ]))!;
-        var wasIssued = (long)r[2] == 1;
-        if (wasIssued) outbox.Notify(tag);
-        return ((string)r[0]!, wasIssued);
+        if ((long)r[3] == 1) outbox.Notify(tag);
+        return ((string)r[0]!, (long)r[2] == 1);
     }
 }

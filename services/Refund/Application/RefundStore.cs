@@ -1,6 +1,11 @@
 using System.Text.Json;
+using FaceId.Contracts;
+using FaceId.Contracts.Events.V1;
+using FaceId.EventBus;
+using FaceId.EventBus.Outbox;
 using FaceId.Packages.Ledger;
 using FaceId.Redis;
+using Google.Protobuf.WellKnownTypes;
 using StackExchange.Redis;
 
 namespace FaceId.Refund.Application;
@@ -8,11 +13,11 @@ namespace FaceId.Refund.Application;
 /// <summary>
 /// Reads the refund records that the freeze and completion scripts (RefundLedger) write (<see cref="RefundKeys"/>:
 /// <c>{acct:M}:ref:&lt;id&gt;</c> hash, its <c>:history</c> list, the <c>{acct:M}:refs</c> index),
-/// and records refusals (record-rejection.lua).
+/// and records refusals with their RefundRejected event (record-rejection.lua).
 /// </summary>
-public sealed class RefundStore(IDatabase redis)
+public sealed class RefundStore(IDatabase redis, OutboxRelay outbox)
 {
-    private static readonly RedisScript RecordRejectionScript = RedisScript.FromResource(typeof(RefundStore).Assembly, "record-rejection.lua");
+    private static readonly OutboxScript RecordRejectionScript = OutboxScript.FromResource(typeof(RefundStore).Assembly, "record-rejection.lua");
 
     /// <summary>
     /// Ids this service hands out ("ref_" + hex). Anything else, even a well-formed id, names no
@@ -46,12 +51,27 @@ public sealed class RefundStore(IDatabase redis)
         return (records, ids.Length > size);
     }
 
-    /// <summary>The key's refund id: <paramref name="refundId"/> if recorded now, else the id an earlier request with the same key got.</summary>
+    /// <summary>
+    /// The key's refund id: <paramref name="refundId"/> if recorded now (RefundRejected is then in the
+    /// outbox), else the id an earlier request with the same key got (nothing is written).
+    /// </summary>
     public async Task<string> RecordRejectionAsync(string accountId, string idempotencyKey, string refundId, PackageRecord package,
-        DateTimeOffset now, string reason, string requestedHistory, string rejectedHistory) =>
-        (string)(await RecordRejectionScript.RunAsync(redis,
-            [RefundKeys.Idempotency(accountId, idempotencyKey), RefundKeys.Refund(accountId, refundId), RefundKeys.List(accountId)],
-            [refundId, package.Id, package.Label, package.PriceFen, now.ToUnixTimeMilliseconds(), reason, requestedHistory, rejectedHistory]))!;
+        DateTimeOffset now, string reason, string requestedHistory, string rejectedHistory)
+    {
+        var tag = RefundKeys.Tag(accountId);
+        await outbox.RegisterAsync(tag);
+        var rejected = new RefundRejected
+        {
+            RefundId = refundId, AccountId = accountId, PackageId = package.Id, Label = package.Label, AmountFen = package.PriceFen,
+            Reason = reason, RejectedAt = Timestamp.FromDateTimeOffset(now),
+        };
+        var keyOwner = (string)(await RecordRejectionScript.RunAsync(redis,
+            [RefundKeys.Idempotency(accountId, idempotencyKey), RefundKeys.Refund(accountId, refundId), RefundKeys.List(accountId), RefundKeys.Outbox(accountId)],
+            [refundId, package.Id, package.Label, package.PriceFen, now.ToUnixTimeMilliseconds(), reason, requestedHistory, rejectedHistory,
+             EventTopics.RefundRejected, RefundRejected.Descriptor.FullName, EventJson.Format(rejected)]))!;
+        if (keyOwner == refundId) outbox.Notify(tag);
+        return keyOwner;
+    }
 
     private static RefundRecord? ToRecord(string accountId, string refundId, HashEntry[] hash, RedisValue[] history)
     {

@@ -15,10 +15,12 @@ public sealed class NotificationHandlers(NotificationDelivery delivery, AccountS
     IEventHandler<PackageDelivered>,
     IEventHandler<ApplicationReviewed>,
     IEventHandler<RefundCompleted>,
+    IEventHandler<RefundRejected>,
     IEventHandler<BillIssued>,
     IEventHandler<ServiceSuspended>,
     IEventHandler<ServiceResumed>,
-    IEventHandler<MerchantIdIssued>
+    IEventHandler<MerchantIdIssued>,
+    IEventHandler<MerchantIdRejected>
 {
     public async Task HandleAsync(PackageAlert e, EventContext context, CancellationToken ct)
     {
@@ -64,5 +66,13 @@ public sealed class NotificationHandlers(NotificationDelivery delivery, AccountS
 
     /// <summary>Webhook only (no notice).</summary>
     public Task HandleAsync(MerchantIdIssued e, EventContext context, CancellationToken ct) =>
+        webhooks.EnqueueAsync(context.EventId, WebhookEvents.From(e));
+
+    /// <summary>Webhook only (no notice: the caller got the refusal as the answer to its request).</summary>
+    public Task HandleAsync(RefundRejected e, EventContext context, CancellationToken ct) =>
+        webhooks.EnqueueAsync(context.EventId, WebhookEvents.From(e));
+
+    /// <summary>Webhook only (no notice).</summary>
+    public Task HandleAsync(MerchantIdRejected e, EventContext context, CancellationToken ct) =>
         webhooks.EnqueueAsync(context.EventId, WebhookEvents.From(e));
 }

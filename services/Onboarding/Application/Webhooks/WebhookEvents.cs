@@ -26,13 +26,16 @@ public static class WebhookEvents
     public const string ServiceSuspended = "service.suspended";
     public const string ServiceResumed = "service.resumed";
     public const string RefundCompleted = "refund.completed";
+    public const string RefundRejected = "refund.rejected";
     public const string ApplicationReviewed = "application.reviewed";
     public const string MerchantIdIssued = "merchant_id.issued";
+    public const string MerchantIdRejected = "merchant_id.rejected";
 
     public static readonly IReadOnlyList<string> All =
     [
         PackageDelivered, PackageLowBalance, PackageExhausted, PackageExpiring7D, PackageExpiring1D, PackageExpired,
-        BillIssued, Arrears, ServiceSuspended, ServiceResumed, RefundCompleted, ApplicationReviewed, MerchantIdIssued,
+        BillIssued, Arrears, ServiceSuspended, ServiceResumed, RefundCompleted, RefundRejected, ApplicationReviewed,
+        MerchantIdIssued, MerchantIdRejected,
     ];
 
     public static IEnumerable<WebhookEvent> From(PackageDelivered e)
@@ -99,6 +102,15 @@ public static class WebhookEvents
         });
     }
 
+    public static IEnumerable<WebhookEvent> From(RefundRejected e)
+    {
+        yield return new(RefundRejected, e.AccountId, Instant(e.RejectedAt), new JsonObject
+        {
+            ["refund_id"] = e.RefundId, ["package_id"] = e.PackageId, ["label"] = e.Label,
+            ["amount_fen"] = e.AmountFen, ["amount_cny"] = Cny.FromFen(e.AmountFen), ["reason"] = e.Reason, ["rejected_at"] = Text(e.RejectedAt),
+        });
+    }
+
     public static IEnumerable<WebhookEvent> From(ApplicationReviewed e)
     {
         yield return new(ApplicationReviewed, e.AccountId, Instant(e.ReviewedAt), new JsonObject
@@ -112,6 +124,14 @@ public static class WebhookEvents
         yield return new(MerchantIdIssued, e.AccountId, Instant(e.IssuedAt), new JsonObject
         {
             ["merchant_id"] = e.MerchantId, ["issued_at"] = Text(e.IssuedAt),
+        });
+    }
+
+    public static IEnumerable<WebhookEvent> From(MerchantIdRejected e)
+    {
+        yield return new(MerchantIdRejected, e.AccountId, Instant(e.RejectedAt), new JsonObject
+        {
+            ["application_id"] = e.ApplicationId, ["reason"] = e.Reason, ["rejected_at"] = Text(e.RejectedAt),
         });
     }
 
