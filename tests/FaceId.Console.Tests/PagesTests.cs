@@ -28,8 +28,6 @@ public sealed class PagesTests(ConsolePlatform platform)
             new PurchasePackageRequest { OrderId = TestIds.New("order"), AccountId = accountId, Label = "enhanced_authoritative_wechat", Size = 1000 });
         await new CustomerTests(platform).RecordAsync(accountId, "basic_authoritative", AccessMode.Saas, 120); // past the 100 trial calls: some postpaid
         var bill = await SettleTodayAsync(accountId);
-        var inbox = await Eventually.GetAsync(() => onboarding.ListInboxAsync(new ListInboxRequest { AccountId = accountId }).ResponseAsync,
-            i => i.Messages.Count > 0, LocalPlatform.Timeout, "an in-site message");
 
         var page = await platform.SignInAsCustomerAsync(accountId);
         await page.GotoAsync($"/accounts/{accountId}");
@@ -45,9 +43,15 @@ public sealed class PagesTests(ConsolePlatform platform)
         await Expect(shownBill.Locator("tr.bill-line")).ToHaveCountAsync(bill.Lines.Count);
         await ConsolePlatform.ScreenshotAsync(page, "customer-bills");
 
-        await page.GotoAsync($"/accounts/{accountId}/inbox");
-        await Expect(page.Locator("#unread-count")).ToHaveAttributeAsync("data-unread", inbox.UnreadCount.ToString());
-        await Expect(page.Locator("#inbox tr[data-message-id]")).ToHaveCountAsync(inbox.Messages.Count);
+        // Messages keep arriving (alerts, the bill): the page and ListInbox agree once the inbox is still.
+        await Eventually.AssertAsync(async () =>
+        {
+            await page.GotoAsync($"/accounts/{accountId}/inbox");
+            await Expect(page.Locator("#unread-count")).ToBeVisibleAsync();
+            var listed = await onboarding.ListInboxAsync(new ListInboxRequest { AccountId = accountId });
+            return await page.Locator("#unread-count").GetAttributeAsync("data-unread") == listed.UnreadCount.ToString()
+                && await page.Locator("#inbox tr[data-message-id]").CountAsync() == listed.Messages.Count;
+        }, LocalPlatform.Timeout, "the inbox page shows ListInbox's messages and unread count");
         await ConsolePlatform.ScreenshotAsync(page, "customer-inbox");
         await page.ClickAsync("#mark-read");
         await Expect(page.Locator("#unread-count")).ToHaveAttributeAsync("data-unread", "0");
