@@ -1,6 +1,7 @@
 using FaceId.Console.SignIn;
 using FaceId.Contracts.Billing.V1;
 using FaceId.Contracts.Onboarding.V1;
+using FaceId.Contracts.Operations.V1;
 using FaceId.Contracts.Packages.V1;
 using FaceId.Contracts.Refund.V1;
 using Grpc.Core;
@@ -35,6 +36,12 @@ public sealed class PlatformApi(ServiceChannels channels, AuthenticationStatePro
     public PackagesService.PackagesServiceClient Packages { get; } = new(channels["Packages"]);
     public BillingService.BillingServiceClient Billing { get; } = new(channels["Billing"]);
     public RefundService.RefundServiceClient Refund { get; } = new(channels["Refund"]);
+
+    /// <summary>The names of the five services, as in the "Services" section.</summary>
+    public static IEnumerable<string> ServiceNames => ConsoleDefaults.ServiceAddresses.Keys;
+
+    /// <summary>The event-bus operations every service serves (operator role).</summary>
+    public EventOperations.EventOperationsClient EventOperationsOf(string service) => new(channels[service]);
 
     /// <summary>Call options with the signed-in user's token.</summary>
     public async Task<CallOptions> CallAsync(CancellationToken cancellation = default) =>

@@ -16,5 +16,7 @@ public static class ConsoleUser
 
     public static bool IsReviewer(this ClaimsPrincipal user) => user.Has(Roles.Reviewer, Roles.Operator);
 
+    public static bool IsOperator(this ClaimsPrincipal user) => user.Has(Roles.Operator);
+
     public static bool IsCustomer(this ClaimsPrincipal user) => user.Has(Roles.Console, Roles.SubAccount);
 }
