@@ -4,6 +4,7 @@ using FaceId.Contracts.Billing.V1;
 using FaceId.Contracts.Diagnostics.V1;
 using FaceId.Contracts.Metering.V1;
 using FaceId.Contracts.Onboarding.V1;
+using FaceId.Contracts.Operations.V1;
 using FaceId.Contracts.Packages.V1;
 using FaceId.Contracts.Refund.V1;
 using FaceId.Metering.Grpc;
@@ -11,6 +12,7 @@ using FaceId.Onboarding.Grpc;
 using FaceId.Packages.Grpc;
 using FaceId.Refund.Grpc;
 using FaceId.ServiceDefaults;
+using FaceId.ServiceDefaults.Operations;
 using FaceId.ServiceDefaults.Security;
 using FaceId.TestKit;
 using Google.Protobuf;
@@ -37,6 +39,7 @@ public sealed record Rpc(string Service, MethodDescriptor Method, Type Implement
         .. Of("billing", BillingService.Descriptor, typeof(BillingGrpcService)),
         .. Of("refund", RefundService.Descriptor, typeof(RefundGrpcService)),
         .. Of("metering", DiagnosticsService.Descriptor, typeof(DiagnosticsGrpcService)),
+        .. Of("refund", EventOperations.Descriptor, typeof(EventOperationsGrpcService)),
     ];
 
     private static IEnumerable<Rpc> Of(string service, ServiceDescriptor descriptor, Type implementation) =>

@@ -30,4 +30,20 @@ public static class ChinaCalendar
     public static string DayKey(DateTimeOffset instant) => DateOf(instant).ToString("yyyy-MM-dd");
 
     public static string MonthKey(DateTimeOffset instant) => DateOf(instant).ToString("yyyy-MM");
+
+    /// <summary>Monday to Friday in Shanghai. Public holidays and make-up working days are not modelled.</summary>
+    public static bool IsWorkingDay(DateOnly date) => date.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday);
+
+    /// <summary>
+    /// Working days from the Shanghai day of <paramref name="from"/> to that of <paramref name="to"/>:
+    /// the days after <paramref name="from"/>'s, up to and including <paramref name="to"/>'s, that are
+    /// working days (0 on the same day). The age of a review against its SLA of working days.
+    /// </summary>
+    public static int WorkingDaysBetween(DateTimeOffset from, DateTimeOffset to)
+    {
+        var count = 0;
+        for (var day = DateOf(from).AddDays(1); day <= DateOf(to); day = day.AddDays(1))
+            if (IsWorkingDay(day)) count++;
+        return count;
+    }
 }

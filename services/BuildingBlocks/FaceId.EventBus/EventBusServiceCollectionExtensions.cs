@@ -47,7 +47,9 @@ public static class EventBusServiceCollectionExtensions
         services.AddSingleton<DeadLetters>();
         services.AddSingleton<OutboxRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
-        services.AddHostedService<ConsumerLagMonitor>();
+        // Singletons as well as hosted services: the operations RPCs read them.
+        services.AddSingleton<ConsumerLagMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConsumerLagMonitor>());
 
         var transport = configuration.GetValue(EventBusOptions.Section + ":Transport", EventTransportKind.RedisStreams);
         if (transport == EventTransportKind.Dapr)

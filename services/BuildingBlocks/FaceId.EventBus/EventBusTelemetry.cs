@@ -148,42 +148,61 @@ public sealed class ConsumerLagMonitor(
         }
     }
 
-    /// <summary>Takes one sample of every subscribed topic (public for tests and tools).</summary>
-    public async Task SampleAsync()
+    /// <summary>
+    /// Reads the state of every subscribed topic now and keeps it as the gauges' sample: one place
+    /// computes what the metrics and the operations RPC (GetEventBusStatus) report.
+    /// </summary>
+    public async Task<IReadOnlyList<ConsumerGroupState>> SampleAsync()
     {
         var group = options.Value.AppId;
-        var topics = subscriptions.All.Select(s => s.Topic).Distinct().ToList();
-        var pending = new List<Measurement<long>>(topics.Count);
-        var ages = new List<Measurement<double>>(topics.Count);
-        var lag = new List<Measurement<long>>(topics.Count);
-        var dead = new List<Measurement<long>>(topics.Count);
+        var topics = subscriptions.All.Select(s => s.Topic).Distinct().Order(StringComparer.Ordinal).ToList();
+        var states = new List<ConsumerGroupState>(topics.Count);
         // Stream ids carry Redis's wall clock, so ages are measured against the real clock.
         var nowMs = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var topic in topics)
         {
-            KeyValuePair<string, object?>[] tags = [new("topic", topic), new("group", group)];
+            long? pending = null, lag = null;
+            double? age = null;
             try
             {
                 var summary = await redis.StreamPendingAsync(topic, group);
-                pending.Add(new Measurement<long>(summary.PendingMessageCount, tags));
-                ages.Add(new Measurement<double>(summary.PendingMessageCount == 0 ? 0 : AgeSeconds(summary.LowestPendingMessageId, nowMs), tags));
+                pending = summary.PendingMessageCount;
+                age = summary.PendingMessageCount == 0 ? 0 : StreamIdAgeSeconds(summary.LowestPendingMessageId, nowMs);
                 if (Array.Find(await redis.StreamGroupInfoAsync(topic), g => g.Name == group) is { Lag: { } l })
-                    lag.Add(new Measurement<long>(l, tags));
+                    lag = l;
             }
             catch (RedisServerException e) when (e.Message.StartsWith("NOGROUP", StringComparison.Ordinal) || e.Message.Contains("no such key", StringComparison.OrdinalIgnoreCase))
             {
                 // The stream or group does not exist (yet): nothing to report for it.
             }
-            KeyValuePair<string, object?>[] topicTag = [new("topic", topic)];
-            dead.Add(new Measurement<long>(await redis.StreamLengthAsync(Transports.DeadLetters.StreamOf(topic)), topicTag));
+            var dead = await redis.StreamLengthAsync(Transports.DeadLetters.StreamOf(topic));
+            states.Add(new ConsumerGroupState(topic, group, pending, age, lag, dead));
         }
-        (Pending, OldestPendingAge, Lag, DeadLetterEntries) = (pending, ages, lag, dead);
+        Keep(states);
+        return states;
     }
 
-    private static double AgeSeconds(RedisValue entryId, long nowMs)
+    private void Keep(List<ConsumerGroupState> states)
+    {
+        KeyValuePair<string, object?>[] Tags(ConsumerGroupState s) => [new("topic", s.Topic), new("group", s.ConsumerGroup)];
+        Pending = [.. states.Where(s => s.Pending is not null).Select(s => new Measurement<long>(s.Pending!.Value, Tags(s)))];
+        OldestPendingAge = [.. states.Where(s => s.OldestPendingAgeSeconds is not null).Select(s => new Measurement<double>(s.OldestPendingAgeSeconds!.Value, Tags(s)))];
+        Lag = [.. states.Where(s => s.Lag is not null).Select(s => new Measurement<long>(s.Lag!.Value, Tags(s)))];
+        DeadLetterEntries = [.. states.Select(s => new Measurement<long>(s.DeadLetterEntries, [new("topic", s.Topic)]))];
+    }
+
+    /// <summary>Age of a stream entry from its id (milliseconds of Redis's clock), seconds; 0 when unreadable.</summary>
+    public static double StreamIdAgeSeconds(RedisValue entryId, long nowMs)
     {
         var id = entryId.ToString();
         var dash = id.IndexOf('-');
         return long.TryParse(dash > 0 ? id.AsSpan(0, dash) : id, out var ms) ? Math.Max(0, nowMs - ms) / 1000.0 : 0;
     }
 }
+
+/// <summary>
+/// One consumer group on one topic stream: pending (XPENDING), oldest pending age, lag (XINFO
+/// GROUPS) — null when the stream or group does not exist yet or Redis cannot tell — and the
+/// length of the topic's dead-letter stream.
+/// </summary>
+public sealed record ConsumerGroupState(string Topic, string ConsumerGroup, long? Pending, double? OldestPendingAgeSeconds, long? Lag, long DeadLetterEntries);

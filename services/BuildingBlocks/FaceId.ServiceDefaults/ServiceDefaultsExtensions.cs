@@ -47,6 +47,7 @@ public static class ServiceDefaultsExtensions
         }).AddHttpJson(appId);
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<RedisHealthCheck>("redis");
+        builder.Services.AddSingleton<Operations.EventBusOperations>();
         return builder.Services.AddFaceIdEventBus(builder.Configuration, appId);
     }
 
@@ -59,6 +60,7 @@ public static class ServiceDefaultsExtensions
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapGrpcService<DiagnosticsGrpcService>();
+        app.MapGrpcService<Operations.EventOperationsGrpcService>();
         app.MapFaceIdEventBus();
         MapPrometheus(app);
         return app;

@@ -94,6 +94,28 @@ public sealed class OutboxRelay(
             await DrainAsync(member!, ct);
     }
 
+    /// <summary>
+    /// What waits in the registered outboxes (every relay sweeps them all): entries, outboxes
+    /// holding any, and the oldest entry's age from its stream id.
+    /// </summary>
+    public async Task<OutboxBacklog> ReadBacklogAsync(CancellationToken ct = default)
+    {
+        long backlog = 0, nonEmpty = 0;
+        double oldestAge = 0;
+        var nowMs = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+        await foreach (var member in redis.SetScanAsync(RegistryKey, pageSize: 500).WithCancellation(ct))
+        {
+            var key = (string)member!;
+            var length = await redis.StreamLengthAsync(key);
+            if (length == 0) continue;
+            backlog += length;
+            nonEmpty++;
+            var first = await redis.StreamRangeAsync(key, count: 1);
+            if (first.Length == 1) oldestAge = Math.Max(oldestAge, ConsumerLagMonitor.StreamIdAgeSeconds(first[0].Id, nowMs));
+        }
+        return new OutboxBacklog(backlog, nonEmpty, oldestAge);
+    }
+
     /// <summary>Relays every entry of one outbox; returns how many were published.</summary>
     public async Task<int> DrainAsync(string outboxKey, CancellationToken ct)
     {
@@ -125,3 +147,6 @@ public sealed class OutboxRelay(
         return relayed;
     }
 }
+
+/// <summary>Entries waiting in the outboxes, how many outboxes hold any, the oldest entry's age (seconds, 0 when none).</summary>
+public sealed record OutboxBacklog(long Entries, long NonEmptyOutboxes, double OldestEntryAgeSeconds);

@@ -29,19 +29,43 @@ public sealed class DeadLetters(IDatabase redis, IOptions<EventBusOptions> optio
     public async Task<IReadOnlyList<DeadLetter>> ListAsync(string topic, int count = 100)
     {
         var entries = await redis.StreamRangeAsync(StreamOf(topic), count: count);
-        return entries.Select(e => new DeadLetter(e.Id!, topic, e["group"]!, e["original_id"]!, e["error"]!, (long)e["attempts"], e["data"]!)).ToList();
+        return entries.Select(e => ToDeadLetter(topic, e)).ToList();
     }
 
-    /// <summary>Publishes the dead letters back to their topic and removes them; returns how many.</summary>
+    private static DeadLetter ToDeadLetter(string topic, StreamEntry e) =>
+        new(e.Id!, topic, e["group"]!, e["original_id"]!, e["error"]!, (long)e["attempts"], e["data"]!);
+
+    /// <summary>Publishes the topic's oldest <paramref name="count"/> dead letters back to it and removes them; returns how many.</summary>
     public async Task<int> RedriveAsync(string topic, int count = 100)
     {
         var letters = await ListAsync(topic, count);
-        foreach (var letter in letters)
-        {
-            await redis.StreamAddAsync(topic, [new NameValueEntry(RedisStreamsTransport.DataField, letter.CloudEventJson)],
-                maxLength: (int)Math.Min(int.MaxValue, options.Value.StreamMaxLength), useApproximateMaxLength: true);
-            await redis.StreamDeleteAsync(StreamOf(topic), [letter.EntryId]);
-        }
+        foreach (var letter in letters) await RedriveAsync(letter);
         return letters.Count;
+    }
+
+    /// <summary>
+    /// Re-drives the named dead letters; an id no longer in the dead-letter stream (already
+    /// re-driven) is skipped. Returns how many were put back. Two concurrent calls may both publish
+    /// an entry: same event id, so consumers handle it once.
+    /// </summary>
+    public async Task<int> RedriveAsync(string topic, IEnumerable<string> entryIds)
+    {
+        var redriven = 0;
+        foreach (var id in entryIds.Distinct(StringComparer.Ordinal))
+        {
+            var entries = await redis.StreamRangeAsync(StreamOf(topic), id, id, count: 1);
+            if (entries.Length == 0) continue;
+            await RedriveAsync(ToDeadLetter(topic, entries[0]));
+            redriven++;
+        }
+        return redriven;
+    }
+
+    private async Task RedriveAsync(DeadLetter letter)
+    {
+        // Publish first, then delete: a crash in between leaves the letter to re-drive again (same event id).
+        await redis.StreamAddAsync(letter.Topic, [new NameValueEntry(RedisStreamsTransport.DataField, letter.CloudEventJson)],
+            maxLength: (int)Math.Min(int.MaxValue, options.Value.StreamMaxLength), useApproximateMaxLength: true);
+        await redis.StreamDeleteAsync(StreamOf(letter.Topic), [letter.EntryId]);
     }
 }

@@ -14,24 +14,30 @@ public static class SecurityExtensions
     {
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var options = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
-        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(jwt =>
-        {
-            jwt.MapInboundClaims = false;
-            jwt.TokenValidationParameters = new TokenValidationParameters
-            {
-                ValidIssuer = options.Issuer,
-                ValidAudience = options.Audience,
-                RoleClaimType = ClaimNames.Role,
-                NameClaimType = ClaimNames.Subject,
-                ClockSkew = TimeSpan.FromMinutes(1),
-            };
-            if (options.Authority.Length > 0) jwt.Authority = options.Authority;
-            else if (TryKey(options.SigningKey) is { } key) jwt.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(key);
-        });
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(jwt => ConfigureBearer(jwt, options));
         services.AddSingleton<AccountOwnership>();
         services.AddSingleton<HttpCallerCheck>();
         services.AddFaceIdRateLimits(configuration);
         return services;
+    }
+
+    /// <summary>
+    /// How a bearer token is validated: issuer, audience, role and subject claims, and the HS256 key or
+    /// the authority's JWKS. The services and the web console (a pasted token) share it.
+    /// </summary>
+    public static void ConfigureBearer(JwtBearerOptions jwt, AuthOptions options)
+    {
+        jwt.MapInboundClaims = false;
+        jwt.TokenValidationParameters = new TokenValidationParameters
+        {
+            ValidIssuer = options.Issuer,
+            ValidAudience = options.Audience,
+            RoleClaimType = ClaimNames.Role,
+            NameClaimType = ClaimNames.Subject,
+            ClockSkew = TimeSpan.FromMinutes(1),
+        };
+        if (options.Authority.Length > 0) jwt.Authority = options.Authority;
+        else if (TryKey(options.SigningKey) is { } key) jwt.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(key);
     }
 
     public static WebApplication UseFaceIdSecurity(this WebApplication app)
