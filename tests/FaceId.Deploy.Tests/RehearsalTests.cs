@@ -59,6 +59,19 @@ public sealed class RehearsalTests(ITestOutputHelper output)
             var signIn = await http.GetStringAsync("/signin");
             Assert.Contains("action=\"/signin/token\"", signIn);
             Assert.DoesNotContain("/signin/development", signIn);
+            // A token signed with the Secret's key (as the services check it) signs in: back to "/", not "?error=token".
+            var input = Regex.Match(signIn, @"<input[^>]*name=""__RequestVerificationToken""[^>]*>");
+            var antiforgery = Regex.Match(input.Value, @"value=""([^""]+)""");
+            Assert.True(antiforgery.Success, "the sign-in form carries an antiforgery token");
+            var token = new FaceId.Auth.TokenMinter(rehearsal.SigningKey).Mint("rehearsal-operator", ["operator"]);
+            var posted = await http.PostAsync("/signin/token", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["token"] = token,
+                ["__RequestVerificationToken"] = System.Net.WebUtility.HtmlDecode(antiforgery.Groups[1].Value),
+            }));
+            Assert.Equal(System.Net.HttpStatusCode.Redirect, posted.StatusCode);
+            Assert.Equal("/", posted.Headers.Location?.OriginalString);
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/")).StatusCode);
         }
 
         var (exit, text) = await rehearsal.RunDemoSliceAsync();
@@ -127,6 +140,9 @@ public sealed class Rehearsal : IAsyncDisposable
     private readonly Dictionary<(string, string), string> _external = [];
     private IReadOnlyList<string> _redisEndpoints = [];
     private string _signingKey = "";
+
+    /// <summary>The test value of the Secret faceid-auth's signing-key, which every Deployment got.</summary>
+    public string SigningKey => _signingKey;
     private string _data = "";
 
     private Rehearsal() { }
