@@ -39,6 +39,12 @@ public static partial class CodeSettings
         .SelectMany(text => PostConfigured().Matches(text).Select(m => m.Groups[1].Value))
         .ToHashSet(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The console's service addresses, Services__&lt;Name&gt; for each key of ConsoleDefaults.ServiceAddresses
+    /// (read with a computed key, so not a literal).
+    /// </summary>
+    public static IReadOnlySet<string> ConsoleServiceAddresses { get; } = FindConsoleServiceAddresses();
+
     public static IReadOnlyList<RequiredSetting> Required { get; } = FindRequired();
 
     /// <summary>The required settings of one service.</summary>
@@ -53,6 +59,7 @@ public static partial class CodeSettings
     {
         if (RuntimePrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal))) return null;
         if (LiteralKeys.Contains(name)) return null;
+        if (appId == Repo.Console.AppId && ConsoleServiceAddresses.Contains(name)) return null;
         var parts = name.Split("__");
         if (parts.Length < 2) return $"{name} is not a configuration key (Section__Key) and no runtime variable ({string.Join(", ", RuntimePrefixes)}*)";
         if (!OptionTypes.TryGetValue(parts[0], out var options))
@@ -95,7 +102,8 @@ public static partial class CodeSettings
             foreach (var type in types.OfType<Type>().Where(t => t.IsClass && !t.IsAbstract && t.GetConstructor(Type.EmptyTypes) is not null))
             {
                 if (type.GetField("Section", BindingFlags.Public | BindingFlags.Static) is not { IsLiteral: true } field || field.GetValue(null) is not string section) continue;
-                IReadOnlySet<string> appIds = services.TryGetValue(name, out var appId) ? new HashSet<string> { appId } : all;
+                IReadOnlySet<string> appIds = services.TryGetValue(name, out var appId) ? new HashSet<string> { appId }
+                    : ConsoleBinds(type) ? [.. all, Repo.Console.AppId] : all;
                 found[section] = (type, appIds);
             }
         }
@@ -103,6 +111,19 @@ public static partial class CodeSettings
         foreach (var section in Repo.OptionSections.Where(s => !LiteralKeySections().Contains(s)))
             if (!found.ContainsKey(section)) throw new InvalidOperationException($"The sources declare the options section {section}, but no loaded assembly has its class (is the project referenced by FaceId.Deploy.Tests?).");
         return found;
+    }
+
+    /// <summary>Whether the console binds this building-block options class (BindConfiguration(X.Section) / GetSection(X.Section) in its sources).</summary>
+    private static bool ConsoleBinds(Type options) => SourceFiles(Repo.PathOf($"services/{Repo.Console.Folder}"))
+        .Any(text => Regex.IsMatch(text, $@"(?:BindConfiguration|GetSection)\(\s*{options.Name}\.Section\s*\)"));
+
+    private static HashSet<string> FindConsoleServiceAddresses()
+    {
+        var defaults = Repo.Read($"services/{Repo.Console.Folder}/ConsoleDefaults.cs");
+        var section = Regex.Match(defaults, @"ServicesSection\s*=\s*""(\w+)""").Groups[1].Value;
+        var names = Regex.Matches(defaults, @"\[""(\w+)""\]\s*=\s*""http").Select(m => $"{section}__{m.Groups[1].Value}").ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (section.Length == 0 || names.Count == 0) throw new InvalidDataException("ConsoleDefaults.cs: no ServicesSection or ServiceAddresses found.");
+        return names;
     }
 
     private static HashSet<string> LiteralKeySections() => SourceFiles()
@@ -145,8 +166,10 @@ public static partial class CodeSettings
         return results;
     }
 
-    private static IEnumerable<string> SourceFiles() => Directory
-        .EnumerateFiles(Repo.PathOf("services"), "*.cs", SearchOption.AllDirectories)
+    private static IEnumerable<string> SourceFiles() => SourceFiles(Repo.PathOf("services"));
+
+    private static IEnumerable<string> SourceFiles(string directory) => Directory
+        .EnumerateFiles(directory, "*.cs", SearchOption.AllDirectories)
         .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}")
             && !f.Contains($"{Path.DirectorySeparatorChar}Tools{Path.DirectorySeparatorChar}"))
         .Select(File.ReadAllText);

@@ -25,7 +25,7 @@ public static partial class ContainerEnvironment
         void Set(string name, string value, string origin) => env[name] = new EnvVar(name, value, origin);
 
         // The image of this Deployment is built with --build-arg SERVICE=<its folder under services/>.
-        var folder = Repo.Services.FirstOrDefault(s => s.AppId == deployment.Name)?.Folder ?? "";
+        var folder = Repo.Deployables.FirstOrDefault(s => s.AppId == deployment.Name)?.Folder ?? "";
         foreach (var (name, value) in ImageEnv()) Set(name, value.Replace("${SERVICE}", folder), "image ENV (deploy/image/Containerfile)");
 
         foreach (var from in container.Maps("envFrom"))

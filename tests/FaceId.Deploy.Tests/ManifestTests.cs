@@ -90,7 +90,7 @@ public sealed class ManifestTests
     {
         var r = Kustomize.Render(directory);
         var (grpc, http) = Repo.ContainerPorts;
-        Assert.Equal(Repo.AppIds, r.OfKind("Deployment").Select(d => d.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(Repo.DeploymentNames, r.OfKind("Deployment").Select(d => d.Name).Order(StringComparer.Ordinal));
         var configurations = r.OfKind("Configuration").Where(c => c.Group == "dapr.io").Select(c => c.Name).ToHashSet();
 
         foreach (var service in Repo.Services)
@@ -141,6 +141,56 @@ public sealed class ManifestTests
             }
             Assert.Contains(container.Maps("env"), e => e.Str("name") == "Redis__ConnectionString");
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Platforms))]
+    public void The_console_has_a_deployment_with_http_probes_on_its_health_endpoint_no_sidecar_and_no_development_sign_in(string directory)
+    {
+        var r = Kustomize.Render(directory);
+        var console = Repo.Console.AppId;
+        var d = r.Single("Deployment", console).Node;
+        var where = $"{directory}: Deployment/{console}";
+        var http = Repo.ContainerPorts.Http;
+        // One replica: circuits and the cookie key ring live in the pod (docs/console.md, "On Kubernetes").
+        Assert.Equal("1", d.Str("spec.replicas"));
+        Assert.NotEqual("true", d.Map("spec.template.metadata.annotations").GetValueOrDefault("dapr.io/enabled") as string);
+        var container = Assert.Single(d.Maps("spec.template.spec.containers"));
+        Assert.Equal($"faceid/{console}", (container.Str("image") ?? "").Split(':')[0]);
+        Assert.Equal([("http", http)], container.Maps("ports").Select(p => (p.Str("name"), p.Str("containerPort"))));
+        // The probes call the path the console maps without sign-in (Program.cs: MapHealthChecks("…").AllowAnonymous()).
+        var health = System.Text.RegularExpressions.Regex.Match(Repo.Read("services/Console/Program.cs"), @"MapHealthChecks\(""([^""]+)""\)\.AllowAnonymous\(\)").Groups[1].Value;
+        Assert.NotEmpty(health);
+        foreach (var probe in new[] { "startupProbe", "readinessProbe", "livenessProbe" })
+        {
+            Assert.Equal(health, container.Str($"{probe}.httpGet.path"));
+            Assert.Contains(container.Str($"{probe}.httpGet.port"), new[] { "http", http });
+        }
+        Assert.NotEmpty(container.Map("resources.requests"));
+        Assert.NotEmpty(container.Map("resources.limits"));
+        Assert.Equal("true", container.Str("securityContext.readOnlyRootFilesystem"));
+        Assert.Equal("true", d.Str("spec.template.spec.securityContext.runAsNonRoot"));
+
+        // Each service address names that service's in-cluster Service on its gRPC port.
+        var env = ContainerEnvironment.Resolve(r, r.Single("Deployment", console), (_, _) => "<created out of band>").ToDictionary(e => e.Name, e => e.Value);
+        foreach (var service in Repo.Services)
+        {
+            var address = new Uri(env[$"Services__{service.Folder}"]);
+            var target = r.Single("Service", address.Host).Node.Maps("spec.ports").Single(p => p.Str("port") == address.Port.ToString());
+            Assert.Equal("grpc", target.Str("name"));
+            Assert.Equal(service.AppId, address.Host);
+        }
+        // Tokens are validated with the services' key (same Secret), and never minted: the
+        // development sign-in exists only with a key, no authority and SignIn:Development not false.
+        var key = Assert.Single(container.Maps("env"), e => e.Str("name") == "Auth__SigningKey");
+        Assert.Equal(("faceid-auth", "signing-key"), (key.Str("valueFrom.secretKeyRef.name"), key.Str("valueFrom.secretKeyRef.key")));
+        Assert.Equal("false", env.GetValueOrDefault("SignIn__Development"));
+        Assert.False(env.ContainsKey("Auth__Authority"));
+
+        var service_ = r.Single("Service", console).Node;
+        var podLabels = d.Map("spec.template.metadata.labels");
+        Assert.All(service_.Map("spec.selector"), kv => Assert.Equal(kv.Value, podLabels.GetValueOrDefault(kv.Key)));
+        Assert.Equal([("http", "http")], service_.Maps("spec.ports").Select(p => (p.Str("name"), p.Str("targetPort"))));
     }
 
     [Theory]
@@ -216,7 +266,7 @@ public sealed class ManifestTests
     public void The_image_kustomization_names_every_service_image()
     {
         var k = Yaml.LoadFile(Repo.PathOf("deploy/k8s/base/kustomization.yaml")).Single();
-        Assert.Equal(Repo.AppIds.Select(a => $"faceid/{a}"), k.Maps("images").Select(i => i.Str("name")).Order(StringComparer.Ordinal));
+        Assert.Equal(Repo.DeploymentNames.Select(a => $"faceid/{a}"), k.Maps("images").Select(i => i.Str("name")).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -228,7 +278,7 @@ public sealed class ManifestTests
         var (grpc, http) = Repo.ContainerPorts;
         Assert.Matches($@"(?m)^EXPOSE\s+({grpc}\s+{http}|{http}\s+{grpc})\s*$", recipe);
         // Every Deployment file says how its image is built; the folder it names has that app id.
-        foreach (var s in Repo.Services)
+        foreach (var s in Repo.Deployables)
             Assert.Contains($"--build-arg SERVICE={s.Folder} -t faceid/{s.AppId}", Repo.Read($"deploy/k8s/base/{s.AppId}.yaml"));
         // docs/api.md: "Containers use 8080 and 8081".
         Assert.Contains($"Containers use {grpc} and {http}", string.Join(' ', Repo.Read("docs/api.md").Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries)));
@@ -257,7 +307,14 @@ public sealed class ManifestTests
         Assert.Contains("Auth__SigningKey or Auth__Authority", required);
         Assert.Contains("Redis__ConnectionString", required);
         Assert.DoesNotContain(required, r => r.Contains("AppId", StringComparison.Ordinal));
-        Assert.All(CodeSettings.Required, r => Assert.Equal(Repo.AppIds.ToHashSet(), r.AppIds));
+        Assert.All(CodeSettings.Required, r => Assert.Superset(Repo.AppIds.ToHashSet(), r.AppIds.ToHashSet()));
+        // The console validates tokens like the services (Auth) and knows its service addresses; it has no Redis.
+        Assert.Contains(CodeSettings.RequiredBy("console"), r => r.ToString() == "Auth__SigningKey or Auth__Authority");
+        Assert.DoesNotContain(CodeSettings.RequiredBy("console"), r => r.ToString() == "Redis__ConnectionString");
+        Assert.Null(CodeSettings.Unknown("Services__Billing", "console"));
+        Assert.NotNull(CodeSettings.Unknown("Services__Billing", "billing"));
+        Assert.NotNull(CodeSettings.Unknown("EventBus__Transport", "console"));
+        Assert.Null(CodeSettings.Unknown("SignIn__Development", "console"));
         Assert.Contains("AppId", CodeSettings.SetByCode);
         Assert.Contains("Ports__Grpc", CodeSettings.LiteralKeys);
         Assert.Contains("Ports__Http", CodeSettings.LiteralKeys);

@@ -45,6 +45,35 @@ public sealed class RehearsalTests(ITestOutputHelper output)
         // A setting the code does not know does not stop a service (.NET ignores it): the check does.
         Assert.True(problems.Count == 0, $"{directory}: the services started, but{found}");
 
+        // The console, started from its Deployment against the five: healthy, no page without sign-in,
+        // and only the token sign-in (the Deployment turns the development sign-in off).
+        var console = await rehearsal.StartConsoleAsync(r, output);
+        using (var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = console.HttpAddress })
+        {
+            var health = await http.GetAsync("/healthz");
+            Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
+            Assert.Equal("Healthy", await health.Content.ReadAsStringAsync());
+            var page = await http.GetAsync("/usage");
+            Assert.Equal(System.Net.HttpStatusCode.Redirect, page.StatusCode);
+            Assert.Equal("/signin", page.Headers.Location?.AbsolutePath ?? page.Headers.Location?.OriginalString.Split('?')[0]);
+            var signIn = await http.GetStringAsync("/signin");
+            Assert.Contains("action=\"/signin/token\"", signIn);
+            Assert.DoesNotContain("/signin/development", signIn);
+            // A token signed with the Secret's key (as the services check it) signs in: back to "/", not "?error=token".
+            var input = Regex.Match(signIn, @"<input[^>]*name=""__RequestVerificationToken""[^>]*>");
+            var antiforgery = Regex.Match(input.Value, @"value=""([^""]+)""");
+            Assert.True(antiforgery.Success, "the sign-in form carries an antiforgery token");
+            var token = new FaceId.Auth.TokenMinter(rehearsal.SigningKey).Mint("rehearsal-operator", ["operator"]);
+            var posted = await http.PostAsync("/signin/token", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["token"] = token,
+                ["__RequestVerificationToken"] = System.Net.WebUtility.HtmlDecode(antiforgery.Groups[1].Value),
+            }));
+            Assert.Equal(System.Net.HttpStatusCode.Redirect, posted.StatusCode);
+            Assert.Equal("/", posted.Headers.Location?.OriginalString);
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/")).StatusCode);
+        }
+
         var (exit, text) = await rehearsal.RunDemoSliceAsync();
         output.WriteLine(text);
         Assert.True(exit == 0, $"{directory}: the demo slice failed (exit {exit}):{Environment.NewLine}{text}{Environment.NewLine}{rehearsal.Logs()}");
@@ -97,13 +126,23 @@ public sealed class RehearsalTests(ITestOutputHelper output)
 /// (the OTLP collector) a closed loopback port; and, where the pod has a Dapr sidecar
 /// (dapr.io/enabled), the variables the sidecar injector adds point at the TestKit's sidecar double.
 /// </summary>
-public sealed record Remap(IReadOnlyList<string> RedisEndpoints, string DataDirectory, string? DaprGrpcEndpoint);
+public sealed record Remap(IReadOnlyList<string> RedisEndpoints, string DataDirectory, string? DaprGrpcEndpoint)
+{
+    /// <summary>In-cluster Service endpoints ("billing:8080") to the loopback address of that Deployment's process.</summary>
+    public IReadOnlyDictionary<string, string> ClusterServices { get; init; } = new Dictionary<string, string>();
+}
 
 public sealed class Rehearsal : IAsyncDisposable
 {
     private readonly List<IAsyncDisposable> _owned = [];
     private readonly Dictionary<string, ServiceProcess> _services = [];
+    private readonly List<ServiceProcess> _others = [];
+    private readonly Dictionary<(string, string), string> _external = [];
+    private IReadOnlyList<string> _redisEndpoints = [];
     private string _signingKey = "";
+
+    /// <summary>The test value of the Secret faceid-auth's signing-key, which every Deployment got.</summary>
+    public string SigningKey => _signingKey;
     private string _data = "";
 
     private Rehearsal() { }
@@ -138,15 +177,8 @@ public sealed class Rehearsal : IAsyncDisposable
             _owned.Add(redis);
             redisEndpoints = [redis.ConnectionString];
         }
+        _redisEndpoints = redisEndpoints;
         _data = Path.Combine(Path.GetTempPath(), TestIds.New("faceid-rehearsal"));
-
-        // Values of Secrets created out of band (the token signing key): one test value per key.
-        var external = new Dictionary<(string, string), string>();
-        string External(string secret, string key)
-        {
-            if (!external.TryGetValue((secret, key), out var value)) external[(secret, key)] = value = RehearsalTests.TokenKey();
-            return value;
-        }
         _signingKey = External("faceid-auth", "signing-key");
 
         DaprSidecarDouble? sidecar = null;
@@ -186,6 +218,45 @@ public sealed class Rehearsal : IAsyncDisposable
         }
     }
 
+    /// <summary>Values of Secrets created out of band (the token signing key): one test value per key.</summary>
+    private string External(string secret, string key)
+    {
+        if (!_external.TryGetValue((secret, key), out var value)) _external[(secret, key)] = value = RehearsalTests.TokenKey();
+        return value;
+    }
+
+    /// <summary>
+    /// Starts the console from its rendered Deployment (no sidecar), its service addresses mapped to
+    /// the running services' gRPC ports, and waits until its health endpoint answers.
+    /// </summary>
+    public async Task<ServiceProcess> StartConsoleAsync(Rendering r, ITestOutputHelper output)
+    {
+        var deployment = r.Single("Deployment", Repo.Console.AppId);
+        var grpcPort = Repo.ContainerPorts.Grpc;
+        var map = new Remap(_redisEndpoints, _data, null)
+        {
+            ClusterServices = _services.ToDictionary(s => $"{s.Key}:{grpcPort}", s => s.Value.Address.ToString().TrimEnd('/')),
+        };
+        var env = ProcessEnvironment(r, deployment, map, External);
+        output.WriteLine($"{r.Directory}: console: {string.Join(" ", env.Where(kv => kv.Value is not null).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={(kv.Key.StartsWith("Auth__", StringComparison.Ordinal) ? "<test key>" : kv.Value)}"))}");
+        var console = ServiceProcess.Launch(ServiceProcess.FindServiceDll($"FaceId.{Repo.Console.Folder}"), env);
+        _others.Add(console);
+        using var http = new HttpClient { BaseAddress = console.HttpAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (console.HasExited) throw new Xunit.Sdk.XunitException($"the console exited with code {console.ExitCode}:{Environment.NewLine}{console.Output}");
+            try
+            {
+                if ((await http.GetAsync("/healthz")).IsSuccessStatusCode) return console;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            if (DateTime.UtcNow > deadline) throw new Xunit.Sdk.XunitException($"the console did not answer /healthz in 60 s:{Environment.NewLine}{console.Output}");
+            await Task.Delay(200);
+        }
+    }
+
     /// <summary>
     /// The environment of <c>dotnet &lt;dll&gt;</c> for a Deployment: the container's environment
     /// with <paramref name="map"/> applied; every variable this test process has that the pod would
@@ -215,6 +286,8 @@ public sealed class Rehearsal : IAsyncDisposable
                 value = freePorts.TryGetValue(value, out var p) ? p : freePorts[value] = FreePort.Next().ToString();
             else if (value.StartsWith('/') && mounts.FirstOrDefault(m => value == m || value.StartsWith(m + "/", StringComparison.Ordinal)) is not null)
                 value = Path.Combine(map.DataDirectory, value.TrimStart('/'));
+            else if (Uri.TryCreate(value, UriKind.Absolute, out var service) && map.ClusterServices.TryGetValue($"{service.Host}:{service.Port}", out var local))
+                value = local; // an in-cluster Service (the console's service addresses): its Deployment's process
             else if (Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && !uri.IsLoopback)
                 value = $"{uri.Scheme}://127.0.0.1:{FreePort.Next()}{uri.PathAndQuery.TrimEnd('/')}"; // nothing listens: exports fail as with no collector
             result[v.Name] = value;
@@ -279,6 +352,7 @@ public sealed class Rehearsal : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var other in _others) await other.DisposeAsync();
         foreach (var service in _services.Values) await service.DisposeAsync();
         foreach (var owned in Enumerable.Reverse(_owned)) await owned.DisposeAsync();
         if (_data.Length > 0)

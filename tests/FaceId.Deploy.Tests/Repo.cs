@@ -25,6 +25,18 @@ public static partial class Repo
 
     public static IReadOnlyList<string> AppIds => Services.Select(s => s.AppId).ToList();
 
+    /// <summary>
+    /// The web console (docs/console.md): deployed like a service (same image recipe, its own
+    /// Deployment and Service) but HTTP only, without a sidecar, Redis or an app id constant.
+    /// </summary>
+    public static ServiceInfo Console { get; } = new("Console", "console", "services/Console/FaceId.Console.csproj");
+
+    /// <summary>Everything deploy/k8s runs as a Deployment of its own: the five services and the console.</summary>
+    public static IReadOnlyList<ServiceInfo> Deployables => [.. Services, Console];
+
+    /// <summary>The Deployment names: the app ids and "console", ordered.</summary>
+    public static IReadOnlyList<string> DeploymentNames => Deployables.Select(s => s.AppId).Order(StringComparer.Ordinal).ToList();
+
     /// <summary>The container ports the image sets: ENV Ports__Grpc / Ports__Http in deploy/image/Containerfile.</summary>
     public static (string Grpc, string Http) ContainerPorts { get; } = RecipePorts();
 

@@ -13,7 +13,7 @@ public static class SettingsCheck
     public static List<string> Problems(Rendering r)
     {
         var problems = new List<string>();
-        foreach (var appId in Repo.AppIds)
+        foreach (var appId in Repo.DeploymentNames)
         {
             if (r.Find("Deployment", appId) is not { } deployment)
             {
@@ -53,7 +53,7 @@ public static class SettingsCheck
 
     private static IEnumerable<string> Check(string where, string appId, List<string> provided, IEnumerable<(string Name, string Origin)> names)
     {
-        if (!Repo.AppIds.Contains(appId)) yield break;
+        if (!Repo.DeploymentNames.Contains(appId)) yield break;
         foreach (var setting in CodeSettings.RequiredBy(appId))
             if (!CodeSettings.Provides(provided, setting))
                 yield return $"{where} provides none of {string.Join(", ", setting.Keys)}, which {setting.Options.Name} requires: the service refuses to start (\"{setting.Message}\")";

@@ -45,7 +45,7 @@ public static class ConsoleSignIn
         // No anonymous page: every endpoint needs a signed-in user unless it says [AllowAnonymous].
         services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         services.AddCascadingAuthenticationState();
-        services.AddSingleton(new DevelopmentSignIn(auth));
+        services.AddSingleton(new DevelopmentSignIn(auth, configuration.GetValue(DevelopmentSignIn.SwitchKey, true)));
         return services;
     }
 
@@ -88,10 +88,16 @@ public static class ConsoleSignIn
 }
 
 /// <summary>The local run's sign-in: mints a token for a chosen role and account with the configured key.</summary>
-public sealed class DevelopmentSignIn(AuthOptions auth)
+public sealed class DevelopmentSignIn(AuthOptions auth, bool allowed = true)
 {
-    /// <summary>Only with a signing key of our own (Auth:SigningKey), never when an authority issues the tokens.</summary>
-    public bool Enabled { get; } = auth.SigningKey.Length > 0 && auth.Authority.Length == 0;
+    /// <summary>
+    /// "false" turns the development sign-in off although the key is set: a deployment whose console
+    /// must validate pasted tokens with the platform key but never mint them (deploy/k8s).
+    /// </summary>
+    public const string SwitchKey = "SignIn:Development";
+
+    /// <summary>Only with a signing key of our own (Auth:SigningKey), never when an authority issues the tokens or SignIn:Development is false.</summary>
+    public bool Enabled { get; } = allowed && auth.SigningKey.Length > 0 && auth.Authority.Length == 0;
 
     public string? Mint(string role, string? account)
     {
