@@ -4,6 +4,7 @@ using FaceId.EventBus;
 using FaceId.Onboarding.Grpc;
 using FaceId.Onboarding.Tests.Support;
 using FaceId.Packages.Grpc;
+using FaceId.Redis;
 using FaceId.TestKit;
 using Xunit;
 
@@ -150,7 +151,9 @@ public sealed class MerchantIdTests(RedisFixture redis) : IClassFixture<RedisFix
 
         var rejected = await Eventually.GetAsync(() => Streams.EventsAsync(redis.Database, EventTopics.MerchantIdRejected, application.ApplicationId),
             list => list.Count >= 1, Steps.Timeout, "MerchantIdRejected published");
-        await Task.Delay(500);
+        // Every rejection has answered and the outbox is relayed: a second event would be on the stream by now.
+        await Eventually.AssertAsync(async () => await redis.Database.StreamLengthAsync(RedisKeys.Outbox(RedisKeys.AccountTag(accountId))) == 0,
+            Steps.Timeout, "the account's outbox is relayed");
         var e = Assert.Single(await Streams.EventsAsync(redis.Database, EventTopics.MerchantIdRejected, application.ApplicationId));
         Assert.Equal("merchant-rejected:" + application.ApplicationId, e.Id);
         var data = Google.Protobuf.JsonParser.Default.Parse<FaceId.Contracts.Events.V1.MerchantIdRejected>(e.DataJson);

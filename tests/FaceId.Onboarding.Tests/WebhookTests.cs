@@ -3,6 +3,7 @@ using FaceId.Auth;
 using FaceId.Contracts.Events.V1;
 using FaceId.Contracts.Onboarding.V1;
 using FaceId.EventBus;
+using WebhookStore = FaceId.Onboarding.Application.Webhooks.WebhookStore;
 using FaceId.Onboarding.Grpc;
 using FaceId.Onboarding.Tests.Support;
 using FaceId.TestKit;
@@ -63,7 +64,7 @@ public sealed class WebhookTests(RedisFixture redis) : IClassFixture<RedisFixtur
         await Streams.RedeliverAsync(redis.Database, refund); // the same event again: no second delivery
 
         await Eventually.AssertAsync(() => receiver.Accepted.Count >= 3, Steps.Timeout, "three deliveries");
-        await Task.Delay(500);
+        await RedisSnapshot.SettledAsync(redis.Connection, WebhookStore.DueKey); // nothing more can be sent
         var accepted = receiver.Accepted;
         Assert.Equal(3, accepted.Count);
         var verifier = new StandardWebhook(created.Secret);
@@ -110,7 +111,7 @@ public sealed class WebhookTests(RedisFixture redis) : IClassFixture<RedisFixtur
         await Steps.ReviewMerchantIdAsync(host.Channel, application.ApplicationId, approve: false, reason: "营业执照已过期");
 
         await Eventually.AssertAsync(() => receiver.Accepted.Count >= 2, Steps.Timeout, "two deliveries");
-        await Task.Delay(500);
+        await RedisSnapshot.SettledAsync(redis.Connection, WebhookStore.DueKey); // nothing more can be sent
         var accepted = receiver.Accepted;
         Assert.Equal(2, accepted.Count);
         var verifier = new StandardWebhook(created.Secret);
@@ -142,7 +143,7 @@ public sealed class WebhookTests(RedisFixture redis) : IClassFixture<RedisFixtur
         for (var i = 0; i < 5; i++) await PublishAsync(host, LowBalance(account), TestIds.New("evt"));
 
         await Eventually.AssertAsync(() => receiver.Accepted.Count >= 5, Steps.Timeout, "five accepted deliveries");
-        await Task.Delay(500);
+        await RedisSnapshot.SettledAsync(redis.Connection, WebhookStore.DueKey); // nothing more can be sent
         Assert.Equal(5, receiver.Accepted.Count);
         Assert.Equal(5, receiver.Accepted.Select(r => r.Id).Distinct().Count());
         foreach (var group in receiver.Received.GroupBy(r => r.Id))
@@ -209,7 +210,8 @@ public sealed class WebhookTests(RedisFixture redis) : IClassFixture<RedisFixtur
         Assert.Throws<WebhookVerificationException>(() => new StandardWebhook(created.Secret).Verify(during.Body, signatures[0]));
 
         var again = await client.RotateWebhookSecretAsync(new RotateWebhookSecretRequest { AccountId = account, EndpointId = id, GraceSeconds = 1 });
-        await Task.Delay(1200);
+        var graceEnds = again.Endpoint.PreviousSecretExpiresAt.ToDateTimeOffset();
+        await Eventually.AssertAsync(() => DateTimeOffset.UtcNow > graceEnds, Steps.Timeout, "the 1-s grace is over");
         await PublishAsync(host, LowBalance(account), TestIds.New("evt"));
         await Eventually.AssertAsync(() => receiver.Accepted.Count == 2, Steps.Timeout, "one delivery after the grace");
         var after = receiver.Accepted.Single(r => r.Id != during.Id);
@@ -234,7 +236,7 @@ public sealed class WebhookTests(RedisFixture redis) : IClassFixture<RedisFixtur
         var inbox = await Steps.AllInboxAsync(host.Channel, account);
         var notice = Assert.Single(inbox, m => m.Kind == "webhook.endpoint_disabled");
         Assert.Contains(id, notice.Body);
-        await Task.Delay(800); // the retry schedule would have come back by now: the delivery is parked
+        await RedisSnapshot.SettledAsync(redis.Connection, WebhookStore.DueKey); // parked: no retry is due any more
         Assert.Equal(3, receiver.Received.Count);
         Assert.Equal(WebhookDeliveryState.Pending, (await Support.Webhooks.DeliveriesAsync(client, account, id)).Single().State);
 

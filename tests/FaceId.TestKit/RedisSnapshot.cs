@@ -31,12 +31,26 @@ public static class RedisSnapshot
     }
 
     /// <summary>
+    /// Waits until earlier work has settled: every outbox relayed, every consumer group caught up, and
+    /// each of <paramref name="drainedWorkIndexes"/> (sorted sets of work still to do) empty. What a
+    /// test checks after that can no longer change, so it needs no sleep to prove that nothing more comes.
+    /// </summary>
+    public static Task SettledAsync(IConnectionMultiplexer connection, params RedisKey[] drainedWorkIndexes) =>
+        Eventually.AssertAsync(async () =>
+        {
+            if (!await QuietAsync(connection)) return false;
+            foreach (var index in drainedWorkIndexes)
+                if (await connection.GetDatabase().SortedSetLengthAsync(index) > 0) return false;
+            return true;
+        }, TimeSpan.FromSeconds(30), "earlier events are relayed and consumed, and the work indexes drained");
+
+    /// <summary>
     /// Every key and its serialized value, except short-lived coordination keys (locks), taken once
     /// earlier work has settled: every outbox relayed and every consumer group caught up.
     /// </summary>
     public static async Task<Dictionary<string, string>> TakeAsync(IConnectionMultiplexer connection)
     {
-        await Eventually.AssertAsync(() => QuietAsync(connection), TimeSpan.FromSeconds(30), "earlier events are relayed and consumed");
+        await SettledAsync(connection);
         var snapshot = new Dictionary<string, string>();
         foreach (var endpoint in connection.GetEndPoints())
         {
