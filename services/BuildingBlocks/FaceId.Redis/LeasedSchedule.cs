@@ -10,8 +10,6 @@ namespace FaceId.Redis;
 /// </summary>
 public class LeasedSchedule(IDatabase redis, string key)
 {
-    private static readonly RedisScript ClaimScript = RedisScript.FromResource(typeof(LeasedSchedule).Assembly, "claim-due.lua");
-
     public string Key { get; } = key;
 
     public Task AddAsync(string member, DateTimeOffset score) => redis.SortedSetAddAsync(Key, member, score.ToUnixTimeMilliseconds());
@@ -21,10 +19,6 @@ public class LeasedSchedule(IDatabase redis, string key)
     public Task<double?> ScoreAsync(string member) => redis.SortedSetScoreAsync(Key, member);
 
     /// <summary>Claims up to <paramref name="max"/> members whose score is at or before <paramref name="dueBy"/>, until <paramref name="leaseUntil"/>.</summary>
-    public async Task<IReadOnlyList<string>> ClaimDueAsync(DateTimeOffset dueBy, DateTimeOffset leaseUntil, int max)
-    {
-        var members = (RedisResult[])(await ClaimScript.RunAsync(redis, [Key],
-            [dueBy.ToUnixTimeMilliseconds(), leaseUntil.ToUnixTimeMilliseconds(), max]))!;
-        return members.Select(m => (string)m!).ToList();
-    }
+    public Task<IReadOnlyList<string>> ClaimDueAsync(DateTimeOffset dueBy, DateTimeOffset leaseUntil, int max) =>
+        ClaimDue.Instance.RunAsync(redis, new ClaimDue.Request(Key, dueBy, leaseUntil, max));
 }

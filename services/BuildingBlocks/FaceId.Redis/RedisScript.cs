@@ -9,7 +9,7 @@ namespace FaceId.Redis;
 /// A Lua script shipped as an embedded resource (<c>*.lua</c>), run by SHA1 with EVALSHA and
 /// loaded on a server only when that server answers NOSCRIPT (after a restart or failover).
 /// </summary>
-public sealed class RedisScript
+public sealed class RedisScript : IRedisScript
 {
     private readonly byte[] _sha1;
 

@@ -24,7 +24,6 @@ public sealed class OutboxRelay(
     /// <summary>Set of every outbox key that may hold entries (no hash tag: its own slot).</summary>
     public const string RegistryKey = "outbox:registry";
     private const int PageSize = 200;
-    private static readonly RedisScript ReleaseLock = RedisScript.FromResource(typeof(OutboxRelay).Assembly, "release-lock.lua");
 
     private readonly Channel<string> _dirty = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, bool> _registered = new();
@@ -142,7 +141,7 @@ public sealed class OutboxRelay(
         }
         finally
         {
-            await ReleaseLock.RunAsync(redis, [lockKey], [token]);
+            await CompareAndDelete.Instance.RunAsync(redis, new CompareAndDelete.Request(lockKey, token));
         }
         return relayed;
     }

@@ -11,7 +11,7 @@ namespace FaceId.EventBus.Outbox;
 /// context of the caller's span as its last two ARGV, added here: the script's own arguments never
 /// carry it.
 /// </summary>
-public sealed class OutboxScript
+public sealed class OutboxScript : IRedisScript
 {
     private readonly RedisScript _script;
 
