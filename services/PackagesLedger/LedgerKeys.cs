@@ -18,14 +18,14 @@ public static class LedgerKeys
 
     /// <summary>
     /// Hash holding the records of the account's packages whose id falls in one bucket: field = package
-    /// id, value = the record (PackageRecordCodec). The bucket is the id's first 3 hex digits modulo
+    /// id, value = the record (PackageRecordFormat). The bucket is the id's first 3 hex digits modulo
     /// 1,024, computed alike by lib-package.lua's pkg_bucket (given PKG_BUCKETS by PackageScriptLibrary.Preamble); an id not of the form pkg_&lt;hex&gt; maps to
     /// bucket 0, where it is no field (so it is simply not found).
     /// </summary>
     public static string PackageBucket(string accountId, string packageId)
     {
-        var bucket = packageId.Length >= 7 && packageId.StartsWith("pkg_", StringComparison.Ordinal)
-            && int.TryParse(packageId.AsSpan(4, 3), System.Globalization.NumberStyles.AllowHexSpecifier, null, out var hex) ? hex % PackageBuckets : 0;
+        var bucket = packageId.Length >= PackageLedger.PackageIdPrefix.Length + 3 && packageId.StartsWith(PackageLedger.PackageIdPrefix, StringComparison.Ordinal)
+            && int.TryParse(packageId.AsSpan(PackageLedger.PackageIdPrefix.Length, 3), System.Globalization.NumberStyles.AllowHexSpecifier, null, out var hex) ? hex % PackageBuckets : 0;
         return RedisKeys.ForAccount(accountId, "pk:" + bucket);
     }
 
@@ -56,8 +56,13 @@ public static class LedgerKeys
     /// </summary>
     public static string RequestIds(string accountId, long generation) => RedisKeys.ForAccount(accountId, $"rid:g{generation}");
 
-    /// <summary>Hash per Shanghai day: "label|P" package-deducted, "label|O" postpaid, "label|N" not billable.</summary>
+    /// <summary>Hash per Shanghai day, field <see cref="DayCounterField"/>: "label|P" package-deducted, "label|O" postpaid, "label|N" not billable.</summary>
     public static string DayCounters(string accountId, string day) => RedisKeys.ForAccount(accountId, "ctr:" + day);
+
+    /// <summary>Between label and kind letter in a day counter's field (CTR_SEP in Lua).</summary>
+    public const char DayCounterSeparator = '|';
+
+    public static string DayCounterField(string label, ChargeKind kind) => label + DayCounterSeparator + ChargeKinds.Letter(kind);
 
     public static string Outbox(string accountId) => RedisKeys.Outbox(Tag(accountId));
 }

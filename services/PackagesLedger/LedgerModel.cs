@@ -24,28 +24,27 @@ public sealed record PackageRecord(
 {
     public long Remaining => Math.Max(0, Size - Used);
 
-    /// <summary>
-    /// Reads a stored record as lib-usage.lua writes it (PKG_FORMAT): joined by '|' —
-    /// label, size, used, price_fen, free, purchased_at, expires_at (ms), price_book, status,
-    /// alerts raised, backdated, refund_id, order_id. Keep both in step.
-    /// </summary>
+    /// <summary>Reads a stored record (<see cref="PackageRecordFormat"/>, the format lib-package.lua's pkg_write writes).</summary>
     public static PackageRecord Parse(string accountId, string id, string stored)
     {
-        var f = stored.Split('|');
-        if (f.Length != 13) throw new FormatException($"package record of {id} has {f.Length} fields, not 13: '{stored}'");
+        var f = stored.Split(PackageRecordFormat.Separator);
+        if (f.Length != PackageRecordFormat.Fields.Count)
+            throw new FormatException($"package record of {id} has {f.Length} fields, not {PackageRecordFormat.Fields.Count}: '{stored}'");
         long N(int i) => long.Parse(f[i], CultureInfo.InvariantCulture);
-        var purchased = DateTimeOffset.FromUnixTimeMilliseconds(N(5));
-        return new PackageRecord(id, accountId, f[0], N(1), N(2), N(3), f[4] == "1", purchased, ChinaCalendar.StartOfDay(purchased),
-            DateTimeOffset.FromUnixTimeMilliseconds(N(6)), f[8], f[7], f[12], N(10));
+        var purchased = DateTimeOffset.FromUnixTimeMilliseconds(N(PackageRecordFormat.PurchasedAt));
+        return new PackageRecord(id, accountId, f[PackageRecordFormat.Label], N(PackageRecordFormat.Size), N(PackageRecordFormat.Used),
+            N(PackageRecordFormat.PriceFen), f[PackageRecordFormat.Free] == "1", purchased, ChinaCalendar.StartOfDay(purchased),
+            DateTimeOffset.FromUnixTimeMilliseconds(N(PackageRecordFormat.ExpiresAt)), f[PackageRecordFormat.Status],
+            f[PackageRecordFormat.PriceBook], f[PackageRecordFormat.OrderId], N(PackageRecordFormat.Backdated));
     }
 
     public PackageState StateAt(DateTimeOffset now) => StoredStatus switch
     {
-        "refunded" => PackageState.Refunded,
-        "refunding" => PackageState.Refunding,
-        "active" when Used >= Size => PackageState.Exhausted,
-        "active" when now >= ExpiresAt => PackageState.Expired,
-        "active" => PackageState.Active,
+        PackageStatuses.Refunded => PackageState.Refunded,
+        PackageStatuses.Refunding => PackageState.Refunding,
+        PackageStatuses.Active when Used >= Size => PackageState.Exhausted,
+        PackageStatuses.Active when now >= ExpiresAt => PackageState.Expired,
+        PackageStatuses.Active => PackageState.Active,
         var other => throw new InvalidOperationException($"package {Id} has unknown stored status '{other}'"),
     };
 }
@@ -75,36 +74,32 @@ public sealed record ChargeRequest(
 
 public sealed record ChargeOutcome(ChargeKind Kind, string Label, string PackageId, long PackageRemaining, string PriceBook)
 {
+    /// <summary>Between the parts of a kept outcome and of a duplicate's answer (OUTCOME_SEP in Lua).</summary>
+    public const char Separator = '|';
+
     /// <summary>
     /// The package a kept outcome names, or null for a postpaid or not billable one. deduct.lua keeps each
-    /// request id's outcome short (lib-usage.lua's rid_value): "P&lt;package id without pkg_&gt;|&lt;remaining&gt;",
-    /// else "&lt;kind&gt;&lt;label&gt;"; a package charge's label is its package's.
+    /// request id's outcome short (lib-usage.lua's rid_value): "P&lt;package id without its prefix&gt;|&lt;remaining&gt;",
+    /// else "&lt;kind&gt;&lt;label&gt;" (kind letters: <see cref="ChargeKinds"/>); a package charge's label is its package's.
     /// </summary>
-    public static string? KeptPackageId(string kept) => kept[0] == 'P' ? "pkg_" + kept[1..kept.IndexOf('|')] : null;
+    public static string? KeptPackageId(string kept) =>
+        kept[0] == ChargeKinds.Package ? PackageLedger.PackageIdPrefix + kept[1..kept.IndexOf(Separator)] : null;
 
     /// <summary>A kept outcome (see <see cref="KeptPackageId"/>) made whole with its package's label; the price book is the account's.</summary>
-    public static ChargeOutcome FromKept(string kept, string priceBook, string packageLabel) => kept[0] switch
+    public static ChargeOutcome FromKept(string kept, string priceBook, string packageLabel) => ChargeKinds.Of(kept[0], $"kept charge outcome '{kept}'") switch
     {
-        'P' => new ChargeOutcome(ChargeKind.Package, packageLabel, KeptPackageId(kept)!,
-            long.Parse(kept.AsSpan(kept.IndexOf('|') + 1), CultureInfo.InvariantCulture), priceBook),
-        'O' => new ChargeOutcome(ChargeKind.Postpaid, kept[1..], "", 0, priceBook),
-        'N' => new ChargeOutcome(ChargeKind.NotBillable, kept[1..], "", 0, priceBook),
-        _ => throw new InvalidOperationException($"kept charge outcome '{kept}' has an unknown kind"),
+        ChargeKind.Package => new ChargeOutcome(ChargeKind.Package, packageLabel, KeptPackageId(kept)!,
+            long.Parse(kept.AsSpan(kept.IndexOf(Separator) + 1), CultureInfo.InvariantCulture), priceBook),
+        var kind => new ChargeOutcome(kind, kept[1..], "", 0, priceBook),
     };
 
     /// <summary>Parses "kind|label|package|remaining" as deduct.lua answers it for a duplicate; the price book is the account's.</summary>
     public static ChargeOutcome Parse(ReadOnlySpan<char> stored, string priceBook)
     {
         Span<Range> p = stackalloc Range[5];
-        var count = stored.Split(p, '|');
-        if (count != 4) throw new FormatException($"charge outcome '{stored}' is not kind|label|package|remaining");
-        var kind = stored[p[0]] switch
-        {
-            "P" => ChargeKind.Package,
-            "O" => ChargeKind.Postpaid,
-            "N" => ChargeKind.NotBillable,
-            _ => throw new InvalidOperationException($"charge outcome '{stored}' has an unknown kind"),
-        };
+        var count = stored.Split(p, Separator);
+        if (count != 4 || stored[p[0]].Length != 1) throw new FormatException($"charge outcome '{stored}' is not kind|label|package|remaining");
+        var kind = ChargeKinds.Of(stored[p[0]][0], $"charge outcome '{stored}'");
         return new ChargeOutcome(kind, stored[p[1]].ToString(), stored[p[2]].ToString(), Math.Max(0, long.Parse(stored[p[3]], CultureInfo.InvariantCulture)), priceBook);
     }
 }

@@ -26,16 +26,15 @@ public sealed class PackageSchedule(IDatabase redis)
     public static readonly TimeSpan PruneAfterExpiry = TimeSpan.FromDays(8);
 
     /// <summary>The steps in due order.</summary>
-    public static readonly IReadOnlyList<(string Step, TimeSpan BeforeExpiry)> Steps =
+    public static readonly IReadOnlyList<(PackageStep Step, TimeSpan BeforeExpiry)> Steps =
     [
-        ("EXPIRING_7D", TimeSpan.FromDays(7)),
-        ("EXPIRING_1D", TimeSpan.FromDays(1)),
-        ("EXPIRED", TimeSpan.Zero),
-        ("PRUNE", -PruneAfterExpiry),
+        (PackageStep.Expiring7D, TimeSpan.FromDays(7)),
+        (PackageStep.Expiring1D, TimeSpan.FromDays(1)),
+        (PackageStep.Expired, TimeSpan.Zero),
+        (PackageStep.Prune, -PruneAfterExpiry),
     ];
 
     private const string DayPrefix = "day:";
-    private static readonly RedisScript RescheduleScript = RedisScript.FromResource(typeof(PackageSchedule).Assembly, "reschedule.lua");
 
     /// <summary>
     /// Schedules the steps of the packages <paramref name="accountId"/> buys at <paramref name="purchasedAt"/>.
@@ -47,7 +46,7 @@ public sealed class PackageSchedule(IDatabase redis)
             (ChinaCalendar.AnniversaryOf(purchasedAt) - Steps[0].BeforeExpiry).ToUnixTimeMilliseconds(), SortedSetWhen.LessThan);
 
     /// <summary>A claimed member: a purchase day of an account.</summary>
-    public sealed record Due(string AccountId, DateOnly Day, string Member, long ClaimedUntilMs);
+    public sealed record Due(string AccountId, DateOnly Day, string Member, DateTimeOffset ClaimedUntil);
 
     /// <summary>Claims up to <paramref name="max"/> due members for this worker.</summary>
     public async Task<IReadOnlyList<Due>> ClaimDueAsync(DateTimeOffset now, int max)
@@ -57,12 +56,12 @@ public sealed class PackageSchedule(IDatabase redis)
         return members.Select(m =>
         {
             var p = m.Split('|');
-            return new Due(p[0], DateOnly.ParseExact(p[1][DayPrefix.Length..], "yyyyMMdd", CultureInfo.InvariantCulture), m, until.ToUnixTimeMilliseconds());
+            return new Due(p[0], DateOnly.ParseExact(p[1][DayPrefix.Length..], "yyyyMMdd", CultureInfo.InvariantCulture), m, until);
         }).ToList();
     }
 
     /// <summary>The steps of packages expiring at <paramref name="expiresAt"/> due at <paramref name="now"/>, and when the next one is due (null: none left).</summary>
-    public static (IReadOnlyList<string> Due, DateTimeOffset? Next) StepsAt(DateTimeOffset expiresAt, DateTimeOffset now)
+    public static (IReadOnlyList<PackageStep> Due, DateTimeOffset? Next) StepsAt(DateTimeOffset expiresAt, DateTimeOffset now)
     {
         var due = Steps.Where(s => expiresAt - s.BeforeExpiry <= now).Select(s => s.Step).ToList();
         var next = Steps.Select(s => expiresAt - s.BeforeExpiry).Where(t => t > now).Cast<DateTimeOffset?>().FirstOrDefault();
@@ -71,7 +70,7 @@ public sealed class PackageSchedule(IDatabase redis)
 
     /// <summary>Moves a claimed member to its next step's time (null: removes it), unless it was moved since the claim.</summary>
     public Task RescheduleAsync(Due claimed, DateTimeOffset? next) =>
-        RescheduleScript.RunAsync(redis, [Key], [claimed.Member, claimed.ClaimedUntilMs, next is { } n ? n.ToUnixTimeMilliseconds() : ""]);
+        RescheduleScript.Instance.RunAsync(redis, new(Key, claimed.Member, claimed.ClaimedUntil, next));
 
     private static string Member(string accountId, DateOnly day) => $"{accountId}|{DayPrefix}{day.ToString("yyyyMMdd", CultureInfo.InvariantCulture)}";
 }

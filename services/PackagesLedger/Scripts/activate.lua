@@ -1,4 +1,5 @@
 -- Opens an account's service in the ledger's view (R-ONB-2), once: later calls change nothing.
+-- Positions: ActivateScript (its Bind and Parse). SVC_OPENED: its preamble (ServiceStates).
 -- KEYS[1] = {acct:M}:svc
 -- ARGV[1] = activated_at (unix ms), ARGV[2] = price book, ARGV[3] = settlement cycle
 -- Returns {activated_at, price_book, first (1|0)}.
@@ -6,5 +7,5 @@ if redis.call('HEXISTS', KEYS[1], 'activated_at') == 1 then
   local cur = redis.call('HMGET', KEYS[1], 'activated_at', 'price_book')
   return {cur[1], cur[2], 0}
 end
-redis.call('HSET', KEYS[1], 'state', 'opened', 'activated_at', ARGV[1], 'price_book', ARGV[2], 'cycle', ARGV[3])
+redis.call('HSET', KEYS[1], 'state', SVC_OPENED, 'activated_at', ARGV[1], 'price_book', ARGV[2], 'cycle', ARGV[3])
 return {ARGV[1], ARGV[2], 1}

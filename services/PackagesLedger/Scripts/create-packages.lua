@@ -3,31 +3,33 @@
 -- so the first package's existence is the guard — atomically with their events
 -- (R-PKG-1, R-ONB-3, R-ONB-5), and backdates onto each new package the postpaid calls of its
 -- label made since 00:00 of its purchase day, oldest first, up to its size (R-PKG-4).
+-- Positions: CreatePackagesScript (its Bind and Parse); ST_* and PACKAGE_FIELDS: its preamble.
 -- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox   KEYS[3] = {acct:M}:days
 -- ARGV[1] = hash tag {acct:M}   ARGV[2] = main account id   ARGV[3] = require an opened, unsuspended service (1|0)
 -- ARGV[4] = now (unix ms)  ARGV[5] = now ISO  ARGV[6..11] = topic and type of PackageDelivered, UsageBackdated, PackageAlert
 -- ARGV[12] = purchased_at (unix ms)  ARGV[13] = start of the purchase day (unix ms)  ARGV[14] = purchase day (yyyymmdd)
 -- ARGV[15] = expires_at (unix ms)  ARGV[16] = order id ('' for grants)
--- ARGV[17] = n, then n groups of 7: id, label, size, price_fen, free, price_book, PackageDelivered JSON;
+-- ARGV[17] = n, then n groups of PACKAGE_FIELDS: id, label, size, price_fen, free, price_book, PackageDelivered JSON;
 -- then the trace context (OutboxScript)
---   (backdatedCalls is filled in here)
--- Returns {'ok'|'dup', comma-separated package ids (for 'dup': those that exist)} or {'not_opened'|'suspended'}.
+--   (its backdated calls are filled in here)
+-- Returns {ST_CREATED|ST_ALREADY_CREATED, comma-separated package ids (for ST_ALREADY_CREATED: those that exist)}
+-- or {ST_NOT_OPENED|ST_SUSPENDED}.
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
 -- #include lib-usage.lua
 
-local n, G = tonumber(ARGV[17]), 7
+local n, G = tonumber(ARGV[17]), PACKAGE_FIELDS
 if redis.call('HEXISTS', pkg_bucket(ARGV[18]), ARGV[18]) == 1 then
   local existing = {}
   for i = 0, n - 1 do
     local id = ARGV[18 + i * G]
     if redis.call('HEXISTS', pkg_bucket(id), id) == 1 then existing[#existing + 1] = id end
   end
-  return {'dup', table.concat(existing, ',')}
+  return {ST_ALREADY_CREATED, table.concat(existing, ',')}
 end
 if ARGV[3] == '1' then
   local state = redis.call('HGET', KEYS[1], 'state')
-  if not state then return {'not_opened'} end
-  if state == 'suspended' then return {'suspended'} end
+  if not state then return {ST_NOT_OPENED} end
+  if state == SVC_SUSPENDED then return {ST_SUSPENDED} end
 end
 local day = ARGV[14]
 local dayList = TAG .. ':day:' .. day
@@ -38,7 +40,7 @@ for i = 0, n - 1 do
   local id = ARGV[b]
   local p = { id = id, bucket = pkg_bucket(id), label = ARGV[b + 1], size = tonumber(ARGV[b + 2]), used = 0,
     price_fen = ARGV[b + 3], free = ARGV[b + 4], purchased_at = tonumber(ARGV[12]), expires_at = tonumber(ARGV[15]),
-    price_book = ARGV[b + 5], status = 'active', alerts = '', backdated = 0, refund_id = '', order_id = ARGV[16] }
+    price_book = ARGV[b + 5], status = PKG_ACTIVE, alerts = '', backdated = 0, refund_id = '', order_id = ARGV[16] }
 
   -- R-PKG-4: the purchase day's postpaid calls of this label move onto the package.
   local postq = TAG .. ':postq:' .. p.label .. ':' .. day
@@ -49,7 +51,7 @@ for i = 0, n - 1 do
       for _, gen in ipairs({ RID_GEN, RID_GEN - 1 }) do
         local ridKey = rid_key(gen)
         if redis.call('HEXISTS', ridKey, rid) == 1 then
-          redis.call('HSET', ridKey, rid, rid_value('P', p.label, id, remaining))
+          redis.call('HSET', ridKey, rid, rid_value(KIND_PACKAGE, p.label, id, remaining))
           break
         end
       end
@@ -57,9 +59,10 @@ for i = 0, n - 1 do
     p.backdated = #moved
     redis.call('ZREM', postq, unpack(moved))
     local ctr = TAG .. ':ctr:' .. day
-    redis.call('HINCRBY', ctr, p.label .. '|O', -#moved)
-    redis.call('HINCRBY', ctr, p.label .. '|P', #moved)
-    outbox_append(KEYS[2], ARGV[8], ARGV[9], cjson.encode({ accountId = ACCOUNT, packageId = id, label = p.label, requestIds = moved }),
+    redis.call('HINCRBY', ctr, p.label .. CTR_SEP .. KIND_POSTPAID, -#moved)
+    redis.call('HINCRBY', ctr, p.label .. CTR_SEP .. KIND_PACKAGE, #moved)
+    outbox_append(KEYS[2], ARGV[8], ARGV[9],
+      cjson.encode({ [UB_ACCOUNT_ID] = ACCOUNT, [UB_PACKAGE_ID] = id, [UB_LABEL] = p.label, [UB_REQUEST_IDS] = moved }),
       NOW, 'backdated:' .. id)
   end
   pkg_write(p)
@@ -67,9 +70,9 @@ for i = 0, n - 1 do
   redis.call('RPUSH', dayList, id)
 
   local delivered = cjson.decode(ARGV[b + 6])
-  delivered.backdatedCalls = tostring(#moved)
+  delivered[PD_BACKDATED_CALLS] = tostring(#moved)
   outbox_append(KEYS[2], ARGV[6], ARGV[7], cjson.encode(delivered), NOW, 'delivered:' .. id)
   ids[#ids + 1] = id
 end
 flush_alerts(KEYS[2], ARGV[10], ARGV[11])
-return {'ok', table.concat(ids, ',')}
+return {ST_CREATED, table.concat(ids, ',')}

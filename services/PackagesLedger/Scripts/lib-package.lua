@@ -2,8 +2,8 @@
 -- ("-- #include lib-package.lua") by the ledger's scripts and by the scripts of the services that
 -- share the package prefixes (Refund's freeze and completion: docs/architecture.md, key ownership).
 -- Locals expected before the include: TAG (the account's hash tag), and the constants of
--- PackageScriptLibrary.Preamble (PKG_BUCKETS, RID_GENERATION_MS, SHANGHAI_OFFSET_MS, DAY_MS),
--- generated from C# when the script is loaded.
+-- PackageScriptLibrary.Preamble (numbers, the record format, statuses, alert flags, event JSON names),
+-- generated from their one C# source when the script is loaded.
 
 -- Civil date (year, month, day) of a count of days since 1970-01-01 (H. Hinnant's algorithm).
 local function civil(days)
@@ -26,17 +26,14 @@ end
 
 -- Packages (docs/redis-keys.md). A package is ONE field of the account's hash {acct:M}:pk:<bucket>,
 -- bucket = pkg_bucket(id) (LedgerKeys.PackageBucket: PKG_BUCKETS buckets per account, so a bucket stays a
--- small listpack-encoded hash), field = the package id, value = its record, fields joined by '|':
---   label|size|used|price_fen|free|purchased_at|expires_at|price_book|status|alerts|backdated|refund_id|order_id
--- (times in ms; status active|refunding|refunded; alerts: one letter per alert raised, PKG_ALERT_FLAG).
--- PackageRecord.Parse reads the same format: keep both in step.
-local PKG_PATTERN = '^([^|]*)|(%d+)|(%d+)|([^|]*)|([01])|(%d+)|(%d+)|([^|]*)|([^|]*)|([^|]*)|(%d+)|([^|]*)|([^|]*)$'
-local PKG_FORMAT = '%s|%d|%d|%s|%s|%d|%d|%s|%s|%s|%d|%s|%s'
-local PKG_ALERT_FLAG = { PACKAGE_ALERT_KIND_LOW_BALANCE = 'L', PACKAGE_ALERT_KIND_EXHAUSTED = 'X',
-  PACKAGE_ALERT_KIND_EXPIRING_7D = '7', PACKAGE_ALERT_KIND_EXPIRING_1D = '1', PACKAGE_ALERT_KIND_EXPIRED = 'E' }
+-- small listpack-encoded hash), field = the package id, value = its record: the fields PKG_FIELDS names,
+-- in that order, joined by '|' (PKG_PATTERN reads, PKG_FORMAT writes; the numeric ones, PKG_COUNTS, are
+-- numbers in Lua). All generated from PackageRecordFormat, which PackageRecord.Parse reads by.
+-- status: PKG_ACTIVE, PKG_REFUNDING or PKG_REFUNDED; alerts: one letter per alert raised, PKG_ALERT_FLAG.
 
+local PKG_ID_HEX = '^' .. PKG_ID_PREFIX .. '(%x%x%x)'
 local function pkg_bucket(id)
-  local hex = string.match(id, '^pkg_(%x%x%x)')
+  local hex = string.match(id, PKG_ID_HEX)
   return TAG .. ':pk:' .. (hex and tonumber(hex, 16) % PKG_BUCKETS or 0)
 end
 
@@ -45,16 +42,20 @@ local function pkg_read(id)
   local bucket = pkg_bucket(id)
   local s = redis.call('HGET', bucket, id)
   if not s then return nil end
-  local label, size, used, price, free, purchased, expires, book, status, raised, backdated, refund, order = string.match(s, PKG_PATTERN)
-  if not label then error('package record of ' .. id .. ' is malformed: ' .. s) end
-  return { id = id, bucket = bucket, label = label, size = tonumber(size), used = tonumber(used), price_fen = price, free = free,
-    purchased_at = tonumber(purchased), expires_at = tonumber(expires), price_book = book, status = status, alerts = raised,
-    backdated = tonumber(backdated), refund_id = refund, order_id = order }
+  local f = { string.match(s, PKG_PATTERN) }
+  if not f[1] then error('package record of ' .. id .. ' is malformed: ' .. s) end
+  local p = { id = id, bucket = bucket }
+  for i = 1, #PKG_FIELDS do
+    local name = PKG_FIELDS[i]
+    p[name] = PKG_COUNTS[name] and tonumber(f[i]) or f[i]
+  end
+  return p
 end
 
 local function pkg_write(p)
-  redis.call('HSET', p.bucket, p.id, string.format(PKG_FORMAT, p.label, p.size, p.used, p.price_fen, p.free, p.purchased_at,
-    p.expires_at, p.price_book, p.status, p.alerts, p.backdated, p.refund_id, p.order_id))
+  local f = {}
+  for i = 1, #PKG_FIELDS do f[i] = p[PKG_FIELDS[i]] end
+  redis.call('HSET', p.bucket, p.id, string.format(PKG_FORMAT, unpack(f)))
 end
 
 -- The deduction index: {acct:M}:avail:<label>, a sorted set (every score 0, lex order) with one

@@ -21,11 +21,12 @@ local function pkg_flag(p, kind)
   return true
 end
 
+-- A PackageAlert (field names from its protobuf descriptor: PA_*), with a stable event id.
 local function raise_alert(p, kind, remaining)
   alerts[#alerts + 1] = { 'alert:' .. p.id .. ':' .. kind, cjson.encode({
-    accountId = ACCOUNT, packageId = p.id, label = p.label, kind = kind,
-    size = tostring(p.size), remaining = tostring(remaining),
-    expiresAt = iso(p.expires_at), raisedAt = NOW_ISO }) }
+    [PA_ACCOUNT_ID] = ACCOUNT, [PA_PACKAGE_ID] = p.id, [PA_LABEL] = p.label, [PA_KIND] = kind,
+    [PA_SIZE] = tostring(p.size), [PA_REMAINING] = tostring(remaining),
+    [PA_EXPIRES_AT] = iso(p.expires_at), [PA_RAISED_AT] = NOW_ISO }) }
 end
 
 -- Deducts one unit from a package (not written: pkg_write follows): an exhausted package leaves
@@ -34,16 +35,16 @@ end
 local function pkg_use_unit(p)
   p.used = p.used + 1
   local remaining = p.size - p.used
-  if remaining * 5 < p.size and pkg_flag(p, 'PACKAGE_ALERT_KIND_LOW_BALANCE') then
-    raise_alert(p, 'PACKAGE_ALERT_KIND_LOW_BALANCE', remaining)
+  if remaining * 5 < p.size and pkg_flag(p, ALERT_LOW_BALANCE) then
+    raise_alert(p, ALERT_LOW_BALANCE, remaining)
   end
-  if remaining <= 0 and pkg_flag(p, 'PACKAGE_ALERT_KIND_EXHAUSTED') then
-    raise_alert(p, 'PACKAGE_ALERT_KIND_EXHAUSTED', remaining)
+  if remaining <= 0 and pkg_flag(p, ALERT_EXHAUSTED) then
+    raise_alert(p, ALERT_EXHAUSTED, remaining)
   end
   return remaining
 end
 
--- Request ids are kept by the time they were charged, in generations of 8 days (LedgerKeys.RequestIdGeneration):
+-- Request ids are kept by the time they were charged, in generations of RID_GENERATION_MS (LedgerKeys.RequestIdGeneration):
 -- the keys of generation g are read while g or g+1 is current and expire at the end of g+1, so an id
 -- is found for at least 8 days after its charge whatever occurred time a retry carries (a retry
 -- comes at most 7 days after its call: the late window, R-MET-4).
@@ -53,11 +54,12 @@ local RID_LIFETIME = (RID_GEN + 2) * RID_GENERATION_MS - tonumber(NOW)
 local function rid_key(gen) return TAG .. ':rid:g' .. string.format('%d', gen) end
 
 -- The stored form of a charge outcome, kept short so Redis stores it in its smallest string
--- allocation (docs/redis-keys.md): kind P "P<package id without pkg_>|<remaining>" (the label is the
--- package's), kind O or N "<kind><label>"; the price book is the account's. ChargeOutcome.FromKept
--- reads the same form: keep both in step.
+-- allocation (docs/redis-keys.md): KIND_PACKAGE "P<package id without PKG_ID_PREFIX>|<remaining>" (the
+-- label is the package's), KIND_POSTPAID or KIND_NOT_BILLABLE "<kind><label>"; the price book is the
+-- account's. ChargeOutcome.FromKept reads it (kind letters and OUTCOME_SEP: ChargeKinds, ChargeOutcome).
+local PKG_ID_START = #PKG_ID_PREFIX + 1
 local function rid_value(kind, label, pkg, remaining)
-  if kind == 'P' then return 'P' .. string.sub(pkg, 5) .. '|' .. remaining end
+  if kind == KIND_PACKAGE then return KIND_PACKAGE .. string.sub(pkg, PKG_ID_START) .. OUTCOME_SEP .. remaining end
   return kind .. label
 end
 

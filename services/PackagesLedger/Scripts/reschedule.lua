@@ -1,6 +1,7 @@
 -- Moves a claimed schedule member to its next time, or removes it, unless someone moved it meanwhile:
 -- a package created since the claim may have pulled the member earlier (ZADD LT), and that earlier
 -- time must stay (PackageSchedule).
+-- Positions: RescheduleScript (its Bind and Parse).
 -- KEYS[1] = schedule zset   ARGV[1] = member   ARGV[2] = the score the claim gave it (ms)
 -- ARGV[3] = next time (ms), or '' to remove the member
 -- Returns 1 when moved or removed, 0 when left as someone else set it.

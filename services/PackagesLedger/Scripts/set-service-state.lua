@@ -1,6 +1,7 @@
 -- Suspends or resumes an opened service (R-BIL-4). Events may arrive out of order or twice:
 -- a change older than the last applied one is ignored.
--- KEYS[1] = {acct:M}:svc   ARGV[1] = 'suspended' | 'opened'   ARGV[2] = when the change happened (ms)
+-- Positions: SetServiceStateScript (its Bind and Parse).
+-- KEYS[1] = {acct:M}:svc   ARGV[1] = the new state (ServiceStates)   ARGV[2] = when the change happened (ms)
 -- Returns the state now in force, or '' when the service was never opened.
 if redis.call('HEXISTS', KEYS[1], 'activated_at') == 0 then return '' end
 local last = tonumber(redis.call('HGET', KEYS[1], 'state_at') or '0')

@@ -16,7 +16,7 @@ redis.call('HSET', KEYS[1], 'state', 'credited', 'credited_at', ARGV[1])
 redis.call('RPUSH', KEYS[1] .. ':history', ARGV[2])
 local p = pkg_read(ARGV[8])
 if p then
-  p.status = 'refunded'
+  p.status = PKG_REFUNDED
   pkg_write(p)
 end
 outbox_append(KEYS[2], ARGV[3], ARGV[4], ARGV[5], ARGV[1], 'refund-completed:' .. ARGV[6])

@@ -15,10 +15,10 @@ if existing then return {'dup', existing} end
 local p = pkg_read(ARGV[3])
 if not p then return {'REFUND_PACKAGE_NOT_FOUND', ''} end
 if p.free == '1' then return {'REFUND_PACKAGE_FREE', ''} end
-if p.status ~= 'active' then return {'REFUND_ALREADY_REQUESTED', p.refund_id} end
+if p.status ~= PKG_ACTIVE then return {'REFUND_ALREADY_REQUESTED', p.refund_id} end
 if p.used > 0 or p.backdated > 0 then return {'REFUND_PACKAGE_USED', ''} end
 if tonumber(ARGV[4]) >= tonumber(ARGV[5]) then return {'REFUND_WINDOW_CLOSED', ''} end
-p.status, p.refund_id = 'refunding', ARGV[2]
+p.status, p.refund_id = PKG_REFUNDING, ARGV[2]
 pkg_write(p)
 pkg_dequeue(p)
 redis.call('HSET', KEYS[1], 'id', ARGV[2], 'package', ARGV[3], 'label', p.label, 'amount_fen', p.price_fen,

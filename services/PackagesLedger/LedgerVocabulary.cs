@@ -1,0 +1,114 @@
+using FaceId.Contracts.Events.V1;
+
+namespace FaceId.Packages.Ledger;
+
+/// <summary>
+/// The stored words and letters the ledger's Lua scripts and C# share, each spelled once here and
+/// given to Lua by <see cref="PackageScriptLibrary.Preamble"/> (docs/redis-keys.md).
+/// </summary>
+public static class PackageStatuses
+{
+    /// <summary>A package record's <c>status</c> (PKG_ACTIVE, PKG_REFUNDING, PKG_REFUNDED in Lua).</summary>
+    public const string Active = "active", Refunding = "refunding", Refunded = "refunded";
+}
+
+/// <summary>The <c>state</c> of an account's service hash {acct:M}:svc (SVC_OPENED, SVC_SUSPENDED in Lua).</summary>
+public static class ServiceStates
+{
+    public const string Opened = "opened", Suspended = "suspended";
+}
+
+/// <summary>
+/// The letter of a <see cref="ChargeKind"/> (KIND_PACKAGE, KIND_POSTPAID, KIND_NOT_BILLABLE in Lua): the first
+/// character of a kept outcome (lib-usage.lua's rid_value) and the suffix of a day counter field ("label|P").
+/// </summary>
+public static class ChargeKinds
+{
+    public const char Package = 'P', Postpaid = 'O', NotBillable = 'N';
+
+    /// <summary>The kind a letter stands for; an unknown letter is a fault naming it, never a kind.</summary>
+    public static ChargeKind Of(char letter, string where) => letter switch
+    {
+        Package => ChargeKind.Package,
+        Postpaid => ChargeKind.Postpaid,
+        NotBillable => ChargeKind.NotBillable,
+        _ => throw new InvalidOperationException($"{where} has an unknown charge kind '{letter}'"),
+    };
+
+    public static char Letter(ChargeKind kind) => kind switch
+    {
+        ChargeKind.Package => Package,
+        ChargeKind.Postpaid => Postpaid,
+        ChargeKind.NotBillable => NotBillable,
+        _ => throw new InvalidOperationException($"unknown charge kind '{kind}'"),
+    };
+}
+
+/// <summary>
+/// The alerts a package record remembers as raised (R-PKG-6: once per package and kind): one letter
+/// per kind in its <c>alerts</c> field (PKG_ALERT_FLAG in Lua, keyed by the kind's protobuf name).
+/// </summary>
+public static class PackageAlertFlags
+{
+    public static readonly IReadOnlyDictionary<PackageAlertKind, char> Letters = new Dictionary<PackageAlertKind, char>
+    {
+        [PackageAlertKind.LowBalance] = 'L',
+        [PackageAlertKind.Exhausted] = 'X',
+        [PackageAlertKind.Expiring7D] = '7',
+        [PackageAlertKind.Expiring1D] = '1',
+        [PackageAlertKind.Expired] = 'E',
+    };
+
+    /// <summary>The kind's name as protobuf JSON writes it (PACKAGE_ALERT_KIND_…).</summary>
+    public static string ProtoName(PackageAlertKind kind) => PackageAlert.Descriptor.FindFieldByNumber(PackageAlert.KindFieldNumber).EnumType.FindValueByNumber((int)kind).Name;
+
+    /// <summary>The kinds a stored <c>alerts</c> field says were raised.</summary>
+    public static IReadOnlySet<PackageAlertKind> Raised(string stored) =>
+        Letters.Where(l => stored.Contains(l.Value, StringComparison.Ordinal)).Select(l => l.Key).ToHashSet();
+}
+
+/// <summary>
+/// The package record as stored: one field of {acct:M}:pk:&lt;bucket&gt; per package, its fields joined by '|' in the
+/// order of <see cref="Fields"/>. lib-package.lua's pkg_read and pkg_write get the order, PKG_PATTERN and PKG_FORMAT
+/// generated from this list (<see cref="PackageScriptLibrary.Preamble"/>); <see cref="PackageRecord.Parse"/> reads by
+/// the same list. A field's name is also its name in the Lua table of a package (p.label, p.used, …).
+/// </summary>
+public static class PackageRecordFormat
+{
+    /// <summary>Text (any characters but '|'), Count (digits, a number in Lua) or Flag ('0' or '1', kept as text in Lua).</summary>
+    public enum FieldKind { Text, Count, Flag }
+
+    public const char Separator = '|';
+
+    /// <summary>Times in unix ms; status: <see cref="PackageStatuses"/>; alerts: <see cref="PackageAlertFlags"/>; backdated: the calls moved onto it at purchase (R-PKG-4).</summary>
+    public static readonly IReadOnlyList<(string Name, FieldKind Kind)> Fields =
+    [
+        ("label", FieldKind.Text), ("size", FieldKind.Count), ("used", FieldKind.Count), ("price_fen", FieldKind.Text),
+        ("free", FieldKind.Flag), ("purchased_at", FieldKind.Count), ("expires_at", FieldKind.Count), ("price_book", FieldKind.Text),
+        ("status", FieldKind.Text), ("alerts", FieldKind.Text), ("backdated", FieldKind.Count), ("refund_id", FieldKind.Text),
+        ("order_id", FieldKind.Text),
+    ];
+
+    public static readonly int Label = IndexOf("label"), Size = IndexOf("size"), Used = IndexOf("used"), PriceFen = IndexOf("price_fen"),
+        Free = IndexOf("free"), PurchasedAt = IndexOf("purchased_at"), ExpiresAt = IndexOf("expires_at"), PriceBook = IndexOf("price_book"),
+        Status = IndexOf("status"), Alerts = IndexOf("alerts"), Backdated = IndexOf("backdated"), RefundId = IndexOf("refund_id"),
+        OrderId = IndexOf("order_id");
+
+    /// <summary>The Lua pattern that splits a record into its fields (captures in list order).</summary>
+    public static string LuaPattern => "^" + string.Join(Separator, Fields.Select(f => f.Kind switch
+    {
+        FieldKind.Count => "(%d+)",
+        FieldKind.Flag => "([01])",
+        _ => "([^|]*)",
+    })) + "$";
+
+    /// <summary>The string.format format that joins the fields (numbers as integers).</summary>
+    public static string LuaFormat => string.Join(Separator, Fields.Select(f => f.Kind == FieldKind.Count ? "%d" : "%s"));
+
+    private static int IndexOf(string name)
+    {
+        for (var i = 0; i < Fields.Count; i++)
+            if (Fields[i].Name == name) return i;
+        throw new InvalidOperationException($"no package record field '{name}'");
+    }
+}

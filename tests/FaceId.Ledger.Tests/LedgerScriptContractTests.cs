@@ -1,0 +1,153 @@
+using FaceId.Common;
+using FaceId.Contracts.Events.V1;
+using FaceId.Packages.Ledger;
+using FaceId.Redis;
+using FaceId.TestKit;
+using Google.Protobuf;
+using StackExchange.Redis;
+using Xunit;
+
+namespace FaceId.Ledger.Tests;
+
+/// <summary>
+/// Each ledger script through its typed contract against a real Redis: Bind → run → Parse, the typed
+/// result and the state and events written; an answer a contract does not know throws naming the script.
+/// Events built in Lua are read back with a strict JsonParser (an unknown field fails).
+/// </summary>
+public sealed class LedgerScriptContractTests(RedisFixture redis) : IClassFixture<RedisFixture>
+{
+    private static readonly JsonParser Strict = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
+
+    [Fact]
+    public async Task Activate_opens_once_and_answers_the_first_opening_afterwards()
+    {
+        var account = TestIds.New("acct");
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_770_000_000_000);
+
+        var first = await ActivateScript.Instance.RunAsync(redis.Database, new(account, at, "2021-06", Settlement.Daily));
+        var again = await ActivateScript.Instance.RunAsync(redis.Database, new(account, at.AddDays(1), "2022-01", Settlement.Monthly));
+
+        Assert.Equal(new ActivateScript.Result(at, "2021-06", true), first);
+        Assert.Equal(new ActivateScript.Result(at, "2021-06", false), again);
+        Assert.Equal(ServiceStates.Opened, (string?)await redis.Database.HashGetAsync(LedgerKeys.Service(account), "state"));
+        Assert.Equal("daily", (string?)await redis.Database.HashGetAsync(LedgerKeys.Service(account), "cycle"));
+        Assert.Throws<UnexpectedScriptReplyException>(() => ActivateScript.Instance.Parse(RedisResult.Create([RedisResult.Create(1L), RedisResult.Create((RedisValue)"b"), RedisResult.Create(7L)])));
+    }
+
+    [Fact]
+    public async Task R_BIL_4_set_service_state_applies_the_latest_change_and_ignores_stale_ones()
+    {
+        var account = TestIds.New("acct");
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_770_000_000_000);
+        Assert.Equal(ServiceStateNow.NeverOpened, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, true, at)));
+        await ActivateScript.Instance.RunAsync(redis.Database, new(account, at, "2021-06", Settlement.Daily));
+
+        Assert.Equal(ServiceStateNow.Suspended, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, true, at)));
+        Assert.Equal(ServiceStateNow.Suspended, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, false, at.AddSeconds(-1))));
+        Assert.Equal(ServiceStateNow.Opened, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, false, at.AddSeconds(1))));
+        Assert.Equal(ServiceStates.Opened, (string?)await redis.Database.HashGetAsync(LedgerKeys.Service(account), "state"));
+        var e = Assert.Throws<UnexpectedScriptReplyException>(() => SetServiceStateScript.Instance.Parse(RedisResult.Create((RedisValue)"paused")));
+        Assert.Equal("set-service-state.lua", e.ScriptName);
+    }
+
+    [Fact]
+    public async Task Reschedule_moves_a_claimed_member_only_while_it_keeps_the_claims_score()
+    {
+        var key = (RedisKey)$"test:schedule:{TestIds.New("s")}";
+        var claimedUntil = DateTimeOffset.FromUnixTimeMilliseconds(1_770_000_000_000);
+        var next = claimedUntil.AddDays(1);
+        await redis.Database.SortedSetAddAsync(key, "m", claimedUntil.ToUnixTimeMilliseconds());
+
+        Assert.False(await RescheduleScript.Instance.RunAsync(redis.Database, new(key, "m", claimedUntil.AddSeconds(-1), next)));
+        Assert.True(await RescheduleScript.Instance.RunAsync(redis.Database, new(key, "m", claimedUntil, next)));
+        Assert.Equal(next.ToUnixTimeMilliseconds(), await redis.Database.SortedSetScoreAsync(key, "m"));
+        Assert.True(await RescheduleScript.Instance.RunAsync(redis.Database, new(key, "m", next, null)));
+        Assert.Null(await redis.Database.SortedSetScoreAsync(key, "m"));
+        Assert.Throws<UnexpectedScriptReplyException>(() => RescheduleScript.Instance.Parse(RedisResult.Create(2L)));
+    }
+
+    [Fact]
+    public async Task R_PKG_1_R_PKG_4_create_packages_writes_records_and_events_once_per_guard()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        var now = host.Time.GetUtcNow();
+        // A postpaid call of the purchase day, backdated onto the new package (R-PKG-4).
+        var postpaid = await host.UseAsync(account, "basic_authoritative");
+        var id = PackageLedger.PackageId(account, "order:contract", 0);
+        var request = new CreatePackagesScript.Request(account, RequireOpenedService: true, now, now, "contract",
+            [(id, new NewPackage("basic_authoritative", 10, 500, false, "2021-06"))]);
+
+        var created = await CreatePackagesScript.Instance.RunAsync(host.Redis, request);
+        var again = await CreatePackagesScript.Instance.RunAsync(host.Redis, request);
+
+        Assert.Equal(CreateStatus.Created, created.Status);
+        Assert.Equal([id], created.Ids);
+        Assert.Equal(CreateStatus.AlreadyCreated, again.Status);
+        Assert.Equal([id], again.Ids);
+        var record = await host.Reader.GetPackageAsync(account, id);
+        Assert.NotNull(record);
+        Assert.Equal(("basic_authoritative", 10L, 1L, 500L, false, PackageStatuses.Active, "contract", 1L),
+            (record.Label, record.Size, record.Used, record.PriceFen, record.Free, record.StoredStatus, record.OrderId, record.Backdated));
+        Assert.Equal(ChinaCalendar.AnniversaryOf(now), record.ExpiresAt);
+
+        var outbox = await host.OutboxAsync(account);
+        var delivered = Strict.Parse<PackageDelivered>(Assert.Single(outbox, e => e.Id == "delivered:" + id).Data);
+        Assert.Equal((account, id, 10L, 1L, "2021-06"), (delivered.AccountId, delivered.PackageId, delivered.Size, delivered.BackdatedCalls, delivered.PriceBook));
+        var backdated = Strict.Parse<UsageBackdated>(Assert.Single(outbox, e => e.Id == "backdated:" + id).Data);
+        Assert.Equal((account, id, "basic_authoritative"), (backdated.AccountId, backdated.PackageId, backdated.Label));
+        Assert.Equal([postpaid.RequestId], backdated.RequestIds);
+        Assert.Equal(1, await host.CounterAsync(account, now, LedgerKeys.DayCounterField("basic_authoritative", ChargeKind.Package)));
+        Assert.Equal(0, await host.CounterAsync(account, now, LedgerKeys.DayCounterField("basic_authoritative", ChargeKind.Postpaid)));
+    }
+
+    [Fact]
+    public async Task R_ACC_2_R_BIL_4_create_packages_answers_not_opened_and_suspended_and_creates_nothing()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var now = host.Time.GetUtcNow();
+        var unopened = TestIds.New("acct");
+        var suspended = await host.OpenedAccountAsync();
+        await host.Ledger.SetSuspendedAsync(suspended, true, now);
+        foreach (var (account, expected) in new[] { (unopened, CreateStatus.NotOpened), (suspended, CreateStatus.Suspended) })
+        {
+            var id = PackageLedger.PackageId(account, "order:x", 0);
+            var result = await CreatePackagesScript.Instance.RunAsync(host.Redis,
+                new(account, true, now, now, "x", [(id, new NewPackage("basic_authoritative", 10, 500, false, "2021-06"))]));
+            Assert.Equal(expected, result.Status);
+            Assert.Empty(result.Ids);
+            Assert.Null(await host.Reader.GetPackageAsync(account, id));
+        }
+        Assert.Throws<UnexpectedScriptReplyException>(() => CreatePackagesScript.Instance.Parse(RedisResult.Create([RedisResult.Create((RedisValue)"maybe")])));
+        Assert.Throws<UnexpectedScriptReplyException>(() => CreatePackagesScript.Instance.Parse(RedisResult.Create([RedisResult.Create((RedisValue)"ok")])));
+    }
+
+    [Fact]
+    public async Task R_PKG_6_a_package_step_raises_its_alert_once_and_prunes_the_index()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        var package = await host.BuyAsync(account, "basic_authoritative", 1000);
+        var now = package.ExpiresAt.AddDays(-7);
+        host.Time.SetUtcNow(now);
+
+        Assert.Equal(PackageStepOutcome.Raised, await PackageStepScript.Instance.RunAsync(host.Redis, new(account, package.Id, PackageStep.Expiring7D, now)));
+        Assert.Equal(PackageStepOutcome.Skipped, await PackageStepScript.Instance.RunAsync(host.Redis, new(account, package.Id, PackageStep.Expiring7D, now)));
+
+        var alert = Strict.Parse<PackageAlert>(Assert.Single(await host.OutboxAsync(account), e => e.Id == $"alert:{package.Id}:PACKAGE_ALERT_KIND_EXPIRING_7D").Data);
+        Assert.Equal((account, package.Id, "basic_authoritative", PackageAlertKind.Expiring7D, 1000L, 1000L),
+            (alert.AccountId, alert.PackageId, alert.Label, alert.Kind, alert.Size, alert.Remaining));
+        Assert.Equal(package.ExpiresAt, alert.ExpiresAt.ToDateTimeOffset());
+        Assert.Equal(now, alert.RaisedAt.ToDateTimeOffset());
+        var stored = (string?)await host.Redis.HashGetAsync(LedgerKeys.PackageBucket(account, package.Id), package.Id);
+        Assert.Equal([PackageAlertKind.Expiring7D], PackageAlertFlags.Raised(stored!.Split(PackageRecordFormat.Separator)[PackageRecordFormat.Alerts]));
+
+        var index = LedgerKeys.Available(account, "basic_authoritative");
+        Assert.Equal(1, await host.Redis.SortedSetLengthAsync(index));
+        Assert.Equal(PackageStepOutcome.Pruned, await PackageStepScript.Instance.RunAsync(host.Redis, new(account, package.Id, PackageStep.Prune, now)));
+        Assert.Equal(0, await host.Redis.SortedSetLengthAsync(index));
+        Assert.Equal(PackageStepOutcome.Missing, await PackageStepScript.Instance.RunAsync(host.Redis, new(account, "pkg_000nothere", PackageStep.Expired, now)));
+        var e = Assert.Throws<UnexpectedScriptReplyException>(() => PackageStepScript.Instance.Parse(RedisResult.Create((RedisValue)"exploded")));
+        Assert.Equal("expiry-alert.lua", e.ScriptName);
+    }
+}
