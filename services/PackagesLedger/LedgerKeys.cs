@@ -64,5 +64,14 @@ public static class LedgerKeys
 
     public static string DayCounterField(string label, ChargeKind kind) => label + DayCounterSeparator + ChargeKinds.Letter(kind);
 
+    /// <summary>A day's counters are kept this long after the day's first charge (reconciliation; CTR_RETENTION_MS in deduct.lua).</summary>
+    public static readonly TimeSpan DayCounterRetention = TimeSpan.FromDays(400);
+
+    /// <summary>
+    /// {acct:M}:postq:&lt;label&gt;:&lt;yyyymmdd&gt;, a day's postpaid request ids by time for same-day backdating (R-PKG-4), built by
+    /// deduct.lua and create-packages.lua from the label and day: kept this long after its first call (POSTQ_RETENTION_MS), past the day's end.
+    /// </summary>
+    public static readonly TimeSpan PostpaidQueueRetention = TimeSpan.FromDays(3);
+
     public static string Outbox(string accountId) => RedisKeys.Outbox(Tag(accountId));
 }

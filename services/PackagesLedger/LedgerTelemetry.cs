@@ -52,7 +52,7 @@ public static class LedgerTelemetry
         }
         activity.SetTag("db.system.name", "redis");
         activity.SetTag("db.operation.name", "EVALSHA");
-        activity.SetTag("db.stored_procedure.name", "deduct.lua");
+        activity.SetTag("db.stored_procedure.name", DeductScript.Instance.Script.Name);
         activity.SetTag("faceid.records", records.Count);
         var label = records.Count > 0 ? records[0].Label : "";
         var single = true;

@@ -57,7 +57,7 @@ public static class PackageScriptLibrary
             ("OUTCOME_SEP", ChargeOutcome.Separator),
             ("CTR_SEP", LedgerKeys.DayCounterSeparator),
         };
-        constants.AddRange(alerts.Select(k => ("ALERT_" + ConstantName(PackageAlertFlags.ProtoName(k)["PACKAGE_ALERT_KIND_".Length..]), (object)PackageAlertFlags.ProtoName(k))));
+        constants.AddRange(alerts.Select(k => ("ALERT_" + LuaName(PackageAlertFlags.ProtoName(k)["PACKAGE_ALERT_KIND_".Length..]), (object)PackageAlertFlags.ProtoName(k))));
         constants.AddRange(JsonNames(PackageAlert.Descriptor, "PA"));
         constants.AddRange(JsonNames(UsageBackdated.Descriptor, "UB"));
         constants.AddRange(JsonNames(PackageDelivered.Descriptor, "PD"));
@@ -78,14 +78,15 @@ public static class PackageScriptLibrary
     /// gives its fields, for the events a script builds in Lua (parsed strictly by the consumers' JsonParser).
     /// </summary>
     public static IEnumerable<(string Name, object Value)> JsonNames(MessageDescriptor message, string prefix) =>
-        message.Fields.InFieldNumberOrder().Select(f => (prefix + "_" + ConstantName(f.Name), (object)f.JsonName));
+        message.Fields.InFieldNumberOrder().Select(f => (prefix + "_" + LuaName(f.Name), (object)f.JsonName));
 
     /// <summary>
     /// <c>ST_NAME = 'word'</c> per status word a script answers (ST_ALREADY_CREATED for AlreadyCreated): the Lua
     /// names of a contract's status dictionary, so the words are spelled once, in that dictionary.
     /// </summary>
     public static (string Name, object Value)[] StatusConstants<T>(IReadOnlyDictionary<string, T> known) where T : struct, Enum =>
-        [.. known.Select(k => ("ST_" + ConstantName(Regex.Replace(k.Value.ToString(), "(?<=[a-z0-9])(?=[A-Z])", "_")), (object)k.Key))];
+        [.. known.Select(k => ("ST_" + LuaName(k.Value.ToString()), (object)k.Key))];
 
-    private static string ConstantName(string name) => name.ToUpperInvariant();
+    /// <summary>The Lua constant name of a C# or protobuf name: AlreadyCreated and already_created → ALREADY_CREATED.</summary>
+    public static string LuaName(string name) => Regex.Replace(name, "(?<=[a-z])(?=[A-Z])", "_").ToUpperInvariant();
 }

@@ -150,4 +150,53 @@ public sealed class LedgerScriptContractTests(RedisFixture redis) : IClassFixtur
         var e = Assert.Throws<UnexpectedScriptReplyException>(() => PackageStepScript.Instance.Parse(RedisResult.Create((RedisValue)"exploded")));
         Assert.Equal("expiry-alert.lua", e.ScriptName);
     }
+
+    [Fact]
+    public async Task R_PKG_3_R_MET_2_deduct_charges_a_batch_and_answers_each_record_typed()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        var package = await host.BuyAsync(account, "basic_authoritative", 1000);
+        var now = host.Time.GetUtcNow();
+        ChargeRequest Record(string label, bool billable = true) => new(TestIds.New("req"), label, now, billable, "", "ACCESS_MODE_SAAS", billable ? "0" : "9999");
+        var records = new List<ChargeRequest>
+        {
+            Record("basic_authoritative"), Record("basic_authoritative"), Record("basic_self_photo"), Record("basic_self_photo"),
+            Record("basic_authoritative", billable: false),
+        };
+        records.Add(records[0]); // a duplicate within the batch
+
+        var call = DeductScript.Instance.Bind(new(account, now, records));
+        Assert.Equal([LedgerKeys.Service(account), LedgerKeys.Outbox(account)], call.Keys.Select(k => (string)k!));
+        var results = await DeductScript.Instance.ChargeAsync(host.Redis, new(account, now, records));
+
+        Assert.Equal([ChargeStatus.New, ChargeStatus.New, ChargeStatus.New, ChargeStatus.New, ChargeStatus.New, ChargeStatus.Duplicate], results.Select(r => r.Status));
+        Assert.Equal((ChargeKind.Package, "basic_authoritative", package.Id, 999L, "2021-06"),
+            (results[0].Outcome!.Kind, results[0].Outcome!.Label, results[0].Outcome!.PackageId, results[0].Outcome!.PackageRemaining, results[0].Outcome!.PriceBook));
+        Assert.Equal(998L, results[1].Outcome!.PackageRemaining);
+        Assert.Equal((ChargeKind.Postpaid, "basic_self_photo"), (results[3].Outcome!.Kind, results[3].Outcome!.Label));
+        Assert.Equal((ChargeKind.NotBillable, "basic_authoritative"), (results[4].Outcome!.Kind, results[4].Outcome!.Label));
+        Assert.Equal(results[0].Outcome, results[5].Outcome);
+        Assert.Equal(2, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
+        Assert.Equal(2, await host.CounterAsync(account, now, LedgerKeys.DayCounterField("basic_authoritative", ChargeKind.Package)));
+        Assert.Equal(2, await host.CounterAsync(account, now, LedgerKeys.DayCounterField("basic_self_photo", ChargeKind.Postpaid)));
+        Assert.Equal(1, await host.CounterAsync(account, now, LedgerKeys.DayCounterField("basic_authoritative", ChargeKind.NotBillable)));
+        var kept = (string?)await host.Redis.HashGetAsync(LedgerKeys.RequestIds(account, LedgerKeys.GenerationAt(now)), records[2].RequestId);
+        Assert.Equal(ChargeKinds.Postpaid + "basic_self_photo", kept);
+
+        // The one UsageCharged event, read strictly: one group per class and package, every new record once.
+        var charged = Strict.Parse<UsageCharged>(Assert.Single(await host.OutboxAsync(account), e => e.Topic == "faceid.usage.charged.v1").Data);
+        Assert.Equal(3, charged.Groups.Count);
+        var packaged = Assert.Single(charged.Groups, g => g.PackageId == package.Id);
+        Assert.Equal((account, "basic_authoritative", true, "2021-06"), (packaged.AccountId, packaged.Label, packaged.Billable, packaged.PriceBook));
+        Assert.Equal([records[0].RequestId, records[1].RequestId], packaged.RequestIds);
+        Assert.Equal([now.ToUnixTimeMilliseconds(), now.ToUnixTimeMilliseconds()], packaged.OccurredAtMs);
+        Assert.Equal(5, charged.AllRecords().Count());
+
+        // Refusals: an unknown account, a call before the opening.
+        var unknown = await DeductScript.Instance.ChargeAsync(host.Redis, new(TestIds.New("acct"), now, [Record("basic_authoritative")]));
+        Assert.Equal(ChargeStatus.UnknownAccount, Assert.Single(unknown).Status);
+        var early = await DeductScript.Instance.ChargeAsync(host.Redis, new(account, now, [Record("basic_authoritative") with { OccurredAt = now.AddYears(-2) }]));
+        Assert.Equal(ChargeStatus.NotOpened, Assert.Single(early).Status);
+    }
 }

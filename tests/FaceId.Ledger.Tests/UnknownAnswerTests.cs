@@ -2,6 +2,8 @@ using FaceId.Metering.Application;
 using FaceId.Metering.Grpc;
 using FaceId.Packages.Grpc;
 using FaceId.Packages.Ledger;
+using FaceId.Redis;
+using StackExchange.Redis;
 using Xunit;
 
 namespace FaceId.Ledger.Tests;
@@ -9,19 +11,33 @@ namespace FaceId.Ledger.Tests;
 /// <summary>An answer nobody knows (from a script or an enum) is a fault naming it, never a business outcome; without a host.</summary>
 public sealed class UnknownAnswerTests
 {
-    [Theory]
-    [InlineData('u', ChargeStatus.UnknownAccount)]
-    [InlineData('o', ChargeStatus.NotOpened)]
-    [InlineData('s', ChargeStatus.Suspended)]
-    public void Deduct_refusal_statuses_keep_their_meaning(char status, ChargeStatus expected) =>
-        Assert.Equal(expected, UsageCharges.RefusalStatus(status));
+    private static RedisResult Answer(params string[] values) => RedisResult.Create([.. values.Select(v => RedisResult.Create((RedisValue)v))]);
+
+    private static ChargeRequest Record(string id) => new(id, "basic_authoritative", DateTimeOffset.UnixEpoch, true, "", "ACCESS_MODE_SAAS", "0");
+
+    [Fact]
+    public void Deduct_refusal_statuses_keep_their_meaning()
+    {
+        var reply = DeductScript.Instance.Parse(Answer("2021-06", "uos"));
+        Assert.Equal([ChargeStatus.UnknownAccount, ChargeStatus.NotOpened, ChargeStatus.Suspended],
+            DeductScript.Instance.Results(reply, [Record("a"), Record("b"), Record("c")]).Select(r => r.Status));
+    }
 
     [Fact]
     public void An_unknown_deduct_status_throws_naming_it_not_suspended()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => UsageCharges.RefusalStatus('x'));
-        Assert.Contains("deduct.lua", e.Message);
+        var e = Assert.Throws<UnexpectedScriptReplyException>(() => DeductScript.Instance.Parse(Answer("2021-06", "x")));
+        Assert.Equal("deduct.lua", e.ScriptName);
         Assert.Contains("'x'", e.Message);
+    }
+
+    [Fact]
+    public void A_deduct_answer_whose_outcomes_do_not_match_its_statuses_or_records_throws()
+    {
+        Assert.Throws<UnexpectedScriptReplyException>(() => DeductScript.Instance.Parse(Answer("2021-06", "+=")));
+        var reply = DeductScript.Instance.Parse(Answer("2021-06", "+", "Zbasic_authoritative"));
+        Assert.Contains("'Z'", Assert.Throws<UnexpectedScriptReplyException>(() => DeductScript.Instance.Results(reply, [Record("a")])).Message);
+        Assert.Throws<UnexpectedScriptReplyException>(() => DeductScript.Instance.Results(DeductScript.Instance.Parse(Answer("2021-06", "u")), [Record("a"), Record("b")]));
     }
 
     [Fact]

@@ -22,35 +22,34 @@
 -- current and the previous generation and written to the current one. One hash, not many small ones:
 -- a batch then costs two HMGETs and one HSET whatever its size (docs/benchmarks.md).
 --
+-- Positions, status characters and constants: DeductScript (its Bind and Parse), generated into the preamble.
 -- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox
--- ARGV[1] = hash tag  ARGV[2] = main account id
--- ARGV[3] = now (unix ms)  ARGV[4] = now ISO  ARGV[5], ARGV[6] = usage topic and event type
--- ARGV[7], ARGV[8] = alert topic and event type
--- ARGV[9] = n records, ARGV[10] = m classes of records (records alike but for request id and time), then m groups
---   of 4: label, occurred day (yyyymmdd, Shanghai), billable (1|0), the class's fields of a ChargedUsageGroup as JSON
---   members (accountId … billable, subAccountId; no braces); then n groups of 3: request_id, occurred_at (ms, 13
---   digits), class (1..m); then the trace context (OutboxScript)
--- Returns the price book, a string of one status character per record ("+" new, ">" new with the
--- outcome that follows from the previous new record's: the same postpaid or not-billable outcome, or
--- the same package with one call less; "=" duplicate, "u" unknown account, "o" not opened at the
--- record's time, "s" suspended), then the outcome of each "+" and "=" record, in order: a new
--- record's as kept (rid_value's short form: its label is the record's), a duplicate's whole
--- ("kind|label|package|remaining"). A batch charged to one package is answered in one string.
-local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+-- ARGV: the header (ARGV[A_TAG] hash tag, A_ACCOUNT main account id, A_NOW unix ms, A_NOW_ISO, A_USAGE_TOPIC and
+--   A_USAGE_TYPE, A_ALERT_TOPIC and A_ALERT_TYPE, A_RECORDS n records, A_CLASSES m classes of records: alike but for
+--   request id and time), then m groups of CLASS_ARGS (C_LABEL, C_DAY Shanghai yyyymmdd, C_BILLABLE 1|0, C_JSON the
+--   class's members of a ChargedUsageGroup as JSON, no braces), then n groups of RECORD_ARGS (R_REQUEST_ID,
+--   R_OCCURRED_AT ms in 13 digits, R_CLASS 1..m); then the trace context (OutboxScript)
+-- Returns the price book, a string of one status character per record (ST_NEW new, ST_FOLLOWS new with the
+-- outcome that follows from the previous new record's: the same postpaid or not-billable outcome, or the same
+-- package with one call less; ST_DUPLICATE, ST_UNKNOWN_ACCOUNT, ST_NOT_OPENED at the record's time, ST_SUSPENDED),
+-- then the outcome of each ST_NEW and ST_DUPLICATE record, in order: a new record's as kept (rid_value's short
+-- form: its label is the record's), a duplicate's whole (kind, label, package, remaining, joined by OUTCOME_SEP).
+-- A batch charged to one package is answered in one string.
+local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[A_TAG], ARGV[A_ACCOUNT], ARGV[A_NOW], ARGV[A_NOW_ISO]
 -- #include lib-usage.lua
 
 local svc = redis.call('HMGET', KEYS[1], 'state', 'activated_at', 'price_book')
 local state, activated, book = svc[1], tonumber(svc[2] or ''), svc[3] or ''
 local account_known = state ~= false or redis.call('EXISTS', KEYS[1]) == 1
 
-local n, m = tonumber(ARGV[9]), tonumber(ARGV[10])
+local n, m = tonumber(ARGV[A_RECORDS]), tonumber(ARGV[A_CLASSES])
 -- Per class: its label, day, billable, JSON members, and the event groups of its new records by package.
 local classes = {}
 for k = 1, m do
-  local b = 11 + (k - 1) * 4
-  classes[tostring(k)] = { label = ARGV[b], day = ARGV[b + 1], billable = ARGV[b + 2] == '1', json = ARGV[b + 3], groups = {} }
+  local b = A_CLASSES + 1 + (k - 1) * CLASS_ARGS
+  classes[tostring(k)] = { label = ARGV[b + C_LABEL], day = ARGV[b + C_DAY], billable = ARGV[b + C_BILLABLE] == '1', json = ARGV[b + C_JSON], groups = {} }
 end
-local first = 11 + m * 4
+local first = A_CLASSES + 1 + m * CLASS_ARGS
 
 -- 1. Known request ids: one HMGET of the batch's ids in the current generation's hash (field '~',
 -- never a request id, marks a hash whose expiry is set), one more in the previous generation's for
@@ -58,7 +57,7 @@ local first = 11 + m * 4
 local RID_KEY, RID_PREV_KEY = rid_key(RID_GEN), rid_key(RID_GEN - 1)
 local ids = { '~' }
 for i = 0, n - 1 do
-  ids[i + 2] = ARGV[first + i * 3]
+  ids[i + 2] = ARGV[first + i * RECORD_ARGS + R_REQUEST_ID]
 end
 local stored, dated = {}, false
 do
@@ -115,13 +114,14 @@ local function package(id)
   return p
 end
 
--- The outcome "kind|label|package|remaining" of a request id kept in rid_value's short form.
+-- The outcome (kind, label, package, remaining, joined by OUTCOME_SEP) of a request id kept in rid_value's short form.
+local KEPT_PACKAGE = '^' .. KIND_PACKAGE .. '(%x+)' .. OUTCOME_SEP .. '(%d+)$'
 local function rid_outcome(v)
   local kind = string.sub(v, 1, 1)
-  if kind ~= 'P' then return kind .. '|' .. string.sub(v, 2) .. '||-1' end
-  local hex, remaining = string.match(v, '^P(%x+)|(%d+)$')
-  local id = 'pkg_' .. hex
-  return 'P|' .. package(id).label .. '|' .. id .. '|' .. remaining
+  if kind ~= KIND_PACKAGE then return kind .. OUTCOME_SEP .. string.sub(v, 2) .. OUTCOME_SEP .. OUTCOME_SEP .. '-1' end
+  local hex, remaining = string.match(v, KEPT_PACKAGE)
+  local id = PKG_ID_PREFIX .. hex
+  return KIND_PACKAGE .. OUTCOME_SEP .. package(id).label .. OUTCOME_SEP .. id .. OUTCOME_SEP .. remaining
 end
 
 -- Charges one unit to the first usable package of the label at t; returns the package and the
@@ -133,7 +133,7 @@ local function charge_package(label, t13, t)
       local p = package(c.id)
       -- Validity starts and ends with the purchase day, so if the head of the earliest-expiring
       -- list is not yet valid at t, no later package of the group is either.
-      if p.valid_from <= t and p.status == 'active' then
+      if p.valid_from <= t and p.status == PKG_ACTIVE then
         p.dirty = true
         local remaining = pkg_use_unit(p)
         if remaining <= 0 then
@@ -159,35 +159,35 @@ local w, nw = {}, 0
 local ctrs, postqs, postqList = {}, {}, {}
 -- Consecutive records mostly share their time and their day counter: the last ones are reused.
 local lastT13, lastT, lastDay, lastLabel, lastCtr
--- The previous new record's outcome (as kept), package and remaining calls ('>' below).
+-- The previous new record's outcome (as kept), package and remaining calls (ST_FOLLOWS below).
 local lastKept, lastPkg, lastRemaining
 for i = 0, n - 1 do
-  local b = first + i * 3
-  local rid = ARGV[b]
+  local b = first + i * RECORD_ARGS
+  local rid = ARGV[b + R_REQUEST_ID]
   local prev = stored[rid]
-  local t13 = ARGV[b + 1]
+  local t13 = ARGV[b + R_OCCURRED_AT]
   if t13 ~= lastT13 then lastT13, lastT = t13, tonumber(t13) end
   local t = lastT
   if prev then
-    status[i + 1] = '='
+    status[i + 1] = ST_DUPLICATE
     no = no + 1; out[no] = rid_outcome(prev)
   elseif not account_known then
-    status[i + 1] = 'u'
+    status[i + 1] = ST_UNKNOWN_ACCOUNT
   elseif not activated or t < activated then
-    status[i + 1] = 'o'
-  elseif state == 'suspended' then
-    status[i + 1] = 's'
+    status[i + 1] = ST_NOT_OPENED
+  elseif state == SVC_SUSPENDED then
+    status[i + 1] = ST_SUSPENDED
   else
-    local class = classes[ARGV[b + 2]]
+    local class = classes[ARGV[b + R_CLASS]]
     local label, day = class.label, class.day
-    local kind, pkg, remaining = 'N', '', nil
+    local kind, pkg, remaining = KIND_NOT_BILLABLE, '', nil
     if class.billable then
       local p
       p, remaining = charge_package(label, t13, t)
       if p then
-        kind, pkg = 'P', p.id
+        kind, pkg = KIND_PACKAGE, p.id
       else
-        kind = 'O'
+        kind = KIND_POSTPAID
         -- Postpaid calls of the day, oldest first, for same-day backdating (R-PKG-4).
         local byDay = postqs[label]
         if not byDay then byDay = {}; postqs[label] = byDay end
@@ -205,19 +205,19 @@ for i = 0, n - 1 do
       local byLabel = ctrs[day]
       if not byLabel then byLabel = {}; ctrs[day] = byLabel end
       ctr = byLabel[label]
-      if not ctr then ctr = { P = 0, O = 0, N = 0 }; byLabel[label] = ctr end
+      if not ctr then ctr = { [KIND_PACKAGE] = 0, [KIND_POSTPAID] = 0, [KIND_NOT_BILLABLE] = 0 }; byLabel[label] = ctr end
       lastDay, lastLabel, lastCtr = day, label, ctr
     end
     ctr[kind] = ctr[kind] + 1
     local kept = rid_value(kind, label, pkg, remaining)
     stored[rid] = kept
     nw = nw + 2; w[nw - 1] = rid; w[nw] = kept
-    -- A new record whose outcome follows from the previous new record's ('>': the same postpaid or
+    -- A new record whose outcome follows from the previous new record's (ST_FOLLOWS: the same postpaid or
     -- not-billable outcome, or the next call of the same package) is not answered again.
-    if kept == lastKept or (kind == 'P' and pkg == lastPkg and remaining == lastRemaining - 1) then
-      status[i + 1] = '>'
+    if kept == lastKept or (kind == KIND_PACKAGE and pkg == lastPkg and remaining == lastRemaining - 1) then
+      status[i + 1] = ST_FOLLOWS
     else
-      status[i + 1] = '+'
+      status[i + 1] = ST_NEW
       no = no + 1; out[no] = kept
     end
     lastKept, lastPkg, lastRemaining = kept, pkg, remaining
@@ -253,25 +253,27 @@ for day, byLabel in pairs(ctrs) do
   for label, c in pairs(byLabel) do
     for kind, count in pairs(c) do
       -- A field that is new now may be the key's first: only then can the key lack its expiry.
-      if count > 0 and redis.call('HINCRBY', key, label .. '|' .. kind, count) == count then created = true end
+      if count > 0 and redis.call('HINCRBY', key, label .. CTR_SEP .. kind, count) == count then created = true end
     end
   end
-  if created then redis.call('EXPIRE', key, 34560000, 'NX') end
+  if created then redis.call('PEXPIRE', key, CTR_RETENTION_MS, 'NX') end
 end
 for _, q in ipairs(postqList) do
   for s = 1, #q, 2000 do redis.call('ZADD', q.key, unpack(q, s, math.min(s + 1999, #q))) end
-  redis.call('EXPIRE', q.key, 259200, 'NX')
+  redis.call('PEXPIRE', q.key, POSTQ_RETENTION_MS, 'NX')
 end
 
 if ne > 0 then
-  -- UsageCharged's groups (ChargedUsageGroup's protobuf JSON); ids and labels need no escaping (validated).
-  local groups, book_json = {}, ',"priceBook":"' .. book
+  -- UsageCharged's groups (ChargedUsageGroup's protobuf JSON, names CUG_* from its descriptor); ids and labels
+  -- need no escaping (validated).
+  local groups, book_json, package_json = {}, ',"' .. CUG_PRICE_BOOK .. '":"' .. book, '","' .. CUG_PACKAGE_ID .. '":"'
+  local ids_json, times_json = '","' .. CUG_REQUEST_IDS .. '":["', '"],"' .. CUG_OCCURRED_AT_MS .. '":['
   for k = 1, ne do
     local e = events[k]
-    groups[k] = '{' .. e[1] .. book_json .. (e[2] == '' and '' or '","packageId":"' .. e[2]) ..
-      '","requestIds":["' .. table.concat(e[3].ids, '","') .. '"],"occurredAtMs":[' .. table.concat(e[3].times, ',') .. ']}'
+    groups[k] = '{' .. e[1] .. book_json .. (e[2] == '' and '' or package_json .. e[2]) ..
+      ids_json .. table.concat(e[3].ids, '","') .. times_json .. table.concat(e[3].times, ',') .. ']}'
   end
-  outbox_append(KEYS[2], ARGV[5], ARGV[6], '{"groups":[' .. table.concat(groups, ',') .. ']}', NOW)
+  outbox_append(KEYS[2], ARGV[A_USAGE_TOPIC], ARGV[A_USAGE_TYPE], '{"' .. UC_GROUPS .. '":[' .. table.concat(groups, ',') .. ']}', NOW)
 end
-flush_alerts(KEYS[2], ARGV[7], ARGV[8])
+flush_alerts(KEYS[2], ARGV[A_ALERT_TOPIC], ARGV[A_ALERT_TYPE])
 return out

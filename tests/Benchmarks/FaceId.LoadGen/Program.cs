@@ -20,6 +20,10 @@ using FaceId.LoadGen;
 //       the results table, ratios to the ceilings and the targets.
 //   script deduct
 //       prints deduct.lua as Metering loads it (generated constants, includes), for redis-benchmark.
+//   script deduct-call --account ID --now MS [--records 1000] [--label basic_authoritative]
+//       prints the number of keys, the keys and the arguments of one deduct.lua call as DeductScript binds it, one a
+//       line (the trace context's slots empty): records of one class at one instant, request ids
+//       "n-__rand_int__-__rand_int__-<i>" for redis-benchmark to make unique (tests/Benchmarks/deduct-ab.sh).
 var command = args.FirstOrDefault() ?? "";
 try
 {
@@ -32,6 +36,7 @@ try
         "ping" or "unary" or "batch" => await LoadAsync(command, options),
         "report" => Report.Write(options.Require("in"), options.Require("out")),
         "script" when args.ElementAtOrDefault(1) == "deduct" => PrintDeductScript(),
+        "script" when args.ElementAtOrDefault(1) == "deduct-call" => PrintDeductCall(options),
         _ => Usage(),
     };
 }
@@ -49,7 +54,23 @@ static int Usage()
 
 static int PrintDeductScript()
 {
-    Console.Out.Write(FaceId.Packages.Ledger.UsageCharges.DeductScriptText);
+    Console.Out.Write(FaceId.Packages.Ledger.DeductScript.Text);
+    return 0;
+}
+
+static int PrintDeductCall(Options o)
+{
+    var account = o.Require("account");
+    var now = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(o.Require("now"), CultureInfo.InvariantCulture));
+    var label = o.Get("label", "basic_authoritative");
+    var records = Enumerable.Range(1, o.Int("records", 1000))
+        .Select(i => new FaceId.Packages.Ledger.ChargeRequest($"n-__rand_int__-__rand_int__-{i}", label, now, true, "", "ACCESS_MODE_SAAS", "0"))
+        .ToList();
+    var call = FaceId.Packages.Ledger.DeductScript.Instance.Bind(new(account, now, records));
+    var output = new System.Text.StringBuilder().Append(call.Keys.Length).Append('\n');
+    foreach (var key in call.Keys) output.Append((string?)key).Append('\n');
+    foreach (var arg in call.Args) output.Append(arg.IsNull ? "" : (string?)arg).Append('\n');
+    Console.Out.Write(output.ToString());
     return 0;
 }
 
