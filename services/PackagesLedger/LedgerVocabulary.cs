@@ -99,7 +99,8 @@ public static class PackageRecordFormat
     {
         FieldKind.Count => "(%d+)",
         FieldKind.Flag => "([01])",
-        _ => "([^|]*)",
+        FieldKind.Text => "([^" + Separator + "]*)",
+        var kind => throw new InvalidOperationException($"unknown field kind '{kind}'"),
     })) + "$";
 
     /// <summary>The string.format format that joins the fields (numbers as integers).</summary>
