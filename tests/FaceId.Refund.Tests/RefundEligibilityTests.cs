@@ -7,6 +7,7 @@ using FaceId.Refund.Grpc;
 using FaceId.TestKit;
 using Grpc.Core;
 using Xunit;
+using static FaceId.Refund.Tests.RefundRulesTests;
 using RefundState = FaceId.Refund.Application.RefundState;
 
 namespace FaceId.Refund.Tests;
@@ -17,9 +18,6 @@ namespace FaceId.Refund.Tests;
 /// </summary>
 public sealed class RefundEligibilityTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
-    private static DateTimeOffset Shanghai(int y, int m, int d, int h = 0, int min = 0, int s = 0, int ms = 0) =>
-        new DateTimeOffset(y, m, d, h, min, s, ChinaCalendar.Offset).AddMilliseconds(ms);
-
     [Fact]
     public async Task R_REF_1_each_packages_eligibility_is_what_RequestRefund_then_does()
     {
