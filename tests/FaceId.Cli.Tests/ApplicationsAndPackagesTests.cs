@@ -94,4 +94,25 @@ public sealed class ApplicationsAndPackagesTests(PlatformFixture platform)
         Assert.Equal(1100, wechat.Remaining);
         Assert.Equal(2, wechat.ActivePackages);
     }
+
+    [Fact]
+    public async Task R_ONB_5_merchant_ids_list_pending_shows_the_queue_with_each_requests_age_in_working_days()
+    {
+        var accountId = await platform.OpenedAccountAsync();
+        var onboarding = new OnboardingService.OnboardingServiceClient(platform.Onboarding.Channel);
+        await onboarding.SubmitEnterpriseVerificationAsync(new SubmitEnterpriseVerificationRequest
+        {
+            IdempotencyKey = TestIds.New("verify"), AccountId = accountId, CompanyName = "福州某某科技有限公司",
+            UnifiedSocialCreditCode = "91350100M000100Y43", LegalRepresentative = "韩梅梅",
+        });
+        var request = await onboarding.ApplyMerchantIdAsync(new ApplyMerchantIdRequest { IdempotencyKey = TestIds.New("merchant"), AccountId = accountId });
+
+        var table = (await platform.RunAsync("merchant-ids", "list-pending")).AssertExit(ExitCodes.Ok);
+        Assert.Contains(request.ApplicationId, table.Out);
+        Assert.Contains(accountId, table.Out);
+        var json = (await platform.RunAsync("merchant-ids", "list-pending", "--json")).AssertExit(ExitCodes.Ok).Json<ListPendingMerchantIdsResponse>();
+        var queued = Assert.Single(json.Requests, r => r.Request.ApplicationId == request.ApplicationId);
+        Assert.Equal((0, false), (queued.AgeWorkingDays, queued.Overdue)); // filed today
+        Assert.Equal(request, queued.Request);
+    }
 }

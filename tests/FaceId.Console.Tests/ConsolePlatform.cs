@@ -28,6 +28,8 @@ public sealed class ConsolePlatform : IAsyncLifetime
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install -y chromium (./faceid test installs it)");
         Directory.CreateDirectory(ScreenshotDirectory);
+        // Playwright's assertions wait 5 s by default: too short for a page of several service calls on a loaded machine.
+        Assertions.SetDefaultExpectTimeout(30_000);
         await Services.InitializeAsync();
         Console = await StartConsoleAsync(new Dictionary<string, string?>());
         _playwright = await Playwright.CreateAsync();

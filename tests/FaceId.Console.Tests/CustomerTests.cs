@@ -62,35 +62,66 @@ public sealed class CustomerTests(ConsolePlatform platform)
     }
 
     [Fact]
-    public async Task A_refund_goes_through_from_its_button_and_a_refused_one_shows_the_services_reason()
+    public async Task R_REF_1_each_package_shows_up_front_whether_it_can_be_refunded_the_eligible_one_refunds_from_its_button()
     {
         var accountId = await platform.Services.OpenedAccountAsync();
         var packages = new PackagesService.PackagesServiceClient(platform.Services.Packages.Channel);
         var purchased = await packages.PurchasePackageAsync(new PurchasePackageRequest { OrderId = TestIds.New("order"), AccountId = accountId, Label = "basic_self_photo", Size = 1000 });
+        var used = await packages.PurchasePackageAsync(new PurchasePackageRequest { OrderId = TestIds.New("order"), AccountId = accountId, Label = "id_info_check", Size = 1000 });
+        var overtaken = await packages.PurchasePackageAsync(new PurchasePackageRequest { OrderId = TestIds.New("order"), AccountId = accountId, Label = "phone_info_check", Size = 1000 });
+        await RecordAsync(accountId, "id_info_check", AccessMode.Saas, 1); // no trial of this label: the purchased package pays
         var trial = (await packages.ListPackagesAsync(new ListPackagesRequest { AccountId = accountId })).Packages.First(p => p.Free);
+        var refunds = new RefundService.RefundServiceClient(platform.Services.Refund.Channel);
+        var eligibility = (await refunds.ListRefundEligibilityAsync(new ListRefundEligibilityRequest { AccountId = accountId })).Packages.ToDictionary(e => e.PackageId);
+        Assert.Equal("REFUND_PACKAGE_FREE", eligibility[trial.PackageId].Reason);
+        Assert.Equal("REFUND_PACKAGE_USED", eligibility[used.PackageId].Reason);
+        Assert.Equal(new[] { purchased.PackageId, overtaken.PackageId }.Order(), eligibility.Values.Where(e => e.Refundable).Select(e => e.PackageId).Order());
 
+        // Before any click: a button exactly where ListRefundEligibility allows a refund, its reason and description where it does not.
         var page = await platform.SignInAsCustomerAsync(accountId);
         await page.GotoAsync($"/accounts/{accountId}/packages");
+        await Expect(page.Locator("#packages tr[data-package-id]")).ToHaveCountAsync(eligibility.Count);
+        foreach (var e in eligibility.Values)
+        {
+            var row = page.Locator($"tr[data-package-id='{e.PackageId}']");
+            if (e.Refundable)
+            {
+                await Expect(row.Locator("button[data-refund]")).ToHaveCountAsync(1);
+                await Expect(row.Locator(".refund-refused")).ToHaveCountAsync(0);
+            }
+            else
+            {
+                await Expect(row.Locator("button[data-refund]")).ToHaveCountAsync(0);
+                await Expect(row.Locator(".refund-refused")).ToHaveAttributeAsync("data-reason", e.Reason);
+                await Expect(row.Locator(".refund-refused")).ToContainTextAsync(e.Description);
+            }
+        }
+        Assert.Empty((await refunds.ListRefundsAsync(new ListRefundsRequest { AccountId = accountId })).Refunds); // nothing was asked of RequestRefund
+        await ConsolePlatform.ScreenshotAsync(page, "customer-packages-eligibility");
+
+        // The eligible package refunds from its button: the amount and state are the Refund service's.
         await page.ClickAsync($"button[data-refund='{purchased.PackageId}']");
         var result = page.Locator("#refund-result");
         await Expect(result).ToBeVisibleAsync();
-        var refunds = new RefundService.RefundServiceClient(platform.Services.Refund.Channel);
         var refund = (await refunds.ListRefundsAsync(new ListRefundsRequest { AccountId = accountId })).Refunds.Single();
         Assert.Equal(purchased.PackageId, refund.PackageId);
         Assert.Equal(purchased.PriceFen, refund.AmountFen);
         Assert.Equal(refund.AmountFen.ToString(), await result.GetAttributeAsync("data-amount-fen"));
         await Expect(page.Locator($"tr[data-package-id='{purchased.PackageId}'] .refund-state")).ToHaveAttributeAsync("data-state", refund.State.ToString());
-
-        // A free trial package is never refunded (R-REF): the button's answer is the service's refusal.
-        await page.ClickAsync($"button[data-refund='{trial.PackageId}']");
-        await Expect(page.Locator("#refund-error")).ToHaveAttributeAsync("data-reason", "REFUND_PACKAGE_FREE");
-        await Expect(page.Locator($"tr[data-package-id='{trial.PackageId}'] .refund-refused")).ToHaveAttributeAsync("data-reason", "REFUND_PACKAGE_FREE");
-        await Expect(page.Locator($"button[data-refund='{trial.PackageId}']")).ToHaveCountAsync(0);
+        await Expect(page.Locator($"button[data-refund='{purchased.PackageId}']")).ToHaveCountAsync(0);
         await ConsolePlatform.ScreenshotAsync(page, "customer-packages-refund");
+
+        // R-REF-2: a call uses a package after the page showed its button; RequestRefund still decides, and the page shows its refusal.
+        await RecordAsync(accountId, "phone_info_check", AccessMode.Saas, 1);
+        await page.ClickAsync($"button[data-refund='{overtaken.PackageId}']");
+        await Expect(page.Locator("#refund-error")).ToHaveAttributeAsync("data-reason", "REFUND_PACKAGE_USED");
+        await Expect(page.Locator($"tr[data-package-id='{overtaken.PackageId}'] .refund-refused")).ToHaveAttributeAsync("data-reason", "REFUND_PACKAGE_USED");
+        await Expect(page.Locator($"button[data-refund='{overtaken.PackageId}']")).ToHaveCountAsync(0);
+        await ConsolePlatform.ScreenshotAsync(page, "customer-packages-refused");
 
         await page.GotoAsync($"/accounts/{accountId}/refunds");
         await Expect(page.Locator("#refunds tr[data-refund-id]")).ToHaveCountAsync(2);
-        await Expect(page.Locator($"#refunds tr[data-package-id='{trial.PackageId}']")).ToHaveAttributeAsync("data-reason", "REFUND_PACKAGE_FREE");
+        await Expect(page.Locator($"#refunds tr[data-package-id='{overtaken.PackageId}']")).ToHaveAttributeAsync("data-reason", "REFUND_PACKAGE_USED");
     }
 
     [Fact]

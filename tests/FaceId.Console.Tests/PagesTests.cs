@@ -79,29 +79,6 @@ public sealed class PagesTests(ConsolePlatform platform)
         await ConsolePlatform.ScreenshotAsync(page, "customer-usage-en");
     }
 
-    [Fact]
-    public async Task A_reviewer_finds_an_accounts_merchant_id_request_and_issues_it()
-    {
-        var accountId = await platform.Services.OpenedAccountAsync();
-        var onboarding = new OnboardingService.OnboardingServiceClient(platform.Services.Onboarding.Channel);
-        await onboarding.SubmitEnterpriseVerificationAsync(new SubmitEnterpriseVerificationRequest
-        {
-            IdempotencyKey = TestIds.New("verify"), AccountId = accountId, CompanyName = "福州某某科技有限公司",
-            UnifiedSocialCreditCode = "91350100M000100Y43", LegalRepresentative = "韩梅梅",
-        });
-        await onboarding.ApplyMerchantIdAsync(new ApplyMerchantIdRequest { IdempotencyKey = TestIds.New("merchant"), AccountId = accountId });
-
-        var page = await platform.SignInAsync(Roles.Reviewer);
-        await page.GotoAsync("/review/merchant-ids");
-        await page.Locator("#merchant-account").FillAsync(accountId);
-        await page.ClickAsync("#merchant-load");
-        await Expect(page.Locator("#merchant-request")).ToHaveAttributeAsync("data-status", nameof(MerchantIdStatus.Pending));
-        await ConsolePlatform.ScreenshotAsync(page, "review-merchant-id");
-        await page.ClickAsync("#merchant-approve");
-        await Expect(page.Locator("#merchant-request")).ToHaveAttributeAsync("data-status", nameof(MerchantIdStatus.Issued));
-        Assert.Equal(MerchantIdStatus.Issued, (await onboarding.GetMerchantIdAsync(new GetMerchantIdRequest { AccountId = accountId })).Status);
-    }
-
     /// <summary>
     /// A real bill of the account's first (daily) period: it ends tonight, so Billing's code settles it
     /// in process with a clock set to tomorrow, on the platform's Redis (as the HTTP/JSON tests do).

@@ -79,4 +79,70 @@ public sealed class ReviewerTests(ConsolePlatform platform)
         await Expect(page.Locator("#review-reason")).ToHaveTextAsync("营业执照不清晰 / License unreadable.");
         await Expect(page.Locator("#history tbody tr")).ToHaveCountAsync(2);
     }
+
+    [Fact]
+    public async Task R_ONB_5_a_reviewer_works_through_the_merchant_id_queue_issuing_one_request_and_rejecting_another_with_its_reason()
+    {
+        var onboarding = new OnboardingService.OnboardingServiceClient(platform.Services.Onboarding.Channel);
+        var first = await MerchantIdRequestAsync(onboarding, "福州某某科技有限公司");
+        var second = await MerchantIdRequestAsync(onboarding, "厦门某某信息技术有限公司");
+
+        var page = await platform.SignInAsync(Roles.Reviewer);
+        await page.GotoAsync("/review");
+        await page.ClickAsync("a[href='/review/merchant-ids']");
+        await Expect(page.Locator("#pending-merchant-ids")).ToBeVisibleAsync();
+        // The queue is ListPendingMerchantIds' answer: the same requests, oldest first, with the same ages.
+        var queue = (await onboarding.ListPendingMerchantIdsAsync(new ListPendingMerchantIdsRequest())).Requests;
+        var rows = page.Locator("#pending-merchant-ids tr[data-application-id]");
+        await Expect(rows).ToHaveCountAsync(queue.Count);
+        Assert.Equal(queue.Select(q => $"{q.Request.ApplicationId}|{q.AgeWorkingDays}|{q.Overdue.ToString().ToLowerInvariant()}"),
+            await rows.EvaluateAllAsync<string[]>("rows => rows.map(r => [r.dataset.applicationId, r.dataset.ageWorkingDays, r.dataset.overdue].join('|'))"));
+        var ids = queue.Select(q => q.Request.ApplicationId).ToList();
+        Assert.True(ids.IndexOf(first.ApplicationId) < ids.IndexOf(second.ApplicationId), "oldest first");
+        await Expect(page.Locator($"tr[data-application-id='{first.ApplicationId}']")).ToHaveAttributeAsync("data-age-working-days", "0"); // filed today
+        await ConsolePlatform.ScreenshotAsync(page, "review-merchant-ids");
+
+        // One request: the enterprise it was verified as, approve, and its history.
+        await page.Locator($"tr[data-application-id='{first.ApplicationId}'] a").ClickAsync();
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex($"/review/merchant-ids/{first.AccountId}$"));
+        await Expect(page.Locator("#merchant-request")).ToHaveAttributeAsync("data-status", nameof(MerchantIdStatus.Pending));
+        await Expect(page.Locator("#company-name")).ToHaveTextAsync("福州某某科技有限公司");
+        await ConsolePlatform.ScreenshotAsync(page, "review-merchant-id");
+        await page.ClickAsync("#merchant-approve");
+        await Expect(page.Locator("#merchant-request")).ToHaveAttributeAsync("data-status", nameof(MerchantIdStatus.Issued));
+        var issued = await onboarding.GetMerchantIdAsync(new GetMerchantIdRequest { AccountId = first.AccountId });
+        Assert.Equal(MerchantIdStatus.Issued, issued.Status);
+        Assert.Equal("console-reviewer", issued.ReviewerId);
+        await Expect(page.Locator("#merchant-id")).ToHaveTextAsync(issued.MerchantId);
+        await Expect(page.Locator("#merchant-history tbody tr")).ToHaveCountAsync(2);
+        await Expect(page.Locator("#merchant-history tbody tr").Nth(1)).ToContainTextAsync("console-reviewer");
+        await ConsolePlatform.ScreenshotAsync(page, "review-merchant-id-issued");
+
+        // Back in the queue the issued request is gone; the other one is rejected, a reason first required by Onboarding.
+        await page.GotoAsync("/review/merchant-ids");
+        await Expect(page.Locator($"tr[data-application-id='{second.ApplicationId}']")).ToHaveCountAsync(1);
+        await Expect(page.Locator($"tr[data-application-id='{first.ApplicationId}']")).ToHaveCountAsync(0);
+        await page.Locator($"tr[data-application-id='{second.ApplicationId}'] a").ClickAsync();
+        await Expect(page.Locator("#merchant-request")).ToHaveAttributeAsync("data-application-id", second.ApplicationId);
+        await page.ClickAsync("#merchant-reject");
+        await Expect(page.Locator("#error")).ToHaveAttributeAsync("data-status", "InvalidArgument");
+        await page.Locator("#merchant-reason-input").FillAsync("营业执照与认证主体不符 / License does not match the verified enterprise.");
+        await page.ClickAsync("#merchant-reject");
+        await Expect(page.Locator("#merchant-request")).ToHaveAttributeAsync("data-status", nameof(MerchantIdStatus.Rejected));
+        await Expect(page.Locator("#merchant-reason")).ToHaveTextAsync("营业执照与认证主体不符 / License does not match the verified enterprise.");
+        await Expect(page.Locator("#merchant-history tbody tr").Nth(1)).ToContainTextAsync("营业执照与认证主体不符");
+        Assert.Equal(MerchantIdStatus.Rejected, (await onboarding.GetMerchantIdAsync(new GetMerchantIdRequest { AccountId = second.AccountId })).Status);
+    }
+
+    /// <summary>An opened, enterprise-verified account that has filed a merchant-id request.</summary>
+    private async Task<MerchantIdApplication> MerchantIdRequestAsync(OnboardingService.OnboardingServiceClient onboarding, string company)
+    {
+        var accountId = await platform.Services.OpenedAccountAsync();
+        await onboarding.SubmitEnterpriseVerificationAsync(new SubmitEnterpriseVerificationRequest
+        {
+            IdempotencyKey = TestIds.New("verify"), AccountId = accountId, CompanyName = company,
+            UnifiedSocialCreditCode = "91350100M000100Y43", LegalRepresentative = "韩梅梅",
+        });
+        return await onboarding.ApplyMerchantIdAsync(new ApplyMerchantIdRequest { IdempotencyKey = TestIds.New("merchant"), AccountId = accountId });
+    }
 }

@@ -100,6 +100,12 @@ public static class ConsoleMethods
             a => Request.Get($"{Acct(a)}/refunds"),
             (a, j) => j["refunds"]!.AsArray().Any(r => (string?)r!["refundId"] == a.RefundId),
             a => BadPageSize(a, "/refunds")),
+        new("FaceId.Refund", "ListRefundEligibility",
+            // The refunded package: not refundable again, with RequestRefund's reason.
+            a => Request.Get($"{Acct(a)}/refund-eligibility?packageId={a.RefundedPackageId}"),
+            (a, j) => j["packages"]!.AsArray().Single() is { } p && (string?)p["packageId"] == a.RefundedPackageId
+                && p["refundable"]?.GetValue<bool>() != true && (string?)p["reason"] == "REFUND_ALREADY_REQUESTED" && (string?)p["refundId"] == a.RefundId,
+            a => new(Request.Get($"{Acct(a)}/refund-eligibility?packageId=pkg*bad"), 400, "INVALID_ARGUMENT", "package_id")),
 
         // ---- Metering
         new("FaceId.Metering", "GetUsageRecord",

@@ -13,7 +13,7 @@ public sealed class RefundRulesTests(RedisFixture redis) : IClassFixture<RedisFi
 {
     private static readonly Dictionary<string, string?> Deferred = new() { ["Refund:CompleteInline"] = "false" };
 
-    private static DateTimeOffset Shanghai(int y, int m, int d, int h = 0, int min = 0, int s = 0, int ms = 0) =>
+    internal static DateTimeOffset Shanghai(int y, int m, int d, int h = 0, int min = 0, int s = 0, int ms = 0) =>
         new DateTimeOffset(y, m, d, h, min, s, ChinaCalendar.Offset).AddMilliseconds(ms);
 
     [Fact]

@@ -93,6 +93,23 @@ public sealed class EnterpriseApplication(AccountStore accounts, EnterpriseStore
         return await store.GetLatestMerchantApplicationAsync(accountId) ?? throw new NotFoundException("merchant_id", accountId);
     }
 
+    /// <summary>
+    /// The reviewers' queue of merchant-id applications, oldest first, paged (page.page_size,
+    /// page.page_token), each with its age in working days against the review target (R-ONB-5).
+    /// </summary>
+    public async Task<(IReadOnlyList<PendingMerchantIdRecord> Page, string NextPageToken)> ListPendingMerchantIdsAsync(int pageSize, string pageToken)
+    {
+        var (size, offset) = Paging.Parse(pageSize, pageToken);
+        var (pending, more) = await store.ListPendingMerchantIdsAsync(offset, size);
+        var now = time.GetUtcNow();
+        var page = pending.Select(m =>
+        {
+            var (days, overdue) = ReviewSla.AgeOf(m.SubmittedAt, now);
+            return new PendingMerchantIdRecord(m, days, overdue);
+        }).ToList();
+        return (page, more ? Paging.Encode(offset + size) : "");
+    }
+
     private async Task<MerchantIdRecord> GetMerchantApplicationAsync(string applicationId) =>
         await store.GetMerchantApplicationAsync(applicationId) ?? throw new NotFoundException("merchant_id_application", applicationId);
 

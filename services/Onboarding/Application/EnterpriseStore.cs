@@ -27,6 +27,9 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
     private static string IdemKey(string main, string kind, string key) => RedisKeys.ForAccount(main, $"onb:idem:{kind}:{key}");
     private static string OwnerKey(string id) => "onb:owner:" + id;
 
+    /// <summary>The reviewers' queue of merchant-id applications: "M|application" by submission time (as AccountStore.PendingQueueKey).</summary>
+    public const string PendingMerchantIdsKey = "onb:review:merchant-ids";
+
     /// <summary>Runs submit-enterprise-verification.lua; returns its status word.</summary>
     public async Task<string> SubmitVerificationAsync(string idempotencyKey, string accountId, string companyName, string code, string legalRepresentative)
     {
@@ -52,11 +55,13 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         // Pointer before data: an orphan pointer is harmless, a missing one would hide the application.
         await redis.StringSetAsync(OwnerKey(appId), accountId);
+        await redis.SortedSetAddAsync(PendingMerchantIdsKey, accountId + "|" + appId, now);
         var r = (RedisResult[])(await ApplyScript.RunAsync(redis,
             [AccountKey(accountId), IdemKey(accountId, "mid", idempotencyKey), MerchantAppKey(accountId, appId), MerchantAppsKey(accountId)],
             [appId, now, "id", appId, "account", accountId, "status", "pending", "submitted_at", now]))!;
         var status = (string)r[0]!;
         if (status != "ok") await redis.KeyDeleteAsync(OwnerKey(appId));
+        if (status != "ok") await redis.SortedSetRemoveAsync(PendingMerchantIdsKey, accountId + "|" + appId);
         return (status, (string)r[1]!);
     }
 
@@ -89,7 +94,28 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
                 var other => throw new InvalidOperationException($"unknown stored status '{other}' of a merchant-id application of {accountId}"),
             },
             F("merchant_id"), F("review_reason"), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("submitted_at"))),
-            long.TryParse(F("reviewed_at"), out var rv) ? DateTimeOffset.FromUnixTimeMilliseconds(rv) : null);
+            long.TryParse(F("reviewed_at"), out var rv) ? DateTimeOffset.FromUnixTimeMilliseconds(rv) : null)
+        {
+            Reviewer = F("reviewer"),
+        };
+    }
+
+    /// <summary>
+    /// The queue's entries <paramref name="skip"/>..+<paramref name="take"/>, oldest first: the ones still
+    /// pending (the others are dropped from the queue) and whether the queue goes on after them.
+    /// </summary>
+    public async Task<(IReadOnlyList<MerchantIdRecord> Pending, bool More)> ListPendingMerchantIdsAsync(int skip, int take)
+    {
+        var members = await redis.SortedSetRangeByRankAsync(PendingMerchantIdsKey, skip, skip + take - 1);
+        var pending = new List<MerchantIdRecord>();
+        foreach (var m in members)
+        {
+            var ids = ((string)m!).Split('|');
+            var app = await ReadMerchantApplicationAsync(ids[0], ids[1]);
+            if (app is { State: MerchantIdState.Pending }) pending.Add(app);
+            else await redis.SortedSetRemoveAsync(PendingMerchantIdsKey, m);
+        }
+        return (pending, await redis.SortedSetLengthAsync(PendingMerchantIdsKey) > skip + take);
     }
 
     /// <summary>Runs review-merchant-id.lua; returns its status word and whether a merchant id was issued now.</summary>
@@ -109,6 +135,7 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
                 EventTopics.MerchantIdRejected, MerchantIdRejected.Descriptor.FullName, EventJson.Format(rejected),
             ]))!;
         if ((long)r[3] == 1) outbox.Notify(tag);
+        if ((string)r[0]! == "ok") await redis.SortedSetRemoveAsync(PendingMerchantIdsKey, app.AccountId + "|" + app.ApplicationId);
         return ((string)r[0]!, (long)r[2] == 1);
     }
 }

@@ -58,4 +58,11 @@ public sealed record MerchantIdRecord(
     string MerchantId,
     string ReviewReason,
     DateTimeOffset SubmittedAt,
-    DateTimeOffset? ReviewedAt);
+    DateTimeOffset? ReviewedAt)
+{
+    /// <summary>Who decided; empty while pending.</summary>
+    public string Reviewer { get; init; } = "";
+}
+
+/// <summary>A merchant-id application waiting for review, with its age against the review target (<see cref="Common.ReviewSla"/>).</summary>
+public sealed record PendingMerchantIdRecord(MerchantIdRecord Request, int AgeWorkingDays, bool Overdue);

@@ -137,6 +137,17 @@ public sealed class OnboardingGrpcService(
     public override async Task<MerchantIdApplication> ReviewMerchantId(ReviewMerchantIdRequest request, ServerCallContext context) =>
         ToProto(await enterprise.ReviewMerchantIdAsync(request.IdempotencyKey, request.ApplicationId, ToDecision(request.Decision), request.Reason, request.ReviewerId));
 
+    [Allow(Roles.Reviewer)]
+    public override async Task<ListPendingMerchantIdsResponse> ListPendingMerchantIds(ListPendingMerchantIdsRequest request, ServerCallContext context)
+    {
+        var (page, next) = await enterprise.ListPendingMerchantIdsAsync(request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
+        return new ListPendingMerchantIdsResponse
+        {
+            Requests = { page.Select(p => new PendingMerchantId { Request = ToProto(p.Request), AgeWorkingDays = p.AgeWorkingDays, Overdue = p.Overdue }) },
+            NextPageToken = next,
+        };
+    }
+
     [Allow(Roles.Console, Roles.Reviewer, Roles.Service, AccountField = "account_id")]
     public override async Task<MerchantIdApplication> GetMerchantId(GetMerchantIdRequest request, ServerCallContext context) =>
         ToProto(await enterprise.GetMerchantIdAsync(request.AccountId));
@@ -262,6 +273,7 @@ public sealed class OnboardingGrpcService(
         ReviewReason = m.ReviewReason,
         SubmittedAt = Timestamp.FromDateTimeOffset(m.SubmittedAt),
         ReviewedAt = m.ReviewedAt is { } r ? Timestamp.FromDateTimeOffset(r) : null,
+        ReviewerId = m.Reviewer,
     };
 
     private static InboxMessage ToProto(InboxMessageRecord m) => new()

@@ -94,18 +94,48 @@ public sealed class RefundApplication(
     public async Task<(IReadOnlyList<RefundRecord> Refunds, string NextPageToken)> ListRefundsAsync(string accountId, int pageSize, string pageToken)
     {
         var v = new InputValidator().Id("account_id", accountId);
-        var (size, offset) = (0, 0);
+        var (size, offset) = ParsePage(v, pageSize, pageToken);
+        v.ThrowIfInvalid();
+        var (page, more) = await store.ListAsync(accountId, offset, size);
+        return (page, more ? Paging.Encode(offset + size) : "");
+    }
+
+    /// <summary>
+    /// Whether each package of the account (or only <paramref name="packageId"/>, when given) may be
+    /// refunded now, in ListPackages' order, paged: the refusal <see cref="RequestRefundAsync"/> would
+    /// give, decided by the freeze's own rule (RefundLedger.EligibilityAsync). Read-only; the freeze
+    /// decides again, atomically, when a refund is requested (R-REF-2).
+    /// </summary>
+    public async Task<(IReadOnlyList<RefundEligibilityRecord> Packages, string NextPageToken)> ListEligibilityAsync(
+        string accountId, string packageId, int pageSize, string pageToken)
+    {
+        var v = new InputValidator().Id("account_id", accountId);
+        if (packageId.Length > 0) v.Id("package_id", packageId);
+        var (size, offset) = ParsePage(v, pageSize, pageToken);
+        v.ThrowIfInvalid();
+        IReadOnlyList<PackageRecord> all = packageId.Length > 0
+            ? [await packages.GetPackageAsync(accountId, packageId) ?? throw new NotFoundException("package", packageId)]
+            : await packages.ListPackagesAsync(accountId);
+        var page = all.Skip(offset).Take(size).ToList();
+        var verdicts = await ledger.EligibilityAsync(accountId, page);
+        var answers = page.Zip(verdicts).Where(x => !x.Second.Missing).Select(x => new RefundEligibilityRecord(
+            x.First, x.Second.Refusal, x.Second.Refusal is { } reason ? Describe(reason, x.First, x.Second.RefundId) : "",
+            x.Second.RefundId, x.First.Free ? null : RefundLedger.RefundDeadline(x.First.PurchasedAt))).ToList();
+        return (answers, offset + page.Count < all.Count ? Paging.Encode(offset + page.Count) : "");
+    }
+
+    /// <summary>page.page_size and page.page_token, their violations added to <paramref name="v"/> with the others.</summary>
+    private static (int Size, int Offset) ParsePage(InputValidator v, int pageSize, string pageToken)
+    {
         try
         {
-            (size, offset) = Paging.Parse(pageSize, pageToken);
+            return Paging.Parse(pageSize, pageToken);
         }
         catch (InvalidInputException e)
         {
             foreach (var f in e.Violations) v.Add(f.Field, f.Description);
+            return (0, 0);
         }
-        v.ThrowIfInvalid();
-        var (page, more) = await store.ListAsync(accountId, offset, size);
-        return (page, more ? Paging.Encode(offset + size) : "");
     }
 
     /// <summary>

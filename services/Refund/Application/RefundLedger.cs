@@ -26,6 +26,11 @@ public sealed class RefundLedger(IDatabase redis, OutboxRelay outbox, TimeProvid
     /// <summary>Last instant (exclusive) to request a no-reason refund: 00:00 of the 8th day after the purchase day (R-REF-1).</summary>
     public static DateTimeOffset RefundDeadline(DateTimeOffset purchasedAt) => ChinaCalendar.StartOf(ChinaCalendar.DateOf(purchasedAt).AddDays(8));
 
+    /// <summary>R-REF-1 for each package now, by the freeze's rule, changing nothing (refund-eligibility.lua).</summary>
+    public async Task<IReadOnlyList<RefundEligibilityScript.Verdict>> EligibilityAsync(string accountId, IReadOnlyList<PackageRecord> packages) =>
+        packages.Count == 0 ? [] : await RefundEligibilityScript.Instance.RunAsync(redis,
+            new RefundEligibilityScript.Request(accountId, time.GetUtcNow(), [.. packages.Select(p => (p.Id, RefundDeadline(p.PurchasedAt)))]));
+
     public async Task<FreezeResult> FreezeAsync(string accountId, string packageId, string idempotencyKey, string newRefundId,
         DateTimeOffset purchasedAt, string requestedHistory, string approvedHistory)
     {

@@ -1,3 +1,4 @@
+using FaceId.Packages.Ledger;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -22,6 +23,22 @@ public sealed record RefundRecord(
     string RejectionReason,
     DateTimeOffset RequestedAt,
     IReadOnlyList<RefundTransition> History);
+
+/// <summary>
+/// Whether a package may be refunded now (R-REF-1): <see cref="Refusal"/> null when it may, else the
+/// reason RequestRefund would refuse with, its <see cref="Description"/>, and for
+/// REFUND_ALREADY_REQUESTED the package's <see cref="RefundId"/>. <see cref="WindowClosesAt"/> is
+/// null for a free package.
+/// </summary>
+public sealed record RefundEligibilityRecord(
+    PackageRecord Package,
+    string? Refusal,
+    string Description,
+    string RefundId,
+    DateTimeOffset? WindowClosesAt)
+{
+    public bool Refundable => Refusal is null;
+}
 
 /// <summary>What one completion attempt found.</summary>
 public enum CompletionOutcome

@@ -28,6 +28,24 @@ public sealed class RefundGrpcService(RefundApplication refunds) : RefundService
         return new ListRefundsResponse { Refunds = { page.Select(ToProto) }, NextPageToken = next };
     }
 
+    [Allow(Roles.Console, Roles.Service, AccountField = "account_id")]
+    public override async Task<ListRefundEligibilityResponse> ListRefundEligibility(ListRefundEligibilityRequest request, ServerCallContext context)
+    {
+        var (page, next) = await refunds.ListEligibilityAsync(request.AccountId, request.PackageId, request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
+        return new ListRefundEligibilityResponse { Packages = { page.Select(ToProto) }, NextPageToken = next };
+    }
+
+    private static RefundEligibility ToProto(RefundEligibilityRecord e) => new()
+    {
+        PackageId = e.Package.Id,
+        Refundable = e.Refundable,
+        Reason = e.Refusal ?? "",
+        Description = e.Description,
+        RefundId = e.RefundId,
+        WindowClosesAt = e.WindowClosesAt is { } end ? Timestamp.FromDateTimeOffset(end) : null,
+        AmountFen = e.Package.Free ? 0 : e.Package.PriceFen,
+    };
+
     private static Proto.Refund ToProto(RefundRecord r) => new()
     {
         RefundId = r.Id,

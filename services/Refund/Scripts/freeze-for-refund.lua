@@ -9,15 +9,14 @@
 -- REFUND_PACKAGE_NOT_FOUND, REFUND_PACKAGE_FREE, REFUND_ALREADY_REQUESTED, REFUND_PACKAGE_USED, REFUND_WINDOW_CLOSED.
 local TAG = ARGV[1]
 -- #include lib-package.lua
+-- #include lib-refund-rules.lua
 
 local existing = redis.call('GET', KEYS[2])
 if existing then return {'dup', existing} end
 local p = pkg_read(ARGV[3])
 if not p then return {'REFUND_PACKAGE_NOT_FOUND', ''} end
-if p.free == '1' then return {'REFUND_PACKAGE_FREE', ''} end
-if p.status ~= PKG_ACTIVE then return {'REFUND_ALREADY_REQUESTED', p.refund_id} end
-if p.used > 0 or p.backdated > 0 then return {'REFUND_PACKAGE_USED', ''} end
-if tonumber(ARGV[4]) >= tonumber(ARGV[5]) then return {'REFUND_WINDOW_CLOSED', ''} end
+local refusal, related = refund_refusal(p, tonumber(ARGV[4]), tonumber(ARGV[5]))
+if refusal then return {refusal, related} end
 p.status, p.refund_id = PKG_REFUNDING, ARGV[2]
 pkg_write(p)
 pkg_dequeue(p)

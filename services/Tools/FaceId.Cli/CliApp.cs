@@ -64,6 +64,7 @@ public static class CliApp
         root.Add(BillingCommands.Settle(runner));
         root.Add(ExportCommands.Build(runner));
         root.Add(ApplicationsCommands.Build(runner));
+        root.Add(MerchantIdsCommands.Build(runner));
         root.Add(RefundCommands.Build(runner));
         root.Add(InboxCommands.Build(runner));
         root.Add(WebhookCommands.Build(runner));
