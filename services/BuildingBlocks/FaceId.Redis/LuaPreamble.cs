@@ -5,7 +5,7 @@ namespace FaceId.Redis;
 
 /// <summary>
 /// Lua constants generated from their one C# source, put before a script when it is loaded
-/// (<see cref="RedisScript.FromResource(System.Reflection.Assembly, string, string, System.Reflection.Assembly[])"/>),
+/// (the preamble argument of <see cref="RedisScript"/>'s loader),
 /// so no number, status character or stored format is written in both languages.
 /// </summary>
 public static class LuaPreamble
