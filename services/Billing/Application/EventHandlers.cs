@@ -1,5 +1,6 @@
 using FaceId.Billing.Domain;
 using FaceId.Billing.Infrastructure;
+using FaceId.Billing.Infrastructure.Scripts;
 using FaceId.Common;
 using FaceId.Contracts.Events.V1;
 using FaceId.EventBus;
@@ -18,7 +19,7 @@ public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOpti
 {
     public async Task HandleAsync(UsageCharged e, EventContext context, CancellationToken ct)
     {
-        var byAccount = new Dictionary<string, List<BillingStore.UsageRow>>(StringComparer.Ordinal);
+        var byAccount = new Dictionary<string, List<ApplyUsageScript.Record>>(StringComparer.Ordinal);
         foreach (var r in e.AllRecords())
         {
             if (string.IsNullOrEmpty(r.RequestId) || string.IsNullOrEmpty(r.AccountId) || string.IsNullOrEmpty(r.Label) || r.OccurredAt is null)
@@ -27,10 +28,10 @@ public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOpti
                     context.EventId, r.RequestId, r.AccountId);
                 continue;
             }
-            var kind = !r.Billable ? 'N' : r.PackageId.Length > 0 ? 'P' : 'O';
-            var day = Months.DayKey(ChinaCalendar.DateOf(r.OccurredAt.ToDateTimeOffset()));
+            var kind = !r.Billable ? UsageKind.NotBillable : r.PackageId.Length > 0 ? UsageKind.Package : UsageKind.Postpaid;
+            var day = ChinaCalendar.DateOf(r.OccurredAt.ToDateTimeOffset());
             if (!byAccount.TryGetValue(r.AccountId, out var rows)) byAccount[r.AccountId] = rows = [];
-            rows.Add(new BillingStore.UsageRow(r.RequestId, kind, day, r.Label, (int)r.AccessMode, r.SubAccountId));
+            rows.Add(new ApplyUsageScript.Record(r.RequestId, kind, day, r.Label, (int)r.AccessMode, r.SubAccountId));
         }
         foreach (var (account, rows) in byAccount)
         {
