@@ -9,6 +9,7 @@ using FaceId.TestKit;
 using Google.Protobuf;
 using StackExchange.Redis;
 using Xunit;
+using Xunit.Abstractions;
 using Fields = FaceId.Billing.Infrastructure.Scripts.BillingFormats.Account;
 
 namespace FaceId.Billing.Tests;
@@ -18,7 +19,7 @@ namespace FaceId.Billing.Tests;
 /// FACEID_TEST_REDIS=cluster): Bind → run → Parse, the typed result and the state and events it wrote.
 /// An answer a contract does not know is an error naming the script, never a business outcome.
 /// </summary>
-public sealed class ScriptContractTests(RedisFixture redis) : IClassFixture<RedisFixture>
+public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper output) : IClassFixture<RedisFixture>
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2027-03-05T10:00:00.123Z");
 
@@ -170,6 +171,12 @@ public sealed class ScriptContractTests(RedisFixture redis) : IClassFixture<Redi
     private async Task<Dictionary<string, long>> DayAsync(string account, DateOnly day) =>
         (await Db.HashGetAllAsync(BillingKeys.DayStats(account, Months.DayKey(day)))).ToDictionary(e => (string)e.Name!, e => (long)e.Value);
 
+    private static readonly TimeSpan Stats = TimeSpan.FromDays(1100);
+
+    /// <summary>The request ids of the account's generation hash current at <paramref name="at"/>, with their stored values.</summary>
+    private async Task<Dictionary<string, string>> IdsAsync(string account, DateTimeOffset at) =>
+        (await Db.HashGetAllAsync(BillingKeys.RequestIds(account, BillingKeys.RequestIdGenerationAt(at)))).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+
     [Fact]
     public async Task R_BIL_1_apply_usage_counts_each_request_id_once_per_day_kind_and_month()
     {
@@ -180,7 +187,7 @@ public sealed class ScriptContractTests(RedisFixture redis) : IClassFixture<Redi
             Rec("r1", UsageKind.Package, Day1), Rec("r2", UsageKind.Postpaid, Day1), Rec("r3", UsageKind.NotBillable, Day1, "sub-1"),
             Rec("r4", UsageKind.Postpaid, Day2), Rec("r1", UsageKind.Package, Day1), // a replay inside the batch
         };
-        var request = new ApplyUsageScript.Request(account, records, TimeSpan.FromDays(62), TimeSpan.FromDays(1100));
+        var request = new ApplyUsageScript.Request(account, records, Now, Stats);
 
         Assert.Equal(new ApplyUsageScript.Result(4, 1), await ApplyUsageScript.Instance.RunAsync(Db, request));
         Assert.Equal(new ApplyUsageScript.Result(0, 5), await ApplyUsageScript.Instance.RunAsync(Db, request));
@@ -194,31 +201,117 @@ public sealed class ScriptContractTests(RedisFixture redis) : IClassFixture<Redi
         Assert.Equal(1, (await DayAsync(account, Day2))[Cell("face", 1, "", BillingFormats.StatCounters.Postpaid)]);
         var months = (await Db.HashGetAllAsync(BillingKeys.MonthVersions(account))).ToDictionary(e => (string)e.Name!, e => (long)e.Value);
         Assert.Equal(new Dictionary<string, long> { ["202703"] = 3, ["202704"] = 1 }, months);
-        Assert.InRange((await Db.KeyTimeToLiveAsync(BillingKeys.Request(account, "r2")))!.Value, TimeSpan.FromDays(61), TimeSpan.FromDays(62));
+        // Postpaid records keep what a backdating moves; the others only their kind.
+        Assert.Equal(new Dictionary<string, string> { ["r1"] = "P", ["r2"] = "O20270304|face|1|", ["r3"] = "N", ["r4"] = "O20270401|face|1|" },
+            await IdsAsync(account, Now));
+        Assert.InRange((await Db.KeyTimeToLiveAsync(BillingKeys.RequestIds(account, BillingKeys.RequestIdGenerationAt(Now))))!.Value,
+            BillingKeys.RequestIdRetention, BillingKeys.RequestIdRetention + BillingKeys.RequestIdGeneration);
         Assert.InRange((await Db.KeyTimeToLiveAsync(BillingKeys.DayStats(account, Months.DayKey(Day1))))!.Value, TimeSpan.FromDays(1099), TimeSpan.FromDays(1100));
+    }
+
+    [Fact]
+    public async Task R_BIL_1_an_id_is_found_in_every_generation_still_kept_and_an_expired_generation_leaves_the_registry()
+    {
+        var account = TestIds.New("acct");
+        ApplyUsageScript.Request Usage(string id, DateTimeOffset at) => new(account, [new(id, UsageKind.Postpaid, Day1, "face", 1, "")], at, Stats);
+        var later = Now + 2 * BillingKeys.RequestIdGeneration;
+
+        Assert.Equal(new ApplyUsageScript.Result(1, 0), await ApplyUsageScript.Instance.RunAsync(Db, Usage("old", Now)));
+        // Two generations later the id is still known: a replay counts once, whatever the clock says.
+        Assert.Equal(new ApplyUsageScript.Result(0, 1), await ApplyUsageScript.Instance.RunAsync(Db, Usage("old", later)));
+        Assert.Equal(new ApplyUsageScript.Result(1, 0), await ApplyUsageScript.Instance.RunAsync(Db, Usage("new", later)));
+        Assert.Equal(["new"], (await IdsAsync(account, later)).Keys);
+        Assert.Equal(2, await Db.SetLengthAsync(BillingKeys.RequestIdGenerations(account)));
+
+        // The retention is the hash's expiry: once the old generation is gone, its ids are forgotten with it.
+        await Db.KeyDeleteAsync(BillingKeys.RequestIds(account, BillingKeys.RequestIdGenerationAt(Now)));
+        Assert.Equal(new ApplyUsageScript.Result(1, 0), await ApplyUsageScript.Instance.RunAsync(Db, Usage("old", later)));
+        Assert.Equal([BillingKeys.RequestIdGenerationAt(later).ToString()], (await Db.SetMembersAsync(BillingKeys.RequestIdGenerations(account))).Select(m => (string)m!));
     }
 
     [Fact]
     public async Task R_PKG_4_apply_backdate_moves_applied_postpaid_calls_and_marks_unseen_ones_for_their_usage()
     {
         var account = TestIds.New("acct");
-        var retention = TimeSpan.FromDays(62);
         await ApplyUsageScript.Instance.RunAsync(Db, new(account,
             [new("p1", UsageKind.Postpaid, Day1, "face", 1, ""), new("k1", UsageKind.Package, Day1, "face", 1, ""), new("o1", UsageKind.Postpaid, Day1, "other", 1, "")],
-            retention, TimeSpan.FromDays(1100)));
+            Now, Stats));
 
-        var request = new ApplyBackdateScript.Request(account, "pkg-9", "face", ["p1", "k1", "o1", "late"], retention);
+        // A generation later (the backdating comes after the usage, the mark before it).
+        var later = Now + BillingKeys.RequestIdGeneration;
+        var request = new ApplyBackdateScript.Request(account, "face", ["p1", "k1", "o1", "late"], later);
         Assert.Equal(new ApplyBackdateScript.Result(1, 1, 2), await ApplyBackdateScript.Instance.RunAsync(Db, request));
         Assert.Equal(new ApplyBackdateScript.Result(0, 0, 4), await ApplyBackdateScript.Instance.RunAsync(Db, request));
+        Assert.Equal(new Dictionary<string, string> { ["late"] = "B" }, await IdsAsync(account, later));
 
         // The unseen id's usage, arriving afterwards as postpaid, counts as package-deducted.
+        var last = later + BillingKeys.RequestIdGeneration;
         Assert.Equal(new ApplyUsageScript.Result(1, 0), await ApplyUsageScript.Instance.RunAsync(Db, new(account,
-            [new("late", UsageKind.Postpaid, Day1, "face", 1, "")], retention, TimeSpan.FromDays(1100))));
+            [new("late", UsageKind.Postpaid, Day1, "face", 1, "")], last, Stats)));
+        Assert.Equal(new Dictionary<string, string> { ["late"] = "P" }, await IdsAsync(account, last));
+        Assert.False(await Db.KeyExistsAsync(BillingKeys.RequestIds(account, BillingKeys.RequestIdGenerationAt(later)))); // the mark moved on
 
         var day = await DayAsync(account, Day1);
         Assert.Equal((3L, 0L), (day[Cell("face", 1, "", BillingFormats.StatCounters.Package)], day[Cell("face", 1, "", BillingFormats.StatCounters.Postpaid)]));
         Assert.Equal(1, day[Cell("other", 1, "", BillingFormats.StatCounters.Postpaid)]);
         Assert.Equal(5, (long)await Db.HashGetAsync(BillingKeys.MonthVersions(account), "202703")); // 3 applied, 1 moved, 1 late
+        Assert.Equal("P", (await IdsAsync(account, Now))["p1"]);
+    }
+
+    /// <summary>
+    /// Exactly once under concurrency: 20 deliveries of overlapping random halves of 600 request ids and
+    /// 4 backdatings of a third of them, all at once from a pool of tasks, half in one generation and
+    /// half in the next; then every id once more in a third generation. Each id counts once, and each
+    /// backdated id ends package-deducted, moved or marked exactly once.
+    /// </summary>
+    [Fact]
+    public async Task R_BIL_1_R_PKG_4_concurrent_deliveries_and_backdatings_across_generations_count_each_id_once()
+    {
+        var account = TestIds.New("acct");
+        var ids = Enumerable.Range(0, 600).Select(i => $"conc-{i:D4}").ToList();
+        var backdated = ids.Where((_, i) => i % 3 == 0).ToList();
+        List<ApplyUsageScript.Record> Records(IEnumerable<string> some) => some.Select(id => new ApplyUsageScript.Record(id, UsageKind.Postpaid, Day1, "face", 1, "")).ToList();
+
+        var runs = await Task.WhenAll(Enumerable.Range(0, 24).Select(k => Task.Run(async () =>
+        {
+            var at = k % 2 == 0 ? Now : Now + BillingKeys.RequestIdGeneration;
+            if (k % 6 == 5)
+            {
+                var b = await ApplyBackdateScript.Instance.RunAsync(Db, new(account, "face", backdated, at));
+                return (Applied: 0L, MovedOrMarked: b.Moved + b.Marked);
+            }
+            var random = new Random(k);
+            var u = await ApplyUsageScript.Instance.RunAsync(Db, new(account, Records(ids.OrderBy(_ => random.Next()).Take(300)), at, Stats));
+            return (Applied: u.Applied, MovedOrMarked: 0L);
+        })));
+        var last = await ApplyUsageScript.Instance.RunAsync(Db, new(account, Records(ids), Now + 2 * BillingKeys.RequestIdGeneration, Stats));
+
+        Assert.Equal(600, runs.Sum(r => r.Applied) + last.Applied);
+        Assert.Equal(backdated.Count, runs.Sum(r => r.MovedOrMarked));
+        var day = await DayAsync(account, Day1);
+        Assert.Equal((600L, 600L, 200L, 400L), (day[Cell("face", 1, "", BillingFormats.StatCounters.Calls)], day[Cell("face", 1, "", BillingFormats.StatCounters.Billable)],
+            day[Cell("face", 1, "", BillingFormats.StatCounters.Package)], day[Cell("face", 1, "", BillingFormats.StatCounters.Postpaid)]));
+    }
+
+    /// <summary>
+    /// Billing's memory per applied call (docs/benchmarks.md: target ≤ 128 bytes): 200,000 postpaid
+    /// records of one account and day, ids of 36 characters (UUIDs), in calls of 5,000 records.
+    /// </summary>
+    [Fact]
+    public async Task Memory_per_applied_request_id_stays_within_128_bytes()
+    {
+        var account = TestIds.New("acct");
+        const int total = 200_000, batch = 5_000;
+        for (var b = 0; b < total / batch; b++)
+        {
+            var records = Enumerable.Range(0, batch).Select(_ => new ApplyUsageScript.Record(Guid.NewGuid().ToString(), UsageKind.Postpaid, Day1, "face_liveness", 1, "")).ToList();
+            Assert.Equal(new ApplyUsageScript.Result(batch, 0), await ApplyUsageScript.Instance.RunAsync(Db, new(account, records, Now, Stats)));
+        }
+        var key = BillingKeys.RequestIds(account, BillingKeys.RequestIdGenerationAt(Now));
+        Assert.Equal(total, await Db.HashLengthAsync(key));
+        var bytes = (long)(await Db.ExecuteAsync("MEMORY", "USAGE", (RedisKey)key, "SAMPLES", "0")); // a key argument: routed to its node in a cluster
+        output.WriteLine($"{bytes} bytes by MEMORY USAGE for {total} request ids: {bytes / (double)total:0.0} bytes per id");
+        Assert.InRange(bytes / total, 1, 128);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ namespace FaceId.Billing.Application;
 /// the request id in the same script as the counter increments, so an event delivered or replayed
 /// twice (under any event id) counts once.
 /// </summary>
-public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOptions> options, BillingMetrics metrics, ILogger<UsageChargedHandler> logger)
+public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOptions> options, BillingMetrics metrics, TimeProvider time, ILogger<UsageChargedHandler> logger)
     : IEventHandler<UsageCharged>
 {
     public async Task HandleAsync(UsageCharged e, EventContext context, CancellationToken ct)
@@ -35,7 +35,7 @@ public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOpti
         }
         foreach (var (account, rows) in byAccount)
         {
-            var (applied, duplicates) = await store.ApplyUsageAsync(account, rows, options.Value.RequestRetention, options.Value.StatisticsRetention);
+            var (applied, duplicates) = await store.ApplyUsageAsync(account, rows, time.GetUtcNow(), options.Value.StatisticsRetention);
             metrics.UsageApplied(applied, duplicates);
             if (duplicates > 0)
                 logger.LogDebug("UsageCharged {EventId}: {Duplicates} of {Count} records of {Account} were already counted", context.EventId, duplicates, rows.Count, account);
@@ -44,13 +44,13 @@ public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOpti
 }
 
 /// <summary>R-PKG-4: postpaid calls of the purchase day moved onto a new package.</summary>
-public sealed class UsageBackdatedHandler(BillingStore store, IOptions<BillingOptions> options) : IEventHandler<UsageBackdated>
+public sealed class UsageBackdatedHandler(BillingStore store, TimeProvider time) : IEventHandler<UsageBackdated>
 {
     public async Task HandleAsync(UsageBackdated e, EventContext context, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(e.AccountId) || e.RequestIds.Count == 0) return;
         foreach (var chunk in e.RequestIds.Where(r => r.Length > 0).Chunk(1000))
-            await store.ApplyBackdateAsync(e.AccountId, e.PackageId, e.Label, chunk, options.Value.RequestRetention);
+            await store.ApplyBackdateAsync(e.AccountId, e.Label, chunk, time.GetUtcNow());
     }
 }
 

@@ -105,11 +105,11 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
 
     // ---- usage -------------------------------------------------------------------------------
 
-    public Task<ApplyUsageScript.Result> ApplyUsageAsync(string accountId, IReadOnlyList<ApplyUsageScript.Record> records, TimeSpan requestRetention, TimeSpan statsRetention) =>
-        ApplyUsageScript.Instance.RunAsync(redis, new(accountId, records, requestRetention, statsRetention));
+    public Task<ApplyUsageScript.Result> ApplyUsageAsync(string accountId, IReadOnlyList<ApplyUsageScript.Record> records, DateTimeOffset now, TimeSpan statsRetention) =>
+        ApplyUsageScript.Instance.RunAsync(redis, new(accountId, records, now, statsRetention));
 
-    public Task<ApplyBackdateScript.Result> ApplyBackdateAsync(string accountId, string packageId, string label, IReadOnlyList<string> requestIds, TimeSpan requestRetention) =>
-        ApplyBackdateScript.Instance.RunAsync(redis, new(accountId, packageId, label, requestIds, requestRetention));
+    public Task<ApplyBackdateScript.Result> ApplyBackdateAsync(string accountId, string label, IReadOnlyList<string> requestIds, DateTimeOffset now) =>
+        ApplyBackdateScript.Instance.RunAsync(redis, new(accountId, label, requestIds, now));
 
     /// <summary>Billing's day cells of the given Shanghai days (one HGETALL per day, pipelined).</summary>
     public async Task<IReadOnlyList<StatCell>> ReadCellsAsync(string accountId, IEnumerable<DateOnly> days)

@@ -3,20 +3,29 @@
 -- A record already applied is skipped (an event delivered or replayed twice counts once). A
 -- request id marked KIND_BACKDATED was backdated before its usage arrived (events of different
 -- topics may arrive in any order): its postpaid record counts as package-deducted (R-PKG-4).
+-- Request ids are kept in generation hashes (lib-request-ids.lua): a postpaid record keeps what
+-- a backdating needs to move it (KIND_POSTPAID .. day .. SEP .. label .. SEP .. mode .. SEP .. sub),
+-- the others only their kind.
 -- Positions and reply: ApplyUsageScript (its contract); KIND_*, C_*, SEP, MONTH_LEN: the preamble.
 --
--- KEYS[1] = {acct:M}:bil:mver (month versions)
--- KEYS[1 + i] = {acct:M}:bil:req:<request id of record i>, i = 1..n
--- KEYS[1 + n + j] = {acct:M}:bil:st:<day j>, j = 1..d
--- ARGV[1] = request id retention (s)   ARGV[2] = day counters retention (s)   ARGV[3] = n   ARGV[4] = d
--- ARGV[5 .. 4 + d] = the days (yyyymmdd, Shanghai) of the day keys, in their order
--- then n groups of 5: kind (KIND_*), day index j, label, access mode (number), sub-account id ('' = the main account)
+-- KEYS[1] = {acct:M}:bil:mver (month versions)   KEYS[2] = {acct:M}:bil:rgen (generation registry)
+-- KEYS[3] = {acct:M}:bil:rid:g<current generation>   KEYS[3 + j] = {acct:M}:bil:st:<day j>, j = 1..d
+-- ARGV[1] = generation key prefix {acct:M}:bil:rid:g   ARGV[2] = current generation
+-- ARGV[3] = the current generation hash's lifetime from now (ms)   ARGV[4] = day counters retention (s)
+-- ARGV[5] = n   ARGV[6] = d   ARGV[7 .. 6 + d] = the days (yyyymmdd, Shanghai) of the day keys, in their order
+-- then n groups of 6: request id, kind (KIND_*), day index j, label, access mode (number), sub-account id ('' = the main account)
 -- Returns {applied, duplicates}.
-local keep, statsKeep = tonumber(ARGV[1]), tonumber(ARGV[2])
-local n, d = tonumber(ARGV[3]), tonumber(ARGV[4])
-local counts, months = {}, {}
-local applied, dups = 0, 0
+-- #include lib-request-ids.lua
+local registry, current = KEYS[2], KEYS[3]
+local prefix, generation, lifetime, statsKeep = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local n, d = tonumber(ARGV[5]), tonumber(ARGV[6])
+local first = 7 + d
+local ids = {}
+for i = 1, n do ids[i] = ARGV[first + (i - 1) * 6] end
+local known = rid_lookup(ids, registry, prefix)
 
+local counts, months, writes = {}, {}, {}
+local applied, dups = 0, 0
 local function add(j, field, v)
   local c = counts[j]
   if not c then c = {}; counts[j] = c end
@@ -24,16 +33,22 @@ local function add(j, field, v)
 end
 
 for i = 1, n do
-  local b = 5 + d + (i - 1) * 5
-  local kind, j, label, mode, sub = ARGV[b], tonumber(ARGV[b + 1]), ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
-  local day = ARGV[4 + j]
-  local reqKey = KEYS[1 + i]
-  local prev = redis.call('GET', reqKey)
-  if prev and string.sub(prev, 1, 1) ~= KIND_BACKDATED then
+  local b = first + (i - 1) * 6
+  local rid, kind, j, label, mode, sub = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
+  local prev = known[rid]
+  if prev and prev[1] ~= KIND_BACKDATED then
     dups = dups + 1
   else
-    if prev and kind == KIND_POSTPAID then kind = KIND_PACKAGE end
-    redis.call('SET', reqKey, table.concat({ kind, day, label, mode, sub }, SEP), 'EX', keep)
+    if prev then
+      if kind == KIND_POSTPAID then kind = KIND_PACKAGE end
+      if prev[2] ~= current then redis.call('HDEL', prev[2], rid) end
+    end
+    local day = ARGV[6 + j]
+    local value = kind
+    if kind == KIND_POSTPAID then value = kind .. day .. SEP .. label .. SEP .. mode .. SEP .. sub end
+    writes[#writes + 1] = rid
+    writes[#writes + 1] = value
+    known[rid] = { value, current }
     local f = label .. SEP .. mode .. SEP .. sub .. SEP
     add(j, f .. C_CALLS, 1)
     if kind ~= KIND_NOT_BILLABLE then add(j, f .. C_BILLABLE, 1) end
@@ -44,8 +59,9 @@ for i = 1, n do
   end
 end
 
+rid_store(registry, current, generation, lifetime, writes)
 for j, fields in pairs(counts) do
-  local key = KEYS[1 + n + j]
+  local key = KEYS[3 + j]
   for field, v in pairs(fields) do redis.call('HINCRBY', key, field, v) end
   redis.call('EXPIRE', key, statsKeep, 'NX')
 end

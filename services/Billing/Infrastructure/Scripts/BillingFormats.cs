@@ -51,8 +51,8 @@ public static class BillingFormats
     }
 
     /// <summary>
-    /// A usage record's kind as stored in <c>{acct:M}:bil:req:&lt;id&gt;</c> ("kind|yyyymmdd|label|mode|sub"),
-    /// and the mark of a request id backdated before its usage arrived ("B|package").
+    /// A usage record's kind as stored with its request id in <c>{acct:M}:bil:rid:g&lt;generation&gt;</c> (a postpaid
+    /// record followed by "yyyymmdd|label|mode|sub"), and the mark of a request id backdated before its usage arrived.
     /// </summary>
     public static class UsageKinds
     {
