@@ -397,6 +397,20 @@ for PHASE in always everysec; do
       "MEMORY STATS delta (allocated minus client/AOF/script buffers) / $MEM_RECORDS recorded calls ($NEWKEYS new keys), after the relays drained and the usage topic was trimmed; includes the key and expiry entries of the generation's hash" true
     memory_line "idempotency key: MEMORY USAGE of the generation hashes / their fields" "$((RID_FIELDS > 0 ? RID_BYTES / RID_FIELDS : 0))" \
       "MEMORY USAGE SAMPLES 0 over $RID_KEYS hash(es) holding $RID_FIELDS ids ($(R object encoding "$(R --scan --pattern "{acct:$ACC_MEM}:rid:*" | head -n 1)") encoded)"
+
+    say "Billing's memory per applied call"
+    # No Billing process runs here: the load generator applies $MEM_RECORDS postpaid records (36-character
+    # ids) through Billing's apply-usage contract, as Billing does for each UsageCharged event.
+    B0=$(data_memory)
+    "${LG[@]}" billing-ids --redis-port "$RP" --account "$ACC_MEM" --records $MEM_RECORDS || FAILED=1
+    B1=$(data_memory)
+    BIL_KEYS=0 BIL_BYTES=0 BIL_FIELDS=0
+    while IFS= read -r key; do
+      [ -n "$key" ] || continue
+      BIL_KEYS=$((BIL_KEYS + 1)); BIL_BYTES=$((BIL_BYTES + $(R memory usage "$key" samples 0))); BIL_FIELDS=$((BIL_FIELDS + $(R hlen "$key")))
+    done < <(R --scan --pattern "{acct:$ACC_MEM}:bil:rid:*")
+    memory_line "billing request id ({acct}:bil:rid:g<generation>, kept 8 to 12 days)" "$((BIL_FIELDS > 0 ? BIL_BYTES / BIL_FIELDS : 0))" \
+      "MEMORY USAGE SAMPLES 0 over $BIL_KEYS hash(es) holding $BIL_FIELDS ids of postpaid records (36-character ids; $(((B1 - B0) / MEM_RECORDS)) bytes per record by MEMORY STATS delta, with the day counters)" true
   fi
 done
 
@@ -405,6 +419,7 @@ for phase in always everysec; do
   grep -q "\"phase\":\"$phase\"" "$JSONL" || { echo "no results for appendfsync $phase: the run stopped early" >&2; FAILED=1; }
 done
 grep -q '"kind":"memory","name":"idempotency key' "$JSONL" || { echo "no idempotency-key memory result" >&2; FAILED=1; }
+grep -q '"kind":"memory","name":"billing request id' "$JSONL" || { echo "no Billing memory result" >&2; FAILED=1; }
 SERVICE_SHA_LOADED=$(R script exists "$DEDUCT_SHA")
 env_line "script check" "$([ "$SERVICE_SHA_LOADED" = 1 ] && echo "the expanded deduct.lua redis-benchmark ran has the SHA1 Metering loaded (identical text)" || echo "WARNING: the expanded script differs from the one Metering loaded")"
 env_line "redis-server CPU, whole run" "$(R info cpu | awk -F: '/used_cpu_(sys|user):/{s+=$2} END{printf "%.0f s", s}')"

@@ -62,9 +62,11 @@ public sealed class BalanceService(BillingStore store, IOptions<BillingOptions> 
                         logger.LogWarning("Suspended {Account}: arrears unpaid for {Hours} h (R-BIL-4)", accountId, options.Value.SuspendAfterHours);
                         await store.UnindexArrearsAsync(accountId, score);
                         break;
-                    default:
+                    case SuspendStatus.Already or SuspendStatus.Clear:
                         await store.UnindexArrearsAsync(accountId, score);
                         break;
+                    default:
+                        throw new InvalidOperationException($"unknown suspension status {status} of {accountId}");
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)

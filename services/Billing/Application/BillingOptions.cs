@@ -37,10 +37,6 @@ public sealed class BillingOptions
     [Range(1, 400)]
     public int ReconciliationDays { get; set; } = 8;
 
-    /// <summary>How long an applied usage record's request id is remembered (replays within it count once).</summary>
-    [Range(1, 3650)]
-    public int RequestRetentionDays { get; set; } = 62;
-
     /// <summary>How long day statistics are kept.</summary>
     [Range(1, 36500)]
     public int StatisticsRetentionDays { get; set; } = 1100;
@@ -50,6 +46,5 @@ public sealed class BillingOptions
     public TimeSpan SuspendAfter => TimeSpan.FromHours(SuspendAfterHours);
     public TimeSpan SchedulerInterval => TimeSpan.FromSeconds(SchedulerIntervalSeconds);
     public TimeSpan ReconciliationInterval => TimeSpan.FromMinutes(ReconciliationIntervalMinutes);
-    public TimeSpan RequestRetention => TimeSpan.FromDays(RequestRetentionDays);
     public TimeSpan StatisticsRetention => TimeSpan.FromDays(StatisticsRetentionDays);
 }

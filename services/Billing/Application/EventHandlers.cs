@@ -1,5 +1,6 @@
 using FaceId.Billing.Domain;
 using FaceId.Billing.Infrastructure;
+using FaceId.Billing.Infrastructure.Scripts;
 using FaceId.Common;
 using FaceId.Contracts.Events.V1;
 using FaceId.EventBus;
@@ -13,12 +14,12 @@ namespace FaceId.Billing.Application;
 /// the request id in the same script as the counter increments, so an event delivered or replayed
 /// twice (under any event id) counts once.
 /// </summary>
-public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOptions> options, BillingMetrics metrics, ILogger<UsageChargedHandler> logger)
+public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOptions> options, BillingMetrics metrics, TimeProvider time, ILogger<UsageChargedHandler> logger)
     : IEventHandler<UsageCharged>
 {
     public async Task HandleAsync(UsageCharged e, EventContext context, CancellationToken ct)
     {
-        var byAccount = new Dictionary<string, List<BillingStore.UsageRow>>(StringComparer.Ordinal);
+        var byAccount = new Dictionary<string, List<ApplyUsageScript.Record>>(StringComparer.Ordinal);
         foreach (var r in e.AllRecords())
         {
             if (string.IsNullOrEmpty(r.RequestId) || string.IsNullOrEmpty(r.AccountId) || string.IsNullOrEmpty(r.Label) || r.OccurredAt is null)
@@ -27,14 +28,14 @@ public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOpti
                     context.EventId, r.RequestId, r.AccountId);
                 continue;
             }
-            var kind = !r.Billable ? 'N' : r.PackageId.Length > 0 ? 'P' : 'O';
-            var day = Months.DayKey(ChinaCalendar.DateOf(r.OccurredAt.ToDateTimeOffset()));
+            var kind = !r.Billable ? UsageKind.NotBillable : r.PackageId.Length > 0 ? UsageKind.Package : UsageKind.Postpaid;
+            var day = ChinaCalendar.DateOf(r.OccurredAt.ToDateTimeOffset());
             if (!byAccount.TryGetValue(r.AccountId, out var rows)) byAccount[r.AccountId] = rows = [];
-            rows.Add(new BillingStore.UsageRow(r.RequestId, kind, day, r.Label, (int)r.AccessMode, r.SubAccountId));
+            rows.Add(new ApplyUsageScript.Record(r.RequestId, kind, day, r.Label, (int)r.AccessMode, r.SubAccountId));
         }
         foreach (var (account, rows) in byAccount)
         {
-            var (applied, duplicates) = await store.ApplyUsageAsync(account, rows, options.Value.RequestRetention, options.Value.StatisticsRetention);
+            var (applied, duplicates) = await store.ApplyUsageAsync(account, rows, time.GetUtcNow(), options.Value.StatisticsRetention);
             metrics.UsageApplied(applied, duplicates);
             if (duplicates > 0)
                 logger.LogDebug("UsageCharged {EventId}: {Duplicates} of {Count} records of {Account} were already counted", context.EventId, duplicates, rows.Count, account);
@@ -43,13 +44,13 @@ public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOpti
 }
 
 /// <summary>R-PKG-4: postpaid calls of the purchase day moved onto a new package.</summary>
-public sealed class UsageBackdatedHandler(BillingStore store, IOptions<BillingOptions> options) : IEventHandler<UsageBackdated>
+public sealed class UsageBackdatedHandler(BillingStore store, TimeProvider time) : IEventHandler<UsageBackdated>
 {
     public async Task HandleAsync(UsageBackdated e, EventContext context, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(e.AccountId) || e.RequestIds.Count == 0) return;
         foreach (var chunk in e.RequestIds.Where(r => r.Length > 0).Chunk(1000))
-            await store.ApplyBackdateAsync(e.AccountId, e.PackageId, e.Label, chunk, options.Value.RequestRetention);
+            await store.ApplyBackdateAsync(e.AccountId, e.Label, chunk, time.GetUtcNow());
     }
 }
 

@@ -239,7 +239,7 @@ public sealed class ExportService(BillingStore store, ProductCatalog catalog)
         LineKind.PrepaidPackage => "PREPAID_PACKAGE",
         LineKind.RefundCredit => "REFUND_CREDIT",
         LineKind.Adjustment => "ADJUSTMENT",
-        _ => ((int)kind).ToString(CultureInfo.InvariantCulture),
+        _ => throw new InvalidOperationException($"bill line kind {(int)kind} has no export name"),
     };
 
     // ---- helpers ---------------------------------------------------------------------------------

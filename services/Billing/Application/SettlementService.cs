@@ -127,7 +127,7 @@ public sealed class SettlementService(
                 var bill = new BillRecord(next.BillId, accountId, next.Key, account.Cycle, account.PriceBook, next.Start, next.End, now, draft.Lines, draft.TotalFen);
                 // Registered before the bill, so a crash right after it can't hide the arrears from the scheduler.
                 if (draft.BalanceChargeFen > 0) await store.IndexForArrearsAsync(accountId, now + options.Value.SuspendAfter);
-                var (status, outstanding, _, arrearsSince) = await store.IssueBillAsync(account, draft, versions, bill, now);
+                var (status, outstanding, _, _, arrearsSince) = await store.IssueBillAsync(account, draft, versions, bill, now);
                 if (status != IssueStatus.Issued)
                 {
                     // Another replica (whose claim outlived its lease) settled meanwhile: read the account again.

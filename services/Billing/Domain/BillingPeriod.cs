@@ -22,7 +22,9 @@ public sealed record BillingPeriod(Settlement Cycle, DateOnly FirstDay)
         : FirstDay.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
     /// <summary>Bill ids are derived from the period, so settling a period twice can only ever name one bill.</summary>
-    public string BillId => "bill-" + Key;
+    public string BillId => BillIdPrefix + Key;
+
+    public const string BillIdPrefix = "bill-";
 
     /// <summary>The month the period belongs to ("yyyyMM").</summary>
     public string Month => Months.Of(FirstDay);
@@ -48,8 +50,8 @@ public sealed record BillingPeriod(Settlement Cycle, DateOnly FirstDay)
     /// <summary>Parses a <see cref="BillId"/> back to its period; null when it is not one.</summary>
     public static BillingPeriod? FromBillId(Settlement cycle, string billId)
     {
-        if (!billId.StartsWith("bill-", StringComparison.Ordinal)) return null;
-        var key = billId[5..];
+        if (!billId.StartsWith(BillIdPrefix, StringComparison.Ordinal)) return null;
+        var key = billId[BillIdPrefix.Length..];
         if (cycle == Settlement.Daily)
             return DateOnly.TryParseExact(key, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? new(cycle, day) : null;
         return DateOnly.TryParseExact(key + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var first) ? new(cycle, first) : null;

@@ -53,7 +53,8 @@ public static class ExportEndpoints
         {
             (int)ContractGranularity.Day => StatGranularity.Day,
             (int)ContractGranularity.Month => StatGranularity.Month,
-            _ => (StatGranularity?)null,
+            (int)ContractGranularity.Unspecified => (StatGranularity?)null,
+            var other => throw new InvalidOperationException($"granularity {other} has no statistics granularity"),
         };
         var byMode = Bool(query, errors, "by_access_mode", "byAccessMode");
         var bySub = Bool(query, errors, "by_sub_account", "bySubAccount");

@@ -28,8 +28,36 @@ public static class BillingKeys
     /// <summary>Hash: activated_at, price_book, cycle, seq, settled_through, balance_fen, arrears_fen, arrears_since, suspended…</summary>
     public static string Account(string accountId) => RedisKeys.ForAccount(accountId, "bil:acct");
 
-    /// <summary>String per applied usage record: "kind|yyyymmdd|label|mode|sub", or "B|package" (backdated first).</summary>
-    public static string Request(string accountId, string requestId) => RedisKeys.ForAccount(accountId, "bil:req:" + requestId);
+    /// <summary>
+    /// Length of a request-id generation: the applied request ids of an account are fields of one
+    /// hash per generation (<see cref="RequestIds"/>), written to the current one.
+    /// </summary>
+    public static readonly TimeSpan RequestIdGeneration = TimeSpan.FromDays(4);
+
+    /// <summary>
+    /// How long an applied request id is kept at least (docs/redis-keys.md: why 8 days suffice). A
+    /// generation's hash expires this long after the generation ends, so an id is kept 8 to 12 days.
+    /// </summary>
+    public static readonly TimeSpan RequestIdRetention = TimeSpan.FromDays(8);
+
+    public static long RequestIdGenerationAt(DateTimeOffset at) => at.ToUnixTimeMilliseconds() / (long)RequestIdGeneration.TotalMilliseconds;
+
+    /// <summary>The lifetime, from <paramref name="now"/>, of the current generation's hash: to the generation's end plus the retention.</summary>
+    public static TimeSpan RequestIdLifetime(DateTimeOffset now) =>
+        TimeSpan.FromMilliseconds((RequestIdGenerationAt(now) + 1) * (long)RequestIdGeneration.TotalMilliseconds - now.ToUnixTimeMilliseconds())
+        + RequestIdRetention;
+
+    /// <summary>
+    /// Hash per generation: request id → the applied record's kind (P package, N not billable, B backdated
+    /// before its usage arrived) or, for a postpaid record, "O" + "yyyymmdd|label|mode|sub" (what a backdating moves).
+    /// </summary>
+    public static string RequestIds(string accountId, long generation) => RequestIdPrefix(accountId) + generation.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The generation hashes' common prefix (a script completes it with the generations of <see cref="RequestIdGenerations"/>).</summary>
+    public static string RequestIdPrefix(string accountId) => RedisKeys.ForAccount(accountId, "bil:rid:g");
+
+    /// <summary>Set of the generations whose request-id hash may still exist (scripts drop the expired ones).</summary>
+    public static string RequestIdGenerations(string accountId) => RedisKeys.ForAccount(accountId, "bil:rgen");
 
     /// <summary>Hash per Shanghai day: "label|mode|sub|c|b|p|o" counters (calls, billable, package, postpaid).</summary>
     public static string DayStats(string accountId, string yyyyMMdd) => RedisKeys.ForAccount(accountId, "bil:st:" + yyyyMMdd);

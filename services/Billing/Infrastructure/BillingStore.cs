@@ -2,11 +2,12 @@ using System.Globalization;
 using System.Text.Json;
 using FaceId.Billing.Domain;
 using FaceId.Common;
-using FaceId.Contracts;
-using FaceId.Contracts.Events.V1;
+using FaceId.Billing.Infrastructure.Scripts;
 using FaceId.EventBus.Outbox;
 using FaceId.Redis;
 using StackExchange.Redis;
+using Fields = FaceId.Billing.Infrastructure.Scripts.BillingFormats.Account;
+using Items = FaceId.Billing.Infrastructure.Scripts.BillingFormats.Items;
 
 namespace FaceId.Billing.Infrastructure;
 
@@ -31,7 +32,7 @@ public sealed record AccountState(
         : ParsePeriod(SettledThrough).Next;
 
     public BillingPeriod ParsePeriod(string key) =>
-        BillingPeriod.FromBillId(Cycle, "bill-" + key) ?? throw new InvalidOperationException($"'{key}' is not a {Cycle} period key");
+        BillingPeriod.FromBillId(Cycle, BillingPeriod.BillIdPrefix + key) ?? throw new InvalidOperationException($"'{key}' is not a {Cycle} period key");
 }
 
 /// <summary>A bill as stored: immutable once issued (its payment state lives in the due hash).</summary>
@@ -62,44 +63,27 @@ public enum SuspendStatus { Suspended, Later, Already, Clear }
 /// </summary>
 public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
 {
-    private static readonly RedisScript ApplyUsageScript = Load("apply-usage.lua");
-    private static readonly RedisScript ApplyBackdateScript = Load("apply-backdate.lua");
-    private static readonly RedisScript ActivateScript = Load("activate.lua");
-    private static readonly RedisScript AddPrepaidScript = Load("add-prepaid.lua");
-    private static readonly OutboxScript IssueBillScript = LoadWithOutbox("issue-bill.lua");
-    private static readonly OutboxScript TopUpScript = LoadWithOutbox("top-up.lua");
-    private static readonly OutboxScript SuspendScript = LoadWithOutbox("suspend.lua");
-    private static readonly RedisScript ReleaseClaimScript = Load("release-claim.lua");
-    private static readonly RedisScript UnindexArrearsScript = Load("unindex-arrears.lua");
-    private static readonly OutboxScript CreditRefundScript = LoadWithOutbox("credit-refund.lua");
-
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
-    private static RedisScript Load(string name) => RedisScript.FromResource(typeof(BillingStore).Assembly, name);
-    private static OutboxScript LoadWithOutbox(string name) => OutboxScript.FromResource(typeof(BillingStore).Assembly, name);
-
     // ---- accounts ----------------------------------------------------------------------------
 
-    public async Task<bool> ActivateAsync(string accountId, DateTimeOffset activatedAt, string priceBook, Settlement cycle) =>
-        (long)await ActivateScript.RunAsync(redis, [BillingKeys.Account(accountId)],
-            [activatedAt.ToUnixTimeMilliseconds(), priceBook, CycleName(cycle)]) == 1;
+    public Task<bool> ActivateAsync(string accountId, DateTimeOffset activatedAt, string priceBook, Settlement cycle) =>
+        ActivateScript.Instance.RunAsync(redis, new(accountId, activatedAt, priceBook, cycle));
 
     public async Task<AccountState?> GetAccountAsync(string accountId)
     {
         var h = (await redis.HashGetAllAsync(BillingKeys.Account(accountId))).ToDictionary(e => (string)e.Name!, e => e.Value);
-        if (!h.TryGetValue("activated_at", out var activated)) return null;
+        if (!h.TryGetValue(Fields.ActivatedAt, out var activated)) return null;
         long L(string f) => h.TryGetValue(f, out var v) && !v.IsNullOrEmpty ? (long)v : 0;
         return new AccountState(
             accountId,
             DateTimeOffset.FromUnixTimeMilliseconds((long)activated),
-            h["price_book"]!,
-            h["cycle"] == "daily" ? Settlement.Daily : Settlement.Monthly,
-            L("seq"),
-            h.TryGetValue("settled_through", out var st) ? (string)st! : null,
-            L("balance_fen"),
-            L("arrears_fen"),
-            h.TryGetValue("arrears_since", out var since) && !since.IsNullOrEmpty ? DateTimeOffset.FromUnixTimeMilliseconds((long)since) : null,
-            h.TryGetValue("suspended", out var s) && s == "1");
+            h[Fields.PriceBook]!,
+            Fields.CycleOf(h[Fields.Cycle]!),
+            L(Fields.Seq),
+            h.TryGetValue(Fields.SettledThrough, out var st) ? (string)st! : null,
+            L(Fields.BalanceFen),
+            L(Fields.ArrearsFen),
+            h.TryGetValue(Fields.ArrearsSince, out var since) && !since.IsNullOrEmpty ? DateTimeOffset.FromUnixTimeMilliseconds((long)since) : null,
+            h.TryGetValue(Fields.Suspended, out var s) && s == BillingFormats.Yes);
     }
 
     /// <summary>Adds the account to the settlement index unless it is there (the scheduler moves its score on).</summary>
@@ -121,36 +105,11 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
 
     // ---- usage -------------------------------------------------------------------------------
 
-    public sealed record UsageRow(string RequestId, char Kind, string Day, string Label, int AccessMode, string SubAccountId);
+    public Task<ApplyUsageScript.Result> ApplyUsageAsync(string accountId, IReadOnlyList<ApplyUsageScript.Record> records, DateTimeOffset now, TimeSpan statsRetention) =>
+        ApplyUsageScript.Instance.RunAsync(redis, new(accountId, records, now, statsRetention));
 
-    public async Task<(long Applied, long Duplicates)> ApplyUsageAsync(string accountId, IReadOnlyList<UsageRow> rows, TimeSpan requestRetention, TimeSpan statsRetention)
-    {
-        var args = new RedisValue[4 + rows.Count * 6];
-        args[0] = BillingKeys.Tag(accountId);
-        args[1] = (long)requestRetention.TotalSeconds;
-        args[2] = (long)statsRetention.TotalSeconds;
-        args[3] = rows.Count;
-        var i = 4;
-        foreach (var r in rows)
-        {
-            args[i++] = r.RequestId;
-            args[i++] = r.Kind.ToString();
-            args[i++] = r.Day;
-            args[i++] = r.Label;
-            args[i++] = r.AccessMode;
-            args[i++] = r.SubAccountId;
-        }
-        var result = (RedisResult[])(await ApplyUsageScript.RunAsync(redis, [BillingKeys.MonthVersions(accountId)], args))!;
-        return ((long)result[0], (long)result[1]);
-    }
-
-    public async Task<(long Moved, long Marked)> ApplyBackdateAsync(string accountId, string packageId, string label, IReadOnlyList<string> requestIds, TimeSpan requestRetention)
-    {
-        var args = new List<RedisValue> { BillingKeys.Tag(accountId), (long)requestRetention.TotalSeconds, packageId, label, requestIds.Count };
-        args.AddRange(requestIds.Select(r => (RedisValue)r));
-        var result = (RedisResult[])(await ApplyBackdateScript.RunAsync(redis, [BillingKeys.MonthVersions(accountId)], args.ToArray()))!;
-        return ((long)result[0], (long)result[1]);
-    }
+    public Task<ApplyBackdateScript.Result> ApplyBackdateAsync(string accountId, string label, IReadOnlyList<string> requestIds, DateTimeOffset now) =>
+        ApplyBackdateScript.Instance.RunAsync(redis, new(accountId, label, requestIds, now));
 
     /// <summary>Billing's day cells of the given Shanghai days (one HGETALL per day, pipelined).</summary>
     public async Task<IReadOnlyList<StatCell>> ReadCellsAsync(string accountId, IEnumerable<DateOnly> days)
@@ -164,12 +123,13 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
             var byCell = new Dictionary<(string Label, int Mode, string Sub), long[]>();
             foreach (var e in hashes[k])
             {
-                var parts = ((string)e.Name!).Split('|');
-                if (parts.Length != 4 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var mode))
+                var parts = ((string)e.Name!).Split(BillingFormats.Separator);
+                if (parts.Length != BillingFormats.StatCounters.Parts || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var mode))
                     throw new InvalidOperationException($"statistics field '{e.Name}' of {accountId} is not label|mode|sub|counter");
                 var slot = parts[3] switch
                 {
-                    "c" => 0, "b" => 1, "p" => 2, "o" => 3,
+                    BillingFormats.StatCounters.Calls => 0, BillingFormats.StatCounters.Billable => 1,
+                    BillingFormats.StatCounters.Package => 2, BillingFormats.StatCounters.Postpaid => 3,
                     _ => throw new InvalidOperationException($"statistics field '{e.Name}' of {accountId} has an unknown counter"),
                 };
                 var key = (parts[0], mode, parts[2]);
@@ -203,11 +163,15 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
         foreach (var e in await redis.HashGetAllAsync(BillingKeys.Billed(accountId, yyyyMM)))
         {
             var name = (string)e.Name!;
-            var bar = name.LastIndexOf('|');
-            if (bar <= 0) continue;
+            var bar = name.LastIndexOf(BillingFormats.Separator);
+            if (bar <= 0) continue; // the month version
             var label = name[..bar];
-            if (name.EndsWith("|calls", StringComparison.Ordinal)) calls[label] = (long)e.Value;
-            else if (name.EndsWith("|fen", StringComparison.Ordinal)) fen[label] = (long)e.Value;
+            switch (name[(bar + 1)..])
+            {
+                case BillingFormats.Billed.Calls: calls[label] = (long)e.Value; break;
+                case BillingFormats.Billed.Fen: fen[label] = (long)e.Value; break;
+                default: throw new InvalidOperationException($"billed field '{name}' of {accountId} is not label|calls or label|fen");
+            }
         }
         return calls.Keys.Union(fen.Keys).ToDictionary(l => l, l => new BilledSoFar(calls.GetValueOrDefault(l), fen.GetValueOrDefault(l)));
     }
@@ -216,36 +180,21 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
     public async Task<IReadOnlyDictionary<string, long>> ReadBilledVersionsAsync(string accountId, IEnumerable<string> months)
     {
         var list = months.ToList();
-        var versions = await Task.WhenAll(list.Select(m => redis.HashGetAsync(BillingKeys.Billed(accountId, m), "ver")));
+        var versions = await Task.WhenAll(list.Select(m => redis.HashGetAsync(BillingKeys.Billed(accountId, m), BillingFormats.Billed.Version)));
         return list.Select((m, i) => (m, v: versions[i])).Where(x => !x.v.IsNull).ToDictionary(x => x.m, x => (long)x.v);
     }
 
     // ---- prepaid charges and refund credits ---------------------------------------------------
 
-    public async Task<bool> AddPrepaidAsync(string accountId, PrepaidCharge p, string priceBook)
-    {
-        var member = "pkg:" + p.PackageId;
-        return (long)await AddPrepaidScript.RunAsync(redis, [BillingKeys.Item(accountId, member), BillingKeys.Unbilled(accountId)],
-        [
-            member, p.PurchasedAt.ToUnixTimeMilliseconds(),
-            "label", p.Label, "size", p.Size, "price_fen", p.PriceFen, "purchased_at", p.PurchasedAt.ToUnixTimeMilliseconds(), "price_book", priceBook,
-        ]) == 1;
-    }
+    public Task<bool> AddPrepaidAsync(string accountId, PrepaidCharge p, string priceBook) =>
+        AddPrepaidScript.Instance.RunAsync(redis, new(accountId, p, priceBook));
 
     /// <summary>Credits a completed refund to the balance now and queues it for the next bill, once per refund id (R-REF-3).</summary>
     public async Task<bool> CreditRefundAsync(string accountId, string refundId, string packageId, long amountFen, DateTimeOffset completedAt, DateTimeOffset now)
     {
         var tag = BillingKeys.Tag(accountId);
         await outbox.RegisterAsync(tag);
-        var credited = (long)await CreditRefundScript.RunAsync(redis,
-        [
-            BillingKeys.Account(accountId), BillingKeys.Item(accountId, "ref:" + refundId), BillingKeys.Unbilled(accountId),
-            BillingKeys.Due(accountId), BillingKeys.Outbox(accountId),
-        ],
-        [
-            accountId, refundId, packageId, amountFen, completedAt.ToUnixTimeMilliseconds(), now.ToUnixTimeMilliseconds(), Iso(now),
-            EventTopics.ServiceResumed, ServiceResumed.Descriptor.FullName,
-        ]) == 1;
+        var credited = await CreditRefundScript.Instance.RunAsync(redis, new(accountId, refundId, packageId, amountFen, completedAt, now));
         if (credited) outbox.Notify(tag);
         return credited;
     }
@@ -261,19 +210,22 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
         {
             var h = await ReadItemAsync(accountId, m);
             if (h is null) continue;
-            var id = m[4..];
-            if (m.StartsWith("pkg:", StringComparison.Ordinal))
+            if (m.StartsWith(Items.PackagePrefix, StringComparison.Ordinal))
             {
-                prepaid.Add(new PrepaidCharge(id, h["label"], long.Parse(h["size"], CultureInfo.InvariantCulture),
-                    long.Parse(h["price_fen"], CultureInfo.InvariantCulture), Ms(h["purchased_at"])));
+                prepaid.Add(new PrepaidCharge(m[Items.PackagePrefix.Length..], h[Items.Label], long.Parse(h[Items.Size], CultureInfo.InvariantCulture),
+                    long.Parse(h[Items.PriceFen], CultureInfo.InvariantCulture), Ms(h[Items.PurchasedAt])));
+            }
+            else if (m.StartsWith(Items.RefundPrefix, StringComparison.Ordinal))
+            {
+                var packageId = h[Items.PackageId];
+                var package = await ReadItemAsync(accountId, Items.Package(packageId));
+                refunds.Add(new RefundCredit(m[Items.RefundPrefix.Length..], packageId, package?.GetValueOrDefault(Items.Label) ?? "",
+                    package is null ? 0 : long.Parse(package[Items.Size], CultureInfo.InvariantCulture),
+                    long.Parse(h[Items.AmountFen], CultureInfo.InvariantCulture), Ms(h[Items.CompletedAt])));
             }
             else
             {
-                var packageId = h["package_id"];
-                var package = await ReadItemAsync(accountId, "pkg:" + packageId);
-                refunds.Add(new RefundCredit(id, packageId, package?.GetValueOrDefault("label") ?? "",
-                    package is null ? 0 : long.Parse(package["size"], CultureInfo.InvariantCulture),
-                    long.Parse(h["amount_fen"], CultureInfo.InvariantCulture), Ms(h["completed_at"])));
+                throw new InvalidOperationException($"unbilled member '{m}' of {accountId} is neither a package nor a refund");
             }
         }
         return (prepaid, refunds);
@@ -287,49 +239,14 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
 
     // ---- bills ---------------------------------------------------------------------------------
 
-    public async Task<(IssueStatus Status, long OutstandingFen, long ArrearsFen, DateTimeOffset? ArrearsSince)> IssueBillAsync(
+    public async Task<IssueBillScript.Result> IssueBillAsync(
         AccountState account, BillDraft draft, IReadOnlyDictionary<string, long> monthVersions, BillRecord bill, DateTimeOffset now)
     {
         var tag = BillingKeys.Tag(account.AccountId);
         await outbox.RegisterAsync(tag);
-        var args = new List<RedisValue>
-        {
-            tag, account.AccountId, account.Seq, bill.Period, bill.PeriodStart.ToUnixTimeMilliseconds(),
-            JsonSerializer.Serialize(bill, Json), bill.TotalFen, draft.BalanceChargeFen,
-            now.ToUnixTimeMilliseconds(), Iso(now),
-            EventTopics.BillIssued, BillIssued.Descriptor.FullName, bill.BillId, Iso(bill.PeriodStart), Iso(bill.PeriodEnd),
-            EventTopics.ServiceResumed, ServiceResumed.Descriptor.FullName,
-        };
-        var consumed = draft.PackagesCharged.Select(p => "pkg:" + p).Concat(draft.RefundsCredited.Select(r => "ref:" + r)).ToList();
-        args.Add(consumed.Count);
-        args.AddRange(consumed.Select(c => (RedisValue)c));
-        var updates = draft.Billed.ToLookup(b => b.Month);
-        args.Add(monthVersions.Count);
-        foreach (var (month, version) in monthVersions)
-        {
-            args.Add(month);
-            args.Add(version);
-            args.Add(updates[month].Count());
-            foreach (var b in updates[month])
-            {
-                args.Add(b.Label);
-                args.Add(b.Calls);
-                args.Add(b.Fen);
-            }
-        }
-        var r = (RedisResult[])(await IssueBillScript.RunAsync(redis,
-        [
-            BillingKeys.Account(account.AccountId), BillingKeys.Bill(account.AccountId, bill.Period), BillingKeys.Bills(account.AccountId),
-            BillingKeys.Unbilled(account.AccountId), BillingKeys.Due(account.AccountId), BillingKeys.Outbox(account.AccountId),
-        ], args.ToArray()))!;
-        switch ((string)r[0]!)
-        {
-            case "exists": return (IssueStatus.Exists, 0, 0, null);
-            case "conflict": return (IssueStatus.Conflict, 0, 0, null);
-        }
-        outbox.Notify(tag);
-        var since = (string)r[4]!;
-        return (IssueStatus.Issued, (long)r[1], (long)r[3], since.Length > 0 ? Ms(since) : null);
+        var issued = await IssueBillScript.Instance.RunAsync(redis, new(account, draft, monthVersions, bill, now));
+        if (issued.Status == IssueStatus.Issued) outbox.Notify(tag);
+        return issued;
     }
 
     public async Task<IssuedBill?> GetBillAsync(string accountId, string periodKey)
@@ -337,7 +254,7 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
         var json = await redis.StringGetAsync(BillingKeys.Bill(accountId, periodKey));
         if (json.IsNull) return null;
         var outstanding = await redis.HashGetAsync(BillingKeys.Due(accountId), periodKey);
-        return new IssuedBill(JsonSerializer.Deserialize<BillRecord>((string)json!, Json)!, outstanding.IsNull ? 0 : (long)outstanding);
+        return new IssuedBill(JsonSerializer.Deserialize<BillRecord>((string)json!, IssueBillScript.BillJson)!, outstanding.IsNull ? 0 : (long)outstanding);
     }
 
     /// <summary>Period keys of the account's bills, newest first.</summary>
@@ -366,27 +283,20 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
         return await redis.StringSetAsync(BillingKeys.Claim(accountId), token, lease, When.NotExists) ? token : null;
     }
 
-    public Task ReleaseClaimAsync(string accountId, string token) =>
-        ReleaseClaimScript.RunAsync(redis, [BillingKeys.Claim(accountId)], [token]);
+    /// <summary>Releases the claim only while this replica still holds it (compare and delete).</summary>
+    public Task<bool> ReleaseClaimAsync(string accountId, string token) =>
+        CompareAndDelete.Instance.RunAsync(redis, new(BillingKeys.Claim(accountId), token));
 
     // ---- balance and arrears ---------------------------------------------------------------------
 
+    /// <summary>The top-up's outcome (the first one's for a known key); null when the account is not activated.</summary>
     public async Task<TopUpOutcome?> TopUpAsync(string accountId, string idempotencyKey, long amountFen, DateTimeOffset now, TimeSpan keyRetention)
     {
         var tag = BillingKeys.Tag(accountId);
         await outbox.RegisterAsync(tag);
-        var r = (RedisResult[])(await TopUpScript.RunAsync(redis,
-            [BillingKeys.Account(accountId), BillingKeys.TopUp(accountId, idempotencyKey), BillingKeys.Due(accountId), BillingKeys.Outbox(accountId)],
-            [
-                accountId, amountFen, now.ToUnixTimeMilliseconds(), Iso(now), EventTopics.ServiceResumed, ServiceResumed.Descriptor.FullName,
-                (long)keyRetention.TotalSeconds,
-            ]))!;
-        var status = (string)r[0]!;
-        if (status == "unknown") return null;
-        if (status == "ok") outbox.Notify(tag);
-        var p = ((string)r[1]!).Split('|');
-        return new TopUpOutcome(status == "dup", long.Parse(p[0], CultureInfo.InvariantCulture), long.Parse(p[1], CultureInfo.InvariantCulture),
-            long.Parse(p[2], CultureInfo.InvariantCulture), p[3] == "1", p[4].Length > 0 ? Ms(p[4]) : null);
+        var outcome = await TopUpScript.Instance.RunAsync(redis, new(accountId, idempotencyKey, amountFen, now, keyRetention));
+        if (outcome is { Duplicate: false }) outbox.Notify(tag);
+        return outcome;
     }
 
     /// <summary>
@@ -400,50 +310,23 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
         redis.SortedSetAddAsync(BillingKeys.ArrearsIndex, accountId, suspendAt.ToUnixTimeMilliseconds());
 
     /// <summary>Drops the account's arrears index entry if it still has <paramref name="seenScore"/> (compare and delete).</summary>
-    public Task UnindexArrearsAsync(string accountId, double seenScore) =>
-        UnindexArrearsScript.RunAsync(redis, [BillingKeys.ArrearsIndex], [accountId, seenScore]);
+    public Task<bool> UnindexArrearsAsync(string accountId, double seenScore) =>
+        UnindexArrearsScript.Instance.RunAsync(redis, new(accountId, seenScore));
 
     public async Task<IReadOnlyList<(string AccountId, double Score)>> DueForSuspensionAsync(DateTimeOffset now, int take) =>
         (await redis.SortedSetRangeByScoreWithScoresAsync(BillingKeys.ArrearsIndex, double.NegativeInfinity, now.ToUnixTimeMilliseconds(), take: take))
         .Select(e => ((string)e.Element!, e.Score)).ToList();
 
-    public async Task<(SuspendStatus Status, DateTimeOffset? DueAt)> SuspendIfDueAsync(string accountId, DateTimeOffset now, TimeSpan after)
+    public async Task<SuspendScript.Result> SuspendIfDueAsync(string accountId, DateTimeOffset now, TimeSpan after)
     {
         var tag = BillingKeys.Tag(accountId);
         await outbox.RegisterAsync(tag);
-        var r = (RedisResult[])(await SuspendScript.RunAsync(redis,
-            [BillingKeys.Account(accountId), BillingKeys.Due(accountId), BillingKeys.Outbox(accountId)],
-            [
-                accountId, now.ToUnixTimeMilliseconds(), Iso(now), (long)after.TotalMilliseconds,
-                EventTopics.ServiceSuspended, ServiceSuspended.Descriptor.FullName,
-            ]))!;
-        switch (SuspendStatusOf((string)r[0]!))
-        {
-            case SuspendStatus.Suspended:
-                outbox.Notify(tag);
-                return (SuspendStatus.Suspended, null);
-            case SuspendStatus.Later:
-                return (SuspendStatus.Later, Ms((string)r[1]!));
-            case var status:
-                return (status, null);
-        }
+        var result = await SuspendScript.Instance.RunAsync(redis, new(accountId, now, after));
+        if (result.Status == SuspendStatus.Suspended) outbox.Notify(tag);
+        return result;
     }
-
-    /// <summary>suspend.lua's answer; an unknown one is a fault, never "clear".</summary>
-    public static SuspendStatus SuspendStatusOf(string answer) => answer switch
-    {
-        "suspended" => SuspendStatus.Suspended,
-        "later" => SuspendStatus.Later,
-        "already" => SuspendStatus.Already,
-        "clear" => SuspendStatus.Clear,
-        _ => throw new InvalidOperationException($"suspend.lua answered unknown status '{answer}'"),
-    };
 
     // ---- helpers -------------------------------------------------------------------------------
 
-    public static string CycleName(Settlement cycle) => cycle == Settlement.Daily ? "daily" : "monthly";
-
     private static DateTimeOffset Ms(string ms) => DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(ms, CultureInfo.InvariantCulture));
-
-    public static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 }

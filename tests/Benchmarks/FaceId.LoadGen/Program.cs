@@ -24,6 +24,10 @@ using FaceId.LoadGen;
 //       prints the number of keys, the keys and the arguments of one deduct.lua call as DeductScript binds it, one a
 //       line (the trace context's slots empty): records of one class at one instant, request ids
 //       "n-__rand_int__-__rand_int__-<i>" for redis-benchmark to make unique (tests/Benchmarks/deduct-ab.sh).
+//   billing-ids --redis-port P --account ID [--records 200000] [--batch-size 5000]
+//       applies that many postpaid usage records of one day (36-character request ids) to Billing's
+//       statistics through its apply-usage contract, as Billing does for UsageCharged: for Billing's
+//       memory per applied call (no Billing process runs in the benchmark).
 var command = args.FirstOrDefault() ?? "";
 try
 {
@@ -37,6 +41,7 @@ try
         "report" => Report.Write(options.Require("in"), options.Require("out")),
         "script" when args.ElementAtOrDefault(1) == "deduct" => PrintDeductScript(),
         "script" when args.ElementAtOrDefault(1) == "deduct-call" => PrintDeductCall(options),
+        "billing-ids" => await ApplyBillingIdsAsync(options),
         _ => Usage(),
     };
 }
@@ -72,6 +77,28 @@ static int PrintDeductCall(Options o)
     foreach (var arg in call.Args) output.Append(arg.IsNull ? "" : (string?)arg).Append('\n');
     Console.Out.Write(output.ToString());
     return 0;
+}
+
+static async Task<int> ApplyBillingIdsAsync(Options o)
+{
+    using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{o.Require("redis-port")}");
+    var db = redis.GetDatabase();
+    var account = o.Require("account");
+    int total = o.Int("records", 200_000), batch = o.Int("batch-size", 5_000);
+    var now = DateTimeOffset.UtcNow;
+    var day = FaceId.Common.ChinaCalendar.DateOf(now);
+    var applied = 0L;
+    for (var done = 0; done < total; done += batch)
+    {
+        var records = Enumerable.Range(0, Math.Min(batch, total - done))
+            .Select(_ => new FaceId.Billing.Infrastructure.Scripts.ApplyUsageScript.Record(
+                Guid.NewGuid().ToString(), FaceId.Billing.Infrastructure.Scripts.UsageKind.Postpaid, day, "basic_authoritative", 1, ""))
+            .ToList();
+        var result = await FaceId.Billing.Infrastructure.Scripts.ApplyUsageScript.Instance.RunAsync(db, new(account, records, now, TimeSpan.FromDays(1100)));
+        applied += result.Applied;
+    }
+    await Console.Error.WriteLineAsync($"billing-ids: {applied} of {total} records applied for {account}");
+    return applied == total ? 0 : 1;
 }
 
 static async Task<int> PrepareAsync(Options o)

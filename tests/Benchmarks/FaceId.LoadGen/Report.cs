@@ -85,7 +85,7 @@ public static class Report
             targets.Add(($"{kind}: 10,000 packages vs 1 package on one account ({many.Count} alternating run(s) each)",
                 $"{Rate(many):N0} / {Rate(one):N0} records/s = **{ratio:F2}×**", "≥ 0.90×", ratio >= 0.9));
         }
-        foreach (var (name, limit, label) in new[] { ("package", 256.0, "Redis memory per package"), ("idempotency key", 128.0, "Redis memory per idempotency key") })
+        foreach (var (name, limit, label) in new[] { ("package", 256.0, "Redis memory per package"), ("idempotency key", 128.0, "Redis memory per idempotency key"), ("billing request id", 128.0, "Billing's Redis memory per applied call") })
         {
             var headline = memory.FirstOrDefault(m => S(m, "name").StartsWith(name, StringComparison.Ordinal) && S(m, "headline") == "true");
             if (headline is null) continue;
