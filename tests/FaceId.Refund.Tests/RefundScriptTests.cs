@@ -4,7 +4,6 @@ using FaceId.Packages.Ledger;
 using FaceId.Redis;
 using FaceId.Refund.Application;
 using FaceId.TestKit;
-using Google.Protobuf;
 using StackExchange.Redis;
 using Xunit;
 
@@ -17,14 +16,6 @@ namespace FaceId.Refund.Tests;
 /// </summary>
 public sealed class RefundScriptTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
-    private static readonly JsonParser Strict = new(JsonParser.Settings.Default);
-
-    private static async Task<TResult> RoundTripAsync<TRequest, TResult>(ScriptContract<TRequest, TResult> contract, IDatabase db, TRequest request)
-    {
-        var call = contract.Bind(request);
-        return contract.Parse(await contract.Script.RunAsync(db, call.Keys, call.Args));
-    }
-
     private static FreezeForRefundScript.Request Freeze(string account, string refundId, PackageRecord package, string key, DateTimeOffset now) =>
         new(account, refundId, package.Id, key, now, RefundLedger.RefundDeadline(package.PurchasedAt),
             new RefundTransition(RefundState.Requested, now, "requested"), new RefundTransition(RefundState.Approved, now, "approved"));
@@ -37,7 +28,7 @@ public sealed class RefundScriptTests(RedisFixture redis) : IClassFixture<RedisF
         var package = await host.BuyAsync(account);
         var now = host.Time.GetUtcNow();
 
-        var first = await RoundTripAsync(FreezeForRefundScript.Instance, host.Redis, Freeze(account, "ref_a1", package, "k1", now));
+        var first = await FreezeForRefundScript.Instance.RoundTripAsync(host.Redis, Freeze(account, "ref_a1", package, "k1", now));
         Assert.Equal(new FreezeResult(true, false, "ref_a1", null), first);
         var stored = await host.Refunds.GetRefundAsync(account, "ref_a1");
         Assert.Equal((RefundState.Approved, package.Id, package.Label, package.PriceFen, now), (stored.State, stored.PackageId, stored.Label, stored.AmountFen, stored.RequestedAt));
@@ -45,9 +36,9 @@ public sealed class RefundScriptTests(RedisFixture redis) : IClassFixture<RedisF
         Assert.Equal(PackageState.Refunding, (await host.PackageAsync(account, package.Id)).StateAt(now));
 
         Assert.Equal(new FreezeResult(true, true, "ref_a1", null),
-            await RoundTripAsync(FreezeForRefundScript.Instance, host.Redis, Freeze(account, "ref_a2", package, "k1", now)));
+            await FreezeForRefundScript.Instance.RoundTripAsync(host.Redis, Freeze(account, "ref_a2", package, "k1", now)));
         Assert.Equal(new FreezeResult(false, false, "ref_a1", RefundApplication.ReasonAlreadyRequested),
-            await RoundTripAsync(FreezeForRefundScript.Instance, host.Redis, Freeze(account, "ref_a3", package, "k2", now)));
+            await FreezeForRefundScript.Instance.RoundTripAsync(host.Redis, Freeze(account, "ref_a3", package, "k2", now)));
         Assert.False(await host.Redis.KeyExistsAsync(RefundKeys.Idempotency(account, "k2")));
     }
 
@@ -60,7 +51,7 @@ public sealed class RefundScriptTests(RedisFixture redis) : IClassFixture<RedisF
         var late = RefundLedger.RefundDeadline(package.PurchasedAt);
 
         Assert.Equal(new FreezeResult(false, false, "", RefundApplication.ReasonWindowClosed),
-            await RoundTripAsync(FreezeForRefundScript.Instance, host.Redis, Freeze(account, "ref_b1", package, "k1", late)));
+            await FreezeForRefundScript.Instance.RoundTripAsync(host.Redis, Freeze(account, "ref_b1", package, "k1", late)));
         Assert.False(await host.Redis.KeyExistsAsync(RefundKeys.Refund(account, "ref_b1")));
         Assert.Equal(PackageState.Active, (await host.PackageAsync(account, package.Id)).StateAt(host.Time.GetUtcNow()));
     }
@@ -75,16 +66,16 @@ public sealed class RefundScriptTests(RedisFixture redis) : IClassFixture<RedisF
         await FreezeForRefundScript.Instance.RunAsync(host.Redis, Freeze(account, "ref_c1", package, "k1", now));
         var request = new CompleteRefundScript.Request(account, "ref_c1", package.Id, package.PriceFen, now, "credited");
 
-        Assert.Equal(CompletionOutcome.Credited, await RoundTripAsync(CompleteRefundScript.Instance, host.Redis, request));
-        Assert.Equal(CompletionOutcome.AlreadyCredited, await RoundTripAsync(CompleteRefundScript.Instance, host.Redis, request));
+        Assert.Equal(CompletionOutcome.Credited, await CompleteRefundScript.Instance.RoundTripAsync(host.Redis, request));
+        Assert.Equal(CompletionOutcome.AlreadyCredited, await CompleteRefundScript.Instance.RoundTripAsync(host.Redis, request));
         Assert.Equal(CompletionOutcome.Missing,
-            await RoundTripAsync(CompleteRefundScript.Instance, host.Redis, request with { RefundId = "ref_none" }));
+            await CompleteRefundScript.Instance.RoundTripAsync(host.Redis, request with { RefundId = "ref_none" }));
 
         Assert.Equal(RefundState.Credited, (await host.Refunds.GetRefundAsync(account, "ref_c1")).State);
         Assert.Equal(PackageState.Refunded, (await host.PackageAsync(account, package.Id)).StateAt(now));
         var (topic, id, data) = Assert.Single(await host.OutboxAsync(account), e => e.Topic == EventTopics.RefundCompleted);
         Assert.Equal(CompleteRefundScript.EventId("ref_c1"), id);
-        var completed = Strict.Parse<RefundCompleted>(data);
+        var completed = ScriptRoundTrip.StrictEvent<RefundCompleted>(data);
         Assert.Equal(("ref_c1", account, package.Id, package.PriceFen, now),
             (completed.RefundId, completed.AccountId, completed.PackageId, completed.AmountFen, completed.CompletedAt.ToDateTimeOffset()));
     }
@@ -99,15 +90,15 @@ public sealed class RefundScriptTests(RedisFixture redis) : IClassFixture<RedisF
         var request = new RecordRejectionScript.Request(account, "k1", "ref_d1", package, now, RefundApplication.ReasonUsed,
             new RefundTransition(RefundState.Requested, now, "requested"), new RefundTransition(RefundState.Rejected, now, "used"));
 
-        Assert.Equal("ref_d1", await RoundTripAsync(RecordRejectionScript.Instance, host.Redis, request));
-        Assert.Equal("ref_d1", await RoundTripAsync(RecordRejectionScript.Instance, host.Redis, request with { RefundId = "ref_d2" }));
+        Assert.Equal("ref_d1", await RecordRejectionScript.Instance.RoundTripAsync(host.Redis, request));
+        Assert.Equal("ref_d1", await RecordRejectionScript.Instance.RoundTripAsync(host.Redis, request with { RefundId = "ref_d2" }));
 
         var stored = await host.Refunds.GetRefundAsync(account, "ref_d1");
         Assert.Equal((RefundState.Rejected, RefundApplication.ReasonUsed, package.PriceFen), (stored.State, stored.RejectionReason, stored.AmountFen));
         Assert.False(await host.Redis.KeyExistsAsync(RefundKeys.Refund(account, "ref_d2")));
         var (_, id, data) = Assert.Single(await host.OutboxAsync(account), e => e.Topic == EventTopics.RefundRejected);
         Assert.Equal(RecordRejectionScript.EventId("ref_d1"), id);
-        var rejected = Strict.Parse<RefundRejected>(data);
+        var rejected = ScriptRoundTrip.StrictEvent<RefundRejected>(data);
         Assert.Equal(("ref_d1", account, package.Id, package.Label, package.PriceFen, RefundApplication.ReasonUsed, now),
             (rejected.RefundId, rejected.AccountId, rejected.PackageId, rejected.Label, rejected.AmountFen, rejected.Reason, rejected.RejectedAt.ToDateTimeOffset()));
     }
