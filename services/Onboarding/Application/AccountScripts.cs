@@ -39,7 +39,7 @@ public sealed class SubmitApplicationScript() : ScriptContract<SubmitApplication
     };
 
     private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(SubmitApplicationScript).Assembly, "submit-application.lua",
-        LuaPreamble.Of([.. StoredWords.Lua, .. Outcomes.Select(o => ("ST_" + o.Key.ToUpperInvariant(), (object)o.Key))]));
+        LuaPreamble.Of([.. StoredWords.Lua, .. ReplyWords.Lua(Outcomes)]));
 
     public static readonly SubmitApplicationScript Instance = new();
 
@@ -70,16 +70,14 @@ public sealed class SubmitApplicationScript() : ScriptContract<SubmitApplication
 /// <summary>review-application.lua (R-ONB-1, R-ONB-2): decides a pending application; approval opens the service once.</summary>
 public sealed class ReviewApplicationScript() : ScriptContract<ReviewApplicationScript.Request, ReviewApplicationScript.Result>(Loaded)
 {
+    /// <summary>The answers of both review scripts (applications and merchant ids).</summary>
     internal static readonly Dictionary<string, ReviewOutcome> Outcomes = new()
     {
         ["ok"] = ReviewOutcome.Decided, ["same"] = ReviewOutcome.Unchanged, ["conflict"] = ReviewOutcome.Conflict, ["missing"] = ReviewOutcome.Missing,
     };
 
-    /// <summary><c>ST_OK</c>, <c>ST_SAME</c>, <c>ST_CONFLICT</c>, <c>ST_MISSING</c>: the review scripts' answers.</summary>
-    internal static IEnumerable<(string Name, object Value)> OutcomeWords => Outcomes.Select(o => ("ST_" + o.Key.ToUpperInvariant(), (object)o.Key));
-
     private static readonly OutboxScript Loaded = OutboxScript.FromResource(typeof(ReviewApplicationScript).Assembly, "review-application.lua",
-        LuaPreamble.Of([.. StoredWords.Lua, .. OutcomeWords]));
+        LuaPreamble.Of([.. StoredWords.Lua, .. ReplyWords.Lua(Outcomes)]));
 
     public static readonly ReviewApplicationScript Instance = new();
 
@@ -117,14 +115,8 @@ public sealed class ReviewApplicationScript() : ScriptContract<ReviewApplication
     public override Result Parse(RedisResult reply)
     {
         var r = Array(reply);
+        bool Flag(RedisResult f) => ReplyWords.Flag(f) ?? throw Unexpected($"flag {f}");
         var outcome = Status(r[0], Outcomes);
         return new Result(outcome, outcome == ReviewOutcome.Missing ? null : Status(r[1], StoredWords.ApplicationStates), Flag(r[2]));
     }
-
-    internal bool Flag(RedisResult r) => (long)r switch
-    {
-        1 => true,
-        0 => false,
-        var n => throw Unexpected($"flag {n}"),
-    };
 }

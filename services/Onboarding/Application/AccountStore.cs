@@ -89,7 +89,7 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
             new ContactInfo(F("email"), F("mobile"), F("contact_name")),
             StoredWords.ToServiceState(F("state"), accountId),
             long.TryParse(F("activated_at"), out var a) ? DateTimeOffset.FromUnixTimeMilliseconds(a) : null,
-            F("price_book"), F("cycle"), F("enterprise_verified") == "1",
+            F("price_book"), F("cycle"), F("enterprise_verified") == StoredWords.FlagOn,
             DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("created_at"))));
     }
 

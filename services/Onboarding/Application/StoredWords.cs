@@ -12,9 +12,13 @@ public static class StoredWords
     /// <summary>The status of an application or a merchant-id application (field <c>status</c>).</summary>
     public const string Pending = "pending", Approved = "approved", Rejected = "rejected", Issued = "issued";
 
-    /// <summary><c>SVC_*</c> (service states) and <c>APP_*</c> (application statuses) for the scripts.</summary>
+    /// <summary>A flag that is set (the account's <c>enterprise_verified</c>).</summary>
+    public const string FlagOn = "1";
+
+    /// <summary><c>SVC_*</c> (service states), <c>APP_*</c> (application statuses) and <c>FLAG_ON</c> for the scripts.</summary>
     internal static readonly (string Name, object Value)[] Lua =
     [
+        ("FLAG_ON", FlagOn),
         ("SVC_NOT_APPLIED", NotApplied), ("SVC_PENDING_REVIEW", PendingReview), ("SVC_OPENED", Opened), ("SVC_SUSPENDED", Suspended),
         ("APP_PENDING", Pending), ("APP_APPROVED", Approved), ("APP_REJECTED", Rejected), ("APP_ISSUED", Issued),
     ];
