@@ -91,7 +91,7 @@ public sealed class ClaimDeliveryScript() : ScriptContract<ClaimDeliveryScript.R
     };
 
     private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(ClaimDeliveryScript).Assembly, "claim-delivery.lua",
-        LuaPreamble.Of([.. DeliveryMarker.Lua, .. Outcomes.Keys.Select(w => ("RE_" + w.ToUpperInvariant(), (object)w))]));
+        LuaPreamble.Of([.. DeliveryMarker.Lua, .. ReplyWords.Lua(Outcomes)]));
 
     public static readonly ClaimDeliveryScript Instance = new();
 
