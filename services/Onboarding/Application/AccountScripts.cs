@@ -87,9 +87,12 @@ public sealed class ReviewApplicationScript() : ScriptContract<ReviewApplication
     /// <param name="Activated">The service opened now (ServiceActivated is in the outbox).</param>
     public sealed record Result(ReviewOutcome Outcome, ApplicationState? Status, bool Activated);
 
-    public static string ActivatedEventId(string accountId) => "activated:" + accountId;
+    /// <summary>The event ids: one ServiceActivated per account, one ApplicationReviewed per application.</summary>
+    private const string ActivatedEvent = "activated:", ReviewedEvent = "reviewed:";
 
-    public static string ReviewedEventId(string applicationId) => "reviewed:" + applicationId;
+    public static string ActivatedEventId(string accountId) => ActivatedEvent + accountId;
+
+    public static string ReviewedEventId(string applicationId) => ReviewedEvent + applicationId;
 
     public override ScriptCall Bind(Request r)
     {
