@@ -198,8 +198,8 @@ public sealed class NotificationTests(RedisFixture redis) : IClassFixture<RedisF
         var account = await Steps.CreateAccountAsync(host.Channel);
         var id = TestIds.New("alert");
         // A previous attempt sent the email, then claimed the SMS and crashed before sending it.
-        await redis.Database.StringSetAsync(NotificationStore.MarkerKey(account.AccountId, id, "email"), "sent");
-        await redis.Database.StringSetAsync(NotificationStore.MarkerKey(account.AccountId, id, "sms"), "claimed:crashed", TimeSpan.FromSeconds(1));
+        await redis.Database.StringSetAsync(NotificationStore.MarkerKey(account.AccountId, id, "email"), DeliveryMarker.Sent);
+        await redis.Database.StringSetAsync(NotificationStore.MarkerKey(account.AccountId, id, "sms"), DeliveryMarker.Claimed("crashed"), TimeSpan.FromSeconds(1));
 
         await PublishAsync(host, Alert(account.AccountId, PackageAlertKind.LowBalance), id);
 
@@ -208,7 +208,7 @@ public sealed class NotificationTests(RedisFixture redis) : IClassFixture<RedisF
         var (email, sms) = await SinkForAsync(sink, [id]);
         Assert.Empty(email);
         Assert.Single(sms);
-        Assert.Equal("sent", (string?)await redis.Database.StringGetAsync(NotificationStore.MarkerKey(account.AccountId, id, "sms")));
+        Assert.Equal(DeliveryMarker.Sent, (string?)await redis.Database.StringGetAsync(NotificationStore.MarkerKey(account.AccountId, id, "sms")));
         Assert.Single(await Steps.AllInboxAsync(host.Channel, account.AccountId));
     }
 

@@ -1,5 +1,7 @@
 using FaceId.Common;
 using FaceId.Onboarding.Application;
+using FaceId.Redis;
+using StackExchange.Redis;
 using Xunit;
 
 namespace FaceId.Onboarding.Tests;
@@ -8,26 +10,27 @@ namespace FaceId.Onboarding.Tests;
 public sealed class UnknownAnswerTests
 {
     [Theory]
-    [InlineData("ok")]
-    [InlineData("dup")]
-    public void Accepted_submissions_pass(string status) => ServiceApplications.ThrowIfRefused(status, "acc-1", "app-1");
+    [InlineData(SubmitOutcome.Filed)]
+    [InlineData(SubmitOutcome.Duplicate)]
+    public void Accepted_submissions_pass(SubmitOutcome outcome) => ServiceApplications.ThrowIfRefused(outcome, "acc-1", "app-1");
 
     [Fact]
     public void No_account_is_not_found() =>
-        Assert.Throws<NotFoundException>(() => ServiceApplications.ThrowIfRefused("no_account", "acc-1", ""));
+        Assert.Throws<NotFoundException>(() => ServiceApplications.ThrowIfRefused(SubmitOutcome.NoAccount, "acc-1", ""));
 
     [Theory]
-    [InlineData("pending")]
-    [InlineData("opened")]
-    [InlineData("sub_account")]
-    public void Refusals_are_failed_preconditions(string status) =>
-        Assert.Throws<PreconditionFailedException>(() => ServiceApplications.ThrowIfRefused(status, "acc-1", "app-1"));
+    [InlineData(SubmitOutcome.Pending)]
+    [InlineData(SubmitOutcome.Opened)]
+    [InlineData(SubmitOutcome.SubAccount)]
+    public void Refusals_are_failed_preconditions(SubmitOutcome outcome) =>
+        Assert.Throws<PreconditionFailedException>(() => ServiceApplications.ThrowIfRefused(outcome, "acc-1", "app-1"));
 
     [Fact]
     public void An_unknown_submit_answer_throws_naming_it()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => ServiceApplications.ThrowIfRefused("frozen", "acc-1", "app-1"));
-        Assert.Contains("submit-application.lua", e.Message);
+        var e = Assert.Throws<UnexpectedScriptReplyException>(() => SubmitApplicationScript.Instance.Parse(
+            RedisResult.Create([RedisResult.Create((RedisValue)"frozen"), RedisResult.Create((RedisValue)"")])));
+        Assert.Equal("submit-application.lua", e.ScriptName);
         Assert.Contains("'frozen'", e.Message);
     }
 }

@@ -17,16 +17,13 @@ namespace FaceId.Onboarding.Application;
 /// </summary>
 public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvider time)
 {
-    private static readonly RedisScript SubmitScript = RedisScript.FromResource(typeof(AccountStore).Assembly, "submit-application.lua");
-    private static readonly OutboxScript ReviewScript = OutboxScript.FromResource(typeof(AccountStore).Assembly, "review-application.lua");
-
     public const string PendingQueueKey = "onb:review:pending";
-    private static string AccountKey(string main, string? sub = null) => RedisKeys.ForAccount(main, sub is null ? "onb:account" : "onb:sub:" + sub);
+    public static string AccountKey(string main, string? sub = null) => RedisKeys.ForAccount(main, sub is null ? "onb:account" : "onb:sub:" + sub);
     private static string SubsKey(string main) => RedisKeys.ForAccount(main, "onb:subs");
-    private static string AppKey(string main, string appId) => RedisKeys.ForAccount(main, "onb:app:" + appId);
+    public static string AppKey(string main, string appId) => RedisKeys.ForAccount(main, "onb:app:" + appId);
     private static string ReadsKey(string main, string appId) => AppKey(main, appId) + ":reads";
-    private static string AppsKey(string main) => RedisKeys.ForAccount(main, "onb:apps");
-    private static string IdemKey(string main, string kind, string key) => RedisKeys.ForAccount(main, $"onb:idem:{kind}:{key}");
+    public static string AppsKey(string main) => RedisKeys.ForAccount(main, "onb:apps");
+    public static string IdemKey(string main, string kind, string key) => RedisKeys.ForAccount(main, $"onb:idem:{kind}:{key}");
     private static string OwnerKey(string id) => "onb:owner:" + id;
 
     /// <summary>Creates a main account once per idempotency key; returns its id.</summary>
@@ -44,7 +41,7 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
         _ = tran.HashSetAsync(AccountKey(id),
         [
             new("id", id), new("main", ""), new("display_name", displayName), new("email", contacts.Email), new("mobile", contacts.Mobile),
-            new("contact_name", contacts.Name), new("state", "not_applied"), new("created_at", now.ToUnixTimeMilliseconds()),
+            new("contact_name", contacts.Name), new("state", StoredWords.NotApplied), new("created_at", now.ToUnixTimeMilliseconds()),
         ]);
         _ = OutboxEntry.For(new AccountCreated { AccountId = id, CreatedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now) }, time, "account-created:" + id)
             .AppendTo(tran, RedisKeys.AccountTag(id));
@@ -90,16 +87,9 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
         string F(string k) => d.GetValueOrDefault(k) ?? "";
         return new AccountRecord(accountId, F("main") is { Length: > 0 } m ? m : null, F("display_name"),
             new ContactInfo(F("email"), F("mobile"), F("contact_name")),
-            F("state") switch
-            {
-                "pending_review" => ServiceStateKind.PendingReview,
-                "opened" => ServiceStateKind.Opened,
-                "suspended" => ServiceStateKind.Suspended,
-                "not_applied" or "" => ServiceStateKind.NotApplied, // "": a sub-account's hash has no state
-                var other => throw new InvalidOperationException($"unknown stored service state '{other}' of account {accountId}"),
-            },
+            StoredWords.ToServiceState(F("state"), accountId),
             long.TryParse(F("activated_at"), out var a) ? DateTimeOffset.FromUnixTimeMilliseconds(a) : null,
-            F("price_book"), F("cycle"), F("enterprise_verified") == "1",
+            F("price_book"), F("cycle"), F("enterprise_verified") == StoredWords.FlagOn,
             DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("created_at"))));
     }
 
@@ -109,27 +99,17 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
     public Task UpdateContactsAsync(string mainId, ContactInfo contacts) =>
         redis.HashSetAsync(AccountKey(mainId), [new("email", contacts.Email), new("mobile", contacts.Mobile), new("contact_name", contacts.Name)]);
 
-    /// <summary>Files an application (submit-application.lua); returns its id and status word.</summary>
-    public async Task<(string Status, string ApplicationId)> SubmitApplicationAsync(ApplicationForm form, StoredDocument license)
+    /// <summary>Files an application (submit-application.lua).</summary>
+    public async Task<SubmitResult> SubmitApplicationAsync(ApplicationForm form, StoredDocument license)
     {
         var appId = "app_" + Guid.NewGuid().ToString("N")[..20];
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = time.GetUtcNow();
         // Pointers before data: an orphan pointer is harmless, a missing one would hide the application.
         await redis.StringSetAsync(OwnerKey(appId), form.AccountId);
-        await redis.SortedSetAddAsync(PendingQueueKey, form.AccountId + "|" + appId, now);
-        var history = JsonSerializer.Serialize(new ApplicationHistoryEntry("pending", now, form.AccountId, ""));
-        var r = (RedisResult[])(await SubmitScript.RunAsync(redis,
-            [AccountKey(form.AccountId), IdemKey(form.AccountId, "app", form.IdempotencyKey), AppKey(form.AccountId, appId), AppsKey(form.AccountId)],
-            [
-                appId, now, history,
-                "id", appId, "account", form.AccountId, "scenario", form.BusinessScenario, "contact_email", form.Contact.Email,
-                "contact_mobile", form.Contact.Mobile, "contact_name", form.Contact.Name, "license_type", license.Kind.ToString(),
-                "license_size", license.SizeBytes, "license_sha256", license.Sha256, "license_name", form.LicenseFileName,
-                "status", "pending", "submitted_at", now,
-            ]))!;
-        var status = (string)r[0]!;
-        if (status != "ok") await redis.SortedSetRemoveAsync(PendingQueueKey, form.AccountId + "|" + appId);
-        return (status, (string)r[1]!);
+        await redis.SortedSetAddAsync(PendingQueueKey, form.AccountId + "|" + appId, now.ToUnixTimeMilliseconds());
+        var result = await SubmitApplicationScript.Instance.RunAsync(redis, new(form, license, appId, now));
+        if (result.Outcome != SubmitOutcome.Filed) await redis.SortedSetRemoveAsync(PendingQueueKey, form.AccountId + "|" + appId);
+        return result;
     }
 
     public async Task<ApplicationRecord?> GetApplicationAsync(string applicationId)
@@ -144,13 +124,7 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
         string F(string k) => d.GetValueOrDefault(k) ?? "";
         return new ApplicationRecord(applicationId, F("account"), F("scenario"), new ContactInfo(F("contact_email"), F("contact_mobile"), F("contact_name")),
             new StoredDocument(Enum.Parse<DocumentKind>(F("license_type")), long.Parse(F("license_size")), F("license_sha256")), F("license_name"),
-            F("status") switch
-            {
-                "approved" => ApplicationState.Approved,
-                "rejected" => ApplicationState.Rejected,
-                "pending" => ApplicationState.Pending,
-                var other => throw new InvalidOperationException($"unknown stored status '{other}' of application {applicationId}"),
-            },
+            StoredWords.ToApplicationState(F("status"), applicationId),
             F("review_reason"), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("submitted_at"))),
             long.TryParse(F("reviewed_at"), out var rv) ? DateTimeOffset.FromUnixTimeMilliseconds(rv) : null,
             history.Select(x => JsonSerializer.Deserialize<ApplicationHistoryEntry>((string)x!)!).ToList())
@@ -193,35 +167,17 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
         return result;
     }
 
-    /// <summary>Runs review-application.lua; returns the script's status word and whether the service opened now.</summary>
-    public async Task<(string Status, bool Activated)> ReviewAsync(
+    /// <summary>Runs review-application.lua: the outcome, the status after it and whether the service opened now.</summary>
+    public async Task<ReviewApplicationScript.Result> ReviewAsync(
         ApplicationRecord app, bool approve, string reason, string reviewer, DateTimeOffset now, string priceBook, Settlement cycle)
     {
         await outbox.RegisterAsync(RedisKeys.AccountTag(app.AccountId));
-        var nowTs = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now);
-        var activated = new ServiceActivated
-        {
-            AccountId = app.AccountId, ApplicationId = app.Id, ActivatedAt = nowTs, PriceBook = priceBook,
-            SettlementCycle = cycle == Settlement.Daily ? Contracts.Common.V1.SettlementCycle.Daily : Contracts.Common.V1.SettlementCycle.Monthly,
-        };
-        var reviewed = new ApplicationReviewed { AccountId = app.AccountId, ApplicationId = app.Id, Approved = approve, Reason = reason, ReviewedAt = nowTs };
-        var decision = approve ? "approved" : "rejected";
-        var history = JsonSerializer.Serialize(new ApplicationHistoryEntry(decision, now.ToUnixTimeMilliseconds(), reviewer, reason));
-        var r = (RedisResult[])(await ReviewScript.RunAsync(redis,
-            [AccountKey(app.AccountId), AppKey(app.AccountId, app.Id), RedisKeys.Outbox(RedisKeys.AccountTag(app.AccountId))],
-            [
-                decision, reason, reviewer, now.ToUnixTimeMilliseconds(), history, priceBook, cycle.ToString().ToLowerInvariant(),
-                now.ToUnixTimeMilliseconds(),
-                EventTopics.ServiceActivated, ServiceActivated.Descriptor.FullName, EventJson.Format(activated),
-                EventTopics.ApplicationReviewed, ApplicationReviewed.Descriptor.FullName, EventJson.Format(reviewed),
-                app.Id, app.AccountId,
-            ]))!;
-        var status = (string)r[0]!;
-        if (status == "ok")
+        var result = await ReviewApplicationScript.Instance.RunAsync(redis, new(app, approve, reason, reviewer, now, priceBook, cycle));
+        if (result.Outcome == ReviewOutcome.Decided)
         {
             outbox.Notify(RedisKeys.AccountTag(app.AccountId));
             await redis.SortedSetRemoveAsync(PendingQueueKey, app.AccountId + "|" + app.Id);
         }
-        return (status, (long)r[2] == 1);
+        return result;
     }
 }

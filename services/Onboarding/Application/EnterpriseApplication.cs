@@ -23,14 +23,15 @@ public sealed class EnterpriseApplication(AccountStore accounts, EnterpriseStore
         if (UnifiedSocialCreditCode.Problem(code) is { } problem) v.Add("unified_social_credit_code", problem);
         v.ThrowIfInvalid();
         await RequireMainAccountAsync(accountId);
-        var status = await store.SubmitVerificationAsync(idempotencyKey, accountId, companyName, code, legalRepresentative);
-        switch (status)
+        switch (await store.SubmitVerificationAsync(idempotencyKey, accountId, companyName, code, legalRepresentative))
         {
-            case "no_account": throw new NotFoundException("account", accountId);
-            case "sub_account": throw NotMain(accountId);
-            case "conflict":
+            case VerificationOutcome.Verified or VerificationOutcome.Updated or VerificationOutcome.Duplicate: break;
+            case VerificationOutcome.NoAccount: throw new NotFoundException("account", accountId);
+            case VerificationOutcome.SubAccount: throw NotMain(accountId);
+            case VerificationOutcome.Conflict:
                 throw new PreconditionFailedException("ENTERPRISE_ALREADY_VERIFIED", accountId,
                     "The account is already verified as another enterprise (different unified social credit code).");
+            case var other: throw new InvalidOperationException($"unknown verification outcome '{other}'");
         }
         return await GetVerificationAsync(accountId);
     }
@@ -47,20 +48,21 @@ public sealed class EnterpriseApplication(AccountStore accounts, EnterpriseStore
     {
         new InputValidator().Id("idempotency_key", idempotencyKey).Id("account_id", accountId).ThrowIfInvalid();
         await RequireMainAccountAsync(accountId);
-        var (status, id) = await store.ApplyMerchantIdAsync(idempotencyKey, accountId);
-        return status switch
+        var (outcome, id) = await store.ApplyMerchantIdAsync(idempotencyKey, accountId);
+        return outcome switch
         {
-            "ok" or "dup" => await GetMerchantApplicationAsync(id),
-            "no_account" => throw new NotFoundException("account", accountId),
-            "sub_account" => throw NotMain(accountId),
-            "not_verified" => throw new PreconditionFailedException("ENTERPRISE_NOT_VERIFIED", accountId,
+            MerchantApplyOutcome.Filed or MerchantApplyOutcome.Duplicate => await GetMerchantApplicationAsync(id),
+            MerchantApplyOutcome.NoAccount => throw new NotFoundException("account", accountId),
+            MerchantApplyOutcome.SubAccount => throw NotMain(accountId),
+            MerchantApplyOutcome.NotVerified => throw new PreconditionFailedException("ENTERPRISE_NOT_VERIFIED", accountId,
                 "Only enterprise-verified accounts may use E证通; submit an enterprise verification first (R-ONB-4)."),
-            "not_opened" => throw new PreconditionFailedException("SERVICE_NOT_OPENED", accountId,
+            MerchantApplyOutcome.NotOpened => throw new PreconditionFailedException("SERVICE_NOT_OPENED", accountId,
                 "The service must be opened (an approved application) before applying for an E证通 merchant id."),
-            "issued" => throw new PreconditionFailedException("MERCHANT_ID_ALREADY_ISSUED", accountId,
+            MerchantApplyOutcome.Issued => throw new PreconditionFailedException("MERCHANT_ID_ALREADY_ISSUED", accountId,
                 $"The account already has an E证通 merchant id (application {id})."),
-            _ => throw new PreconditionFailedException("MERCHANT_ID_PENDING", accountId,
+            MerchantApplyOutcome.Pending => throw new PreconditionFailedException("MERCHANT_ID_PENDING", accountId,
                 $"Merchant-id application {id} is still waiting for review."),
+            var other => throw new InvalidOperationException($"unknown merchant-id apply outcome '{other}'"),
         };
     }
 
@@ -75,13 +77,14 @@ public sealed class EnterpriseApplication(AccountStore accounts, EnterpriseStore
             .Text("reason", reason, MaxReasonLength, required: approve == false)
             .ThrowIfInvalid();
         var app = await GetMerchantApplicationAsync(applicationId);
-        var (status, _) = await store.ReviewMerchantIdAsync(app, approve!.Value, reason, reviewerId, time.GetUtcNow());
-        return status switch
+        var reviewed = await store.ReviewMerchantIdAsync(app, approve!.Value, reason, reviewerId, time.GetUtcNow());
+        return reviewed.Outcome switch
         {
-            "ok" or "same" => await GetMerchantApplicationAsync(applicationId),
-            "missing" => throw new NotFoundException("merchant_id_application", applicationId),
-            _ => throw new PreconditionFailedException("MERCHANT_ID_ALREADY_REVIEWED", applicationId,
+            ReviewOutcome.Decided or ReviewOutcome.Unchanged => await GetMerchantApplicationAsync(applicationId),
+            ReviewOutcome.Missing => throw new NotFoundException("merchant_id_application", applicationId),
+            ReviewOutcome.Conflict => throw new PreconditionFailedException("MERCHANT_ID_ALREADY_REVIEWED", applicationId,
                 $"Merchant-id application {applicationId} was already {(approve.Value ? "rejected" : "issued")}."),
+            var other => throw new InvalidOperationException($"unknown review outcome '{other}'"),
         };
     }
 

@@ -42,31 +42,28 @@ public sealed class ServiceApplications(AccountStore store, DocumentStore docume
         await foreach (var chunk in licenseChunks.WithCancellation(ct)) await upload.AppendAsync(chunk, ct);
         var license = await upload.CommitAsync(ct);
 
-        var (status, id) = await store.SubmitApplicationAsync(form, license);
-        ThrowIfRefused(status, form.AccountId, id);
-        return await GetAsync(id);
+        var submitted = await store.SubmitApplicationAsync(form, license);
+        ThrowIfRefused(submitted.Outcome, form.AccountId, submitted.ApplicationId);
+        return await GetAsync(submitted.ApplicationId);
     }
 
-    /// <summary>
-    /// Turns submit-application.lua's refusals into their errors; returns for "ok" and "dup". An
-    /// unknown answer is a fault, never a business refusal.
-    /// </summary>
-    public static void ThrowIfRefused(string status, string accountId, string applicationId)
+    /// <summary>Turns submit-application.lua's refusals into their errors; returns for a filed or earlier application.</summary>
+    public static void ThrowIfRefused(SubmitOutcome outcome, string accountId, string applicationId)
     {
-        switch (status)
+        switch (outcome)
         {
-            case "ok" or "dup":
+            case SubmitOutcome.Filed or SubmitOutcome.Duplicate:
                 return;
-            case "pending":
+            case SubmitOutcome.Pending:
                 throw new PreconditionFailedException("APPLICATION_PENDING", accountId, $"Application {applicationId} is still waiting for review.");
-            case "opened":
+            case SubmitOutcome.Opened:
                 throw new PreconditionFailedException("SERVICE_ALREADY_OPENED", accountId, "The service is already opened for this account.");
-            case "sub_account":
+            case SubmitOutcome.SubAccount:
                 throw new PreconditionFailedException("NOT_A_MAIN_ACCOUNT", accountId, "Only a main account can apply to open the service.");
-            case "no_account":
+            case SubmitOutcome.NoAccount:
                 throw new NotFoundException("account", accountId);
             default:
-                throw new InvalidOperationException($"submit-application.lua answered unknown status '{status}'");
+                throw new InvalidOperationException($"unknown submit outcome '{outcome}'");
         }
     }
 
@@ -125,10 +122,14 @@ public sealed class ServiceApplications(AccountStore store, DocumentStore docume
         var app = await GetAsync(applicationId);
         var now = time.GetUtcNow();
         var (priceBook, cycle) = PriceBookPolicy.For(now);
-        var (status, _) = await store.ReviewAsync(app, approve!.Value, reason, reviewerId, now, priceBook, cycle);
-        if (status == "conflict")
-            throw new PreconditionFailedException("APPLICATION_ALREADY_REVIEWED", applicationId,
-                $"Application {applicationId} was already {(approve.Value ? "rejected" : "approved")}; submit a new application instead.");
-        return await GetAsync(applicationId);
+        var reviewed = await store.ReviewAsync(app, approve!.Value, reason, reviewerId, now, priceBook, cycle);
+        return reviewed.Outcome switch
+        {
+            ReviewOutcome.Decided or ReviewOutcome.Unchanged => await GetAsync(applicationId),
+            ReviewOutcome.Conflict => throw new PreconditionFailedException("APPLICATION_ALREADY_REVIEWED", applicationId,
+                $"Application {applicationId} was already {(approve.Value ? "rejected" : "approved")}; submit a new application instead."),
+            ReviewOutcome.Missing => throw new NotFoundException("application", applicationId),
+            var other => throw new InvalidOperationException($"unknown review outcome '{other}'"),
+        };
     }
 }

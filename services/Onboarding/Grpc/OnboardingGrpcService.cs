@@ -232,7 +232,8 @@ public sealed class OnboardingGrpcService(
         {
             Application.Webhooks.WebhookDeliveryState.Delivered => Contracts.Onboarding.V1.WebhookDeliveryState.Delivered,
             Application.Webhooks.WebhookDeliveryState.Failed => Contracts.Onboarding.V1.WebhookDeliveryState.Failed,
-            _ => Contracts.Onboarding.V1.WebhookDeliveryState.Pending,
+            Application.Webhooks.WebhookDeliveryState.Pending => Contracts.Onboarding.V1.WebhookDeliveryState.Pending,
+            var other => throw new InvalidOperationException($"unknown webhook delivery state '{other}' from the onboarding application"),
         },
         CreatedAt = Timestamp.FromDateTimeOffset(d.CreatedAt),
         NextAttemptAt = d.State == Application.Webhooks.WebhookDeliveryState.Pending && d.NextAttemptAt is { } n ? Timestamp.FromDateTimeOffset(n) : null,
@@ -339,13 +340,7 @@ public sealed class OnboardingGrpcService(
         {
             a.History.Select(h => new ApplicationEvent
             {
-                Status = h.Status switch
-                {
-                    "approved" => ApplicationStatus.Approved,
-                    "rejected" => ApplicationStatus.Rejected,
-                    "pending" => ApplicationStatus.Pending,
-                    var other => throw new InvalidOperationException($"unknown status '{other}' in the history of application {a.Id}"),
-                },
+                Status = ToProto(StoredWords.ToApplicationState(h.Status, a.Id)),
                 At = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(h.AtMs)),
                 Actor = h.Actor,
                 Reason = h.Reason,

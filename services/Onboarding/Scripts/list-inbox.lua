@@ -1,6 +1,6 @@
 -- One consistent page of a main account's inbox, newest first.
--- KEYS[1] = {acct:M}:onb:inbox  KEYS[2] = {acct:M}:onb:inbox:unread  KEYS[3] = {acct:M}:onb:inbox:msgs
--- ARGV[1] = unread only (1|0)  ARGV[2] = offset  ARGV[3] = count
+-- Positions and the reply's shape: ListInboxScript (NotificationScripts.cs).
+-- KEYS: the inbox, the unread set, the messages hash.  ARGV: unread only (1|0), offset, count.
 -- Returns {unread count, total of the listed set, then per message: id, JSON, unread (1|0)}.
 local set = KEYS[1]
 if ARGV[1] == '1' then set = KEYS[2] end

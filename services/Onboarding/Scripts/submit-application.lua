@@ -1,21 +1,22 @@
 -- Files a new application for an account, once per idempotency key, if the account has neither
 -- a pending application nor an opened service (R-ONB-1).
--- KEYS[1] = {acct:M}:onb:account  KEYS[2] = {acct:M}:onb:idem:app:<key>  KEYS[3] = {acct:M}:onb:app:<id>
--- KEYS[4] = {acct:M}:onb:apps
--- ARGV[1] = application id  ARGV[2] = submitted_at (ms)  ARGV[3] = history entry JSON, then field/value pairs of the application hash
--- Returns {'ok'|'dup', application id} or {'no_account'|'sub_account'|'pending'|'opened', existing id or ''}.
+-- Positions, constants (ST_*, SVC_*: a generated preamble) and the reply's meaning:
+-- SubmitApplicationScript (AccountScripts.cs), the only place that knows them.
+-- KEYS: the account hash, the idempotency key, the application hash, the account's application index.
+-- ARGV: application id, submitted_at (ms), history entry JSON, then field/value pairs of the application hash.
+-- Returns {ST_OK|ST_DUP, application id} or {ST_NO_ACCOUNT|ST_SUB_ACCOUNT|ST_PENDING|ST_OPENED, existing id or ''}.
 local existing = redis.call('GET', KEYS[2])
-if existing then return {'dup', existing} end
+if existing then return {ST_DUP, existing} end
 local acct = redis.call('HMGET', KEYS[1], 'main', 'state', 'pending_application')
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'no_account', ''} end
-if acct[1] and acct[1] ~= '' then return {'sub_account', ''} end
-if acct[2] == 'pending_review' then return {'pending', acct[3] or ''} end
-if acct[2] == 'opened' or acct[2] == 'suspended' then return {'opened', ''} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {ST_NO_ACCOUNT, ''} end
+if acct[1] and acct[1] ~= '' then return {ST_SUB_ACCOUNT, ''} end
+if acct[2] == SVC_PENDING_REVIEW then return {ST_PENDING, acct[3] or ''} end
+if acct[2] == SVC_OPENED or acct[2] == SVC_SUSPENDED then return {ST_OPENED, ''} end
 local fields = {}
 for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[3], unpack(fields))
 redis.call('RPUSH', KEYS[3] .. ':history', ARGV[3])
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
-redis.call('HSET', KEYS[1], 'state', 'pending_review', 'pending_application', ARGV[1])
+redis.call('HSET', KEYS[1], 'state', SVC_PENDING_REVIEW, 'pending_application', ARGV[1])
 redis.call('SET', KEYS[2], ARGV[1])
-return {'ok', ARGV[1]}
+return {ST_OK, ARGV[1]}

@@ -2,22 +2,24 @@
 -- sets the account's enterprise_verified flag in the same step. A verified account may submit
 -- again for the same credit code (new company name or legal representative; the verification
 -- date stays); another credit code is refused.
--- KEYS[1] = {acct:M}:onb:account  KEYS[2] = {acct:M}:onb:enterprise  KEYS[3] = {acct:M}:onb:idem:ent:<key>
--- ARGV[1] = company name  ARGV[2] = credit code  ARGV[3] = legal representative  ARGV[4] = now (ms)
--- Returns {'ok'|'updated'|'dup'|'no_account'|'sub_account'|'conflict'}.
-if redis.call('EXISTS', KEYS[3]) == 1 then return {'dup'} end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'no_account'} end
+-- Positions, constants (ST_*, FLAG_ON: a generated preamble) and the reply's meaning:
+-- SubmitEnterpriseVerificationScript (EnterpriseScripts.cs), the only place that knows them.
+-- KEYS: the account hash, the enterprise hash, the idempotency key.
+-- ARGV: company name, credit code, legal representative, now (ms).
+-- Returns {ST_OK|ST_UPDATED|ST_DUP|ST_NO_ACCOUNT|ST_SUB_ACCOUNT|ST_CONFLICT}.
+if redis.call('EXISTS', KEYS[3]) == 1 then return {ST_DUP} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {ST_NO_ACCOUNT} end
 local main = redis.call('HGET', KEYS[1], 'main')
-if main and main ~= '' then return {'sub_account'} end
+if main and main ~= '' then return {ST_SUB_ACCOUNT} end
 local current = redis.call('HGET', KEYS[2], 'code')
-if current and current ~= ARGV[2] then return {'conflict'} end
-local status = 'ok'
+if current and current ~= ARGV[2] then return {ST_CONFLICT} end
+local status = ST_OK
 if current then
   redis.call('HSET', KEYS[2], 'company_name', ARGV[1], 'legal_representative', ARGV[3], 'updated_at', ARGV[4])
-  status = 'updated'
+  status = ST_UPDATED
 else
   redis.call('HSET', KEYS[2], 'company_name', ARGV[1], 'code', ARGV[2], 'legal_representative', ARGV[3], 'verified_at', ARGV[4])
-  redis.call('HSET', KEYS[1], 'enterprise_verified', '1')
+  redis.call('HSET', KEYS[1], 'enterprise_verified', FLAG_ON)
 end
 redis.call('SET', KEYS[3], ARGV[2])
 return {status}

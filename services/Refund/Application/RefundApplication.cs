@@ -50,11 +50,11 @@ public sealed class RefundApplication(
 
         var refundId = NewRefundId();
         var now = time.GetUtcNow();
-        var requested = RefundHistoryEntry.Json(RefundState.Requested, now, "refund requested by the account");
+        var requested = new RefundTransition(RefundState.Requested, now, "refund requested by the account");
         // Pointer before data: if we die right after the freeze, the worker finds the refund from here.
         await pending.AddAsync(accountId, refundId, now);
         var freeze = await ledger.FreezeAsync(accountId, packageId, idempotencyKey, refundId, package.PurchasedAt, requested,
-            RefundHistoryEntry.Json(RefundState.Approved, now, "package frozen: no call can be charged to it any more (R-REF-2)"));
+            new RefundTransition(RefundState.Approved, now, "package frozen: no call can be charged to it any more (R-REF-2)"));
 
         if (freeze.Accepted && !freeze.Duplicate)
         {
@@ -77,7 +77,7 @@ public sealed class RefundApplication(
         var reason = freeze.RefusalReason!;
         var description = Describe(reason, package, freeze.RefundId);
         var keyOwner = await store.RecordRejectionAsync(accountId, idempotencyKey, refundId, package, now, reason, requested,
-            RefundHistoryEntry.Json(RefundState.Rejected, now, description));
+            new RefundTransition(RefundState.Rejected, now, description));
         await pending.RemoveAsync(accountId, refundId);
         // A concurrent request with the same key got there first: answer as it did.
         if (keyOwner != refundId) return await AnswerRetryAsync(accountId, keyOwner, packageId);
@@ -157,19 +157,10 @@ public sealed class RefundApplication(
         return outcome;
     }
 
-    private async Task<CompletionOutcome> CreditAsync(RefundRecord refund)
+    private Task<CompletionOutcome> CreditAsync(RefundRecord refund)
     {
         var note = $"{Cny.FromFen(refund.AmountFen)} CNY ({refund.AmountFen} fen) credited to the account's balance; package refunded (R-REF-3)";
-        var result = await ledger.CompleteAsync(refund.AccountId, refund.Id, refund.PackageId, refund.AmountFen,
-            RefundHistoryEntry.Json(RefundState.Credited, time.GetUtcNow(), note));
-        return result switch
-        {
-            "credited" => CompletionOutcome.Credited,
-            "already" => CompletionOutcome.AlreadyCredited,
-            "rejected" => CompletionOutcome.Rejected,
-            "missing" => CompletionOutcome.Missing,
-            _ => throw new InvalidOperationException($"Refund {refund.Id} could not be credited from state '{result}'."),
-        };
+        return ledger.CompleteAsync(refund.AccountId, refund.Id, refund.PackageId, refund.AmountFen, note);
     }
 
     /// <summary>The answer to a retry: the refund the key already stands for, finished if it still needs its credit.</summary>

@@ -11,8 +11,10 @@ namespace FaceId.Refund.Application;
 /// </summary>
 public sealed class RefundEligibilityScript() : ScriptContract<RefundEligibilityScript.Request, IReadOnlyList<RefundEligibilityScript.Verdict>>(Loaded)
 {
+    private const string Refundable = "REFUNDABLE";
+
     private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(RefundEligibilityScript).Assembly, "refund-eligibility.lua",
-        PackageScriptLibrary.Preamble, PackageScriptLibrary.Assembly);
+        PackageScriptLibrary.Preamble + LuaPreamble.Of([.. RefundReasons.Lua, ("VERDICT_REFUNDABLE", Refundable)]), PackageScriptLibrary.Assembly);
 
     public static readonly RefundEligibilityScript Instance = new();
 
@@ -41,7 +43,7 @@ public sealed class RefundEligibilityScript() : ScriptContract<RefundEligibility
         var refundId = (string?)pair[1] ?? "";
         return word switch
         {
-            "REFUNDABLE" => new Verdict(false, null, ""),
+            Refundable => new Verdict(false, null, ""),
             RefundApplication.ReasonNotFound => new Verdict(true, null, ""),
             _ when Refusals.Contains(word) => new Verdict(false, word, refundId),
             _ => throw Unexpected($"verdict '{word}'"),

@@ -59,8 +59,8 @@ internal sealed record RefundHistoryEntry(
     [property: JsonPropertyName("at")] long At,
     [property: JsonPropertyName("note")] string Note)
 {
-    public static string Json(RefundState state, DateTimeOffset at, string note) =>
-        JsonSerializer.Serialize(new RefundHistoryEntry(RefundStates.ToStored(state), at.ToUnixTimeMilliseconds(), note));
+    public static string Json(RefundTransition t) =>
+        JsonSerializer.Serialize(new RefundHistoryEntry(RefundStates.ToStored(t.State), t.At.ToUnixTimeMilliseconds(), t.Note));
 
     public RefundTransition ToTransition() => new(RefundStates.FromStored(State), DateTimeOffset.FromUnixTimeMilliseconds(At), Note);
 }

@@ -1,11 +1,6 @@
 using System.Text.Json;
-using FaceId.Contracts;
-using FaceId.Contracts.Events.V1;
-using FaceId.EventBus;
 using FaceId.EventBus.Outbox;
 using FaceId.Packages.Ledger;
-using FaceId.Redis;
-using Google.Protobuf.WellKnownTypes;
 using StackExchange.Redis;
 
 namespace FaceId.Refund.Application;
@@ -17,8 +12,6 @@ namespace FaceId.Refund.Application;
 /// </summary>
 public sealed class RefundStore(IDatabase redis, OutboxRelay outbox)
 {
-    private static readonly OutboxScript RecordRejectionScript = OutboxScript.FromResource(typeof(RefundStore).Assembly, "record-rejection.lua");
-
     /// <summary>
     /// Ids this service hands out ("ref_" + hex). Anything else, even a well-formed id, names no
     /// refund; checking it keeps other keys of the <c>ref:</c> namespace (<c>ref:idem:…</c>,
@@ -56,19 +49,12 @@ public sealed class RefundStore(IDatabase redis, OutboxRelay outbox)
     /// outbox), else the id an earlier request with the same key got (nothing is written).
     /// </summary>
     public async Task<string> RecordRejectionAsync(string accountId, string idempotencyKey, string refundId, PackageRecord package,
-        DateTimeOffset now, string reason, string requestedHistory, string rejectedHistory)
+        DateTimeOffset now, string reason, RefundTransition requested, RefundTransition rejected)
     {
         var tag = RefundKeys.Tag(accountId);
         await outbox.RegisterAsync(tag);
-        var rejected = new RefundRejected
-        {
-            RefundId = refundId, AccountId = accountId, PackageId = package.Id, Label = package.Label, AmountFen = package.PriceFen,
-            Reason = reason, RejectedAt = Timestamp.FromDateTimeOffset(now),
-        };
-        var keyOwner = (string)(await RecordRejectionScript.RunAsync(redis,
-            [RefundKeys.Idempotency(accountId, idempotencyKey), RefundKeys.Refund(accountId, refundId), RefundKeys.List(accountId), RefundKeys.Outbox(accountId)],
-            [refundId, package.Id, package.Label, package.PriceFen, now.ToUnixTimeMilliseconds(), reason, requestedHistory, rejectedHistory,
-             EventTopics.RefundRejected, RefundRejected.Descriptor.FullName, EventJson.Format(rejected)]))!;
+        var keyOwner = await RecordRejectionScript.Instance.RunAsync(redis,
+            new(accountId, idempotencyKey, refundId, package, now, reason, requested, rejected));
         if (keyOwner == refundId) outbox.Notify(tag);
         return keyOwner;
     }
@@ -80,8 +66,9 @@ public sealed class RefundStore(IDatabase redis, OutboxRelay outbox)
         string Text(string field) => h.TryGetValue(field, out var v) && !v.IsNull ? (string)v! : "";
         long Number(string field) => h.TryGetValue(field, out var v) && !v.IsNull ? (long)v : 0;
         return new RefundRecord(
-            refundId, accountId, Text("package"), Text("label"), Number("amount_fen"), RefundStates.FromStored(Text("state")),
-            Text("rejection_reason"), DateTimeOffset.FromUnixTimeMilliseconds(Number("requested_at")),
+            refundId, accountId, Text(RefundRecordFormat.Package), Text(RefundRecordFormat.Label), Number(RefundRecordFormat.AmountFen),
+            RefundStates.FromStored(Text(RefundRecordFormat.State)), Text(RefundRecordFormat.RejectionReason),
+            DateTimeOffset.FromUnixTimeMilliseconds(Number(RefundRecordFormat.RequestedAt)),
             history.Select(x => JsonSerializer.Deserialize<RefundHistoryEntry>((string)x!)!.ToTransition()).ToList());
     }
 }

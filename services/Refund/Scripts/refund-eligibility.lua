@@ -13,10 +13,10 @@ local verdicts = {}
 for i = 3, #ARGV, 2 do
   local p = pkg_read(ARGV[i])
   if not p then
-    verdicts[#verdicts + 1] = {'REFUND_PACKAGE_NOT_FOUND', ''}
+    verdicts[#verdicts + 1] = {REASON_NOT_FOUND, ''}
   else
     local reason, related = refund_refusal(p, now, tonumber(ARGV[i + 1]))
-    verdicts[#verdicts + 1] = {reason or 'REFUNDABLE', related}
+    verdicts[#verdicts + 1] = {reason or VERDICT_REFUNDABLE, related}
   end
 end
 return verdicts

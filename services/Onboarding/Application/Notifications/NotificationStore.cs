@@ -7,8 +7,6 @@ using StackExchange.Redis;
 
 namespace FaceId.Onboarding.Application.Notifications;
 
-public enum ClaimResult { Claimed, AlreadySent, Busy }
-
 public sealed record InboxMessageRecord(string Id, string AccountId, string Kind, string Title, string Body, DateTimeOffset CreatedAt, bool Read, string EventId);
 
 public sealed record InboxPage(IReadOnlyList<InboxMessageRecord> Messages, int UnreadCount, int Total);
@@ -21,70 +19,47 @@ public sealed record InboxPage(IReadOnlyList<InboxMessageRecord> Messages, int U
 /// </summary>
 public sealed class NotificationStore(IDatabase redis, IOptions<NotificationOptions> options)
 {
-    private static readonly RedisScript DeliverInboxScript = RedisScript.FromResource(typeof(NotificationStore).Assembly, "deliver-inbox.lua");
-    private static readonly RedisScript ClaimScript = RedisScript.FromResource(typeof(NotificationStore).Assembly, "claim-delivery.lua");
-    private static readonly RedisScript ReleaseScript = RedisScript.FromResource(typeof(NotificationStore).Assembly, "release-delivery.lua");
-    private static readonly RedisScript ListScript = RedisScript.FromResource(typeof(NotificationStore).Assembly, "list-inbox.lua");
-
     public static string MarkerKey(string main, string eventId, string channel) => RedisKeys.ForAccount(main, $"onb:notified:{eventId}:{channel}");
     public static string InboxKey(string main) => RedisKeys.ForAccount(main, "onb:inbox");
     public static string UnreadKey(string main) => RedisKeys.ForAccount(main, "onb:inbox:unread");
     public static string MessagesKey(string main) => RedisKeys.ForAccount(main, "onb:inbox:msgs");
 
-    private long RetentionSeconds => (long)TimeSpan.FromDays(options.Value.MarkerRetentionDays).TotalSeconds;
+    private TimeSpan Retention => TimeSpan.FromDays(options.Value.MarkerRetentionDays);
 
     /// <summary>The inbox message id of an event: stable, so the same event can never make two messages.</summary>
     public static string MessageIdFor(string eventId) =>
         "msg_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(eventId)))[..24];
 
     /// <summary>Adds the notice to the inbox unless it was delivered before; returns whether it was added now.</summary>
-    public async Task<bool> DeliverToInboxAsync(string main, Notice notice, DateTimeOffset now)
-    {
-        var json = MessageJson(notice, now);
-        var r = await DeliverInboxScript.RunAsync(redis,
-            [MarkerKey(main, notice.EventId, Channels.Inbox), InboxKey(main), UnreadKey(main), MessagesKey(main)],
-            [MessageIdFor(notice.EventId), now.ToUnixTimeMilliseconds(), json, RetentionSeconds]);
-        return (long)r == 1;
-    }
+    public Task<bool> DeliverToInboxAsync(string main, Notice notice, DateTimeOffset now) =>
+        DeliverInboxScript.Instance.RunAsync(redis, new(main, notice, now, Retention));
 
     /// <summary>The stored form of an inbox message (also written by webhook-record-attempt.lua).</summary>
     public static string MessageJson(Notice notice, DateTimeOffset now) =>
         JsonSerializer.Serialize(new StoredMessage(notice.Kind, notice.Title, notice.Body, now.ToUnixTimeMilliseconds(), notice.EventId));
 
-    public async Task<ClaimResult> ClaimAsync(string main, string eventId, string channel, string token)
-    {
-        var r = (string)(await ClaimScript.RunAsync(redis, [MarkerKey(main, eventId, channel)],
-            [token, (long)TimeSpan.FromSeconds(options.Value.ClaimLeaseSeconds).TotalMilliseconds]))!;
-        return r switch
-        {
-            "sent" => ClaimResult.AlreadySent,
-            "busy" => ClaimResult.Busy,
-            "claimed" => ClaimResult.Claimed,
-            _ => throw new InvalidOperationException($"claim-delivery.lua answered unknown status '{r}'"),
-        };
-    }
+    public Task<ClaimResult> ClaimAsync(string main, string eventId, string channel, string token) =>
+        ClaimDeliveryScript.Instance.RunAsync(redis, new(main, eventId, channel, token, TimeSpan.FromSeconds(options.Value.ClaimLeaseSeconds)));
 
     public Task MarkSentAsync(string main, string eventId, string channel) =>
-        redis.StringSetAsync(MarkerKey(main, eventId, channel), "sent", TimeSpan.FromSeconds(RetentionSeconds));
+        redis.StringSetAsync(MarkerKey(main, eventId, channel), DeliveryMarker.Sent, Retention);
 
+    /// <summary>Releases this attempt's claim after a failed send, only while it still holds it.</summary>
     public Task ReleaseAsync(string main, string eventId, string channel, string token) =>
-        ReleaseScript.RunAsync(redis, [MarkerKey(main, eventId, channel)], [token]);
+        CompareAndDelete.Instance.RunAsync(redis, new(MarkerKey(main, eventId, channel), DeliveryMarker.Claimed(token)));
 
     /// <summary>A page of the inbox, newest first, with the unread count, read in one consistent step.</summary>
     public async Task<InboxPage> ListAsync(string main, bool unreadOnly, int offset, int count)
     {
-        var r = (RedisResult[])(await ListScript.RunAsync(redis, [InboxKey(main), UnreadKey(main), MessagesKey(main)],
-            [unreadOnly ? 1 : 0, offset, count]))!;
-        var messages = new List<InboxMessageRecord>();
-        for (var i = 2; i + 2 < r.Length; i += 3)
+        var listing = await ListInboxScript.Instance.RunAsync(redis, new(main, unreadOnly, offset, count));
+        var messages = new List<InboxMessageRecord>(listing.Rows.Count);
+        foreach (var row in listing.Rows)
         {
-            var id = (string)r[i]!;
-            var json = (string)r[i + 1]!;
-            if (json.Length == 0) continue;
-            var m = JsonSerializer.Deserialize<StoredMessage>(json)!;
-            messages.Add(new InboxMessageRecord(id, main, m.Kind, m.Title, m.Body, DateTimeOffset.FromUnixTimeMilliseconds(m.CreatedAtMs), (long)r[i + 2] == 0, m.EventId));
+            if (row.Json.Length == 0) continue;
+            var m = JsonSerializer.Deserialize<StoredMessage>(row.Json)!;
+            messages.Add(new InboxMessageRecord(row.Id, main, m.Kind, m.Title, m.Body, DateTimeOffset.FromUnixTimeMilliseconds(m.CreatedAtMs), !row.Unread, m.EventId));
         }
-        return new InboxPage(messages, (int)(long)r[0], (int)(long)r[1]);
+        return new InboxPage(messages, listing.UnreadCount, listing.Total);
     }
 
     /// <summary>Marks messages read (unknown ids are ignored); returns the unread count after.</summary>

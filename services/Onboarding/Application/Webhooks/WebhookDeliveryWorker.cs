@@ -29,7 +29,7 @@ public sealed class WebhookDeliveryWorker(
                 if (claimed.Count > 0)
                 {
                     await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = stoppingToken },
-                        async (c, ct) => await ProcessAsync(c.Member, c.ClaimScore, ct));
+                        async (c, ct) => await ProcessAsync(c.Member, c.ClaimedUntil, ct));
                     continue;
                 }
             }
@@ -54,7 +54,7 @@ public sealed class WebhookDeliveryWorker(
         return TimeSpan.FromMilliseconds(Math.Max(0, delaysMs[attemptsMade - 1] * factor));
     }
 
-    private async Task ProcessAsync(string member, long claimScore, CancellationToken ct)
+    private async Task ProcessAsync(string member, DateTimeOffset claimedUntil, CancellationToken ct)
     {
         var bar = member.IndexOf('|');
         var (main, id) = (member[..bar], member[(bar + 1)..]);
@@ -63,7 +63,7 @@ public sealed class WebhookDeliveryWorker(
         // Gone, done, its endpoint deleted or disabled (parked until it is enabled): not due any more.
         if (delivery is not { State: WebhookDeliveryState.Pending } || endpoint is not { Enabled: true })
         {
-            await store.ReleaseDueAsync(member, claimScore);
+            await store.ReleaseDueAsync(member, claimedUntil);
             return;
         }
 
@@ -88,7 +88,7 @@ public sealed class WebhookDeliveryWorker(
             $"Webhook endpoint {endpoint.Id} ({endpoint.Url}) failed {options.Value.DisableAfterConsecutiveFailures} deliveries in a row and was disabled; enable it again once it is fixed.");
         var (outcome, disabled) = await store.RecordAttemptAsync(delivery,
             new WebhookAttemptRecord(now.ToUnixTimeMilliseconds(), result.StatusCode, (long)result.Latency.TotalMilliseconds, result.Error),
-            result.Success, nextAt, now, NotificationStore.MessageIdFor(notice.EventId), NotificationStore.MessageJson(notice, now));
+            result.Success, nextAt, now, notice);
 
         if (result.Success) WebhookTelemetry.Delivered.Add(1, tags);
         else
@@ -104,10 +104,10 @@ public sealed class WebhookDeliveryWorker(
                 break;
             case WebhookStore.AttemptOutcome.Failed:
                 WebhookTelemetry.GaveUp.Add(1, tags);
-                await store.ReleaseDueAsync(member, claimScore);
+                await store.ReleaseDueAsync(member, claimedUntil);
                 break;
             default:
-                await store.ReleaseDueAsync(member, claimScore);
+                await store.ReleaseDueAsync(member, claimedUntil);
                 break;
         }
         logger.LogInformation("Webhook {WebhookId} ({Type}) to endpoint {EndpointId}: attempt {Attempt} {Status} in {LatencyMs} ms {Error} → {Outcome}",

@@ -42,23 +42,14 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
     public const string DueKey = "wh:due";
     public const int LogLength = 1_000;
 
-    private static readonly RedisScript CreateScript = Script("webhook-create.lua");
-    private static readonly RedisScript EnqueueScript = Script("webhook-enqueue.lua");
-    private static readonly RedisScript ClaimScript = Script("webhook-claim-due.lua");
-    private static readonly RedisScript ReleaseScript = Script("webhook-release-due.lua");
-    private static readonly RedisScript RecordScript = Script("webhook-record-attempt.lua");
-    private static readonly RedisScript RedeliverScript = Script("webhook-redeliver.lua");
+    public static string EndpointKey(string main, string id) => RedisKeys.ForAccount(main, $"wh:ep:{id}");
+    public static string EndpointsKey(string main) => RedisKeys.ForAccount(main, "wh:eps");
+    public static string IdempotencyKey(string main, string key) => RedisKeys.ForAccount(main, $"wh:idem:{key}");
+    public static string DeliveryKey(string main, string id) => RedisKeys.ForAccount(main, $"wh:dl:{id}");
+    public static string AttemptsKey(string main, string id) => RedisKeys.ForAccount(main, $"wh:dl:{id}:attempts");
+    public static string LogKey(string main, string endpointId) => RedisKeys.ForAccount(main, $"wh:log:{endpointId}");
 
-    private static RedisScript Script(string name) => RedisScript.FromResource(typeof(WebhookStore).Assembly, name);
-
-    private static string EndpointKey(string main, string id) => RedisKeys.ForAccount(main, $"wh:ep:{id}");
-    private static string EndpointsKey(string main) => RedisKeys.ForAccount(main, "wh:eps");
-    private static string IdempotencyKey(string main, string key) => RedisKeys.ForAccount(main, $"wh:idem:{key}");
-    private static string DeliveryKey(string main, string id) => RedisKeys.ForAccount(main, $"wh:dl:{id}");
-    private static string AttemptsKey(string main, string id) => RedisKeys.ForAccount(main, $"wh:dl:{id}:attempts");
-    private static string LogKey(string main, string endpointId) => RedisKeys.ForAccount(main, $"wh:log:{endpointId}");
-
-    private long RetentionSeconds => (long)TimeSpan.FromDays(options.Value.DeliveryRetentionDays).TotalSeconds;
+    private TimeSpan Retention => TimeSpan.FromDays(options.Value.DeliveryRetentionDays);
 
     /// <summary>The webhook-id of an event's delivery to an endpoint: the same for every attempt and redelivery.</summary>
     public static string DeliveryId(string eventId, string eventType, string endpointId) =>
@@ -71,13 +62,12 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
     /// <summary>Creates the endpoint unless the key was used before; returns the endpoint id and whether it is new, or null over the limit.</summary>
     public async Task<(string Id, bool Created)?> CreateEndpointAsync(string main, string idempotencyKey, WebhookEndpointRecord e)
     {
-        var r = (RedisResult[])(await CreateScript.RunAsync(redis,
-            [IdempotencyKey(main, idempotencyKey), EndpointKey(main, e.Id), EndpointsKey(main)],
-            [e.Id, e.CreatedAt.ToUnixTimeMilliseconds(), options.Value.MaxEndpointsPerAccount, .. Fields(e).SelectMany(f => new[] { f.Name, f.Value })]))!;
-        return (string)r[0]! switch
+        var r = await WebhookCreateScript.Instance.RunAsync(redis, new(idempotencyKey, e with { AccountId = main }, options.Value.MaxEndpointsPerAccount));
+        return r.Outcome switch
         {
-            "limit" => null,
-            var outcome => ((string)r[1]!, outcome == "created"),
+            EndpointCreateOutcome.Limit => null,
+            EndpointCreateOutcome.Created or EndpointCreateOutcome.Replayed => (r.EndpointId, r.Outcome == EndpointCreateOutcome.Created),
+            var other => throw new InvalidOperationException($"unknown endpoint create outcome '{other}'"),
         };
     }
 
@@ -115,10 +105,10 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
         return await removed;
     }
 
-    private static IEnumerable<(string Name, string Value)> Fields(WebhookEndpointRecord e) =>
+    internal static IEnumerable<(string Name, string Value)> Fields(WebhookEndpointRecord e) =>
     [
         ("url", e.Url), ("events", string.Join(',', e.EventTypes)), ("description", e.Description),
-        ("enabled", e.Enabled ? "1" : "0"), ("disabled_reason", e.DisabledReason),
+        ("enabled", e.Enabled ? WebhookWords.Enabled : WebhookWords.Disabled), ("disabled_reason", e.DisabledReason),
         ("created_at", e.CreatedAt.ToUnixTimeMilliseconds().ToString()), ("updated_at", e.UpdatedAt.ToUnixTimeMilliseconds().ToString()),
         ("secret", e.Secret), ("previous_secret", e.PreviousSecret),
         ("previous_until", e.PreviousSecretUntil?.ToUnixTimeMilliseconds().ToString() ?? ""), ("failures", e.Failures.ToString()),
@@ -129,7 +119,7 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
         string F(string k) => h.GetValueOrDefault(k, "");
         static DateTimeOffset Ms(string s) => DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(s));
         return new WebhookEndpointRecord(id, main, F("url"), F("events").Split(',', StringSplitOptions.RemoveEmptyEntries), F("description"),
-            F("enabled") == "1", F("disabled_reason"), Ms(F("created_at")), Ms(F("updated_at")), F("secret"), F("previous_secret"),
+            F("enabled") == WebhookWords.Enabled, F("disabled_reason"), Ms(F("created_at")), Ms(F("updated_at")), F("secret"), F("previous_secret"),
             F("previous_until") is { Length: > 0 } u ? Ms(u) : null, int.TryParse(F("failures"), out var n) ? n : 0);
     }
 
@@ -139,14 +129,7 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
     public async Task<bool> EnqueueAsync(WebhookDeliveryRecord d)
     {
         await redis.SortedSetAddAsync(DueKey, DueMember(d.AccountId, d.Id), d.CreatedAt.ToUnixTimeMilliseconds(), SortedSetWhen.NotExists);
-        var r = await EnqueueScript.RunAsync(redis, [DeliveryKey(d.AccountId, d.Id), LogKey(d.AccountId, d.EndpointId)],
-        [
-            d.Id, d.CreatedAt.ToUnixTimeMilliseconds(), RetentionSeconds, LogLength,
-            "endpoint", d.EndpointId, "event_id", d.EventId, "type", d.EventType, "payload", d.Payload, "state", "pending",
-            "created_at", d.CreatedAt.ToUnixTimeMilliseconds(), "next_at", d.CreatedAt.ToUnixTimeMilliseconds(), "attempts", 0, "round_start", 0,
-            "traceparent", d.TraceParent, "tracestate", d.TraceState,
-        ]);
-        return (long)r == 1;
+        return await WebhookEnqueueScript.Instance.RunAsync(redis, new(d, Retention, LogLength));
     }
 
     public async Task<WebhookDeliveryRecord?> GetDeliveryAsync(string main, string id)
@@ -157,7 +140,8 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
         string F(string k) => f.GetValueOrDefault(k, "");
         var log = (await redis.ListRangeAsync(AttemptsKey(main, id))).Select(j => JsonSerializer.Deserialize<WebhookAttemptRecord>((string)j!)!).ToList();
         return new WebhookDeliveryRecord(id, main, F("endpoint"), F("event_id"), F("type"), F("payload"),
-            F("state") switch { "delivered" => WebhookDeliveryState.Delivered, "failed" => WebhookDeliveryState.Failed, _ => WebhookDeliveryState.Pending },
+            WebhookWords.DeliveryStates.TryGetValue(F("state"), out var state) ? state
+                : throw new InvalidOperationException($"unknown stored state '{F("state")}' of webhook delivery {id}"),
             DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("created_at"))),
             F("next_at") is { Length: > 0 } n ? DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(n)) : null,
             int.Parse(F("attempts")), int.TryParse(F("round_start"), out var rs) ? rs : 0, F("traceparent"), F("tracestate"), log);
@@ -178,7 +162,7 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
     public async Task ResumePendingAsync(string main, string endpointId, DateTimeOffset now)
     {
         foreach (var id in await redis.SortedSetRangeByRankAsync(LogKey(main, endpointId)))
-            if (await redis.HashGetAsync(DeliveryKey(main, id!), "state") == "pending")
+            if (await redis.HashGetAsync(DeliveryKey(main, id!), "state") == WebhookWords.Pending)
                 await redis.SortedSetAddAsync(DueKey, DueMember(main, id!), now.ToUnixTimeMilliseconds());
     }
 
@@ -187,21 +171,21 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
     {
         if (await redis.HashGetAsync(DeliveryKey(main, deliveryId), "endpoint") != endpointId) return false;
         await redis.SortedSetAddAsync(DueKey, DueMember(main, deliveryId), now.ToUnixTimeMilliseconds());
-        return (long)await RedeliverScript.RunAsync(redis, [DeliveryKey(main, deliveryId)], [endpointId, now.ToUnixTimeMilliseconds()]) == 1;
+        return await WebhookRedeliverScript.Instance.RunAsync(redis, new(main, endpointId, deliveryId, now));
     }
 
     // ---- the worker's side
 
-    public async Task<IReadOnlyList<(string Member, long ClaimScore)>> ClaimDueAsync(DateTimeOffset now)
+    /// <summary>Claims due deliveries until the lease's end (FaceId.Redis's claim-due.lua): each with the score its claim gave it.</summary>
+    public async Task<IReadOnlyList<(string Member, DateTimeOffset ClaimedUntil)>> ClaimDueAsync(DateTimeOffset now)
     {
-        var r = (RedisResult[])(await ClaimScript.RunAsync(redis, [DueKey],
-            [now.ToUnixTimeMilliseconds(), options.Value.ClaimLeaseMs, options.Value.ClaimBatchSize]))!;
-        var claimed = new List<(string, long)>();
-        for (var i = 0; i + 1 < r.Length; i += 2) claimed.Add(((string)r[i]!, (long)r[i + 1]));
-        return claimed;
+        var until = now.AddMilliseconds(options.Value.ClaimLeaseMs);
+        var claimed = await ClaimDue.Instance.RunAsync(redis, new(DueKey, now, until, options.Value.ClaimBatchSize));
+        return claimed.Select(m => (m, until)).ToList();
     }
 
-    public Task ReleaseDueAsync(string member, long claimScore) => ReleaseScript.RunAsync(redis, [DueKey], [member, claimScore]);
+    public Task ReleaseDueAsync(string member, DateTimeOffset claimedUntil) =>
+        WebhookReleaseDueScript.Instance.RunAsync(redis, new(member, claimedUntil));
 
     public Task RescheduleAsync(string member, DateTimeOffset at) => redis.SortedSetAddAsync(DueKey, member, at.ToUnixTimeMilliseconds());
 
@@ -209,26 +193,10 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
 
     /// <summary>Records an attempt (see webhook-record-attempt.lua); <paramref name="disabledNotice"/> goes to the inbox if this attempt disables the endpoint.</summary>
     public async Task<(AttemptOutcome Outcome, bool EndpointDisabled)> RecordAttemptAsync(
-        WebhookDeliveryRecord d, WebhookAttemptRecord attempt, bool success, DateTimeOffset? nextAt, DateTimeOffset now,
-        string noticeMessageId, string noticeJson)
+        WebhookDeliveryRecord d, WebhookAttemptRecord attempt, bool success, DateTimeOffset? nextAt, DateTimeOffset now, Notice disabledNotice)
     {
-        var r = (RedisResult[])(await RecordScript.RunAsync(redis,
-            [
-                DeliveryKey(d.AccountId, d.Id), AttemptsKey(d.AccountId, d.Id), EndpointKey(d.AccountId, d.EndpointId),
-                NotificationStore.InboxKey(d.AccountId), NotificationStore.UnreadKey(d.AccountId), NotificationStore.MessagesKey(d.AccountId),
-            ],
-            [
-                d.Attempts, JsonSerializer.Serialize(attempt), success ? 1 : 0, nextAt?.ToUnixTimeMilliseconds().ToString() ?? "",
-                options.Value.DisableAfterConsecutiveFailures, now.ToUnixTimeMilliseconds(), noticeMessageId, noticeJson, RetentionSeconds,
-            ]))!;
-        var outcome = (string)r[0]! switch
-        {
-            "delivered" => AttemptOutcome.Delivered,
-            "retry" => AttemptOutcome.Retry,
-            "failed" => AttemptOutcome.Failed,
-            "stale" => AttemptOutcome.Stale,
-            var other => throw new InvalidOperationException($"webhook-record-attempt.lua answered '{other}'"),
-        };
-        return (outcome, (long)r[1] == 1);
+        var r = await WebhookRecordAttemptScript.Instance.RunAsync(redis,
+            new(d, attempt, success, nextAt, now, options.Value.DisableAfterConsecutiveFailures, disabledNotice, Retention));
+        return (r.Outcome, r.EndpointDisabled);
     }
 }

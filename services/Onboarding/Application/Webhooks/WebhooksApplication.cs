@@ -64,8 +64,8 @@ public sealed class WebhooksApplication(
         await RequireEndpointAsync(accountId, endpointId);
         var now = time.GetUtcNow();
         var endpoint = enabled
-            ? await WriteAsync(accountId, endpointId, ("enabled", "1"), ("disabled_reason", ""), ("failures", 0), ("updated_at", now.ToUnixTimeMilliseconds()))
-            : await WriteAsync(accountId, endpointId, ("enabled", "0"), ("disabled_reason", "by_customer"), ("updated_at", now.ToUnixTimeMilliseconds()));
+            ? await WriteAsync(accountId, endpointId, ("enabled", WebhookWords.Enabled), ("disabled_reason", ""), ("failures", 0), ("updated_at", now.ToUnixTimeMilliseconds()))
+            : await WriteAsync(accountId, endpointId, ("enabled", WebhookWords.Disabled), ("disabled_reason", WebhookWords.DisabledByCustomer), ("updated_at", now.ToUnixTimeMilliseconds()));
         if (enabled) await store.ResumePendingAsync(accountId, endpointId, now);
         return endpoint;
     }
