@@ -31,42 +31,17 @@ RESULTS="$BENCH/results"
 JSONL="$RESULTS/latest.jsonl"
 REPORT="$RESULTS/latest.md"
 WORK="$(mktemp -d /tmp/faceid-bench.XXXXXX)"
-mkdir -p "$RESULTS" "$WORK"/{logs,redis,data}
+mkdir -p "$RESULTS" "$WORK"/{logs,data}
 : >"$JSONL"
 FAILED=0
 PIDS=()
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
-
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  if [ $KEEP = 0 ]; then rm -rf "$WORK"; else echo "work directory kept: $WORK" >&2; fi
-}
+# shellcheck source=common.sh
+source "$BENCH/common.sh"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  local p
-  while true; do
-    p=$((20000 + RANDOM % 30000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
 env_line() { printf '{"kind":"env","key":"%s","value":"%s"}\n' "$1" "$(printf '%s' "$2" | sed 's/\\/\\\\/g; s/"/\\"/g')" >>"$JSONL"; }
-
-# Percentage of both cores busy over 3 seconds (from /proc/stat).
-machine_busy() {
-  local a b
-  a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat); sleep 3
-  b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," "); split(b,y," "); printf "%.0f", 100*(y[1]-x[1])/((y[2]-x[2])>0?(y[2]-x[2]):1)}'
-}
 
 # ---------------------------------------------------------------------------------------- build
 command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
@@ -105,27 +80,17 @@ export Auth__SigningKey
 
 RP=$(free_port)
 say "Starting redis-server on 127.0.0.1:$RP (AOF, appendfsync always, no RDB — as ./faceid run; automatic AOF rewrite off)"
-redis-server --port "$RP" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes --appendfsync always --save "" \
-  --auto-aof-rewrite-percentage 0 --hash-max-listpack-value 192 --lazyfree-lazy-expire yes --daemonize no --logfile "$WORK/logs/redis.log" </dev/null >/dev/null 2>&1 &
-REDIS_PID=$!
-PIDS+=("$REDIS_PID")
-for _ in $(seq 1 100); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_redis "$WORK/redis" "$RP"
+REDIS_PID=$STARTED_PID
 R() { redis-cli -p "$RP" "$@"; }
 
 declare -A GRPC_PORT SVC_PID H2_PATH
 for s in onboarding:Onboarding packages:Packages metering:Metering; do
   IFS=: read -r app project <<<"$s"
   GRPC_PORT[$app]=$(free_port)
-  http=$(free_port)
   say "Starting $app (gRPC 127.0.0.1:${GRPC_PORT[$app]})"
-  # A private copy of the binaries: a concurrent build of the tree cannot change them mid-run.
-  cp -r "$ROOT/services/$project/bin/$CONFIG/net10.0" "$WORK/bin-$app"
-  (cd "$WORK/bin-$app" && \
-    Redis__ConnectionString="127.0.0.1:$RP" Ports__Grpc="${GRPC_PORT[$app]}" Ports__Http="$http" \
-    Documents__Directory="$WORK/data/documents" Notifications__SinkDirectory="$WORK/data/notifications" \
-    DOTNET_ENVIRONMENT=Production exec env $( [ "$app" = metering ] && echo "$GC_ENV" ) dotnet "FaceId.$project.dll" </dev/null >"$WORK/logs/$app.log" 2>&1) &
-  SVC_PID[$app]=$!
-  PIDS+=("$!")
+  start_service "$app" "$project" "127.0.0.1:$RP" "${GRPC_PORT[$app]}" $( [ "$app" = metering ] && echo "$GC_ENV" )
+  SVC_PID[$app]=$STARTED_PID
 done
 ONB="http://127.0.0.1:${GRPC_PORT[onboarding]}"
 PKG="http://127.0.0.1:${GRPC_PORT[packages]}"
@@ -243,9 +208,6 @@ open_loop() {
   [ $rc = 0 ] || { FAILED=1; echo "  !! open-floor-$pct failed (exit $rc)" >&2; }
   R del "{acct:$ACC_RB}:outbox:redis-benchmark" >/dev/null
 }
-
-# CPU time (utime + stime, clock ticks) of a process so far.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # h2load_run ROLE NAME BODY PATH SECONDS: h2load at H2_CLIENTS connections × H2_STREAMS streams,
 # one gRPC body sent again and again; records calls/s and the CPU Metering and redis-server used.
