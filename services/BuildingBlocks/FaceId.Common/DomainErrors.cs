@@ -18,6 +18,9 @@ public readonly record struct Refusable<T>(T? Value, DomainException? Refusal)
 {
     public static implicit operator Refusable<T>(T value) => new(value, null);
     public static implicit operator Refusable<T>(DomainException refusal) => new(default, refusal);
+
+    /// <summary>The value, or the refusal thrown (for callers off the hot path).</summary>
+    public T OrThrow() => Refusal is { } refusal ? throw refusal : Value!;
 }
 
 /// <summary>Bad input (→ INVALID_ARGUMENT with a BadRequest listing every violated field).</summary>
