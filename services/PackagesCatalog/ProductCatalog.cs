@@ -36,27 +36,38 @@ public sealed class ProductCatalog(
     /// </summary>
     public ResolvedLabel ResolveLabel(string priceBook, string? label, string? channel, ComparisonLibrary library, string fieldPrefix = "record.")
     {
+        var resolved = TryResolveLabel(priceBook, label, channel, library, fieldPrefix);
+        return resolved.Refusal is { } refusal ? throw refusal : resolved.Value!;
+    }
+
+    /// <summary><see cref="ResolveLabel"/> with bad input returned, not thrown (Metering's hot path: <see cref="Refusable{T}"/>).</summary>
+    public Refusable<ResolvedLabel> TryResolveLabel(string priceBook, string? label, string? channel, ComparisonLibrary library, string fieldPrefix = "record.")
+    {
         var book = Book(priceBook);
         if (!string.IsNullOrEmpty(label))
         {
             if (!string.IsNullOrEmpty(channel))
-                throw new InvalidInputException(fieldPrefix + "channel", "give either label or channel, not both");
-            var def = book.Find(label) ?? throw new InvalidInputException(fieldPrefix + "label", $"unknown billing label '{label}' in price book {priceBook}");
-            return new ResolvedLabel(def.Id, def.DefaultCodeSet);
+                return new InvalidInputException(fieldPrefix + "channel", "give either label or channel, not both");
+            var def = book.Find(label);
+            return def is null
+                ? new InvalidInputException(fieldPrefix + "label", $"unknown billing label '{label}' in price book {priceBook}")
+                : new ResolvedLabel(def.Id, def.DefaultCodeSet);
         }
         if (string.IsNullOrEmpty(channel))
-            throw new InvalidInputException(fieldPrefix + "label", "label or channel is required");
+            return new InvalidInputException(fieldPrefix + "label", "label or channel is required");
         if (!Channels.TryGetValue(channel, out var ch))
-            throw new InvalidInputException(fieldPrefix + "channel", $"unknown integration channel '{channel}'");
+            return new InvalidInputException(fieldPrefix + "channel", $"unknown integration channel '{channel}'");
         var byLibrary = ch.LabelsByBook[priceBook];
         if (byLibrary.TryGetValue("any", out var any)) return new ResolvedLabel(any, ch.CodeSet);
-        var key = library switch
+        string? key = library switch
         {
             ComparisonLibrary.Authoritative => "authoritative",
             ComparisonLibrary.SelfPhoto => "self_photo",
-            _ => throw new InvalidInputException(fieldPrefix + "library", $"channel '{channel}' needs the comparison library"),
+            _ => null,
         };
-        return new ResolvedLabel(byLibrary[key], ch.CodeSet);
+        return key is null
+            ? new InvalidInputException(fieldPrefix + "library", $"channel '{channel}' needs the comparison library")
+            : new ResolvedLabel(byLibrary[key], ch.CodeSet);
     }
 
     /// <summary>R-MET-2: billable or not by the return code; codes outside the set are never charged.</summary>

@@ -31,46 +31,22 @@ RESULTS="$BENCH/results"
 JSONL="$RESULTS/latest.jsonl"
 REPORT="$RESULTS/latest.md"
 WORK="$(mktemp -d /tmp/faceid-bench.XXXXXX)"
-mkdir -p "$RESULTS" "$WORK"/{logs,redis,data}
+mkdir -p "$RESULTS" "$WORK"/{logs,data}
 : >"$JSONL"
 FAILED=0
 PIDS=()
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
-
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  if [ $KEEP = 0 ]; then rm -rf "$WORK"; else echo "work directory kept: $WORK" >&2; fi
-}
+# shellcheck source=common.sh
+source "$BENCH/common.sh"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  local p
-  while true; do
-    p=$((20000 + RANDOM % 30000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
 env_line() { printf '{"kind":"env","key":"%s","value":"%s"}\n' "$1" "$(printf '%s' "$2" | sed 's/\\/\\\\/g; s/"/\\"/g')" >>"$JSONL"; }
-
-# Percentage of both cores busy over 3 seconds (from /proc/stat).
-machine_busy() {
-  local a b
-  a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat); sleep 3
-  b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," "); split(b,y," "); printf "%.0f", 100*(y[1]-x[1])/((y[2]-x[2])>0?(y[2]-x[2]):1)}'
-}
 
 # ---------------------------------------------------------------------------------------- build
 command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
   echo "redis-server and redis-benchmark are required (apt-get install -y redis-server)" >&2; exit 1; }
+command -v jq >/dev/null || { echo "jq is required (apt-get install -y jq)" >&2; exit 1; }
 PROJECTS=(services/Onboarding/FaceId.Onboarding.csproj services/Packages/FaceId.Packages.csproj
   services/Metering/FaceId.Metering.csproj tests/Benchmarks/FaceId.LoadGen/FaceId.LoadGen.csproj)
 if [ $BUILD = 1 ]; then
@@ -104,27 +80,17 @@ export Auth__SigningKey
 
 RP=$(free_port)
 say "Starting redis-server on 127.0.0.1:$RP (AOF, appendfsync always, no RDB — as ./faceid run; automatic AOF rewrite off)"
-redis-server --port "$RP" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes --appendfsync always --save "" \
-  --auto-aof-rewrite-percentage 0 --hash-max-listpack-value 192 --lazyfree-lazy-expire yes --daemonize no --logfile "$WORK/logs/redis.log" </dev/null >/dev/null 2>&1 &
-REDIS_PID=$!
-PIDS+=("$REDIS_PID")
-for _ in $(seq 1 100); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_redis "$WORK/redis" "$RP"
+REDIS_PID=$STARTED_PID
 R() { redis-cli -p "$RP" "$@"; }
 
-declare -A GRPC_PORT SVC_PID
+declare -A GRPC_PORT SVC_PID H2_PATH
 for s in onboarding:Onboarding packages:Packages metering:Metering; do
   IFS=: read -r app project <<<"$s"
   GRPC_PORT[$app]=$(free_port)
-  http=$(free_port)
   say "Starting $app (gRPC 127.0.0.1:${GRPC_PORT[$app]})"
-  # A private copy of the binaries: a concurrent build of the tree cannot change them mid-run.
-  cp -r "$ROOT/services/$project/bin/$CONFIG/net10.0" "$WORK/bin-$app"
-  (cd "$WORK/bin-$app" && \
-    Redis__ConnectionString="127.0.0.1:$RP" Ports__Grpc="${GRPC_PORT[$app]}" Ports__Http="$http" \
-    Documents__Directory="$WORK/data/documents" Notifications__SinkDirectory="$WORK/data/notifications" \
-    DOTNET_ENVIRONMENT=Production exec env $( [ "$app" = metering ] && echo "$GC_ENV" ) dotnet "FaceId.$project.dll" </dev/null >"$WORK/logs/$app.log" 2>&1) &
-  SVC_PID[$app]=$!
-  PIDS+=("$!")
+  start_service "$app" "$project" "127.0.0.1:$RP" "${GRPC_PORT[$app]}" $( [ "$app" = metering ] && echo "$GC_ENV" )
+  SVC_PID[$app]=$STARTED_PID
 done
 ONB="http://127.0.0.1:${GRPC_PORT[onboarding]}"
 PKG="http://127.0.0.1:${GRPC_PORT[packages]}"
@@ -190,12 +156,12 @@ run_lg() {
   return 0
 }
 
-# redis_ceiling ACCOUNT PIPELINE CLIENTS REQUESTS [RECORDS]: deduct.lua by EVALSHA with RECORDS
-# records per call (1 by default), each with a unique request id (two __rand_int__ placeholders),
-# and a traceparent like the services send, last as OutboxScript appends it (the account's request ids all go to one hash per generation).
-redis_ceiling() {
-  local acct=$1 pipeline=$2 clients=$3 requests=$4 records=${5:-1} sha=${6:-$DEDUCT_SHA} script=${7:-deduct.lua}
-  local tag="{acct:$acct}" now iso t13 day csv i rid
+# deduct_args ACCOUNT RECORDS SHA ID: fills DEDUCT_ARGS with EVALSHA's arguments for deduct.lua —
+# RECORDS records per call, each with the request id ID-<n>, and a traceparent like the services
+# send, last as OutboxScript appends it (the account's request ids all go to one hash per generation).
+deduct_args() {
+  local acct=$1 records=$2 sha=$3 id=$4
+  local tag="{acct:$acct}" now iso t13 day i
   now=$(date +%s%3N)
   iso=$(date -u -d "@$((now / 1000))" +%Y-%m-%dT%H:%M:%S.000Z)
   t13=$(printf '%013d' "$now")
@@ -204,13 +170,20 @@ redis_ceiling() {
   local recs=(1 basic_authoritative "$day" 1
     "\"accountId\":\"$acct\",\"label\":\"basic_authoritative\",\"accessMode\":\"ACCESS_MODE_SAAS\",\"returnCode\":\"0\",\"billable\":true")
   for i in $(seq 1 "$records"); do
-    recs+=("rb-__rand_int__-__rand_int__-$i" "$t13" 1)
+    recs+=("$id$([ "$records" = 1 ] || echo "-$i")" "$t13" 1)
   done
-  csv=$(redis-benchmark -p "$RP" -n "$requests" -c "$clients" -P "$pipeline" -r 2000000000 --csv \
-    EVALSHA "$sha" 2 "$tag:svc" "$tag:outbox:redis-benchmark" \
-    "$tag" "$acct" "$now" "$iso" \
-    faceid.usage.charged.v1 faceid.events.v1.UsageCharged faceid.packages.alert.v1 faceid.events.v1.PackageAlert \
-    "$records" "${recs[@]}" "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" "" 2>&1 | tail -1)
+  DEDUCT_ARGS=("$sha" 2 "$tag:svc" "$tag:outbox:redis-benchmark" "$tag" "$acct" "$now" "$iso"
+    faceid.usage.charged.v1 faceid.events.v1.UsageCharged faceid.packages.alert.v1 faceid.events.v1.PackageAlert
+    "$records" "${recs[@]}" "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" "")
+}
+
+# redis_ceiling ACCOUNT PIPELINE CLIENTS REQUESTS [RECORDS]: deduct.lua by EVALSHA with RECORDS
+# records per call (1 by default), each with a unique request id (two __rand_int__ placeholders).
+redis_ceiling() {
+  local acct=$1 pipeline=$2 clients=$3 requests=$4 records=${5:-1} sha=${6:-$DEDUCT_SHA} script=${7:-deduct.lua}
+  local tag="{acct:$acct}" csv
+  deduct_args "$acct" "$records" "$sha" "rb-__rand_int__-__rand_int__"
+  csv=$(redis-benchmark -p "$RP" -n "$requests" -c "$clients" -P "$pipeline" -r 2000000000 --csv EVALSHA "${DEDUCT_ARGS[@]}" 2>&1 | tail -1)
   # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
   # (counted from the end: the test name, the command line, holds quotes and commas of the event JSON)
   IFS=, read -r rps avg _ p50 _ p99 max <<<"$(printf '%s' "$csv" | tr -d '"' | awk -F, '{print $(NF-6)","$(NF-5)","$(NF-4)","$(NF-3)","$(NF-2)","$(NF-1)","$NF}')"
@@ -221,18 +194,60 @@ redis_ceiling() {
   R del "$tag:outbox:redis-benchmark" >/dev/null
 }
 
+# open_loop PERCENT RATE: Ping, RecordUsage and the Redis floor (deduct.lua alone, one record per
+# call) at the same fixed arrival rate, latency from each call's intended send time.
+open_loop() {
+  local pct=$1 rate=$2 rc=0
+  local shape=(--rate "$rate" --percent "$pct" --concurrency 64 --connections 4 --warmup $WARMUP --duration $OPEN_DURATION)
+  run_lg ping open-ping "open-ping-$pct" "${shape[@]}"
+  run_lg unary open-unary "open-unary-$pct" --accounts "$ACC_MAIN" "${shape[@]}"
+  deduct_args "$ACC_RB" 1 "$DEDUCT_SHA" __id__
+  printf '%s\n' "${DEDUCT_ARGS[@]}" >"$WORK/floor.args"
+  "${LG[@]}" floor --redis-port "$RP" --args "$WORK/floor.args" --rate "$rate" --percent "$pct" --warmup $WARMUP --duration $OPEN_DURATION \
+    --name "open-floor-$pct" --role open-floor --phase "$PHASE" --json-out "$JSONL" || rc=$?
+  [ $rc = 0 ] || { FAILED=1; echo "  !! open-floor-$pct failed (exit $rc)" >&2; }
+  R del "{acct:$ACC_RB}:outbox:redis-benchmark" >/dev/null
+}
+
+# h2load_run ROLE NAME BODY PATH SECONDS: h2load at H2_CLIENTS connections × H2_STREAMS streams,
+# one gRPC body sent again and again; records calls/s and the CPU Metering and redis-server used.
+h2load_run() {
+  local role=$1 name=$2 body=$3 path=$4 secs=$5 out m0 r0 m1 r1 t0 t1 rps done_ failed
+  m0=$(cpu_ticks "${SVC_PID[metering]}"); r0=$(cpu_ticks "$REDIS_PID"); t0=$(date +%s%N)
+  out=$(h2load -c "$H2_CLIENTS" -m "$H2_STREAMS" -t 1 -D "$secs" -d "$body" \
+    -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $TOKEN" "$MET$path" 2>&1) || true
+  t1=$(date +%s%N); m1=$(cpu_ticks "${SVC_PID[metering]}"); r1=$(cpu_ticks "$REDIS_PID")
+  rps=$(printf '%s\n' "$out" | awk '/^finished in/{gsub(",",""); print $4}')
+  # requests: N total, N started, N done, N succeeded, N failed, N errored, N timeout
+  done_=$(printf '%s\n' "$out" | awk '/^requests:/{print $6}')
+  failed=$(printf '%s\n' "$out" | awk '/^requests:/{print $10 + $12 + $14}')
+  if [ -z "$rps" ] || [ -z "$done_" ] || [ "$failed" != 0 ]; then
+    FAILED=1; echo "  !! $name: h2load failed: $(printf '%s' "$out" | tail -5)" >&2; rps=${rps:-0}; done_=${done_:-0}
+  fi
+  [ "$role" = warm-up ] && return 0
+  printf '{"kind":"h2load","name":"%s","role":"%s","phase":"%s","shape":"%s","calls":%s,"rps":%s,"seconds":%s,"meteringCpuSec":%s,"redisCpuSec":%s}\n' \
+    "$name" "$role" "$PHASE" "-c $H2_CLIENTS -m $H2_STREAMS" "$done_" "$rps" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')" \
+    "$(awk -v a="$m0" -v b="$m1" 'BEGIN{printf "%.2f", (b-a)/100}')" "$(awk -v a="$r0" -v b="$r1" 'BEGIN{printf "%.2f", (b-a)/100}')" >>"$JSONL"
+  printf '  h2load %-22s %9.0f calls/s  server CPU per call %s µs\n' "$name" "$rps" \
+    "$(awk -v m=$((m1 - m0)) -v r=$((r1 - r0)) -v n="$done_" 'BEGIN{printf "%.1f", (n > 0 ? (m + r) * 1e4 / n : 0)}')" >&2
+  quiesce >/dev/null
+}
+
 memory_line() { printf '{"kind":"memory","name":"%s","bytes":%s,"method":"%s","headline":"%s"}\n' "$1" "$2" "$3" "${4:-false}" >>"$JSONL"; }
 
 # ---------------------------------------------------------------------------------------- scale
 if [ $QUICK = 1 ]; then
   WARMUP=1; DURATION=3; MAIN_PACKAGES=5; PKG_COUNT=10000; PKG_ROUNDS=2; MEM_RECORDS=100000; UNARY_ROUNDS=1; JIT_WARMUP=2
   UNARY_CONC=(64 512); BATCH_CONFIGS=(5000:4); RB_REQUESTS=20000
+  OPEN_DURATION=4; H2_SECONDS=3; H2_ROUNDS=1
   EVERYSEC_BATCH=(5000:4)
 else
   WARMUP=3; DURATION=15; MAIN_PACKAGES=60; PKG_COUNT=10000; PKG_ROUNDS=3; MEM_RECORDS=200000; UNARY_ROUNDS=2; JIT_WARMUP=8
   UNARY_CONC=(16 64 128 256 512); BATCH_CONFIGS=(1000:2 1000:4 1000:8 2000:4 5000:2 5000:4 5000:8); RB_REQUESTS=300000
+  OPEN_DURATION=15; H2_SECONDS=10; H2_ROUNDS=2
   EVERYSEC_BATCH=(1000:4 5000:4)
 fi
+H2_CLIENTS=4; H2_STREAMS=16
 
 # ---------------------------------------------------------------------------------------- accounts
 say "Opening accounts (Onboarding → approval → trial) and buying packages"
@@ -356,6 +371,38 @@ for PHASE in always everysec; do
     run_lg unary unary-replay "unary-replay-c64" --replay --replay-set 20000 --accounts "$ACC_MAIN" --concurrency 64 --connections 4 --warmup $WARMUP --duration $DURATION
     run_lg batch batch-replay "batch-replay-b5000-c4" --replay --replay-set 20000 --accounts "$ACC_MAIN" --batch-size 5000 --concurrency 4 --connections 4 --warmup $WARMUP --duration $DURATION
 
+    say "Open loop: Ping, RecordUsage and the Redis floor at 25 / 50 / 75 % of RecordUsage's measured maximum"
+    # The maximum: RecordUsage's best pooled rate at any concurrency of this phase (as in the report).
+    MAX_UNARY=$(jq -s '[.[] | select(.kind == "grpc" and .role == "unary" and .phase == "always")] | group_by(.concurrency)
+      | map((map(.calls) | add) / (map(.seconds) | add)) | max // 0 | floor' "$JSONL")
+    env_line "open loop" "rates are 25/50/75 % of $MAX_UNARY calls/s, RecordUsage's best closed-loop rate of this run"
+    for pct in 25 50 75; do open_loop $pct $((MAX_UNARY * pct / 100)); done
+
+    say "Cost per call: h2load ($H2_CLIENTS connections × $H2_STREAMS streams) and server CPU per call"
+    if ! command -v h2load >/dev/null; then
+      { [ "$(id -u)" = 0 ] && apt-get install -y nghttp2-client >"$WORK/logs/apt.log" 2>&1; } \
+        || { command -v sudo >/dev/null && sudo -n apt-get install -y nghttp2-client >"$WORK/logs/apt.log" 2>&1; } || true
+    fi
+    if command -v h2load >/dev/null; then
+      TOKEN=$("${LG[@]}" token)
+      for kind in ping replay invalid; do
+        H2_PATH[$kind]=$("${LG[@]}" h2body --kind $kind --target "$MET" --account "$ACC_MAIN" --out "$WORK/h2-$kind.bin")
+        h2load_run warm-up "h2-$kind-warm-up" "$WORK/h2-$kind.bin" "${H2_PATH[$kind]}" 2
+      done
+      for round in $(seq 1 $H2_ROUNDS); do
+        for kind in ping replay invalid; do
+          h2load_run "h2-$kind" "h2-$kind-r$round" "$WORK/h2-$kind.bin" "${H2_PATH[$kind]}" $H2_SECONDS
+        done
+      done
+    else
+      echo "  h2load not found and nghttp2-client could not be installed (apt-get install -y nghttp2-client): the bad-input ratio and h2load CPU per call are skipped" >&2
+      env_line "h2load" "not installed: bad-input ratio and CPU per call against h2load's Ping skipped"
+    fi
+    # A new RecordUsage needs a fresh request id per call, which h2load cannot send: the C# load
+    # generator drives it, and only the server's CPU counts. Ping too, to compare the two clients.
+    run_lg ping cpu-ping "cpu-ping-c64" --concurrency 64 --connections 4 --warmup $WARMUP --duration $H2_SECONDS
+    run_lg unary cpu-unary "cpu-unary-c64" --accounts "$ACC_MAIN" --concurrency 64 --connections 4 --warmup $WARMUP --duration $H2_SECONDS
+
     say "1 package vs $PKG_COUNT packages on one account, alternating, $PKG_ROUNDS round(s) (each run stays below 1,000,000 records)"
     # The order flips every round (1 then 10,000, then 10,000 then 1): Redis gets slower per record
     # over a long run whatever the account (a dataset and AOF that only grow), which would otherwise
@@ -425,7 +472,7 @@ env_line "script check" "$([ "$SERVICE_SHA_LOADED" = 1 ] && echo "the expanded d
 env_line "redis-server CPU, whole run" "$(R info cpu | awk -F: '/used_cpu_(sys|user):/{s+=$2} END{printf "%.0f s", s}')"
 env_line "relay" "outboxes drained after every run before the next one (see docs/benchmarks.md)"
 
-"${LG[@]}" report --in "$JSONL" --out "$REPORT" >/dev/null
+"${LG[@]}" report --in "$JSONL" --out "$REPORT" --svg "$RESULTS/latency.svg" >/dev/null
 cat "$REPORT"
 say "Results: $REPORT (raw: $JSONL)"
 [ $FAILED = 0 ] || { echo "SOME RUNS FAILED (non-OK gRPC statuses or wrong outcomes): see above" >&2; exit 1; }

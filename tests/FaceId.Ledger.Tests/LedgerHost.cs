@@ -89,8 +89,8 @@ public sealed class LedgerHost : IAsyncDisposable
         await Packages.PurchaseAsync(TestIds.New("order"), accountId, label, size);
 
     public async Task<UsageResult> UseAsync(string accountId, string label, DateTimeOffset? at = null, string code = "0", string? requestId = null) =>
-        await Metering.RecordAsync(new UsageInput(requestId ?? TestIds.New("req"), accountId, label, "", Contracts.Common.V1.ComparisonLibrary.Unspecified,
-            Contracts.Common.V1.AccessMode.Saas, code, at ?? Time.GetUtcNow()));
+        (await Metering.RecordAsync(new UsageInput(requestId ?? TestIds.New("req"), accountId, label, "", Contracts.Common.V1.ComparisonLibrary.Unspecified,
+            Contracts.Common.V1.AccessMode.Saas, code, at ?? Time.GetUtcNow()))).OrThrow();
 
     /// <summary>The events waiting in the account's outbox: (topic, event id, data JSON).</summary>
     public async Task<IReadOnlyList<(string Topic, string Id, string Data)>> OutboxAsync(string accountId) =>

@@ -96,12 +96,13 @@ public sealed class MeteringRulesTests(RedisFixture redis) : IClassFixture<Redis
         var legacy = await host.OpenedAccountAsync(priceBook: "legacy");
         var now = host.Time.GetUtcNow();
 
-        Assert.Equal("enhanced_self_photo_wechat", (await host.Metering.RecordAsync(Channel(current, "wechat_mini_program", ComparisonLibrary.SelfPhoto, at: now))).Label);
-        Assert.Equal("enhanced_authoritative_app", (await host.Metering.RecordAsync(Channel(current, "enhanced_app_sdk", ComparisonLibrary.Authoritative, at: now))).Label);
-        Assert.Equal("basic_self_photo", (await host.Metering.RecordAsync(Channel(current, "liveness_comparison_api", ComparisonLibrary.Unspecified, at: now))).Label);
-        Assert.Equal("legacy_wechat_liveness_comparison", (await host.Metering.RecordAsync(Channel(legacy, "wechat_native_h5", ComparisonLibrary.SelfPhoto, at: now))).Label);
-        Assert.Equal("legacy_photo_verification", (await host.Metering.RecordAsync(Channel(legacy, "photo_verification_api", ComparisonLibrary.Unspecified, at: now))).Label);
-        var missing = await Assert.ThrowsAsync<InvalidInputException>(() => host.Metering.RecordAsync(Channel(current, "pc_h5", ComparisonLibrary.Unspecified, at: now)));
+        Assert.Equal("enhanced_self_photo_wechat", (await host.Metering.RecordAsync(Channel(current, "wechat_mini_program", ComparisonLibrary.SelfPhoto, at: now))).OrThrow().Label);
+        Assert.Equal("enhanced_authoritative_app", (await host.Metering.RecordAsync(Channel(current, "enhanced_app_sdk", ComparisonLibrary.Authoritative, at: now))).OrThrow().Label);
+        Assert.Equal("basic_self_photo", (await host.Metering.RecordAsync(Channel(current, "liveness_comparison_api", ComparisonLibrary.Unspecified, at: now))).OrThrow().Label);
+        Assert.Equal("legacy_wechat_liveness_comparison", (await host.Metering.RecordAsync(Channel(legacy, "wechat_native_h5", ComparisonLibrary.SelfPhoto, at: now))).OrThrow().Label);
+        Assert.Equal("legacy_photo_verification", (await host.Metering.RecordAsync(Channel(legacy, "photo_verification_api", ComparisonLibrary.Unspecified, at: now))).OrThrow().Label);
+        // Returned, not thrown: the hot path refuses bad input without an exception.
+        var missing = Assert.IsType<InvalidInputException>((await host.Metering.RecordAsync(Channel(current, "pc_h5", ComparisonLibrary.Unspecified, at: now))).Refusal);
         Assert.Equal("record.library", missing.Violations.Single().Field);
     }
 

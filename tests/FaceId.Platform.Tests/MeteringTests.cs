@@ -1,3 +1,6 @@
+using Grpc.Core;
+using FaceId.ServiceDefaults;
+using FaceId.Common;
 using FaceId.Contracts.Metering.V1;
 using FaceId.Metering.Grpc;
 using FaceId.Onboarding.Grpc;
@@ -123,6 +126,61 @@ public sealed class MeteringTests(RedisFixture redis) : IClassFixture<RedisFixtu
         Assert.Equal(["records[1].occurred_at"], await RpcAssert.InvalidArgumentAsync(() => client.RecordUsageBatchAsync(batch).ResponseAsync));
         Assert.Equal(["records[0].request_id"],
             await RpcAssert.InvalidArgumentAsync(() => client.RecordUsageBatchAsync(new RecordUsageBatchRequest { Records = { newline } }).ResponseAsync));
+        var packages = await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6);
+        Assert.All(packages, p => Assert.Equal(0, p.Used));
+    }
+
+    [Fact]
+    public async Task Bad_input_to_RecordUsage_gets_the_mapped_status_and_details_without_an_exception_in_the_server()
+    {
+        // R-MET-4 and the record's shape: a misconfigured gateway's bad records are an expected outcome, so the
+        // refusal path throws nothing (a flood of them must cost no more than good records), yet the client
+        // sees exactly what a thrown domain exception mapped by the interceptor gives: status, message, details.
+        var accountId = await Scenario.OpenServiceAsync(_onboarding.Channel);
+        await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6);
+        var badCode = Scenario.Usage(accountId, TestIds.New("req"), code: "0 (ok)");
+        var unknownLabel = Scenario.Usage(accountId, TestIds.New("req"), label: "no_such_label");
+        var outOfRange = Scenario.Usage(accountId, TestIds.New("req"));
+        outOfRange.OccurredAt = new Timestamp { Seconds = 253402300800 };
+        var cases = new (UsageRecord Record, FieldViolation Violation)[]
+        {
+            (badCode, new("record.return_code", "must be 1..64 characters of letters, digits and . _ -")),
+            (unknownLabel, new("record.label", "unknown billing label 'no_such_label' in price book " + FaceId.Packages.Catalog.ProductCatalog.CurrentBook)),
+            (outOfRange, new("record.occurred_at", "is not a valid timestamp (years 0001-9999, nanos 0-999999999)")),
+        };
+        // Distinct exception objects thrown (an await rethrows the same object again).
+        var domainThrows = new System.Collections.Concurrent.ConcurrentDictionary<object, bool>(ReferenceEqualityComparer.Instance);
+        var rpcThrows = new System.Collections.Concurrent.ConcurrentDictionary<object, bool>(ReferenceEqualityComparer.Instance);
+        void Count(object? _, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs a)
+        {
+            // Only this test's unary RecordUsage refusals ("record." paths; other tests run in parallel).
+            if (a.Exception is InvalidInputException i && i.Violations.Any(v => v.Field.StartsWith("record.", StringComparison.Ordinal)))
+                domainThrows.TryAdd(i, true);
+            else if (a.Exception is RpcException r && r.Status.Detail.Contains("record.", StringComparison.Ordinal))
+                rpcThrows.TryAdd(r, true);
+        }
+        AppDomain.CurrentDomain.FirstChanceException += Count;
+        var seen = new List<RpcException>();
+        try
+        {
+            foreach (var (record, _) in cases)
+                seen.Add(await Assert.ThrowsAsync<RpcException>(() => Scenario.RecordAsync(_metering.Channel, record)));
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.FirstChanceException -= Count;
+        }
+
+        for (var k = 0; k < cases.Length; k++)
+        {
+            var expected = DomainExceptionInterceptor.ToStatus(new InvalidInputException([cases[k].Violation]));
+            Assert.Equal(StatusCode.InvalidArgument, seen[k].StatusCode);
+            Assert.Equal(expected.Message, seen[k].Status.Detail);
+            Assert.Equal(expected, seen[k].GetRpcStatus()); // code, message and the BadRequest field violation, byte for byte
+            Assert.Single(seen[k].Trailers, t => t.Key == "grpc-status-details-bin");
+        }
+        Assert.Empty(domainThrows);
+        Assert.Equal(cases.Length, rpcThrows.Count); // the client's own, one per call: none thrown by the server
         var packages = await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6);
         Assert.All(packages, p => Assert.Equal(0, p.Used));
     }

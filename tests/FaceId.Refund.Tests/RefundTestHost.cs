@@ -68,9 +68,9 @@ public sealed class RefundTestHost : IAsyncDisposable
     public Task<PackageRecord> BuyAsync(string accountId, string label = "basic_self_photo", long size = 1000) =>
         Packages.PurchaseAsync(TestIds.New("order"), accountId, label, size);
 
-    public Task<UsageResult> UseAsync(string accountId, string label = "basic_self_photo", DateTimeOffset? at = null, string? requestId = null) =>
-        Metering.RecordAsync(new UsageInput(requestId ?? TestIds.New("req"), accountId, label, "", Contracts.Common.V1.ComparisonLibrary.Unspecified,
-            Contracts.Common.V1.AccessMode.Saas, "0", at ?? Time.GetUtcNow()));
+    public async Task<UsageResult> UseAsync(string accountId, string label = "basic_self_photo", DateTimeOffset? at = null, string? requestId = null) =>
+        (await Metering.RecordAsync(new UsageInput(requestId ?? TestIds.New("req"), accountId, label, "", Contracts.Common.V1.ComparisonLibrary.Unspecified,
+            Contracts.Common.V1.AccessMode.Saas, "0", at ?? Time.GetUtcNow()))).OrThrow();
 
     public Task<RefundRecord> RefundAsync(string accountId, string packageId, string? key = null) =>
         Refunds.RequestRefundAsync(key ?? TestIds.New("key"), accountId, packageId);

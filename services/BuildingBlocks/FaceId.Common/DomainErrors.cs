@@ -8,6 +8,21 @@ public abstract class DomainException(string message) : Exception(message);
 
 public sealed record FieldViolation(string Field, string Description);
 
+/// <summary>
+/// A value, or the domain's refusal of the request, returned instead of thrown where refusals are an
+/// expected outcome of a hot path (bad records from a misconfigured gateway): an exception per call
+/// made a refused call dearer than an accepted one. The gRPC layer answers a refusal exactly as it
+/// answers a thrown <see cref="DomainException"/>.
+/// </summary>
+public readonly record struct Refusable<T>(T? Value, DomainException? Refusal)
+{
+    public static implicit operator Refusable<T>(T value) => new(value, null);
+    public static implicit operator Refusable<T>(DomainException refusal) => new(default, refusal);
+
+    /// <summary>The value, or the refusal thrown (for callers off the hot path).</summary>
+    public T OrThrow() => Refusal is { } refusal ? throw refusal : Value!;
+}
+
 /// <summary>Bad input (→ INVALID_ARGUMENT with a BadRequest listing every violated field).</summary>
 public sealed class InvalidInputException(IReadOnlyList<FieldViolation> violations)
     : DomainException("Invalid input: " + string.Join("; ", violations.Select(v => $"{v.Field}: {v.Description}")))

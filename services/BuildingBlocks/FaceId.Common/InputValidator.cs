@@ -49,8 +49,11 @@ public sealed class InputValidator
 
     public void ThrowIfInvalid()
     {
-        if (!IsValid) throw new InvalidInputException(_violations.ToArray());
+        if (Refusal() is { } refusal) throw refusal;
     }
+
+    /// <summary>The violations as a refusal to return (not throw), or null when the input is valid.</summary>
+    public InvalidInputException? Refusal() => IsValid ? null : new InvalidInputException(_violations.ToArray());
 
     /// <summary>The characters of an id (checked per record on the hot path: a set look-up, not a regex).</summary>
     private static readonly SearchValues<char> IdChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-");

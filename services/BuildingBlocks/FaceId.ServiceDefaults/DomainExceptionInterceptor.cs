@@ -11,7 +11,10 @@ namespace FaceId.ServiceDefaults;
 
 /// <summary>
 /// The one place where domain errors become gRPC statuses with google.rpc details, so every
-/// service answers bad input the same way and never with INTERNAL.
+/// service answers bad input the same way and never with INTERNAL. A unary call ends with the
+/// status set on its context (<see cref="Refuse{TResponse}"/>) instead of a thrown RpcException:
+/// the client sees the same status, message and grpc-status-details-bin trailer, and the server
+/// pays no second exception per refused call.
 /// </summary>
 public sealed class DomainExceptionInterceptor(ILogger<DomainExceptionInterceptor> logger) : Interceptor
 {
@@ -21,7 +24,7 @@ public sealed class DomainExceptionInterceptor(ILogger<DomainExceptionIntercepto
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
         try { return await continuation(request, context); }
-        catch (Exception e) when (e is not RpcException) { throw Map(e, context); }
+        catch (Exception e) when (e is not RpcException) { return Refuse<TResponse>(context, Log(e, context)); }
     }
 
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
@@ -45,14 +48,46 @@ public sealed class DomainExceptionInterceptor(ILogger<DomainExceptionIntercepto
         catch (Exception e) when (e is not RpcException) { throw Map(e, context); }
     }
 
-    private RpcException Map(Exception e, ServerCallContext context)
+    private RpcException Map(Exception e, ServerCallContext context) => Log(e, context).ToRpcException();
+
+    private Status Log(Exception e, ServerCallContext context)
     {
         var status = ToStatus(e);
         if (status.Code == (int)Code.Internal)
             logger.LogError(e, "Unhandled error in {Method}", context.Method);
         else if (status.Code == (int)Code.Unavailable)
             logger.LogWarning(e, "Dependency unavailable in {Method}", context.Method);
-        return status.ToRpcException();
+        return status;
+    }
+
+    /// <summary>
+    /// Ends a unary call with a refusal returned by the application instead of thrown
+    /// (<see cref="Refusable{T}"/>): the same status and details as a thrown domain exception.
+    /// </summary>
+    public static TResponse Refuse<TResponse>(ServerCallContext context, DomainException refusal) where TResponse : class =>
+        Refuse<TResponse>(context, ToStatus(refusal));
+
+    /// <summary>
+    /// Ends a unary call with a non-OK status without throwing: grpc-dotnet writes the status and
+    /// the trailers set on the context, and a client discards the (empty) message that comes
+    /// before a non-OK status. JSON transcoding would rebuild the error from the status alone and
+    /// lose its details, so a transcoded call still gets the RpcException.
+    /// </summary>
+    public static TResponse Refuse<TResponse>(ServerCallContext context, Status status) where TResponse : class
+    {
+        if (!IsNativeGrpc(context)) throw status.ToRpcException();
+        context.ResponseTrailers.SetRpcStatus(status);
+        context.Status = new Grpc.Core.Status(System.Enum.IsDefined((StatusCode)status.Code) ? (StatusCode)status.Code : StatusCode.Unknown, status.Message);
+        return EmptyResponse<TResponse>.Instance;
+    }
+
+    private static bool IsNativeGrpc(ServerCallContext context) =>
+        context.GetHttpContext().Request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.Ordinal);
+
+    /// <summary>The message written before a non-OK status (one per response type; never read by a client).</summary>
+    private static class EmptyResponse<TResponse> where TResponse : class
+    {
+        public static readonly TResponse Instance = Activator.CreateInstance<TResponse>();
     }
 
     /// <summary>Maps an exception to a google.rpc.Status (public for tests).</summary>

@@ -14,18 +14,21 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
     /// <summary>Concurrent small requests of one main account share a deduct.lua call (docs/benchmarks.md).</summary>
     private readonly ChargeCoalescer _charges = new(ledger);
 
-    public async Task<UsageResult> RecordAsync(UsageInput record)
+    /// <summary>One record; bad input is returned as a refusal, not thrown (<see cref="Refusable{T}"/>: why).</summary>
+    public async Task<Refusable<UsageResult>> RecordAsync(UsageInput record)
     {
         var v = new InputValidator();
         validator.Validate(record, v, "record.");
-        v.ThrowIfInvalid();
-        return (await ChargeAsync([record], single: true))[0];
+        if (v.Refusal() is { } invalid) return invalid;
+        var charged = await ChargeAsync([record], single: true);
+        return charged.Refusal ?? (Refusable<UsageResult>)charged.Value![0];
     }
 
-    public Task<IReadOnlyList<UsageResult>> RecordBatchAsync(IReadOnlyList<UsageInput> records)
+    public async Task<IReadOnlyList<UsageResult>> RecordBatchAsync(IReadOnlyList<UsageInput> records)
     {
         validator.ValidateBatch(records);
-        return ChargeAsync(records, single: false);
+        var charged = await ChargeAsync(records, single: false);
+        return charged.Value ?? throw charged.Refusal!;
     }
 
     public async Task<UsageResult> GetAsync(string accountId, string requestId)
@@ -36,7 +39,7 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
         return ToResult(requestId, payer.MainAccountId, outcome, duplicate: false);
     }
 
-    private async Task<IReadOnlyList<UsageResult>> ChargeAsync(IReadOnlyList<UsageInput> records, bool single)
+    private async Task<Refusable<IReadOnlyList<UsageResult>>> ChargeAsync(IReadOnlyList<UsageInput> records, bool single)
     {
         MeteringTelemetry.BatchSize.Record(records.Count);
         var results = new UsageResult[records.Count];
@@ -59,27 +62,25 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
                 results[i] = UsageResult.Refused(r.RequestId, payer.MainAccountId, RefusalReason.ServiceNotOpened);
                 continue;
             }
-            ResolvedLabel label;
-            try
-            {
-                // A batch's records mostly name one label: the previous record's answer is reused.
-                label = lastLabel is not null && r.Label == lastInput.Label && r.Channel == lastInput.Channel && r.Library == lastInput.Library
-                    && ReferenceEquals(payer.PriceBook, lastInput.PriceBook)
-                    ? lastLabel
-                    : catalog.ResolveLabel(payer.PriceBook, r.Label, r.Channel, r.Library, "");
-                (lastLabel, lastInput) = (label, (r.Label, r.Channel, r.Library, payer.PriceBook));
-            }
-            catch (InvalidInputException e)
+            // A batch's records mostly name one label: the previous record's answer is reused.
+            var resolved = lastLabel is not null && r.Label == lastInput.Label && r.Channel == lastInput.Channel && r.Library == lastInput.Library
+                && ReferenceEquals(payer.PriceBook, lastInput.PriceBook)
+                ? lastLabel
+                : catalog.TryResolveLabel(payer.PriceBook, r.Label, r.Channel, r.Library, "");
+            if (resolved.Refusal is InvalidInputException e)
             {
                 // The field path is built only for a violation, not for every record.
                 var prefix = single ? "record." : $"records[{i}].";
                 foreach (var f in e.Violations) violations.Add(prefix + f.Field, f.Description);
                 continue;
             }
+            if (resolved.Refusal is { } refusal) return refusal;
+            var label = resolved.Value!;
+            (lastLabel, lastInput) = (label, (r.Label, r.Channel, r.Library, payer.PriceBook));
             pending.Add((i, payer, new ChargeRequest(r.RequestId, label.Label, r.OccurredAt!.Value,
                 catalog.IsBillable(label.CodeSet, r.ReturnCode), payer.SubAccountId ?? "", ProtoName(r.AccessMode), r.ReturnCode)));
         }
-        violations.ThrowIfInvalid();
+        if (violations.Refusal() is { } invalid) return invalid;
 
         // One script call per main account; accounts run concurrently on the multiplexed connection.
         // Most requests are of one main account: no grouping then.

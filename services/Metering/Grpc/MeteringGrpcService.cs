@@ -11,8 +11,17 @@ namespace FaceId.Metering.Grpc;
 public sealed class MeteringGrpcService(MeteringApplication metering) : MeteringService.MeteringServiceBase
 {
     [Allow(Roles.Gateway, Roles.Service, Roles.SubAccount, AccountField = "record.account_id")]
-    public override async Task<RecordUsageResponse> RecordUsage(RecordUsageRequest request, ServerCallContext context) =>
-        new() { Outcome = ToProto(await metering.RecordAsync(ToInput(request.Record ?? new UsageRecord(), null))) };
+    public override async Task<RecordUsageResponse> RecordUsage(RecordUsageRequest request, ServerCallContext context)
+    {
+        // Bad input is an expected outcome here (a misconfigured gateway): refused without an exception.
+        var record = request.Record ?? new UsageRecord();
+        var recorded = ProtoTime.TryToInstant(record.OccurredAt, out var at)
+            ? await metering.RecordAsync(ToInput(record, at))
+            : ProtoTime.Invalid("record.occurred_at");
+        return recorded.Refusal is { } refusal
+            ? DomainExceptionInterceptor.Refuse<RecordUsageResponse>(context, refusal)
+            : new() { Outcome = ToProto(recorded.Value!) };
+    }
 
     [Allow(Roles.Gateway, Roles.Service, Roles.SubAccount, AccountField = "records[].account_id")]
     public override async Task<RecordUsageBatchResponse> RecordUsageBatch(RecordUsageBatchRequest request, ServerCallContext context)
@@ -30,13 +39,13 @@ public sealed class MeteringGrpcService(MeteringApplication metering) : Metering
         ToProto(await metering.GetAsync(request.AccountId, request.RequestId));
 
     /// <summary>
-    /// A request's record (<paramref name="index"/> null) or a batch's: the field path is only built
-    /// for a bad timestamp, not for each of thousands of records.
+    /// A batch's record: the field path is only built for a bad timestamp, not for each of thousands of records.
     /// </summary>
-    private static UsageInput ToInput(UsageRecord r, int? index) => new(
-        r.RequestId, r.AccountId, r.Label, r.Channel, r.Library, r.AccessMode, r.ReturnCode,
-        ProtoTime.TryToInstant(r.OccurredAt, out var at) ? at
-            : throw ProtoTime.Invalid(index is null ? "record.occurred_at" : $"records[{index}].occurred_at"));
+    private static UsageInput ToInput(UsageRecord r, int index) =>
+        ToInput(r, ProtoTime.TryToInstant(r.OccurredAt, out var at) ? at : throw ProtoTime.Invalid($"records[{index}].occurred_at"));
+
+    private static UsageInput ToInput(UsageRecord r, DateTimeOffset? occurredAt) =>
+        new(r.RequestId, r.AccountId, r.Label, r.Channel, r.Library, r.AccessMode, r.ReturnCode, occurredAt);
 
     private static UsageOutcome ToProto(UsageResult r) => new()
     {

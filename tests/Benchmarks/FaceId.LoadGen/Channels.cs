@@ -28,7 +28,7 @@ public sealed class ChannelPool : IDisposable
     /// carries a bearer token minted with it, so Ping and the real methods pay the same
     /// authentication cost.
     /// </summary>
-    private static readonly string? Token = Environment.GetEnvironmentVariable("Auth__SigningKey") is { Length: > 0 } key
+    public static readonly string? Token = Environment.GetEnvironmentVariable("Auth__SigningKey") is { Length: > 0 } key
         ? new FaceId.Auth.TokenMinter(key).Mint("faceid-loadgen", [FaceId.Auth.Roles.Gateway, FaceId.Auth.Roles.Service, FaceId.Auth.Roles.Reviewer])
         : null;
 

@@ -16,8 +16,17 @@ using FaceId.LoadGen;
 //       [--batch-size 1000] [--label basic_authoritative] [--expect package|charged|any] [--replay] [--replay-set 20000]
 //       [--max-records N] [--name NAME] [--role ROLE] [--phase PHASE] [--json-out results.jsonl]
 //       a closed-loop run: warm-up, timed window, every gRPC status and outcome checked; exit code 1 on any error.
-//   report --in results.jsonl --out latest.md
-//       the results table, ratios to the ceilings and the targets.
+//       With --rate R (ping, unary): an open-loop run instead, R calls/s, latency from each call's intended send
+//       time (OpenLoop.cs); --percent P labels it as P % of RecordUsage's measured maximum in the report.
+//   floor --redis-port P --args FILE --rate R [--warmup 3] [--duration 10] [--percent P] [--json-out results.jsonl]
+//       the Redis floor at a fixed rate: EVALSHA with the arguments of FILE (one a line, __id__ replaced by a
+//       fresh request id per call), open loop (RedisFloor.cs).
+//   h2body --kind ping|replay|invalid --target URL [--account ID] --out FILE
+//       writes a gRPC-framed request body for h2load, checks its answer once, prints the method's path.
+//   token
+//       prints the bearer token the load generator sends (for h2load's authorization header).
+//   report --in results.jsonl --out latest.md [--svg latency.svg]
+//       the results table, ratios to the ceilings and the targets; the open-loop latency curve as SVG.
 //   script deduct
 //       prints deduct.lua as Metering loads it (generated constants, includes), for redis-benchmark.
 //   script deduct-call --account ID --now MS [--records 1000] [--label basic_authoritative]
@@ -38,7 +47,10 @@ try
         "buy" => await BuyAsync(options),
         "wait" => await WaitAsync(options),
         "ping" or "unary" or "batch" => await LoadAsync(command, options),
-        "report" => Report.Write(options.Require("in"), options.Require("out")),
+        "floor" => await FloorAsync(options),
+        "h2body" => await H2BodyAsync(options),
+        "token" => PrintToken(),
+        "report" => Report.Write(options.Require("in"), options.Require("out"), options.Get("svg")),
         "script" when args.ElementAtOrDefault(1) == "deduct" => PrintDeductScript(),
         "script" when args.ElementAtOrDefault(1) == "deduct-call" => PrintDeductCall(options),
         "billing-ids" => await ApplyBillingIdsAsync(options),
@@ -55,6 +67,27 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: FaceId.LoadGen prepare|ping|unary|batch|report|script [--options] (see the header of Program.cs)");
     return 2;
+}
+
+static int PrintToken()
+{
+    Console.Out.Write(ChannelPool.Token ?? throw new ArgumentException("Auth__SigningKey is not set: no token to print"));
+    return 0;
+}
+
+static async Task<int> H2BodyAsync(Options o)
+{
+    Console.Out.Write(await GrpcBodies.WriteAsync(o.Require("kind"), o.Require("target"), o.Get("account", ""), o.Require("out")));
+    return 0;
+}
+
+static async Task<int> FloorAsync(Options o)
+{
+    using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{o.Require("redis-port")}");
+    var floor = new RedisFloor(redis.GetDatabase(), RedisFloor.ReadArguments(o.Require("args")), $"fl{DateTime.UtcNow:HHmmss}{Random.Shared.Next(1000, 9999)}");
+    var rate = o.Double("rate", 1000);
+    var r = await OpenLoop.RunAsync(rate, TimeSpan.FromSeconds(o.Double("warmup", 3)), TimeSpan.FromSeconds(o.Double("duration", 10)), floor.CallAsync);
+    return await WriteResultAsync(o, r, "floor", "EVALSHA deduct.lua (1 record)", o.Get("name", $"floor-{rate:F0}"), 1, 1, 1, false, 0, null, rate);
 }
 
 static int PrintDeductScript()
@@ -187,11 +220,20 @@ static async Task<int> LoadAsync(string method, Options o)
         .Select(kv => kv.Split('=')).ToDictionary(kv => kv[0], kv => int.Parse(kv[1], CultureInfo.InvariantCulture));
     var profiler = new Profiler(pids, o.Get("redis-port") is { } rp ? int.Parse(rp, CultureInfo.InvariantCulture) : null);
     Profiler.Snapshot? opened = null;
-    var r = await LoadRunner.RunAsync(spec, call, async () => opened = await profiler.TakeAsync());
+    var rate = o.Get("rate") is null ? (double?)null : o.Double("rate", 0);
+    var r = rate is { } perSecond
+        ? await OpenLoop.RunAsync(perSecond, spec.Warmup, spec.Duration, call, async () => opened = await profiler.TakeAsync())
+        : await LoadRunner.RunAsync(spec, call, async () => opened = await profiler.TakeAsync());
     var profile = opened is null ? null : Profiler.Delta(opened, await profiler.TakeAsync());
-
-    var failed = r.ErrorCount > 0 || r.InvalidRecords > 0 || r.Calls == 0;
     var rpcName = method switch { "ping" => "Ping", "unary" => "RecordUsage", _ => "RecordUsageBatch" };
+    return await WriteResultAsync(o, r, method, rpcName, name, concurrency, connections, batchSize, replay, accounts.Length, profile, rate);
+}
+
+/// <summary>Prints the run's line and appends its JSON line (kind grpc, or open-loop for a fixed-rate run); 1 when anything failed.</summary>
+static async Task<int> WriteResultAsync(Options o, RunResult r, string method, string rpcName, string name, int concurrency, int connections,
+    int batchSize, bool replay, int accounts, Dictionary<string, double>? profile, double? rate)
+{
+    var failed = r.ErrorCount > 0 || r.InvalidRecords > 0 || r.Calls == 0;
     var line = string.Create(CultureInfo.InvariantCulture,
         $"{name,-28} {rpcName,-16} c={concurrency,-4} conns={connections,-2} {r.CallsPerSecond,10:F0} calls/s {r.RecordsPerSecond,10:F0} records/s  " +
         $"p50 {r.Percentile(50),7:F2} ms  p99 {r.Percentile(99),7:F2} ms  p99.9 {r.Percentile(99.9),7:F2} ms  max {r.Percentile(100),7:F1} ms  " +
@@ -204,7 +246,9 @@ static async Task<int> LoadAsync(string method, Options o)
     {
         var json = new JsonObject
         {
-            ["kind"] = "grpc",
+            ["kind"] = rate is null ? "grpc" : "open-loop",
+            ["rate"] = rate,
+            ["percent"] = o.Get("percent") is null ? null : o.Double("percent", 0),
             ["name"] = name,
             ["role"] = o.Get("role", method),
             ["phase"] = o.Get("phase", ""),
@@ -213,7 +257,7 @@ static async Task<int> LoadAsync(string method, Options o)
             ["connections"] = connections,
             ["batchSize"] = batchSize,
             ["replay"] = replay,
-            ["accounts"] = accounts.Length,
+            ["accounts"] = accounts,
             ["note"] = o.Get("note", ""),
             ["calls"] = r.Calls,
             ["records"] = r.Records,

@@ -10,7 +10,7 @@ namespace FaceId.LoadGen;
 /// </summary>
 public static class Report
 {
-    public static int Write(string inPath, string outPath)
+    public static int Write(string inPath, string outPath, string? svgPath = null)
     {
         var lines = File.ReadAllLines(inPath).Where(l => l.Trim().Length > 0).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
         var env = lines.Where(l => S(l, "kind") == "env").ToList();
@@ -91,6 +91,10 @@ public static class Report
             if (headline is null) continue;
             targets.Add(($"{label} ({S(headline, "method")})", $"**{D(headline, "bytes"):F0} bytes**", $"≤ {limit:F0} bytes", D(headline, "bytes") <= limit));
         }
+        var openLoop = lines.Where(l => S(l, "kind") == "open-loop").ToList();
+        var h2 = lines.Where(l => S(l, "kind") == "h2load").ToList();
+        targets.AddRange(OpenLoopTargets(openLoop));
+        targets.AddRange(CostTargets(h2, grpc));
         md.AppendLine("## Targets");
         md.AppendLine();
         md.AppendLine("| target | measured | threshold | result |");
@@ -197,9 +201,109 @@ public static class Report
             md.AppendLine();
         }
 
+        OpenLoopSection(md, openLoop, svgPath);
+        CostSection(md, h2, grpc);
+
         File.WriteAllText(outPath, md.ToString());
         Console.WriteLine(md.ToString());
         return 0;
+    }
+
+    /// <summary>The open-loop runs at one load level: Ping, RecordUsage and the Redis floor at the same rate.</summary>
+    private static IEnumerable<(double Percent, double Rate, JsonObject? Ping, JsonObject? Unary, JsonObject? Floor)> Levels(List<JsonObject> runs) =>
+        runs.Select(r => D(r, "percent")).Distinct().OrderBy(p => p).Select(p =>
+        {
+            var at = runs.Where(r => D(r, "percent") == p).ToList();
+            return (p, at.Select(r => D(r, "rate")).DefaultIfEmpty(0).Max(),
+                at.LastOrDefault(r => S(r, "role") == "open-ping"), at.LastOrDefault(r => S(r, "role") == "open-unary"), at.LastOrDefault(r => S(r, "role") == "open-floor"));
+        });
+
+    private static IEnumerable<(string, string, string, bool?)> OpenLoopTargets(List<JsonObject> runs)
+    {
+        foreach (var l in Levels(runs).Where(l => l.Percent == 50 && l.Ping is not null && l.Unary is not null && l.Floor is not null))
+        {
+            var bound = D(l.Ping!, "p99Ms") + 2 * D(l.Floor!, "p99Ms");
+            var ok = D(l.Unary!, "p99Ms") <= bound && !B(l.Unary!, "failed") && !B(l.Ping!, "failed");
+            yield return (string.Create(CultureInfo.InvariantCulture, $"open loop at 50 % of RecordUsage's maximum ({l.Rate:N0} calls/s), appendfsync {S(l.Unary!, "phase")}: RecordUsage p99 vs Ping p99 + 2 × the Redis floor's p99"),
+                string.Create(CultureInfo.InvariantCulture, $"**{D(l.Unary!, "p99Ms"):F2} ms** vs {D(l.Ping!, "p99Ms"):F2} + 2 × {D(l.Floor!, "p99Ms"):F2} = {bound:F2} ms"),
+                "RecordUsage p99 ≤ Ping p99 + 2 × floor p99", ok);
+        }
+    }
+
+    /// <summary>Server CPU (Metering + redis-server) per call, in microseconds.</summary>
+    private static double CpuPerCallUs(JsonObject r) =>
+        D(r, "calls") > 0 ? 1e6 * (D(r, "meteringCpuSec") + D(r, "redisCpuSec")) / D(r, "calls") : 0;
+
+    private static IEnumerable<(string, string, string, bool?)> CostTargets(List<JsonObject> h2, List<JsonObject> grpc)
+    {
+        var valid = h2.LastOrDefault(r => S(r, "role") == "h2-replay");
+        var invalid = h2.LastOrDefault(r => S(r, "role") == "h2-invalid");
+        if (valid is not null && invalid is not null)
+        {
+            var ratio = D(invalid, "rps") / Math.Max(1e-9, D(valid, "rps"));
+            yield return (string.Create(CultureInfo.InvariantCulture, $"h2load, {S(valid, "shape")}: RecordUsage refused with INVALID_ARGUMENT vs valid RecordUsage (a replayed id; h2load sends one body)"),
+                string.Create(CultureInfo.InvariantCulture, $"{D(invalid, "rps"):N0} / {D(valid, "rps"):N0} calls/s = **{ratio:F2}×** (server CPU per call {CpuPerCallUs(invalid):F0} / {CpuPerCallUs(valid):F0} µs)"),
+                "≥ 0.90×", ratio >= 0.9);
+        }
+        // A new RecordUsage needs a fresh id per call (h2load cannot send one): both sides of the
+        // ratio come from the C# load generator's adjacent runs, counting the servers' CPU only.
+        var ping = grpc.LastOrDefault(r => S(r, "role") == "cpu-ping");
+        var fresh = grpc.LastOrDefault(r => S(r, "role") == "cpu-unary");
+        if (ping is not null && fresh is not null)
+        {
+            var ratio = CpuPerCallUs(fresh) / Math.Max(1e-9, CpuPerCallUs(ping));
+            var h2Ping = h2.LastOrDefault(r => S(r, "role") == "h2-ping");
+            yield return ($"server CPU (Metering + redis-server) per new RecordUsage call vs per Ping (c={D(fresh, "concurrency"):F0}, adjacent runs)",
+                string.Create(CultureInfo.InvariantCulture, $"{CpuPerCallUs(fresh):F0} / {CpuPerCallUs(ping):F0} µs = **{ratio:F2}×**") +
+                    (h2Ping is null ? "" : string.Create(CultureInfo.InvariantCulture, $" (Ping under h2load: {CpuPerCallUs(h2Ping):F0} µs)")),
+                "≤ 3×", ratio <= 3);
+        }
+    }
+
+    private static void OpenLoopSection(StringBuilder md, List<JsonObject> runs, string? svgPath)
+    {
+        if (runs.Count == 0) return;
+        md.AppendLine("## Open loop: latency at a fixed rate (from each call's intended send time)");
+        md.AppendLine();
+        md.AppendLine("| % of RecordUsage's max | rate calls/s | run | achieved calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var l in Levels(runs))
+            foreach (var r in new[] { l.Ping, l.Unary, l.Floor })
+                if (r is not null)
+                    md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                        $"| {l.Percent:F0} % | {D(r, "rate"):N0} | {S(r, "method")} | {D(r, "callsPerSec"):N0} | {D(r, "p50Ms"):F2} | {D(r, "p90Ms"):F2} | {D(r, "p99Ms"):F2} | {D(r, "p999Ms"):F2} | {D(r, "maxMs"):F1} | {D(r, "errors") + D(r, "invalid"):F0} {S(r, "errorDetail")} |"));
+        md.AppendLine();
+        if (svgPath is null) return;
+        File.WriteAllText(svgPath, LatencyPlot.Svg(Levels(runs).Select(l => (l.Rate, l.Ping is null ? double.NaN : D(l.Ping, "p99Ms"),
+            l.Unary is null ? double.NaN : D(l.Unary, "p99Ms"), l.Floor is null ? double.NaN : D(l.Floor, "p99Ms"),
+            l.Ping is null ? double.NaN : D(l.Ping, "p50Ms"), l.Unary is null ? double.NaN : D(l.Unary, "p50Ms"), l.Floor is null ? double.NaN : D(l.Floor, "p50Ms"))).ToList()));
+        md.AppendLine($"The latency curve: [{Path.GetFileName(svgPath)}]({Path.GetFileName(svgPath)}).");
+        md.AppendLine();
+    }
+
+    private static void CostSection(StringBuilder md, List<JsonObject> h2, List<JsonObject> grpc)
+    {
+        var cpu = grpc.Where(r => S(r, "role").StartsWith("cpu-", StringComparison.Ordinal)).ToList();
+        if (h2.Count == 0 && cpu.Count == 0) return;
+        md.AppendLine("## Cost per call: throughput and server CPU (Metering + redis-server, /proc utime+stime) per call");
+        md.AppendLine();
+        md.AppendLine("| client | run | shape | calls | calls/s | Metering CPU s | redis-server CPU s | server CPU per call µs | vs Ping, same client |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        var h2Ping = h2.LastOrDefault(r => S(r, "role") == "h2-ping");
+        var lgPing = cpu.LastOrDefault(r => S(r, "role") == "cpu-ping");
+        static string Ratio(JsonObject r, JsonObject? ping) => ping is null ? "" : $"{CpuPerCallUs(r) / Math.Max(1e-9, CpuPerCallUs(ping)):F2}×";
+        foreach (var r in h2)
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| h2load | {S(r, "name")} | {S(r, "shape")} | {D(r, "calls"):N0} | {D(r, "rps"):N0} | {D(r, "meteringCpuSec"):F2} | {D(r, "redisCpuSec"):F2} | {CpuPerCallUs(r):F1} | {Ratio(r, h2Ping)} |"));
+        foreach (var r in cpu)
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| FaceId.LoadGen | {S(r, "name")} | c={D(r, "concurrency"):F0}, {D(r, "connections"):F0} connections | {D(r, "calls"):N0} | {D(r, "callsPerSec"):N0} | {D(r, "meteringCpuSec"):F2} | {D(r, "redisCpuSec"):F2} | {CpuPerCallUs(r):F1} | {Ratio(r, lgPing)} |"));
+        md.AppendLine();
+        md.AppendLine("h2load sends one body again and again: its RecordUsage is a replay of one recorded id (or one invalid record). A new");
+        md.AppendLine("RecordUsage needs a fresh id per call, so its CPU per call comes from the C# load generator (server CPU only; the");
+        md.AppendLine("client's CPU is not counted), next to a Ping run of the same client; Ping under h2load shows how far the figure");
+        md.AppendLine("depends on the client (the server's CPU per call also grows when the machine is busier).");
+        md.AppendLine();
     }
 
     private static string S(JsonObject o, string name) => o[name] is { } v ? v.ToString() : "";
