@@ -60,7 +60,7 @@ public static class LedgerKeys
     public static string DayCounters(string accountId, string day) => RedisKeys.ForAccount(accountId, "ctr:" + day);
 
     /// <summary>Between label and kind letter in a day counter's field (CTR_SEP in Lua).</summary>
-    public const char DayCounterSeparator = '|';
+    public const char DayCounterSeparator = FaceId.Common.LedgerDayCounterFormat.Separator;
 
     public static string DayCounterField(string label, ChargeKind kind) => label + DayCounterSeparator + ChargeKinds.Letter(kind);
 

@@ -1,3 +1,4 @@
+using FaceId.Common;
 using FaceId.Contracts.Events.V1;
 
 namespace FaceId.Packages.Ledger;
@@ -12,6 +13,19 @@ public static class PackageStatuses
     public const string Active = "active", Refunding = "refunding", Refunded = "refunded";
 }
 
+/// <summary>The fields of an account's service hash {acct:M}:svc (SVC_F_STATE, SVC_F_STATE_AT, SVC_F_ACTIVATED_AT, SVC_F_PRICE_BOOK, SVC_F_CYCLE in Lua).</summary>
+public static class ServiceFields
+{
+    public const string Kind = "kind", Main = "main", State = "state", StateAt = "state_at", ActivatedAt = "activated_at",
+        PriceBook = "price_book", Cycle = "cycle";
+
+    /// <summary>The fields the scripts read or write, for their preamble.</summary>
+    public static readonly (string Name, object Value)[] Lua =
+    [
+        ("SVC_F_STATE", State), ("SVC_F_STATE_AT", StateAt), ("SVC_F_ACTIVATED_AT", ActivatedAt), ("SVC_F_PRICE_BOOK", PriceBook), ("SVC_F_CYCLE", Cycle),
+    ];
+}
+
 /// <summary>The <c>state</c> of an account's service hash {acct:M}:svc (SVC_OPENED, SVC_SUSPENDED in Lua).</summary>
 public static class ServiceStates
 {
@@ -24,7 +38,7 @@ public static class ServiceStates
 /// </summary>
 public static class ChargeKinds
 {
-    public const char Package = 'P', Postpaid = 'O', NotBillable = 'N';
+    public const char Package = LedgerDayCounterFormat.Package, Postpaid = LedgerDayCounterFormat.Postpaid, NotBillable = LedgerDayCounterFormat.NotBillable;
 
     /// <summary>The kind a letter stands for; an unknown letter is a fault naming it, never a kind.</summary>
     public static ChargeKind Of(char letter, string where) => letter switch

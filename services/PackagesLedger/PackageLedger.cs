@@ -16,8 +16,8 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
     /// <summary>Records a main or sub-account so metering can tell unknown from unopened accounts (R-ACC-1).</summary>
     public Task RegisterAccountAsync(string accountId, string? mainAccountId) =>
         string.IsNullOrEmpty(mainAccountId)
-            ? redis.HashSetAsync(LedgerKeys.Service(accountId), [new HashEntry("kind", "main")])
-            : redis.HashSetAsync(LedgerKeys.Service(accountId), [new HashEntry("kind", "sub"), new HashEntry("main", mainAccountId)]);
+            ? redis.HashSetAsync(LedgerKeys.Service(accountId), [new HashEntry(ServiceFields.Kind, "main")])
+            : redis.HashSetAsync(LedgerKeys.Service(accountId), [new HashEntry(ServiceFields.Kind, "sub"), new HashEntry(ServiceFields.Main, mainAccountId)]);
 
     /// <summary>Opens the service once (R-ONB-2); returns true the first time.</summary>
     public async Task<bool> OpenServiceAsync(string accountId, DateTimeOffset activatedAt, string priceBook, Settlement cycle) =>

@@ -11,7 +11,7 @@ public sealed class PackageReader(IDatabase redis)
 {
     public async Task<ServiceView?> GetServiceAsync(string accountId)
     {
-        var v = await redis.HashGetAsync(LedgerKeys.Service(accountId), ["kind", "main", "state", "activated_at", "price_book"]);
+        var v = await redis.HashGetAsync(LedgerKeys.Service(accountId), [ServiceFields.Kind, ServiceFields.Main, ServiceFields.State, ServiceFields.ActivatedAt, ServiceFields.PriceBook]);
         if (v[0].IsNull && v[2].IsNull) return null;
         return new ServiceView(accountId, v[1].IsNullOrEmpty ? null : (string)v[1]!, v[2].IsNull ? null : (string)v[2]!,
             v[3].IsNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)v[3]), v[4].IsNull ? null : (string)v[4]!);

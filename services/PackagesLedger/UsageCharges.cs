@@ -36,7 +36,7 @@ public sealed class UsageCharges(IDatabase redis, OutboxRelay outbox, PackageRea
         // Where deduct.lua looks: the current generation's hash, then the previous one's.
         var generation = LedgerKeys.GenerationAt(time.GetUtcNow());
         var batch = redis.CreateBatch();
-        var book = batch.HashGetAsync(LedgerKeys.Service(mainAccountId), "price_book");
+        var book = batch.HashGetAsync(LedgerKeys.Service(mainAccountId), ServiceFields.PriceBook);
         var reads = new List<Task<RedisValue>>(2);
         for (var g = generation; g >= generation - 1; g--)
             reads.Add(batch.HashGetAsync(LedgerKeys.RequestIds(mainAccountId, g), requestId));

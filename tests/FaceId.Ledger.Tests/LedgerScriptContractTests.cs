@@ -29,7 +29,7 @@ public sealed class LedgerScriptContractTests(RedisFixture redis) : IClassFixtur
 
         Assert.Equal(new ActivateScript.Result(at, "2021-06", true), first);
         Assert.Equal(new ActivateScript.Result(at, "2021-06", false), again);
-        Assert.Equal(ServiceStates.Opened, (string?)await redis.Database.HashGetAsync(LedgerKeys.Service(account), "state"));
+        Assert.Equal(ServiceStates.Opened, (string?)await redis.Database.HashGetAsync(LedgerKeys.Service(account), ServiceFields.State));
         Assert.Equal("daily", (string?)await redis.Database.HashGetAsync(LedgerKeys.Service(account), "cycle"));
         Assert.Throws<UnexpectedScriptReplyException>(() => ActivateScript.Instance.Parse(RedisResult.Create([RedisResult.Create(1L), RedisResult.Create((RedisValue)"b"), RedisResult.Create(7L)])));
     }
@@ -45,7 +45,7 @@ public sealed class LedgerScriptContractTests(RedisFixture redis) : IClassFixtur
         Assert.Equal(ServiceStateNow.Suspended, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, true, at)));
         Assert.Equal(ServiceStateNow.Suspended, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, false, at.AddSeconds(-1))));
         Assert.Equal(ServiceStateNow.Opened, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, false, at.AddSeconds(1))));
-        Assert.Equal(ServiceStates.Opened, (string?)await redis.Database.HashGetAsync(LedgerKeys.Service(account), "state"));
+        Assert.Equal(ServiceStates.Opened, (string?)await redis.Database.HashGetAsync(LedgerKeys.Service(account), ServiceFields.State));
         var e = Assert.Throws<UnexpectedScriptReplyException>(() => SetServiceStateScript.Instance.Parse(RedisResult.Create((RedisValue)"paused")));
         Assert.Equal("set-service-state.lua", e.ScriptName);
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using FaceId.Common;
 using FaceId.Packages.Catalog;
 
 namespace FaceId.Billing.Domain;
@@ -91,16 +92,15 @@ public static class Reconciler
         {
             foreach (var (field, count) in fields)
             {
-                var bar = field.LastIndexOf('|');
+                var bar = field.LastIndexOf(LedgerDayCounterFormat.Separator);
                 if (bar <= 0) continue;
                 var label = field[..bar];
-                var kind = field[(bar + 1)..];
                 var cur = metered.GetValueOrDefault((day, label));
-                metered[(day, label)] = kind switch
+                metered[(day, label)] = (bar == field.Length - 2 ? field[^1] : '\0') switch
                 {
-                    "P" => (cur.Package + count, cur.Postpaid),
-                    "O" => (cur.Package, cur.Postpaid + count),
-                    "N" => cur, // not billable: not part of the reconciliation
+                    LedgerDayCounterFormat.Package => (cur.Package + count, cur.Postpaid),
+                    LedgerDayCounterFormat.Postpaid => (cur.Package, cur.Postpaid + count),
+                    LedgerDayCounterFormat.NotBillable => cur, // not billable: not part of the reconciliation
                     _ => throw new InvalidOperationException($"ledger day counter '{field}' has an unknown kind"),
                 };
             }

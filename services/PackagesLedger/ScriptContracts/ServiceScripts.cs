@@ -8,7 +8,7 @@ namespace FaceId.Packages.Ledger;
 public sealed class ActivateScript() : ScriptContract<ActivateScript.Request, ActivateScript.Result>(Loaded)
 {
     private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(ActivateScript).Assembly, "activate.lua",
-        LuaPreamble.Of(("SVC_OPENED", ServiceStates.Opened)));
+        LuaPreamble.Of([("SVC_OPENED", ServiceStates.Opened), .. ServiceFields.Lua]));
 
     public static readonly ActivateScript Instance = new();
 
@@ -34,7 +34,8 @@ public enum ServiceStateNow { NeverOpened, Opened, Suspended }
 /// <summary>set-service-state.lua: suspends or resumes an opened service; a change older than the last applied one is ignored (R-BIL-4).</summary>
 public sealed class SetServiceStateScript() : ScriptContract<SetServiceStateScript.Request, ServiceStateNow>(Loaded)
 {
-    private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(SetServiceStateScript).Assembly, "set-service-state.lua");
+    private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(SetServiceStateScript).Assembly, "set-service-state.lua",
+        LuaPreamble.Of(ServiceFields.Lua));
 
     public static readonly SetServiceStateScript Instance = new();
 

@@ -27,7 +27,7 @@ if redis.call('HEXISTS', pkg_bucket(ARGV[18]), ARGV[18]) == 1 then
   return {ST_ALREADY_CREATED, table.concat(existing, ',')}
 end
 if ARGV[3] == '1' then
-  local state = redis.call('HGET', KEYS[1], 'state')
+  local state = redis.call('HGET', KEYS[1], SVC_F_STATE)
   if not state then return {ST_NOT_OPENED} end
   if state == SVC_SUSPENDED then return {ST_SUSPENDED} end
 end

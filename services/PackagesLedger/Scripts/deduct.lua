@@ -38,7 +38,7 @@
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[A_TAG], ARGV[A_ACCOUNT], ARGV[A_NOW], ARGV[A_NOW_ISO]
 -- #include lib-usage.lua
 
-local svc = redis.call('HMGET', KEYS[1], 'state', 'activated_at', 'price_book')
+local svc = redis.call('HMGET', KEYS[1], SVC_F_STATE, SVC_F_ACTIVATED_AT, SVC_F_PRICE_BOOK)
 local state, activated, book = svc[1], tonumber(svc[2] or ''), svc[3] or ''
 local account_known = state ~= false or redis.call('EXISTS', KEYS[1]) == 1
 

@@ -3,9 +3,9 @@
 -- Positions: SetServiceStateScript (its Bind and Parse).
 -- KEYS[1] = {acct:M}:svc   ARGV[1] = the new state (ServiceStates)   ARGV[2] = when the change happened (ms)
 -- Returns the state now in force, or '' when the service was never opened.
-if redis.call('HEXISTS', KEYS[1], 'activated_at') == 0 then return '' end
-local last = tonumber(redis.call('HGET', KEYS[1], 'state_at') or '0')
+if redis.call('HEXISTS', KEYS[1], SVC_F_ACTIVATED_AT) == 0 then return '' end
+local last = tonumber(redis.call('HGET', KEYS[1], SVC_F_STATE_AT) or '0')
 if tonumber(ARGV[2]) >= last then
-  redis.call('HSET', KEYS[1], 'state', ARGV[1], 'state_at', ARGV[2])
+  redis.call('HSET', KEYS[1], SVC_F_STATE, ARGV[1], SVC_F_STATE_AT, ARGV[2])
 end
-return redis.call('HGET', KEYS[1], 'state')
+return redis.call('HGET', KEYS[1], SVC_F_STATE)
