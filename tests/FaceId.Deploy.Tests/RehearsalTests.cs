@@ -242,6 +242,7 @@ public sealed class Rehearsal : IAsyncDisposable
         var console = ServiceProcess.Launch(ServiceProcess.FindServiceDll($"FaceId.{Repo.Console.Folder}"), env);
         _others.Add(console);
         using var http = new HttpClient { BaseAddress = console.HttpAddress, Timeout = TimeSpan.FromSeconds(2) };
+        // Its own loop rather than Eventually: it stops at once, with the process's output, when the console exits.
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
