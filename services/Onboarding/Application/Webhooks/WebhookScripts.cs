@@ -2,6 +2,7 @@ using System.Text.Json;
 using FaceId.Onboarding.Application.Notifications;
 using FaceId.Redis;
 using StackExchange.Redis;
+using F = FaceId.Onboarding.Application.Webhooks.WebhookDeliveryRecordFormat;
 
 namespace FaceId.Onboarding.Application.Webhooks;
 
@@ -33,7 +34,40 @@ public static class WebhookWords
     ];
 
     internal static RedisScript Load(string name) =>
-        RedisScript.FromResource(typeof(WebhookWords).Assembly, name, LuaPreamble.Of(Lua));
+        RedisScript.FromResource(typeof(WebhookWords).Assembly, name,
+            LuaPreamble.Of([.. Lua, .. WebhookDeliveryRecordFormat.Lua, .. WebhookEndpointRecordFormat.Lua]));
+}
+
+/// <summary>
+/// The field names of a webhook endpoint hash (docs/redis-keys.md): one source for <see cref="WebhookStore"/>
+/// and the scripts (<c>F_EP_*</c> in their preamble).
+/// </summary>
+public static class WebhookEndpointRecordFormat
+{
+    public const string Url = "url", Events = "events", Description = "description", Enabled = "enabled", DisabledReason = "disabled_reason",
+        CreatedAt = "created_at", UpdatedAt = "updated_at", Secret = "secret", PreviousSecret = "previous_secret",
+        PreviousUntil = "previous_until", Failures = "failures";
+
+    internal static readonly (string Name, object Value)[] Lua =
+    [
+        ("F_EP_ENABLED", Enabled), ("F_EP_DISABLED_REASON", DisabledReason), ("F_EP_UPDATED_AT", UpdatedAt), ("F_EP_FAILURES", Failures),
+    ];
+}
+
+/// <summary>
+/// The field names of a webhook delivery hash (docs/redis-keys.md): one source for <see cref="WebhookStore"/>,
+/// <see cref="WebhookEnqueueScript"/> and the scripts (<c>F_DL_*</c> in their preamble).
+/// </summary>
+public static class WebhookDeliveryRecordFormat
+{
+    public const string Endpoint = "endpoint", EventId = "event_id", Type = "type", Payload = "payload", State = "state",
+        CreatedAt = "created_at", NextAt = "next_at", Attempts = "attempts", RoundStart = "round_start",
+        TraceParent = "traceparent", TraceState = "tracestate";
+
+    internal static readonly (string Name, object Value)[] Lua =
+    [
+        ("F_DL_ENDPOINT", Endpoint), ("F_DL_STATE", State), ("F_DL_NEXT_AT", NextAt), ("F_DL_ATTEMPTS", Attempts), ("F_DL_ROUND_START", RoundStart),
+    ];
 }
 
 public enum EndpointCreateOutcome { Created, Replayed, Limit }
@@ -88,9 +122,9 @@ public sealed class WebhookEnqueueScript() : ScriptContract<WebhookEnqueueScript
             [WebhookStore.DeliveryKey(d.AccountId, d.Id), WebhookStore.LogKey(d.AccountId, d.EndpointId)],
             [
                 d.Id, created, (long)r.Retention.TotalSeconds, r.LogLength,
-                "endpoint", d.EndpointId, "event_id", d.EventId, "type", d.EventType, "payload", d.Payload, "state", WebhookWords.Pending,
-                "created_at", created, "next_at", created, "attempts", 0, "round_start", 0,
-                "traceparent", d.TraceParent, "tracestate", d.TraceState,
+                F.Endpoint, d.EndpointId, F.EventId, d.EventId, F.Type, d.EventType, F.Payload, d.Payload, F.State, WebhookWords.Pending,
+                F.CreatedAt, created, F.NextAt, created, F.Attempts, 0, F.RoundStart, 0,
+                F.TraceParent, d.TraceParent, F.TraceState, d.TraceState,
             ]);
     }
 
@@ -140,7 +174,7 @@ public sealed class WebhookRecordAttemptScript() : ScriptContract<WebhookRecordA
     };
 
     private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(WebhookRecordAttemptScript).Assembly, "webhook-record-attempt.lua",
-        LuaPreamble.Of([.. WebhookWords.Lua, .. ReplyWords.Lua(Outcomes)]));
+        LuaPreamble.Of([.. WebhookWords.Lua, .. WebhookDeliveryRecordFormat.Lua, .. WebhookEndpointRecordFormat.Lua, .. ReplyWords.Lua(Outcomes)]));
 
     public static readonly WebhookRecordAttemptScript Instance = new();
 
