@@ -71,6 +71,16 @@ internal static class ReplyWords
     public static bool? Flag(RedisResult r) => (long)r switch { 1 => true, 0 => false, _ => null };
 }
 
+/// <summary>A yes/no argument of a script: the contracts pass <see cref="Of"/>, the scripts compare with <c>ARG_TRUE</c> (<see cref="Lua"/>, in their preamble).</summary>
+internal static class ScriptFlag
+{
+    public const string True = "1", False = "0";
+
+    public static RedisValue Of(bool value) => value ? True : False;
+
+    public static readonly (string Name, object Value) Lua = ("ARG_TRUE", True);
+}
+
 /// <summary>submit-enterprise-verification.lua (R-ONB-4): records a verification once per key and flags the account.</summary>
 public sealed class SubmitEnterpriseVerificationScript() : ScriptContract<SubmitEnterpriseVerificationScript.Request, VerificationOutcome>(Loaded)
 {

@@ -33,9 +33,10 @@ public static class WebhookWords
         ("IDEM_TTL_S", (long)IdempotencyRetention.TotalSeconds),
     ];
 
-    internal static RedisScript Load(string name) =>
+    /// <summary>A webhook script with its preamble: these words, the endpoint's and delivery's field names, and <paramref name="more"/>.</summary>
+    internal static RedisScript Load(string name, params (string Name, object Value)[] more) =>
         RedisScript.FromResource(typeof(WebhookWords).Assembly, name,
-            LuaPreamble.Of([.. Lua, .. WebhookDeliveryRecordFormat.Lua, .. WebhookEndpointRecordFormat.Lua]));
+            LuaPreamble.Of([.. Lua, .. WebhookDeliveryRecordFormat.Lua, .. WebhookEndpointRecordFormat.Lua, .. more]));
 }
 
 /// <summary>
@@ -62,11 +63,12 @@ public static class WebhookDeliveryRecordFormat
 {
     public const string Endpoint = "endpoint", EventId = "event_id", Type = "type", Payload = "payload", State = "state",
         CreatedAt = "created_at", NextAt = "next_at", Attempts = "attempts", RoundStart = "round_start",
-        TraceParent = "traceparent", TraceState = "tracestate";
+        TraceParent = "traceparent", TraceState = "tracestate", Redeliveries = "redeliveries";
 
     internal static readonly (string Name, object Value)[] Lua =
     [
         ("F_DL_ENDPOINT", Endpoint), ("F_DL_STATE", State), ("F_DL_NEXT_AT", NextAt), ("F_DL_ATTEMPTS", Attempts), ("F_DL_ROUND_START", RoundStart),
+        ("F_DL_REDELIVERIES", Redeliveries),
     ];
 }
 
@@ -83,8 +85,7 @@ public sealed class WebhookCreateScript() : ScriptContract<WebhookCreateScript.R
         ["created"] = EndpointCreateOutcome.Created, ["replayed"] = EndpointCreateOutcome.Replayed, ["limit"] = EndpointCreateOutcome.Limit,
     };
 
-    private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(WebhookCreateScript).Assembly, "webhook-create.lua",
-        LuaPreamble.Of([.. WebhookWords.Lua, .. ReplyWords.Lua(Outcomes)]));
+    private static readonly RedisScript Loaded = WebhookWords.Load("webhook-create.lua", [.. ReplyWords.Lua(Outcomes)]);
 
     public static readonly WebhookCreateScript Instance = new();
 
@@ -170,15 +171,17 @@ public sealed class WebhookRecordAttemptScript() : ScriptContract<WebhookRecordA
     private static readonly Dictionary<string, WebhookStore.AttemptOutcome> Outcomes = new()
     {
         ["delivered"] = WebhookStore.AttemptOutcome.Delivered, ["retry"] = WebhookStore.AttemptOutcome.Retry,
-        ["failed"] = WebhookStore.AttemptOutcome.Failed, ["stale"] = WebhookStore.AttemptOutcome.Stale,
+        ["failed"] = WebhookStore.AttemptOutcome.Failed, ["redelivered"] = WebhookStore.AttemptOutcome.Redelivered,
+        ["stale"] = WebhookStore.AttemptOutcome.Stale,
     };
 
-    private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(WebhookRecordAttemptScript).Assembly, "webhook-record-attempt.lua",
-        LuaPreamble.Of([.. WebhookWords.Lua, .. WebhookDeliveryRecordFormat.Lua, .. WebhookEndpointRecordFormat.Lua, .. ReplyWords.Lua(Outcomes)]));
+    private static readonly RedisScript Loaded = WebhookWords.Load("webhook-record-attempt.lua", [.. ReplyWords.Lua(Outcomes), ScriptFlag.Lua]);
 
     public static readonly WebhookRecordAttemptScript Instance = new();
 
-    /// <param name="Delivery">The delivery as the claimant read it (its attempts detect a stale claim).</param>
+    /// <param name="Delivery">
+    /// The delivery as the claimant read it: its attempts detect a stale claim, its redeliveries one asked for while this attempt was in flight.
+    /// </param>
     /// <param name="NextAt">The next attempt's time; null when the schedule is used up.</param>
     /// <param name="DisabledNotice">The inbox notice if this attempt disables the endpoint.</param>
     public sealed record Request(
@@ -196,9 +199,9 @@ public sealed class WebhookRecordAttemptScript() : ScriptContract<WebhookRecordA
                 NotificationStore.InboxKey(d.AccountId), NotificationStore.UnreadKey(d.AccountId), NotificationStore.MessagesKey(d.AccountId),
             ],
             [
-                d.Attempts, JsonSerializer.Serialize(r.Attempt), r.Success ? 1 : 0, r.NextAt?.ToUnixTimeMilliseconds().ToString() ?? "",
+                d.Attempts, JsonSerializer.Serialize(r.Attempt), ScriptFlag.Of(r.Success), r.NextAt?.ToUnixTimeMilliseconds().ToString() ?? "",
                 r.FailureThreshold, r.Now.ToUnixTimeMilliseconds(), NotificationStore.MessageIdFor(r.DisabledNotice.EventId),
-                NotificationStore.MessageJson(r.DisabledNotice, r.Now), (long)r.Retention.TotalSeconds,
+                NotificationStore.MessageJson(r.DisabledNotice, r.Now), (long)r.Retention.TotalSeconds, d.Redeliveries,
             ]);
     }
 

@@ -32,6 +32,9 @@ public sealed record WebhookDeliveryRecord(
 {
     /// <summary>Attempts made in the current round (a manual redelivery starts a new round).</summary>
     public int AttemptsThisRound => Attempts - RoundStart;
+
+    /// <summary>Manual redeliveries asked for so far: the worker's record of an attempt compares it to tell one asked for meanwhile.</summary>
+    public int Redeliveries { get; init; }
 }
 
 /// <summary>
@@ -146,7 +149,10 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
                 : throw new InvalidOperationException($"unknown stored state '{F(Dl.State)}' of webhook delivery {id}"),
             DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F(Dl.CreatedAt))),
             F(Dl.NextAt) is { Length: > 0 } n ? DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(n)) : null,
-            int.Parse(F(Dl.Attempts)), int.TryParse(F(Dl.RoundStart), out var rs) ? rs : 0, F(Dl.TraceParent), F(Dl.TraceState), log);
+            int.Parse(F(Dl.Attempts)), int.TryParse(F(Dl.RoundStart), out var rs) ? rs : 0, F(Dl.TraceParent), F(Dl.TraceState), log)
+        {
+            Redeliveries = int.TryParse(F(Dl.Redeliveries), out var rd) ? rd : 0,
+        };
     }
 
     /// <summary>A page of an endpoint's deliveries, newest first.</summary>
@@ -191,7 +197,11 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
 
     public Task RescheduleAsync(string member, DateTimeOffset at) => redis.SortedSetAddAsync(DueKey, member, at.ToUnixTimeMilliseconds());
 
-    public enum AttemptOutcome { Delivered, Retry, Failed, Stale }
+    /// <summary>
+    /// What recording an attempt did; <see cref="AttemptOutcome.Redelivered"/>: a redelivery was asked for while the
+    /// attempt was in flight, so the delivery stays pending and due for the attempt the redelivery asked for.
+    /// </summary>
+    public enum AttemptOutcome { Delivered, Retry, Failed, Redelivered, Stale }
 
     /// <summary>Records an attempt (see webhook-record-attempt.lua); <paramref name="disabledNotice"/> goes to the inbox if this attempt disables the endpoint.</summary>
     public async Task<(AttemptOutcome Outcome, bool EndpointDisabled)> RecordAttemptAsync(
