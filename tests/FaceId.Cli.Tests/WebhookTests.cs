@@ -25,7 +25,10 @@ public sealed class WebhookTests(PlatformFixture platform)
         var first = receiver.Accepted[0];
         new StandardWebhook(created.Secret).Verify(first.Body, first.Headers);
 
-        var deliveries = (await platform.RunAsOperatorAsync("webhooks", "deliveries", id, "--account", account, "--json")).AssertExit(ExitCodes.Ok).Json<ListWebhookDeliveriesResponse>();
+        // The receiver counts a request before it answers, so the worker may not have recorded the attempt yet.
+        var deliveries = await Eventually.GetAsync(
+            async () => (await platform.RunAsOperatorAsync("webhooks", "deliveries", id, "--account", account, "--json")).AssertExit(ExitCodes.Ok).Json<ListWebhookDeliveriesResponse>(),
+            r => r.Deliveries.Any(d => d.State == WebhookDeliveryState.Delivered), PlatformFixture.Timeout, "the delivery recorded as delivered");
         var delivery = Assert.Single(deliveries.Deliveries);
         Assert.Equal((first.Id, WebhookDeliveryState.Delivered, 200), (delivery.DeliveryId, delivery.State, delivery.Attempts.Single().StatusCode));
         var table = (await platform.RunAsOperatorAsync("webhooks", "deliveries", id, "--account", account)).AssertExit(ExitCodes.Ok);

@@ -265,6 +265,47 @@ public sealed class WebhookTests(RedisFixture redis) : IClassFixture<RedisFixtur
         Assert.Equal(WebhookDeliveryState.Delivered, after.State);
     }
 
+    /// <summary>
+    /// A redelivery asked for while an attempt is in flight (the receiver holds the request; the worker has not
+    /// recorded it yet) is not swallowed by that attempt's record: the delivery is sent again after it. The receiver
+    /// counts a request before it answers, so a test that redelivers as soon as it sees the first request hits this.
+    /// </summary>
+    [Fact]
+    public async Task A_redelivery_asked_for_while_an_attempt_is_in_flight_is_sent_after_it()
+    {
+        using var arrived = new ManualResetEventSlim();
+        using var answer = new ManualResetEventSlim();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Behave = (_, n) =>
+        {
+            if (n == 1)
+            {
+                arrived.Set();
+                answer.Wait(Steps.Timeout);
+            }
+            return (200, TimeSpan.Zero);
+        };
+        await using var host = Host(c =>
+        {
+            c["Webhooks:AttemptTimeoutMs"] = "50000"; // the held request is answered, never timed out
+            c["Webhooks:ClaimLeaseMs"] = "60000";
+        });
+        var (client, account) = await ConsoleAsync(host);
+        var id = (await Support.Webhooks.CreateAsync(client, account, receiver.Url, "package.low_balance")).Endpoint.EndpointId;
+        await PublishAsync(host, LowBalance(account), TestIds.New("evt"));
+        Assert.True(await Task.Run(() => arrived.Wait(Steps.Timeout)), "the first attempt reached the receiver");
+        var inFlight = (await Support.Webhooks.DeliveriesAsync(client, account, id)).Single();
+        Assert.Equal((WebhookDeliveryState.Pending, 0), (inFlight.State, inFlight.Attempts.Count));
+
+        await client.RedeliverWebhookAsync(new RedeliverWebhookRequest { AccountId = account, EndpointId = id, DeliveryId = inFlight.DeliveryId });
+        answer.Set();
+        await Eventually.AssertAsync(() => receiver.Accepted.Count == 2, Steps.Timeout, "sent again after the attempt in flight");
+        Assert.Equal([inFlight.DeliveryId, inFlight.DeliveryId], receiver.Accepted.Select(r => r.Id));
+        var after = await Eventually.GetAsync(async () => (await Support.Webhooks.DeliveriesAsync(client, account, id)).Single(),
+            d => d.State == WebhookDeliveryState.Delivered, Steps.Timeout, "delivered again");
+        Assert.Equal(2, after.Attempts.Count);
+    }
+
     /// <summary>Every forbidden address is refused at registration: INVALID_ARGUMENT on url naming the reason, nothing stored.</summary>
     [Fact]
     public async Task Forbidden_urls_are_refused_at_registration_with_the_reason_on_the_url_field()

@@ -7,8 +7,48 @@ using FaceId.EventBus.Outbox;
 using FaceId.Redis;
 using Google.Protobuf.WellKnownTypes;
 using StackExchange.Redis;
+using F = FaceId.Onboarding.Application.ApplicationRecordFormat;
 
 namespace FaceId.Onboarding.Application;
+
+/// <summary>
+/// The field names of an account hash (<c>{acct:M}:onb:account:A</c>, docs/redis-keys.md): one source for
+/// <see cref="AccountStore"/>, <see cref="EnterpriseStore"/> and the scripts (<c>F_ACCT_*</c> in their preamble).
+/// </summary>
+public static class AccountRecordFormat
+{
+    public const string Id = "id", Main = "main", DisplayName = "display_name", Email = "email", Mobile = "mobile", ContactName = "contact_name",
+        State = "state", CreatedAt = "created_at", ActivatedAt = "activated_at", PriceBook = "price_book", Cycle = "cycle",
+        PendingApplication = "pending_application", EnterpriseVerified = "enterprise_verified",
+        MerchantId = "merchant_id", MerchantApp = "merchant_app", MerchantPending = "merchant_pending", MerchantIssuedAt = "merchant_issued_at";
+
+    /// <summary><c>F_ACCT_*</c>: the fields the scripts read or write.</summary>
+    internal static readonly (string Name, object Value)[] Lua =
+    [
+        ("F_ACCT_MAIN", Main), ("F_ACCT_STATE", State), ("F_ACCT_ACTIVATED_AT", ActivatedAt), ("F_ACCT_PRICE_BOOK", PriceBook),
+        ("F_ACCT_CYCLE", Cycle), ("F_ACCT_PENDING_APPLICATION", PendingApplication), ("F_ACCT_ENTERPRISE_VERIFIED", EnterpriseVerified),
+        ("F_ACCT_MERCHANT_ID", MerchantId), ("F_ACCT_MERCHANT_APP", MerchantApp), ("F_ACCT_MERCHANT_PENDING", MerchantPending),
+        ("F_ACCT_MERCHANT_ISSUED_AT", MerchantIssuedAt),
+    ];
+}
+
+/// <summary>
+/// The field names of an application hash (<c>{acct:M}:onb:app:ID</c>): one source for <see cref="AccountStore"/>,
+/// <see cref="SubmitApplicationScript"/> and the scripts (<c>F_APP_*</c> in their preamble).
+/// </summary>
+public static class ApplicationRecordFormat
+{
+    public const string Id = "id", Account = "account", Scenario = "scenario", ContactEmail = "contact_email", ContactMobile = "contact_mobile",
+        ContactName = "contact_name", LicenseType = "license_type", LicenseSize = "license_size", LicenseSha256 = "license_sha256",
+        LicenseName = "license_name", Status = "status", SubmittedAt = "submitted_at", ReviewReason = "review_reason", Reviewer = "reviewer",
+        ReviewedAt = "reviewed_at";
+
+    /// <summary><c>F_APP_*</c>: the fields the scripts read or write by name.</summary>
+    internal static readonly (string Name, object Value)[] Lua =
+    [
+        ("F_APP_STATUS", Status), ("F_APP_REVIEW_REASON", ReviewReason), ("F_APP_REVIEWER", Reviewer), ("F_APP_REVIEWED_AT", ReviewedAt),
+    ];
+}
 
 /// <summary>What submit-application.lua did: filed the application, found the key's earlier one, or refused.</summary>
 public enum SubmitOutcome { Filed, Duplicate, NoAccount, SubAccount, Pending, Opened }
@@ -39,7 +79,7 @@ public sealed class SubmitApplicationScript() : ScriptContract<SubmitApplication
     };
 
     private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(SubmitApplicationScript).Assembly, "submit-application.lua",
-        LuaPreamble.Of([.. StoredWords.Lua, .. ReplyWords.Lua(Outcomes)]));
+        LuaPreamble.Of([.. StoredWords.Lua, .. AccountRecordFormat.Lua, .. ReplyWords.Lua(Outcomes)]));
 
     public static readonly SubmitApplicationScript Instance = new();
 
@@ -53,10 +93,10 @@ public sealed class SubmitApplicationScript() : ScriptContract<SubmitApplication
             [AccountStore.AccountKey(account), AccountStore.IdemKey(account, "app", form.IdempotencyKey), AccountStore.AppKey(account, r.ApplicationId), AccountStore.AppsKey(account)],
             [
                 r.ApplicationId, now, history,
-                "id", r.ApplicationId, "account", account, "scenario", form.BusinessScenario, "contact_email", form.Contact.Email,
-                "contact_mobile", form.Contact.Mobile, "contact_name", form.Contact.Name, "license_type", r.License.Kind.ToString(),
-                "license_size", r.License.SizeBytes, "license_sha256", r.License.Sha256, "license_name", form.LicenseFileName,
-                "status", StoredWords.Pending, "submitted_at", now,
+                F.Id, r.ApplicationId, F.Account, account, F.Scenario, form.BusinessScenario, F.ContactEmail, form.Contact.Email,
+                F.ContactMobile, form.Contact.Mobile, F.ContactName, form.Contact.Name, F.LicenseType, r.License.Kind.ToString(),
+                F.LicenseSize, r.License.SizeBytes, F.LicenseSha256, r.License.Sha256, F.LicenseName, form.LicenseFileName,
+                F.Status, StoredWords.Pending, F.SubmittedAt, now,
             ]);
     }
 
@@ -77,7 +117,7 @@ public sealed class ReviewApplicationScript() : ScriptContract<ReviewApplication
     };
 
     private static readonly OutboxScript Loaded = OutboxScript.FromResource(typeof(ReviewApplicationScript).Assembly, "review-application.lua",
-        LuaPreamble.Of([.. StoredWords.Lua, .. ReplyWords.Lua(Outcomes)]));
+        LuaPreamble.Of([.. StoredWords.Lua, .. AccountRecordFormat.Lua, .. ApplicationRecordFormat.Lua, .. ReplyWords.Lua(Outcomes)]));
 
     public static readonly ReviewApplicationScript Instance = new();
 

@@ -6,6 +6,8 @@ using FaceId.EventBus;
 using FaceId.EventBus.Outbox;
 using FaceId.Redis;
 using StackExchange.Redis;
+using Acct = FaceId.Onboarding.Application.AccountRecordFormat;
+using App = FaceId.Onboarding.Application.ApplicationRecordFormat;
 
 namespace FaceId.Onboarding.Application;
 
@@ -40,8 +42,8 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
         tran.AddCondition(Condition.KeyNotExists(AccountKey(id)));
         _ = tran.HashSetAsync(AccountKey(id),
         [
-            new("id", id), new("main", ""), new("display_name", displayName), new("email", contacts.Email), new("mobile", contacts.Mobile),
-            new("contact_name", contacts.Name), new("state", StoredWords.NotApplied), new("created_at", now.ToUnixTimeMilliseconds()),
+            new(Acct.Id, id), new(Acct.Main, ""), new(Acct.DisplayName, displayName), new(Acct.Email, contacts.Email), new(Acct.Mobile, contacts.Mobile),
+            new(Acct.ContactName, contacts.Name), new(Acct.State, StoredWords.NotApplied), new(Acct.CreatedAt, now.ToUnixTimeMilliseconds()),
         ]);
         _ = OutboxEntry.For(new AccountCreated { AccountId = id, CreatedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now) }, time, "account-created:" + id)
             .AppendTo(tran, RedisKeys.AccountTag(id));
@@ -61,10 +63,10 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
         var now = time.GetUtcNow();
         var tran = redis.CreateTransaction();
         tran.AddCondition(Condition.KeyNotExists(idemKey));
-        tran.AddCondition(Condition.HashEqual(AccountKey(mainId), "main", ""));
+        tran.AddCondition(Condition.HashEqual(AccountKey(mainId), Acct.Main, ""));
         _ = tran.StringSetAsync(idemKey, id);
         _ = tran.HashSetAsync(AccountKey(mainId, id),
-            [new("id", id), new("main", mainId), new("display_name", displayName), new("created_at", now.ToUnixTimeMilliseconds())]);
+            [new(Acct.Id, id), new(Acct.Main, mainId), new(Acct.DisplayName, displayName), new(Acct.CreatedAt, now.ToUnixTimeMilliseconds())]);
         _ = tran.SortedSetAddAsync(SubsKey(mainId), id, now.ToUnixTimeMilliseconds());
         _ = OutboxEntry.For(new AccountCreated { AccountId = id, MainAccountId = mainId, CreatedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now) }, time, "account-created:" + id)
             .AppendTo(tran, RedisKeys.AccountTag(mainId));
@@ -85,19 +87,19 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
         if (h.Length == 0) return null;
         var d = h.ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
         string F(string k) => d.GetValueOrDefault(k) ?? "";
-        return new AccountRecord(accountId, F("main") is { Length: > 0 } m ? m : null, F("display_name"),
-            new ContactInfo(F("email"), F("mobile"), F("contact_name")),
-            StoredWords.ToServiceState(F("state"), accountId),
-            long.TryParse(F("activated_at"), out var a) ? DateTimeOffset.FromUnixTimeMilliseconds(a) : null,
-            F("price_book"), F("cycle"), F("enterprise_verified") == StoredWords.FlagOn,
-            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("created_at"))));
+        return new AccountRecord(accountId, F(Acct.Main) is { Length: > 0 } m ? m : null, F(Acct.DisplayName),
+            new ContactInfo(F(Acct.Email), F(Acct.Mobile), F(Acct.ContactName)),
+            StoredWords.ToServiceState(F(Acct.State), accountId),
+            long.TryParse(F(Acct.ActivatedAt), out var a) ? DateTimeOffset.FromUnixTimeMilliseconds(a) : null,
+            F(Acct.PriceBook), F(Acct.Cycle), F(Acct.EnterpriseVerified) == StoredWords.FlagOn,
+            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F(Acct.CreatedAt))));
     }
 
     public async Task<IReadOnlyList<string>> ListSubAccountIdsAsync(string mainId) =>
         (await redis.SortedSetRangeByRankAsync(SubsKey(mainId))).Select(v => (string)v!).ToList();
 
     public Task UpdateContactsAsync(string mainId, ContactInfo contacts) =>
-        redis.HashSetAsync(AccountKey(mainId), [new("email", contacts.Email), new("mobile", contacts.Mobile), new("contact_name", contacts.Name)]);
+        redis.HashSetAsync(AccountKey(mainId), [new(Acct.Email, contacts.Email), new(Acct.Mobile, contacts.Mobile), new(Acct.ContactName, contacts.Name)]);
 
     /// <summary>Files an application (submit-application.lua).</summary>
     public async Task<SubmitResult> SubmitApplicationAsync(ApplicationForm form, StoredDocument license)
@@ -122,11 +124,11 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
         var reads = await redis.ListRangeAsync(ReadsKey(main!, applicationId));
         var d = h.ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
         string F(string k) => d.GetValueOrDefault(k) ?? "";
-        return new ApplicationRecord(applicationId, F("account"), F("scenario"), new ContactInfo(F("contact_email"), F("contact_mobile"), F("contact_name")),
-            new StoredDocument(Enum.Parse<DocumentKind>(F("license_type")), long.Parse(F("license_size")), F("license_sha256")), F("license_name"),
-            StoredWords.ToApplicationState(F("status"), applicationId),
-            F("review_reason"), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("submitted_at"))),
-            long.TryParse(F("reviewed_at"), out var rv) ? DateTimeOffset.FromUnixTimeMilliseconds(rv) : null,
+        return new ApplicationRecord(applicationId, F(App.Account), F(App.Scenario), new ContactInfo(F(App.ContactEmail), F(App.ContactMobile), F(App.ContactName)),
+            new StoredDocument(Enum.Parse<DocumentKind>(F(App.LicenseType)), long.Parse(F(App.LicenseSize)), F(App.LicenseSha256)), F(App.LicenseName),
+            StoredWords.ToApplicationState(F(App.Status), applicationId),
+            F(App.ReviewReason), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F(App.SubmittedAt))),
+            long.TryParse(F(App.ReviewedAt), out var rv) ? DateTimeOffset.FromUnixTimeMilliseconds(rv) : null,
             history.Select(x => JsonSerializer.Deserialize<ApplicationHistoryEntry>((string)x!)!).ToList())
         {
             LicenseReads = reads.Select(x => JsonSerializer.Deserialize<LicenseReadEntry>((string)x!)!).ToList(),

@@ -29,6 +29,38 @@ public enum MerchantApplyOutcome { Filed, Duplicate, NoAccount, SubAccount, NotV
 /// <param name="ApplicationId">The filed or earlier application, the issued one, or the one waiting; else "".</param>
 public sealed record MerchantApplyResult(MerchantApplyOutcome Outcome, string ApplicationId);
 
+/// <summary>
+/// The field names of an enterprise hash (<c>{acct:M}:onb:enterprise:A</c>, docs/redis-keys.md): one source for
+/// <see cref="EnterpriseStore"/> and submit-enterprise-verification.lua (<c>F_ENT_*</c> in its preamble).
+/// </summary>
+public static class EnterpriseRecordFormat
+{
+    public const string CompanyName = "company_name", Code = "code", LegalRepresentative = "legal_representative",
+        VerifiedAt = "verified_at", UpdatedAt = "updated_at";
+
+    internal static readonly (string Name, object Value)[] Lua =
+    [
+        ("F_ENT_COMPANY_NAME", CompanyName), ("F_ENT_CODE", Code), ("F_ENT_LEGAL_REPRESENTATIVE", LegalRepresentative),
+        ("F_ENT_VERIFIED_AT", VerifiedAt), ("F_ENT_UPDATED_AT", UpdatedAt),
+    ];
+}
+
+/// <summary>
+/// The field names of a merchant-id application hash (<c>{acct:M}:onb:mid-app:ID</c>): one source for
+/// <see cref="EnterpriseStore"/>, <see cref="ApplyMerchantIdScript"/> and review-merchant-id.lua (<c>F_MID_*</c> in its preamble).
+/// </summary>
+public static class MerchantIdRecordFormat
+{
+    public const string Id = "id", Account = "account", Status = "status", SubmittedAt = "submitted_at", MerchantId = "merchant_id",
+        ReviewReason = "review_reason", Reviewer = "reviewer", ReviewedAt = "reviewed_at";
+
+    internal static readonly (string Name, object Value)[] Lua =
+    [
+        ("F_MID_STATUS", Status), ("F_MID_MERCHANT_ID", MerchantId), ("F_MID_REVIEW_REASON", ReviewReason), ("F_MID_REVIEWER", Reviewer),
+        ("F_MID_REVIEWED_AT", ReviewedAt),
+    ];
+}
+
 /// <summary>Lua names of reply words: <c>ST_</c> + the word in capitals.</summary>
 internal static class ReplyWords
 {
@@ -37,6 +69,16 @@ internal static class ReplyWords
 
     /// <summary>A 1|0 flag of a reply; null for anything else.</summary>
     public static bool? Flag(RedisResult r) => (long)r switch { 1 => true, 0 => false, _ => null };
+}
+
+/// <summary>A yes/no argument of a script: the contracts pass <see cref="Of"/>, the scripts compare with <c>ARG_TRUE</c> (<see cref="Lua"/>, in their preamble).</summary>
+internal static class ScriptFlag
+{
+    public const string True = "1", False = "0";
+
+    public static RedisValue Of(bool value) => value ? True : False;
+
+    public static readonly (string Name, object Value) Lua = ("ARG_TRUE", True);
 }
 
 /// <summary>submit-enterprise-verification.lua (R-ONB-4): records a verification once per key and flags the account.</summary>
@@ -49,7 +91,7 @@ public sealed class SubmitEnterpriseVerificationScript() : ScriptContract<Submit
     };
 
     private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(SubmitEnterpriseVerificationScript).Assembly, "submit-enterprise-verification.lua",
-        LuaPreamble.Of([.. StoredWords.Lua, .. ReplyWords.Lua(Outcomes)]));
+        LuaPreamble.Of([.. StoredWords.Lua, .. AccountRecordFormat.Lua, .. EnterpriseRecordFormat.Lua, .. ReplyWords.Lua(Outcomes)]));
 
     public static readonly SubmitEnterpriseVerificationScript Instance = new();
 
@@ -73,7 +115,7 @@ public sealed class ApplyMerchantIdScript() : ScriptContract<ApplyMerchantIdScri
     };
 
     private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(ApplyMerchantIdScript).Assembly, "apply-merchant-id.lua",
-        LuaPreamble.Of([.. StoredWords.Lua, .. ReplyWords.Lua(Outcomes)]));
+        LuaPreamble.Of([.. StoredWords.Lua, .. AccountRecordFormat.Lua, .. ReplyWords.Lua(Outcomes)]));
 
     public static readonly ApplyMerchantIdScript Instance = new();
 
@@ -87,7 +129,10 @@ public sealed class ApplyMerchantIdScript() : ScriptContract<ApplyMerchantIdScri
                 EnterpriseStore.AccountKey(r.AccountId), EnterpriseStore.IdemKey(r.AccountId, "mid", r.IdempotencyKey),
                 EnterpriseStore.MerchantAppKey(r.AccountId, r.ApplicationId), EnterpriseStore.MerchantAppsKey(r.AccountId),
             ],
-            [r.ApplicationId, now, "id", r.ApplicationId, "account", r.AccountId, "status", StoredWords.Of(MerchantIdState.Pending), "submitted_at", now]);
+            [
+                r.ApplicationId, now, MerchantIdRecordFormat.Id, r.ApplicationId, MerchantIdRecordFormat.Account, r.AccountId,
+                MerchantIdRecordFormat.Status, StoredWords.Of(MerchantIdState.Pending), MerchantIdRecordFormat.SubmittedAt, now,
+            ]);
     }
 
     public override MerchantApplyResult Parse(RedisResult reply)
@@ -101,7 +146,7 @@ public sealed class ApplyMerchantIdScript() : ScriptContract<ApplyMerchantIdScri
 public sealed class ReviewMerchantIdScript() : ScriptContract<ReviewMerchantIdScript.Request, ReviewMerchantIdScript.Result>(Loaded)
 {
     private static readonly OutboxScript Loaded = OutboxScript.FromResource(typeof(ReviewMerchantIdScript).Assembly, "review-merchant-id.lua",
-        LuaPreamble.Of([.. StoredWords.Lua, .. ReplyWords.Lua(ReviewApplicationScript.Outcomes)]));
+        LuaPreamble.Of([.. StoredWords.Lua, .. AccountRecordFormat.Lua, .. MerchantIdRecordFormat.Lua, .. ReplyWords.Lua(ReviewApplicationScript.Outcomes)]));
 
     public static readonly ReviewMerchantIdScript Instance = new();
 

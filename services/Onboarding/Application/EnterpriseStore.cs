@@ -1,6 +1,9 @@
 using FaceId.EventBus.Outbox;
 using FaceId.Redis;
 using StackExchange.Redis;
+using Acct = FaceId.Onboarding.Application.AccountRecordFormat;
+using Ent = FaceId.Onboarding.Application.EnterpriseRecordFormat;
+using Mid = FaceId.Onboarding.Application.MerchantIdRecordFormat;
 
 namespace FaceId.Onboarding.Application;
 
@@ -31,8 +34,8 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
         var h = await redis.HashGetAllAsync(EnterpriseKey(accountId));
         if (h.Length == 0) return null;
         var d = h.ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
-        return new EnterpriseVerificationRecord(accountId, d["company_name"], d["code"], d["legal_representative"],
-            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(d["verified_at"])));
+        return new EnterpriseVerificationRecord(accountId, d[Ent.CompanyName], d[Ent.Code], d[Ent.LegalRepresentative],
+            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(d[Ent.VerifiedAt])));
     }
 
     /// <summary>Runs apply-merchant-id.lua.</summary>
@@ -61,7 +64,7 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
     /// <summary>The account's issued merchant-id application, else its latest one, else null.</summary>
     public async Task<MerchantIdRecord?> GetLatestMerchantApplicationAsync(string accountId)
     {
-        var appId = await redis.HashGetAsync(AccountKey(accountId), "merchant_app");
+        var appId = await redis.HashGetAsync(AccountKey(accountId), Acct.MerchantApp);
         return appId.IsNull ? null : await ReadMerchantApplicationAsync(accountId, appId!);
     }
 
@@ -71,12 +74,12 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
         if (h.Length == 0) return null;
         var d = h.ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
         string F(string k) => d.GetValueOrDefault(k) ?? "";
-        return new MerchantIdRecord(applicationId, F("account"),
-            StoredWords.ToMerchantIdState(F("status"), applicationId),
-            F("merchant_id"), F("review_reason"), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("submitted_at"))),
-            long.TryParse(F("reviewed_at"), out var rv) ? DateTimeOffset.FromUnixTimeMilliseconds(rv) : null)
+        return new MerchantIdRecord(applicationId, F(Mid.Account),
+            StoredWords.ToMerchantIdState(F(Mid.Status), applicationId),
+            F(Mid.MerchantId), F(Mid.ReviewReason), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F(Mid.SubmittedAt))),
+            long.TryParse(F(Mid.ReviewedAt), out var rv) ? DateTimeOffset.FromUnixTimeMilliseconds(rv) : null)
         {
-            Reviewer = F("reviewer"),
+            Reviewer = F(Mid.Reviewer),
         };
     }
 

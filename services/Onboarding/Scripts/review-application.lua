@@ -2,7 +2,7 @@
 -- service only if it was never opened, and only then emits ServiceActivated: re-approvals,
 -- replays and racing reviewers never open it twice. Deciding an already decided application the
 -- same way returns it unchanged; the opposite decision is refused.
--- Positions, constants (ST_*, SVC_*, APP_*: a generated preamble) and the reply's meaning:
+-- Positions, constants (ST_*, SVC_*, APP_*, F_ACCT_*, F_APP_*: a generated preamble) and the reply's meaning:
 -- ReviewApplicationScript (AccountScripts.cs), the only place that knows them.
 -- KEYS: the account hash, the application hash, the account's outbox.
 -- ARGV: decision (APP_APPROVED|APP_REJECTED), reason, reviewer, now (ms), history entry JSON, price book, cycle,
@@ -10,27 +10,27 @@
 -- then the trace context (OutboxScript).
 -- Returns {ST_OK|ST_SAME|ST_CONFLICT|ST_MISSING, status, activated (1|0)}.
 -- #include lib-outbox.lua
-local status = redis.call('HGET', KEYS[2], 'status')
+local status = redis.call('HGET', KEYS[2], F_APP_STATUS)
 if not status then return {ST_MISSING, '', 0} end
 if status ~= APP_PENDING then
   if status == ARGV[1] then return {ST_SAME, status, 0} end
   return {ST_CONFLICT, status, 0}
 end
-redis.call('HSET', KEYS[2], 'status', ARGV[1], 'review_reason', ARGV[2], 'reviewer', ARGV[3], 'reviewed_at', ARGV[4])
+redis.call('HSET', KEYS[2], F_APP_STATUS, ARGV[1], F_APP_REVIEW_REASON, ARGV[2], F_APP_REVIEWER, ARGV[3], F_APP_REVIEWED_AT, ARGV[4])
 redis.call('RPUSH', KEYS[2] .. ':history', ARGV[5])
-redis.call('HDEL', KEYS[1], 'pending_application')
+redis.call('HDEL', KEYS[1], F_ACCT_PENDING_APPLICATION)
 local activated = 0
 if ARGV[1] == APP_APPROVED then
-  if redis.call('HEXISTS', KEYS[1], 'activated_at') == 0 then
-    redis.call('HSET', KEYS[1], 'state', SVC_OPENED, 'activated_at', ARGV[4], 'price_book', ARGV[6], 'cycle', ARGV[7])
+  if redis.call('HEXISTS', KEYS[1], F_ACCT_ACTIVATED_AT) == 0 then
+    redis.call('HSET', KEYS[1], F_ACCT_STATE, SVC_OPENED, F_ACCT_ACTIVATED_AT, ARGV[4], F_ACCT_PRICE_BOOK, ARGV[6], F_ACCT_CYCLE, ARGV[7])
     outbox_append(KEYS[3], ARGV[8], ARGV[9], ARGV[10], ARGV[4], ARGV[11])
     activated = 1
   else
-    redis.call('HSET', KEYS[1], 'state', SVC_OPENED)
+    redis.call('HSET', KEYS[1], F_ACCT_STATE, SVC_OPENED)
   end
 else
-  if redis.call('HEXISTS', KEYS[1], 'activated_at') == 0 then
-    redis.call('HSET', KEYS[1], 'state', SVC_NOT_APPLIED)
+  if redis.call('HEXISTS', KEYS[1], F_ACCT_ACTIVATED_AT) == 0 then
+    redis.call('HSET', KEYS[1], F_ACCT_STATE, SVC_NOT_APPLIED)
   end
 end
 outbox_append(KEYS[3], ARGV[12], ARGV[13], ARGV[14], ARGV[4], ARGV[15])

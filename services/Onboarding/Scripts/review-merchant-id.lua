@@ -6,7 +6,7 @@
 -- this step: only the pending-to-rejected change writes it, so it is published once.
 -- Deciding an already decided application the same way returns it unchanged; the opposite
 -- decision is refused.
--- Positions, constants (ST_*, APP_*: a generated preamble) and the reply's meaning:
+-- Positions, constants (ST_*, APP_*, F_ACCT_*, F_MID_*: a generated preamble) and the reply's meaning:
 -- ReviewMerchantIdScript (EnterpriseScripts.cs), the only place that knows them.
 -- KEYS: the account hash, the application hash, the account's outbox.
 -- ARGV: decision (APP_ISSUED|APP_REJECTED), reason, reviewer, now (ms), candidate merchant id,
@@ -14,7 +14,7 @@
 -- MerchantIdRejected topic, type, JSON, event id; then the trace context (OutboxScript).
 -- Returns {ST_OK|ST_SAME|ST_CONFLICT|ST_MISSING, status, issued now (1|0), an event written now (1|0)}.
 -- #include lib-outbox.lua
-local status = redis.call('HGET', KEYS[2], 'status')
+local status = redis.call('HGET', KEYS[2], F_MID_STATUS)
 if not status then return {ST_MISSING, '', 0, 0} end
 if status ~= APP_PENDING then
   if status == ARGV[1] then return {ST_SAME, status, 0, 0} end
@@ -22,18 +22,18 @@ if status ~= APP_PENDING then
 end
 local issued = 0
 if ARGV[1] == APP_ISSUED then
-  local existing = redis.call('HGET', KEYS[1], 'merchant_id')
+  local existing = redis.call('HGET', KEYS[1], F_ACCT_MERCHANT_ID)
   if existing then
-    redis.call('HSET', KEYS[2], 'merchant_id', existing)
+    redis.call('HSET', KEYS[2], F_MID_MERCHANT_ID, existing)
   else
-    redis.call('HSET', KEYS[1], 'merchant_id', ARGV[5], 'merchant_app', ARGV[10], 'merchant_issued_at', ARGV[4])
-    redis.call('HSET', KEYS[2], 'merchant_id', ARGV[5])
+    redis.call('HSET', KEYS[1], F_ACCT_MERCHANT_ID, ARGV[5], F_ACCT_MERCHANT_APP, ARGV[10], F_ACCT_MERCHANT_ISSUED_AT, ARGV[4])
+    redis.call('HSET', KEYS[2], F_MID_MERCHANT_ID, ARGV[5])
     outbox_append(KEYS[3], ARGV[6], ARGV[7], ARGV[8], ARGV[4], ARGV[9])
     issued = 1
   end
 else
   outbox_append(KEYS[3], ARGV[11], ARGV[12], ARGV[13], ARGV[4], ARGV[14])
 end
-redis.call('HSET', KEYS[2], 'status', ARGV[1], 'review_reason', ARGV[2], 'reviewer', ARGV[3], 'reviewed_at', ARGV[4])
-if redis.call('HGET', KEYS[1], 'merchant_pending') == ARGV[10] then redis.call('HDEL', KEYS[1], 'merchant_pending') end
+redis.call('HSET', KEYS[2], F_MID_STATUS, ARGV[1], F_MID_REVIEW_REASON, ARGV[2], F_MID_REVIEWER, ARGV[3], F_MID_REVIEWED_AT, ARGV[4])
+if redis.call('HGET', KEYS[1], F_ACCT_MERCHANT_PENDING) == ARGV[10] then redis.call('HDEL', KEYS[1], F_ACCT_MERCHANT_PENDING) end
 return {ST_OK, ARGV[1], issued, ARGV[1] == APP_REJECTED and 1 or issued}

@@ -3,6 +3,7 @@ using FaceId.Onboarding.Application.Notifications;
 using FaceId.Onboarding.Application.Webhooks;
 using FaceId.Redis;
 using FaceId.TestKit;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Xunit;
 
@@ -66,8 +67,75 @@ public sealed class WebhookScriptTests(RedisFixture redis) : IClassFixture<Redis
         Assert.True(await WebhookRedeliverScript.Instance.RoundTripAsync(Db, new(main, "we_1", "msg_1", Now.AddMinutes(1))));
         Assert.Equal([WebhookWords.Pending, "2"], (await Db.HashGetAsync(WebhookStore.DeliveryKey(main, "msg_1"), ["state", "round_start"])).Select(v => (string?)v));
         Assert.Equal(new WebhookRecordAttemptScript.Result(WebhookStore.AttemptOutcome.Delivered, false),
-            await WebhookRecordAttemptScript.Instance.RoundTripAsync(Db, Attempt(d with { Attempts = 2 }, true, null)));
+            await WebhookRecordAttemptScript.Instance.RoundTripAsync(Db, Attempt(d with { Attempts = 2, Redeliveries = 1 }, true, null)));
         Assert.Equal(WebhookWords.Delivered, (string?)await Db.HashGetAsync(WebhookStore.DeliveryKey(main, "msg_1"), "state"));
+    }
+
+    /// <summary>
+    /// A redelivery asked for while an attempt is in flight (after the claimant read the delivery, before it recorded
+    /// the attempt): the record keeps the attempt but leaves the delivery pending in a new round, so it is sent again.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_redelivery_during_an_attempt_in_flight_leaves_the_delivery_pending_for_another_attempt(bool success)
+    {
+        var main = TestIds.New("acct");
+        await WebhookCreateScript.Instance.RunAsync(Db, new("k", Endpoint(main, "we_1"), 20));
+        var claimed = Delivery(main, "we_1", "msg_4");
+        await WebhookEnqueueScript.Instance.RunAsync(Db, new(claimed, Retention, 1000));
+        var redeliveredAt = Now.AddSeconds(1);
+        Assert.True(await WebhookRedeliverScript.Instance.RoundTripAsync(Db, new(main, "we_1", "msg_4", redeliveredAt)));
+
+        Assert.Equal(new WebhookRecordAttemptScript.Result(WebhookStore.AttemptOutcome.Redelivered, false),
+            await WebhookRecordAttemptScript.Instance.RoundTripAsync(Db, Attempt(claimed, success, Now.AddSeconds(5))));
+        var key = WebhookStore.DeliveryKey(main, "msg_4");
+        Assert.Equal([WebhookWords.Pending, redeliveredAt.ToUnixTimeMilliseconds().ToString(), "1", "1", "1"],
+            (await Db.HashGetAsync(key, ["state", "next_at", "attempts", "round_start", "redeliveries"])).Select(v => (string?)v));
+
+        var again = await new WebhookStore(Db, Options.Create(new WebhookOptions())).GetDeliveryAsync(main, "msg_4");
+        Assert.Equal((1, 1, 0), (again!.Attempts, again.Redeliveries, again.AttemptsThisRound));
+        Assert.Equal(new WebhookRecordAttemptScript.Result(WebhookStore.AttemptOutcome.Delivered, false),
+            await WebhookRecordAttemptScript.Instance.RoundTripAsync(Db, Attempt(again, true, null)));
+        Assert.Equal(2, await Db.ListLengthAsync(WebhookStore.AttemptsKey(main, "msg_4")));
+    }
+
+    /// <summary>
+    /// What the scripts write under the delivery's and endpoint's field names (F_DL_*, F_EP_* from their RecordFormat) the
+    /// store reads back under the same C# names, and the stored names are the documented ones (docs/redis-keys.md).
+    /// </summary>
+    [Fact]
+    public async Task Records_written_by_the_scripts_read_back_through_the_store_under_the_documented_field_names()
+    {
+        var main = TestIds.New("acct");
+        var store = new WebhookStore(Db, Options.Create(new WebhookOptions()));
+        var endpoint = Endpoint(main, "we_1") with { Description = "orders", PreviousSecret = "whsec_old", PreviousSecretUntil = Now.AddDays(1) };
+        await WebhookCreateScript.Instance.RunAsync(Db, new("k", endpoint, 20));
+        var readEndpoint = await store.GetEndpointAsync(main, "we_1");
+        Assert.Equal(endpoint.EventTypes, readEndpoint!.EventTypes);
+        Assert.Equal(endpoint, readEndpoint with { EventTypes = endpoint.EventTypes });
+        Assert.Equal(["created_at", "description", "disabled_reason", "enabled", "events", "failures", "previous_secret", "previous_until", "secret", "updated_at", "url"],
+            (await Db.HashKeysAsync(WebhookStore.EndpointKey(main, "we_1"))).Select(k => (string)k!).Order());
+
+        var delivery = Delivery(main, "we_1", "msg_5") with { TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", TraceState = "k=v" };
+        await WebhookEnqueueScript.Instance.RunAsync(Db, new(delivery, Retention, 1000));
+        Assert.Equal(delivery, (await store.GetDeliveryAsync(main, "msg_5"))! with { Log = delivery.Log });
+        Assert.Equal(["attempts", "created_at", "endpoint", "event_id", "next_at", "payload", "round_start", "state", "traceparent", "tracestate", "type"],
+            (await Db.HashKeysAsync(WebhookStore.DeliveryKey(main, "msg_5"))).Select(k => (string)k!).Order());
+
+        await WebhookRecordAttemptScript.Instance.RunAsync(Db, Attempt(delivery, false, Now.AddSeconds(5), threshold: 1));
+        var retried = await store.GetDeliveryAsync(main, "msg_5");
+        Assert.Equal((WebhookDeliveryState.Pending, Now.AddSeconds(5), 1, 500), (retried!.State, retried.NextAttemptAt, retried.Attempts, retried.Log.Single().StatusCode));
+        var disabled = await store.GetEndpointAsync(main, "we_1");
+        Assert.Equal((false, WebhookWords.DisabledFailing, 1), (disabled!.Enabled, disabled.DisabledReason, disabled.Failures));
+
+        await WebhookRedeliverScript.Instance.RunAsync(Db, new(main, "we_1", "msg_5", Now.AddMinutes(1)));
+        var redelivered = await store.GetDeliveryAsync(main, "msg_5");
+        Assert.Equal((Now.AddMinutes(1), 1, 1, 0), (redelivered!.NextAttemptAt, redelivered.RoundStart, redelivered.Redeliveries, redelivered.AttemptsThisRound));
+        await WebhookRecordAttemptScript.Instance.RunAsync(Db, Attempt(redelivered, true, null));
+        var delivered = await store.GetDeliveryAsync(main, "msg_5");
+        Assert.Equal((WebhookDeliveryState.Delivered, (DateTimeOffset?)null, 2), (delivered!.State, delivered.NextAttemptAt, delivered.Attempts));
+        Assert.Equal(0, (await store.GetEndpointAsync(main, "we_1"))!.Failures);
     }
 
     [Fact]

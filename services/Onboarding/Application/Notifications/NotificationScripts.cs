@@ -59,7 +59,7 @@ public sealed record InboxListing(int UnreadCount, int Total, IReadOnlyList<Inbo
 /// <summary>list-inbox.lua: one consistent page of a main account's inbox, newest first, with the unread count.</summary>
 public sealed class ListInboxScript() : ScriptContract<ListInboxScript.Request, InboxListing>(Loaded)
 {
-    private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(ListInboxScript).Assembly, "list-inbox.lua");
+    private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(ListInboxScript).Assembly, "list-inbox.lua", LuaPreamble.Of(ScriptFlag.Lua));
 
     public static readonly ListInboxScript Instance = new();
 
@@ -67,7 +67,7 @@ public sealed class ListInboxScript() : ScriptContract<ListInboxScript.Request, 
 
     public override ScriptCall Bind(Request r) => new(
         [NotificationStore.InboxKey(r.Main), NotificationStore.UnreadKey(r.Main), NotificationStore.MessagesKey(r.Main)],
-        [r.UnreadOnly ? 1 : 0, r.Offset, r.Count]);
+        [ScriptFlag.Of(r.UnreadOnly), r.Offset, r.Count]);
 
     public override InboxListing Parse(RedisResult reply)
     {

@@ -106,6 +106,8 @@ public sealed class WebhookDeliveryWorker(
                 WebhookTelemetry.GaveUp.Add(1, tags);
                 await store.ReleaseDueAsync(member, claimedUntil);
                 break;
+            case WebhookStore.AttemptOutcome.Redelivered:
+                break; // the redelivery made it due now, for the attempt it asked for
             default:
                 await store.ReleaseDueAsync(member, claimedUntil);
                 break;

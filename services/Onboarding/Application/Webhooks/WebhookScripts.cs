@@ -2,6 +2,7 @@ using System.Text.Json;
 using FaceId.Onboarding.Application.Notifications;
 using FaceId.Redis;
 using StackExchange.Redis;
+using F = FaceId.Onboarding.Application.Webhooks.WebhookDeliveryRecordFormat;
 
 namespace FaceId.Onboarding.Application.Webhooks;
 
@@ -32,8 +33,43 @@ public static class WebhookWords
         ("IDEM_TTL_S", (long)IdempotencyRetention.TotalSeconds),
     ];
 
-    internal static RedisScript Load(string name) =>
-        RedisScript.FromResource(typeof(WebhookWords).Assembly, name, LuaPreamble.Of(Lua));
+    /// <summary>A webhook script with its preamble: these words, the endpoint's and delivery's field names, and <paramref name="more"/>.</summary>
+    internal static RedisScript Load(string name, params (string Name, object Value)[] more) =>
+        RedisScript.FromResource(typeof(WebhookWords).Assembly, name,
+            LuaPreamble.Of([.. Lua, .. WebhookDeliveryRecordFormat.Lua, .. WebhookEndpointRecordFormat.Lua, .. more]));
+}
+
+/// <summary>
+/// The field names of a webhook endpoint hash (docs/redis-keys.md): one source for <see cref="WebhookStore"/>
+/// and the scripts (<c>F_EP_*</c> in their preamble).
+/// </summary>
+public static class WebhookEndpointRecordFormat
+{
+    public const string Url = "url", Events = "events", Description = "description", Enabled = "enabled", DisabledReason = "disabled_reason",
+        CreatedAt = "created_at", UpdatedAt = "updated_at", Secret = "secret", PreviousSecret = "previous_secret",
+        PreviousUntil = "previous_until", Failures = "failures";
+
+    internal static readonly (string Name, object Value)[] Lua =
+    [
+        ("F_EP_ENABLED", Enabled), ("F_EP_DISABLED_REASON", DisabledReason), ("F_EP_UPDATED_AT", UpdatedAt), ("F_EP_FAILURES", Failures),
+    ];
+}
+
+/// <summary>
+/// The field names of a webhook delivery hash (docs/redis-keys.md): one source for <see cref="WebhookStore"/>,
+/// <see cref="WebhookEnqueueScript"/> and the scripts (<c>F_DL_*</c> in their preamble).
+/// </summary>
+public static class WebhookDeliveryRecordFormat
+{
+    public const string Endpoint = "endpoint", EventId = "event_id", Type = "type", Payload = "payload", State = "state",
+        CreatedAt = "created_at", NextAt = "next_at", Attempts = "attempts", RoundStart = "round_start",
+        TraceParent = "traceparent", TraceState = "tracestate", Redeliveries = "redeliveries";
+
+    internal static readonly (string Name, object Value)[] Lua =
+    [
+        ("F_DL_ENDPOINT", Endpoint), ("F_DL_STATE", State), ("F_DL_NEXT_AT", NextAt), ("F_DL_ATTEMPTS", Attempts), ("F_DL_ROUND_START", RoundStart),
+        ("F_DL_REDELIVERIES", Redeliveries),
+    ];
 }
 
 public enum EndpointCreateOutcome { Created, Replayed, Limit }
@@ -49,8 +85,7 @@ public sealed class WebhookCreateScript() : ScriptContract<WebhookCreateScript.R
         ["created"] = EndpointCreateOutcome.Created, ["replayed"] = EndpointCreateOutcome.Replayed, ["limit"] = EndpointCreateOutcome.Limit,
     };
 
-    private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(WebhookCreateScript).Assembly, "webhook-create.lua",
-        LuaPreamble.Of([.. WebhookWords.Lua, .. ReplyWords.Lua(Outcomes)]));
+    private static readonly RedisScript Loaded = WebhookWords.Load("webhook-create.lua", [.. ReplyWords.Lua(Outcomes)]);
 
     public static readonly WebhookCreateScript Instance = new();
 
@@ -88,9 +123,9 @@ public sealed class WebhookEnqueueScript() : ScriptContract<WebhookEnqueueScript
             [WebhookStore.DeliveryKey(d.AccountId, d.Id), WebhookStore.LogKey(d.AccountId, d.EndpointId)],
             [
                 d.Id, created, (long)r.Retention.TotalSeconds, r.LogLength,
-                "endpoint", d.EndpointId, "event_id", d.EventId, "type", d.EventType, "payload", d.Payload, "state", WebhookWords.Pending,
-                "created_at", created, "next_at", created, "attempts", 0, "round_start", 0,
-                "traceparent", d.TraceParent, "tracestate", d.TraceState,
+                F.Endpoint, d.EndpointId, F.EventId, d.EventId, F.Type, d.EventType, F.Payload, d.Payload, F.State, WebhookWords.Pending,
+                F.CreatedAt, created, F.NextAt, created, F.Attempts, 0, F.RoundStart, 0,
+                F.TraceParent, d.TraceParent, F.TraceState, d.TraceState,
             ]);
     }
 
@@ -136,15 +171,17 @@ public sealed class WebhookRecordAttemptScript() : ScriptContract<WebhookRecordA
     private static readonly Dictionary<string, WebhookStore.AttemptOutcome> Outcomes = new()
     {
         ["delivered"] = WebhookStore.AttemptOutcome.Delivered, ["retry"] = WebhookStore.AttemptOutcome.Retry,
-        ["failed"] = WebhookStore.AttemptOutcome.Failed, ["stale"] = WebhookStore.AttemptOutcome.Stale,
+        ["failed"] = WebhookStore.AttemptOutcome.Failed, ["redelivered"] = WebhookStore.AttemptOutcome.Redelivered,
+        ["stale"] = WebhookStore.AttemptOutcome.Stale,
     };
 
-    private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(WebhookRecordAttemptScript).Assembly, "webhook-record-attempt.lua",
-        LuaPreamble.Of([.. WebhookWords.Lua, .. ReplyWords.Lua(Outcomes)]));
+    private static readonly RedisScript Loaded = WebhookWords.Load("webhook-record-attempt.lua", [.. ReplyWords.Lua(Outcomes), ScriptFlag.Lua]);
 
     public static readonly WebhookRecordAttemptScript Instance = new();
 
-    /// <param name="Delivery">The delivery as the claimant read it (its attempts detect a stale claim).</param>
+    /// <param name="Delivery">
+    /// The delivery as the claimant read it: its attempts detect a stale claim, its redeliveries one asked for while this attempt was in flight.
+    /// </param>
     /// <param name="NextAt">The next attempt's time; null when the schedule is used up.</param>
     /// <param name="DisabledNotice">The inbox notice if this attempt disables the endpoint.</param>
     public sealed record Request(
@@ -162,9 +199,9 @@ public sealed class WebhookRecordAttemptScript() : ScriptContract<WebhookRecordA
                 NotificationStore.InboxKey(d.AccountId), NotificationStore.UnreadKey(d.AccountId), NotificationStore.MessagesKey(d.AccountId),
             ],
             [
-                d.Attempts, JsonSerializer.Serialize(r.Attempt), r.Success ? 1 : 0, r.NextAt?.ToUnixTimeMilliseconds().ToString() ?? "",
+                d.Attempts, JsonSerializer.Serialize(r.Attempt), ScriptFlag.Of(r.Success), r.NextAt?.ToUnixTimeMilliseconds().ToString() ?? "",
                 r.FailureThreshold, r.Now.ToUnixTimeMilliseconds(), NotificationStore.MessageIdFor(r.DisabledNotice.EventId),
-                NotificationStore.MessageJson(r.DisabledNotice, r.Now), (long)r.Retention.TotalSeconds,
+                NotificationStore.MessageJson(r.DisabledNotice, r.Now), (long)r.Retention.TotalSeconds, d.Redeliveries,
             ]);
     }
 

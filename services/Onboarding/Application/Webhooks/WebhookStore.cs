@@ -5,6 +5,8 @@ using FaceId.Onboarding.Application.Notifications;
 using FaceId.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Dl = FaceId.Onboarding.Application.Webhooks.WebhookDeliveryRecordFormat;
+using Ep = FaceId.Onboarding.Application.Webhooks.WebhookEndpointRecordFormat;
 
 namespace FaceId.Onboarding.Application.Webhooks;
 
@@ -30,6 +32,9 @@ public sealed record WebhookDeliveryRecord(
 {
     /// <summary>Attempts made in the current round (a manual redelivery starts a new round).</summary>
     public int AttemptsThisRound => Attempts - RoundStart;
+
+    /// <summary>Manual redeliveries asked for so far: the worker's record of an attempt compares it to tell one asked for meanwhile.</summary>
+    public int Redeliveries { get; init; }
 }
 
 /// <summary>
@@ -107,20 +112,20 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
 
     internal static IEnumerable<(string Name, string Value)> Fields(WebhookEndpointRecord e) =>
     [
-        ("url", e.Url), ("events", string.Join(',', e.EventTypes)), ("description", e.Description),
-        ("enabled", e.Enabled ? WebhookWords.Enabled : WebhookWords.Disabled), ("disabled_reason", e.DisabledReason),
-        ("created_at", e.CreatedAt.ToUnixTimeMilliseconds().ToString()), ("updated_at", e.UpdatedAt.ToUnixTimeMilliseconds().ToString()),
-        ("secret", e.Secret), ("previous_secret", e.PreviousSecret),
-        ("previous_until", e.PreviousSecretUntil?.ToUnixTimeMilliseconds().ToString() ?? ""), ("failures", e.Failures.ToString()),
+        (Ep.Url, e.Url), (Ep.Events, string.Join(',', e.EventTypes)), (Ep.Description, e.Description),
+        (Ep.Enabled, e.Enabled ? WebhookWords.Enabled : WebhookWords.Disabled), (Ep.DisabledReason, e.DisabledReason),
+        (Ep.CreatedAt, e.CreatedAt.ToUnixTimeMilliseconds().ToString()), (Ep.UpdatedAt, e.UpdatedAt.ToUnixTimeMilliseconds().ToString()),
+        (Ep.Secret, e.Secret), (Ep.PreviousSecret, e.PreviousSecret),
+        (Ep.PreviousUntil, e.PreviousSecretUntil?.ToUnixTimeMilliseconds().ToString() ?? ""), (Ep.Failures, e.Failures.ToString()),
     ];
 
     private static WebhookEndpointRecord ToEndpoint(string main, string id, Dictionary<string, string> h)
     {
         string F(string k) => h.GetValueOrDefault(k, "");
         static DateTimeOffset Ms(string s) => DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(s));
-        return new WebhookEndpointRecord(id, main, F("url"), F("events").Split(',', StringSplitOptions.RemoveEmptyEntries), F("description"),
-            F("enabled") == WebhookWords.Enabled, F("disabled_reason"), Ms(F("created_at")), Ms(F("updated_at")), F("secret"), F("previous_secret"),
-            F("previous_until") is { Length: > 0 } u ? Ms(u) : null, int.TryParse(F("failures"), out var n) ? n : 0);
+        return new WebhookEndpointRecord(id, main, F(Ep.Url), F(Ep.Events).Split(',', StringSplitOptions.RemoveEmptyEntries), F(Ep.Description),
+            F(Ep.Enabled) == WebhookWords.Enabled, F(Ep.DisabledReason), Ms(F(Ep.CreatedAt)), Ms(F(Ep.UpdatedAt)), F(Ep.Secret), F(Ep.PreviousSecret),
+            F(Ep.PreviousUntil) is { Length: > 0 } u ? Ms(u) : null, int.TryParse(F(Ep.Failures), out var n) ? n : 0);
     }
 
     // ---- deliveries
@@ -139,12 +144,15 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
         var f = h.ToDictionary(x => (string)x.Name!, x => (string)x.Value!);
         string F(string k) => f.GetValueOrDefault(k, "");
         var log = (await redis.ListRangeAsync(AttemptsKey(main, id))).Select(j => JsonSerializer.Deserialize<WebhookAttemptRecord>((string)j!)!).ToList();
-        return new WebhookDeliveryRecord(id, main, F("endpoint"), F("event_id"), F("type"), F("payload"),
-            WebhookWords.DeliveryStates.TryGetValue(F("state"), out var state) ? state
-                : throw new InvalidOperationException($"unknown stored state '{F("state")}' of webhook delivery {id}"),
-            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F("created_at"))),
-            F("next_at") is { Length: > 0 } n ? DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(n)) : null,
-            int.Parse(F("attempts")), int.TryParse(F("round_start"), out var rs) ? rs : 0, F("traceparent"), F("tracestate"), log);
+        return new WebhookDeliveryRecord(id, main, F(Dl.Endpoint), F(Dl.EventId), F(Dl.Type), F(Dl.Payload),
+            WebhookWords.DeliveryStates.TryGetValue(F(Dl.State), out var state) ? state
+                : throw new InvalidOperationException($"unknown stored state '{F(Dl.State)}' of webhook delivery {id}"),
+            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(F(Dl.CreatedAt))),
+            F(Dl.NextAt) is { Length: > 0 } n ? DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(n)) : null,
+            int.Parse(F(Dl.Attempts)), int.TryParse(F(Dl.RoundStart), out var rs) ? rs : 0, F(Dl.TraceParent), F(Dl.TraceState), log)
+        {
+            Redeliveries = int.TryParse(F(Dl.Redeliveries), out var rd) ? rd : 0,
+        };
     }
 
     /// <summary>A page of an endpoint's deliveries, newest first.</summary>
@@ -162,14 +170,14 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
     public async Task ResumePendingAsync(string main, string endpointId, DateTimeOffset now)
     {
         foreach (var id in await redis.SortedSetRangeByRankAsync(LogKey(main, endpointId)))
-            if (await redis.HashGetAsync(DeliveryKey(main, id!), "state") == WebhookWords.Pending)
+            if (await redis.HashGetAsync(DeliveryKey(main, id!), Dl.State) == WebhookWords.Pending)
                 await redis.SortedSetAddAsync(DueKey, DueMember(main, id!), now.ToUnixTimeMilliseconds());
     }
 
     /// <summary>Makes a delivery of this endpoint pending and due now; false when there is none.</summary>
     public async Task<bool> RedeliverAsync(string main, string endpointId, string deliveryId, DateTimeOffset now)
     {
-        if (await redis.HashGetAsync(DeliveryKey(main, deliveryId), "endpoint") != endpointId) return false;
+        if (await redis.HashGetAsync(DeliveryKey(main, deliveryId), Dl.Endpoint) != endpointId) return false;
         await redis.SortedSetAddAsync(DueKey, DueMember(main, deliveryId), now.ToUnixTimeMilliseconds());
         return await WebhookRedeliverScript.Instance.RunAsync(redis, new(main, endpointId, deliveryId, now));
     }
@@ -189,7 +197,11 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
 
     public Task RescheduleAsync(string member, DateTimeOffset at) => redis.SortedSetAddAsync(DueKey, member, at.ToUnixTimeMilliseconds());
 
-    public enum AttemptOutcome { Delivered, Retry, Failed, Stale }
+    /// <summary>
+    /// What recording an attempt did; <see cref="AttemptOutcome.Redelivered"/>: a redelivery was asked for while the
+    /// attempt was in flight, so the delivery stays pending and due for the attempt the redelivery asked for.
+    /// </summary>
+    public enum AttemptOutcome { Delivered, Retry, Failed, Redelivered, Stale }
 
     /// <summary>Records an attempt (see webhook-record-attempt.lua); <paramref name="disabledNotice"/> goes to the inbox if this attempt disables the endpoint.</summary>
     public async Task<(AttemptOutcome Outcome, bool EndpointDisabled)> RecordAttemptAsync(

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using FaceId.Common;
 using Microsoft.Extensions.Options;
+using Ep = FaceId.Onboarding.Application.Webhooks.WebhookEndpointRecordFormat;
 
 namespace FaceId.Onboarding.Application.Webhooks;
 
@@ -50,10 +51,10 @@ public sealed class WebhooksApplication(
         v.ThrowIfInvalid();
         var checkedUrl = string.IsNullOrEmpty(url) ? null : await addresses.CheckUrlAsync("url", url, ct);
         await RequireEndpointAsync(accountId, endpointId);
-        var fields = new List<(string, StackExchange.Redis.RedisValue)> { ("updated_at", time.GetUtcNow().ToUnixTimeMilliseconds()) };
-        if (checkedUrl is not null) fields.Add(("url", checkedUrl.AbsoluteUri));
-        if (eventTypes.Count > 0) fields.Add(("events", string.Join(',', eventTypes.Distinct())));
-        if (!string.IsNullOrEmpty(description)) fields.Add(("description", description));
+        var fields = new List<(string, StackExchange.Redis.RedisValue)> { (Ep.UpdatedAt, time.GetUtcNow().ToUnixTimeMilliseconds()) };
+        if (checkedUrl is not null) fields.Add((Ep.Url, checkedUrl.AbsoluteUri));
+        if (eventTypes.Count > 0) fields.Add((Ep.Events, string.Join(',', eventTypes.Distinct())));
+        if (!string.IsNullOrEmpty(description)) fields.Add((Ep.Description, description));
         return await WriteAsync(accountId, endpointId, [.. fields]);
     }
 
@@ -64,8 +65,8 @@ public sealed class WebhooksApplication(
         await RequireEndpointAsync(accountId, endpointId);
         var now = time.GetUtcNow();
         var endpoint = enabled
-            ? await WriteAsync(accountId, endpointId, ("enabled", WebhookWords.Enabled), ("disabled_reason", ""), ("failures", 0), ("updated_at", now.ToUnixTimeMilliseconds()))
-            : await WriteAsync(accountId, endpointId, ("enabled", WebhookWords.Disabled), ("disabled_reason", WebhookWords.DisabledByCustomer), ("updated_at", now.ToUnixTimeMilliseconds()));
+            ? await WriteAsync(accountId, endpointId, (Ep.Enabled, WebhookWords.Enabled), (Ep.DisabledReason, ""), (Ep.Failures, 0), (Ep.UpdatedAt, now.ToUnixTimeMilliseconds()))
+            : await WriteAsync(accountId, endpointId, (Ep.Enabled, WebhookWords.Disabled), (Ep.DisabledReason, WebhookWords.DisabledByCustomer), (Ep.UpdatedAt, now.ToUnixTimeMilliseconds()));
         if (enabled) await store.ResumePendingAsync(accountId, endpointId, now);
         return endpoint;
     }
@@ -87,8 +88,8 @@ public sealed class WebhooksApplication(
         var now = time.GetUtcNow();
         var grace = graceSeconds == 0 ? options.Value.RotationGraceSeconds : graceSeconds;
         var secret = NewSecret();
-        var endpoint = await WriteAsync(accountId, endpointId, ("secret", secret), ("previous_secret", current.Secret),
-            ("previous_until", now.AddSeconds(grace).ToUnixTimeMilliseconds()), ("updated_at", now.ToUnixTimeMilliseconds()));
+        var endpoint = await WriteAsync(accountId, endpointId, (Ep.Secret, secret), (Ep.PreviousSecret, current.Secret),
+            (Ep.PreviousUntil, now.AddSeconds(grace).ToUnixTimeMilliseconds()), (Ep.UpdatedAt, now.ToUnixTimeMilliseconds()));
         return (endpoint, secret);
     }
 
