@@ -116,8 +116,8 @@ public sealed class AccountsTests(PlatformFixture platform) : IDisposable
         Assert.Matches(@"^\S+$", applicationId);
         Assert.Equal("", submit.Err);
 
-        var pending = (await platform.RunAsync("applications", "list-pending", "--json")).AssertExit(ExitCodes.Ok).Json<ListApplicationsResponse>();
-        var queued = Assert.Single(pending.Applications, a => a.ApplicationId == applicationId);
+        var pending = (await platform.RunAsync("applications", "list-pending", "--json")).AssertExit(ExitCodes.Ok).Json<ListPendingApplicationsResponse>();
+        var queued = Assert.Single(pending.Applications, p => p.Application.ApplicationId == applicationId).Application;
         Assert.Equal(accountId, queued.AccountId);
         Assert.Equal(DocumentType.Png, queued.License.Type);
         Assert.Equal(new FileInfo(license).Length, queued.License.SizeBytes);
@@ -175,8 +175,8 @@ public sealed class AccountsTests(PlatformFixture platform) : IDisposable
             Assert.Contains(message, line);
             Assert.Equal("", result.Out);
         }
-        var none = (await platform.RunAsync("applications", "list-pending", "--json")).AssertExit(ExitCodes.Ok).Json<ListApplicationsResponse>();
-        Assert.DoesNotContain(none.Applications, a => a.AccountId == accountId);
+        var none = (await platform.RunAsync("applications", "list-pending", "--json")).AssertExit(ExitCodes.Ok).Json<ListPendingApplicationsResponse>();
+        Assert.DoesNotContain(none.Applications, p => p.Application.AccountId == accountId);
 
         // Not a PDF, JPEG or PNG: the server names the field (exit 3).
         var text = Path.Combine(_dir, "license.txt");

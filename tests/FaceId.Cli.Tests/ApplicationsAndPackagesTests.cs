@@ -21,16 +21,19 @@ public sealed class ApplicationsAndPackagesTests(PlatformFixture platform)
         Assert.Contains(applicationId, pending.Out);
         Assert.Contains(accountId, pending.Out);
         Assert.Contains("PNG", pending.Out);
-        var pendingJson = (await platform.RunAsync("applications", "list-pending", "--json")).AssertExit(ExitCodes.Ok);
-        var queued = Assert.Single(pendingJson.Json<ListApplicationsResponse>().Applications, a => a.ApplicationId == applicationId);
-        Assert.Equal(ApplicationStatus.Pending, queued.Status);
+        Assert.Contains("0 of 3", pending.Out); // its age, as Onboarding answers it: submitted today
+        var pendingJson = (await platform.RunAsync("applications", "list-pending", "--json")).AssertExit(ExitCodes.Ok).Json<ListPendingApplicationsResponse>();
+        var queued = Assert.Single(pendingJson.Applications, p => p.Application.ApplicationId == applicationId);
+        Assert.Equal(ApplicationStatus.Pending, queued.Application.Status);
+        Assert.Equal((0, false), (queued.AgeWorkingDays, queued.Overdue));
+        Assert.Equal(3, pendingJson.TargetWorkingDays);
 
         var approve = (await platform.RunAsync("applications", "approve", applicationId, "--reviewer", "ops-1", "--key", TestIds.New("review"))).AssertExit(ExitCodes.Ok);
         Assert.Contains("APPROVED", approve.Out);
         Assert.Contains("ops-1", approve.Out);
         Assert.Equal("", approve.Err);
         var after = (await platform.RunAsync("applications", "list-pending", "--json")).AssertExit(ExitCodes.Ok);
-        Assert.DoesNotContain(after.Json<ListApplicationsResponse>().Applications, a => a.ApplicationId == applicationId);
+        Assert.DoesNotContain(after.Json<ListPendingApplicationsResponse>().Applications, p => p.Application.ApplicationId == applicationId);
 
         // The trial arrives over the event bus (ServiceActivated → Packages).
         var list = await Eventually.GetAsync(

@@ -24,6 +24,14 @@ public sealed class ReviewerTests(ConsolePlatform platform)
         await Expect(row).ToHaveCountAsync(1);
         await Expect(row).ToHaveAttributeAsync("data-age-working-days", "0"); // submitted today
         await Expect(row).ToHaveAttributeAsync("data-overdue", "false");
+        // R-ONB-1: the queue is ListPendingApplications' answer: the same applications, in its order (oldest first), with its ages and target.
+        var queue = await new OnboardingService.OnboardingServiceClient(onboarding).ListPendingApplicationsAsync(new ListPendingApplicationsRequest());
+        var rows = page.Locator("#pending-applications tr[data-application-id]");
+        await Expect(rows).ToHaveCountAsync(queue.Applications.Count);
+        Assert.Equal(queue.Applications.Select(q => $"{q.Application.ApplicationId}|{q.AgeWorkingDays}|{q.Overdue.ToString().ToLowerInvariant()}"),
+            await rows.EvaluateAllAsync<string[]>("rows => rows.map(r => [r.dataset.applicationId, r.dataset.ageWorkingDays, r.dataset.overdue].join('|'))"));
+        await Expect(page.Locator("#review-target")).ToHaveAttributeAsync("data-target-working-days", queue.TargetWorkingDays.ToString());
+        Assert.Equal(3, queue.TargetWorkingDays);
         await ConsolePlatform.ScreenshotAsync(page, "review-queue");
 
         await row.Locator("a").ClickAsync();
@@ -100,6 +108,7 @@ public sealed class ReviewerTests(ConsolePlatform platform)
         var ids = queue.Select(q => q.Request.ApplicationId).ToList();
         Assert.True(ids.IndexOf(first.ApplicationId) < ids.IndexOf(second.ApplicationId), "oldest first");
         await Expect(page.Locator($"tr[data-application-id='{first.ApplicationId}']")).ToHaveAttributeAsync("data-age-working-days", "0"); // filed today
+        await Expect(page.Locator("#review-target")).ToHaveAttributeAsync("data-target-working-days", "3");
         await ConsolePlatform.ScreenshotAsync(page, "review-merchant-ids");
 
         // One request: the enterprise it was verified as, approve, and its history.

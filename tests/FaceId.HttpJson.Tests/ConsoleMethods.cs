@@ -85,6 +85,10 @@ public static class ConsoleMethods
             a => Request.Get($"{Acct(a)}/balance"),
             (a, j) => (string?)j["accountId"] == a.AccountId,
             _ => MalformedAccountId("/balance")),
+        new("FaceId.Billing", "ListTopUps",
+            a => Request.Get($"{Acct(a)}/top-ups"),
+            (a, j) => j["topUps"]!.AsArray().Any(t => (string?)t!["idempotencyKey"] == a.TopUpKey && t["amountFen"]!.ToString() == HttpPlatform.TopUpFen.ToString()),
+            a => BadPageSize(a, "/top-ups")),
 
         // ---- Refund
         new("FaceId.Refund", "RequestRefund",

@@ -11,8 +11,6 @@ using FaceId.Contracts.Packages.V1;
 using FaceId.Contracts.Refund.V1;
 using FaceId.TestKit;
 using Google.Protobuf.WellKnownTypes;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace FaceId.HttpJson.Tests;
@@ -46,6 +44,9 @@ public sealed class HttpPlatform : LocalPlatform
             // Webhook deliveries stay pending: no background attempt writes Redis while a test compares snapshots.
             ["Webhooks__WorkerEnabled"] = "false",
         };
+
+    /// <summary>The amount of the account's one top-up.</summary>
+    public const long TopUpFen = 12_345;
 
     private readonly SemaphoreSlim _accountLock = new(1, 1);
     private ConsoleAccount? _account;
@@ -120,6 +121,8 @@ public sealed class HttpPlatform : LocalPlatform
                 ReturnCode = "0", OccurredAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
             },
         });
+        var topUpKey = TestIds.New("topup");
+        await new BillingService.BillingServiceClient(Billing.Channel).TopUpAsync(new TopUpRequest { IdempotencyKey = topUpKey, AccountId = accountId, AmountFen = TopUpFen });
         var onboarding = new OnboardingService.OnboardingServiceClient(Onboarding.Channel);
         var application = (await onboarding.ListApplicationsAsync(new ListApplicationsRequest { AccountId = accountId })).Applications.Single();
         await onboarding.SubmitEnterpriseVerificationAsync(new SubmitEnterpriseVerificationRequest
@@ -137,31 +140,16 @@ public sealed class HttpPlatform : LocalPlatform
             d => d.Deliveries.Count > 0, Timeout, "a webhook delivery (a package delivered)");
         return new ConsoleAccount(accountId, purchased.PackageId, refundable.PackageId, refundKey, refund.RefundId, requestId, application.ApplicationId,
             inbox.Messages[0].MessageId, await SettledBillAsync(accountId), merchantIdKey, merchant.ApplicationId,
-            endpoint.Endpoint.EndpointId, deletable.Endpoint.EndpointId, deliveries.Deliveries[0].DeliveryId);
+            endpoint.Endpoint.EndpointId, deletable.Endpoint.EndpointId, deliveries.Deliveries[0].DeliveryId, topUpKey);
     }
 
-    /// <summary>
-    /// A real bill of the account's first (daily) period. The period ends tonight, so it is settled
-    /// by the Billing code in process with a clock set to tomorrow, on the platform's Redis; the
-    /// tests then read it from the running Billing service.
-    /// </summary>
-    private async Task<string> SettledBillAsync(string accountId)
-    {
-        var tomorrow = new FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(1));
-        await using var billing = new InProcessService<BillingGrpcService>(
-            new Dictionary<string, string?> { ["Redis:ConnectionString"] = Redis.ConnectionString, ["EventBus:OutboxRelayEnabled"] = "false" },
-            services => services.AddSingleton<TimeProvider>(tomorrow)).Start();
-        var bill = await new BillingService.BillingServiceClient(billing.Channel).SettlePeriodAsync(new SettlePeriodRequest
-        {
-            IdempotencyKey = TestIds.New("settle"), AccountId = accountId, PeriodInstant = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-        });
-        return bill.BillId;
-    }
+    /// <summary>A real bill of the account's first (daily) period, read back from the running Billing service by the tests.</summary>
+    private async Task<string> SettledBillAsync(string accountId) => (await SettleTodayAsync<BillingGrpcService>(accountId)).BillId;
 }
 
 /// <summary>An opened account and the ids of what it owns.</summary>
 public sealed record ConsoleAccount(string AccountId, string PackageId, string RefundedPackageId, string RefundKey, string RefundId, string RequestId, string ApplicationId, string MessageId, string BillId,
-    string MerchantIdKey, string MerchantApplicationId, string WebhookEndpointId, string DeletableWebhookEndpointId, string WebhookDeliveryId)
+    string MerchantIdKey, string MerchantApplicationId, string WebhookEndpointId, string DeletableWebhookEndpointId, string WebhookDeliveryId, string TopUpKey)
 {
     public string Token => HttpPlatform.ConsoleToken(AccountId);
 }

@@ -1,6 +1,8 @@
 using FaceId.Contracts.Billing.V1;
 using FaceId.Contracts.Packages.V1;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FaceId.TestKit;
 
@@ -103,5 +105,29 @@ public class LocalPlatform : Xunit.IAsyncLifetime
                 return false;
             }
         }, Timeout, $"Billing knows the opened account {accountId}");
+    }
+    /// <summary>
+    /// A real bill of today's period of a daily account, although the period ends tonight: settled by
+    /// Billing's code in this process (<typeparamref name="TBillingService"/>: its gRPC service class)
+    /// on a clock set to tomorrow, on this platform's Redis, with its scheduler off (it settles nothing
+    /// else). Tests then read the bill from the running Billing service.
+    /// </summary>
+    public async Task<Bill> SettleTodayAsync<TBillingService>(string accountId) where TBillingService : class
+    {
+        await using var billing = new InProcessService<TBillingService>(
+            new Dictionary<string, string?>
+            {
+                ["Redis:ConnectionString"] = Redis.ConnectionString, ["EventBus:OutboxRelayEnabled"] = "false", ["Billing:SchedulerEnabled"] = "false",
+            },
+            services => services.AddSingleton<TimeProvider>(new TomorrowClock())).Start();
+        return await new BillingService.BillingServiceClient(billing.Channel).SettlePeriodAsync(new SettlePeriodRequest
+        {
+            IdempotencyKey = TestIds.New("settle"), AccountId = accountId, PeriodInstant = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        });
+    }
+
+    private sealed class TomorrowClock : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow().AddDays(1);
     }
 }

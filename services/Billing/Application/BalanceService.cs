@@ -42,6 +42,18 @@ public sealed class BalanceService(BillingStore store, IOptions<BillingOptions> 
         return View(accountId, outcome.BalanceFen, outcome.ArrearsFen, outcome.Suspended, outcome.ArrearsSince);
     }
 
+    /// <summary>The account's top-ups, newest first, paged (page.page_size, page.page_token).</summary>
+    public async Task<(IReadOnlyList<TopUpEntry> TopUps, string NextPageToken)> ListTopUpsAsync(string accountId, int pageSize, string pageToken)
+    {
+        var v = new InputValidator().Id("account_id", accountId);
+        QueryRange.Page(v, pageSize, pageToken);
+        v.ThrowIfInvalid();
+        _ = await store.GetAccountAsync(accountId) ?? throw new NotFoundException("account", accountId);
+        var (size, offset) = Paging.Parse(pageSize, pageToken);
+        var (page, more) = await store.ListTopUpsAsync(accountId, offset, size);
+        return (page, more ? Paging.Encode(offset + page.Count) : "");
+    }
+
     /// <summary>The scheduler's pass: suspends accounts whose arrears are older than the grace time.</summary>
     public async Task<int> SuspendDueAsync(DateTimeOffset now, CancellationToken ct)
     {

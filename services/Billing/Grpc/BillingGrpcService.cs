@@ -65,6 +65,24 @@ public sealed class BillingGrpcService(
     public override async Task<Balance> TopUp(TopUpRequest request, ServerCallContext context) =>
         ToProto(await balances.TopUpAsync(request.IdempotencyKey, request.AccountId, request.AmountFen));
 
+    [Allow(Roles.Console, Roles.BillingOperator, Roles.Service, AccountField = "account_id")]
+    public override async Task<ListTopUpsResponse> ListTopUps(ListTopUpsRequest request, ServerCallContext context)
+    {
+        var (page, next) = await balances.ListTopUpsAsync(request.AccountId, request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
+        return new ListTopUpsResponse
+        {
+            TopUps =
+            {
+                page.Select(t => new TopUpRecord
+                {
+                    IdempotencyKey = t.IdempotencyKey, AmountFen = t.AmountFen, ToppedUpAt = Timestamp.FromDateTimeOffset(t.At),
+                    BalanceAfterFen = t.BalanceAfterFen, ArrearsAfterFen = t.ArrearsAfterFen,
+                }),
+            },
+            NextPageToken = next,
+        };
+    }
+
     [EnableRateLimiting(RateLimits.PerCaller)]
     [Allow(Roles.BillingOperator, Roles.Service)]
     public override async Task<Reconciliation> GetReconciliation(GetReconciliationRequest request, ServerCallContext context)

@@ -86,6 +86,9 @@ public static class BillingKeys
     /// <summary>String: the outcome of a top-up, per idempotency key.</summary>
     public static string TopUp(string accountId, string key) => RedisKeys.ForAccount(accountId, "bil:topup:" + key);
 
+    /// <summary>Zset: the account's top-up log, one entry per top-up applied (<c>TopUpLogPart</c>), score = when (unix ms); kept with the account.</summary>
+    public static string TopUps(string accountId) => RedisKeys.ForAccount(accountId, "bil:topups");
+
     /// <summary>String: the period a SettlePeriod idempotency key was used for.</summary>
     public static string SettleKey(string accountId, string key) => RedisKeys.ForAccount(accountId, "bil:settle:" + key);
 

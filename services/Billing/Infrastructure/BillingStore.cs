@@ -56,6 +56,9 @@ public sealed record TopUpOutcome(bool Duplicate, long AmountFen, long BalanceFe
 
 public enum SuspendStatus { Suspended, Later, Already, Clear }
 
+/// <summary>One top-up as applied, from the account's top-up log.</summary>
+public sealed record TopUpEntry(string IdempotencyKey, DateTimeOffset At, long AmountFen, long BalanceAfterFen, long ArrearsAfterFen);
+
 /// <summary>
 /// All of Billing's Redis access. Every multi-key change is one Lua script in the account's slot
 /// (<c>{acct:M}:bil:*</c> and the account's outbox); the global scheduler indexes are updated by
@@ -297,6 +300,23 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
         var outcome = await TopUpScript.Instance.RunAsync(redis, new(accountId, idempotencyKey, amountFen, now, keyRetention));
         if (outcome is { Duplicate: false }) outbox.Notify(tag);
         return outcome;
+    }
+
+    /// <summary>One page of the account's top-ups, newest first, and whether more follow.</summary>
+    public async Task<(IReadOnlyList<TopUpEntry> Page, bool More)> ListTopUpsAsync(string accountId, int skip, int take)
+    {
+        var key = BillingKeys.TopUps(accountId);
+        var entries = await redis.SortedSetRangeByRankAsync(key, skip, skip + take, Order.Descending); // one more than the page: is there a next one?
+        return (entries.Take(take).Select(e => ParseTopUpEntry(key, (string)e!)).ToList(), entries.Length > take);
+    }
+
+    private static TopUpEntry ParseTopUpEntry(string key, string entry)
+    {
+        var parts = entry.Split(BillingFormats.Separator);
+        if (parts.Length != Enum.GetValues<TopUpLogPart>().Length) throw new InvalidOperationException($"{key} holds a malformed entry '{entry}'");
+        long Part(TopUpLogPart p) => long.Parse(parts[(int)p], CultureInfo.InvariantCulture);
+        return new TopUpEntry(parts[(int)TopUpLogPart.IdempotencyKey], DateTimeOffset.FromUnixTimeMilliseconds(Part(TopUpLogPart.At)),
+            Part(TopUpLogPart.Amount), Part(TopUpLogPart.BalanceAfter), Part(TopUpLogPart.ArrearsAfter));
     }
 
     /// <summary>

@@ -64,5 +64,8 @@ public sealed record MerchantIdRecord(
     public string Reviewer { get; init; } = "";
 }
 
+/// <summary>An application waiting for review, with its age against the review target (<see cref="Common.ReviewSla"/>).</summary>
+public sealed record PendingApplicationRecord(ApplicationRecord Application, int AgeWorkingDays, bool Overdue);
+
 /// <summary>A merchant-id application waiting for review, with its age against the review target (<see cref="Common.ReviewSla"/>).</summary>
 public sealed record PendingMerchantIdRecord(MerchantIdRecord Request, int AgeWorkingDays, bool Overdue);

@@ -110,7 +110,22 @@ public sealed class ServiceApplications(AccountStore store, DocumentStore docume
         return (await Task.WhenAll(ids.Select(store.GetApplicationAsync))).OfType<ApplicationRecord>().ToList();
     }
 
-    public Task<IReadOnlyList<ApplicationRecord>> ListPendingAsync(int skip, int take) => store.ListPendingAsync(skip, take);
+    /// <summary>
+    /// The reviewers' queue, oldest first, paged (page.page_size, page.page_token), each application
+    /// with its age in working days against the review target (R-ONB-1).
+    /// </summary>
+    public async Task<(IReadOnlyList<PendingApplicationRecord> Page, string NextPageToken)> ListPendingAsync(int pageSize, string pageToken)
+    {
+        var (size, offset) = Paging.Parse(pageSize, pageToken);
+        var pending = await store.ListPendingAsync(offset, size);
+        var now = time.GetUtcNow();
+        var page = pending.Select(a =>
+        {
+            var (days, overdue) = ReviewSla.AgeOf(a.SubmittedAt, now);
+            return new PendingApplicationRecord(a, days, overdue);
+        }).ToList();
+        return (page, pending.Count == size ? Paging.Encode(offset + size) : "");
+    }
 
     /// <summary>Approve (opens the service once) or reject with a reason; deciding twice the same way is a no-op.</summary>
     public async Task<ApplicationRecord> ReviewAsync(string applicationId, bool? approve, string reason, string reviewerId)

@@ -105,11 +105,15 @@ public sealed class OnboardingGrpcService(
     }
 
     [Allow(Roles.Reviewer, Roles.Service)]
-    public override async Task<ListApplicationsResponse> ListPendingApplications(ListPendingApplicationsRequest request, ServerCallContext context)
+    public override async Task<ListPendingApplicationsResponse> ListPendingApplications(ListPendingApplicationsRequest request, ServerCallContext context)
     {
-        var (size, offset) = Paging.Parse(request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
-        var page = await applications.ListPendingAsync(offset, size);
-        return new ListApplicationsResponse { Applications = { page.Select(ToProto) }, NextPageToken = page.Count == size ? Paging.Encode(offset + size) : "" };
+        var (page, next) = await applications.ListPendingAsync(request.Page?.PageSize ?? 0, request.Page?.PageToken ?? "");
+        return new ListPendingApplicationsResponse
+        {
+            Applications = { page.Select(p => new PendingApplication { Application = ToProto(p.Application), AgeWorkingDays = p.AgeWorkingDays, Overdue = p.Overdue }) },
+            NextPageToken = next,
+            TargetWorkingDays = ReviewSla.TargetWorkingDays,
+        };
     }
 
     [Allow(Roles.Reviewer)]
@@ -145,6 +149,7 @@ public sealed class OnboardingGrpcService(
         {
             Requests = { page.Select(p => new PendingMerchantId { Request = ToProto(p.Request), AgeWorkingDays = p.AgeWorkingDays, Overdue = p.Overdue }) },
             NextPageToken = next,
+            TargetWorkingDays = ReviewSla.TargetWorkingDays,
         };
     }
 

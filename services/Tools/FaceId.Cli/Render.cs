@@ -67,6 +67,10 @@ public static class Render
         return string.Create(CultureInfo.InvariantCulture, $"{sign}{yuan:#,0}.{rest:00}");
     }
 
+    /// <summary>A review's age as Onboarding answers it, against the target: "2 of 3", "4 of 3 (overdue)".</summary>
+    public static string ReviewAge(int workingDays, bool overdue) =>
+        $"{workingDays} of {FaceId.Common.ReviewSla.TargetWorkingDays}{(overdue ? " (overdue)" : "")}";
+
     /// <summary>An instant in China Standard Time: "2026-11-26 10:15:00"; empty when unset.</summary>
     public static string Time(Timestamp? t) =>
         t is null ? "" : t.ToDateTimeOffset().ToOffset(Shanghai).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

@@ -92,7 +92,8 @@ public sealed class TopUpScript() : ScriptContract<TopUpScript.Request, TopUpOut
     private static readonly OutboxScript Loaded = OutboxScript.FromResource(typeof(TopUpScript).Assembly, "top-up.lua",
         BillingFormats.Preamble(
             [("ST_OK", Ok), ("ST_DUP", Duplicate), ("ST_UNKNOWN", UnknownAccount)],
-            SnapshotPositions(),
+            Positions<TopUpSnapshotPart>("SNAP"),
+            Positions<TopUpLogPart>("LOG"),
             BillingFormats.JsonNames("SR", ServiceResumed.Descriptor)));
 
     public static readonly TopUpScript Instance = new();
@@ -107,10 +108,13 @@ public sealed class TopUpScript() : ScriptContract<TopUpScript.Request, TopUpOut
     };
 
     public override ScriptCall Bind(Request r) => new(
-        [BillingKeys.Account(r.AccountId), BillingKeys.TopUp(r.AccountId, r.IdempotencyKey), BillingKeys.Due(r.AccountId), BillingKeys.Outbox(r.AccountId)],
+        [
+            BillingKeys.Account(r.AccountId), BillingKeys.TopUp(r.AccountId, r.IdempotencyKey), BillingKeys.Due(r.AccountId), BillingKeys.Outbox(r.AccountId),
+            BillingKeys.TopUps(r.AccountId),
+        ],
         [
             r.AccountId, r.AmountFen, r.Now.ToUnixTimeMilliseconds(), Iso(r.Now), EventTopics.ServiceResumed, ServiceResumed.Descriptor.FullName,
-            (long)r.KeyRetention.TotalSeconds,
+            (long)r.KeyRetention.TotalSeconds, r.IdempotencyKey,
         ]);
 
     /// <summary>The outcome (applied now or, for a known key, the first one's); null when the account is not activated.</summary>

@@ -145,6 +145,12 @@ public static class BillingFormats
 /// <summary>The parts of a top-up's outcome stored per idempotency key ("amount|balance|arrears|suspended|arrears_since"), in order.</summary>
 public enum TopUpSnapshotPart { Amount, Balance, Arrears, Suspended, ArrearsSince }
 
+/// <summary>
+/// The parts of an entry of the account's top-up log <c>{acct:M}:bil:topups</c>
+/// ("idempotency_key|at|amount|balance_after|arrears_after"), in order: top-up.lua writes one per top-up applied.
+/// </summary>
+public enum TopUpLogPart { IdempotencyKey, At, Amount, BalanceAfter, ArrearsAfter }
+
 /// <summary>Reply and argument helpers shared by Billing's script contracts.</summary>
 internal static class BillingScriptReplies
 {
@@ -159,10 +165,13 @@ internal static class BillingScriptReplies
     /// <summary>Event times as the events' JSON carries them (RFC 3339, UTC, milliseconds).</summary>
     public static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
-    /// <summary><c>SNAP_AMOUNT = 1</c>… (Lua's 1-based positions of <see cref="TopUpSnapshotPart"/>) and <c>SNAP_COUNT</c>.</summary>
-    public static IEnumerable<(string Name, object Value)> SnapshotPositions() =>
-        Enum.GetValues<TopUpSnapshotPart>().Select(p => ("SNAP_" + UpperSnake(p.ToString()), (object)((int)p + 1)))
-            .Append(("SNAP_COUNT", Enum.GetValues<TopUpSnapshotPart>().Length));
+    /// <summary>
+    /// Lua's 1-based positions of a stored record's parts and their count: <c>SNAP_AMOUNT = 1</c>… and
+    /// <c>SNAP_COUNT</c> for <see cref="TopUpSnapshotPart"/> with the prefix "SNAP".
+    /// </summary>
+    public static IEnumerable<(string Name, object Value)> Positions<TPart>(string prefix) where TPart : struct, Enum =>
+        Enum.GetValues<TPart>().Select(p => ($"{prefix}_{UpperSnake(p.ToString())}", (object)(Convert.ToInt32(p, CultureInfo.InvariantCulture) + 1)))
+            .Append(($"{prefix}_COUNT", Enum.GetValues<TPart>().Length));
 
     private static string UpperSnake(string pascal) =>
         string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : char.ToUpperInvariant(c).ToString()));

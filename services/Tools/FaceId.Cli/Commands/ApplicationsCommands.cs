@@ -147,7 +147,7 @@ public static class ApplicationsCommands
     {
         var pageSize = Common.PageSize();
         var limit = Common.Limit();
-        var command = new Command("list-pending", "The reviewers' queue, oldest first (every page)") { pageSize, limit };
+        var command = new Command("list-pending", "The reviewers' queue, oldest first, with each one's age in working days (every page)") { pageSize, limit };
         runner.Handle(command, async (ctx, parse) =>
         {
             var applications = await Common.AllPagesAsync(
@@ -155,12 +155,15 @@ public static class ApplicationsCommands
                 r => r.Applications, r => r.NextPageToken, parse.GetValue(pageSize), parse.GetValue(limit));
             if (ctx.Json)
             {
-                ctx.WriteJson(new ListApplicationsResponse { Applications = { applications } });
+                ctx.WriteJson(new ListPendingApplicationsResponse { Applications = { applications }, TargetWorkingDays = FaceId.Common.ReviewSla.TargetWorkingDays });
                 return ExitCodes.Ok;
             }
-            var table = Render.Table("application", "account", "submitted", "license", "contact", "business scenario");
-            foreach (var a in applications)
-                table.Row(a.ApplicationId, a.AccountId, a.SubmittedAt, License(a.License), Contact(a.Contact), a.BusinessScenario);
+            var table = Render.Table("application", "account", "submitted", "age (working days)", "license", "contact", "business scenario");
+            foreach (var p in applications)
+            {
+                var a = p.Application;
+                table.Row(a.ApplicationId, a.AccountId, a.SubmittedAt, Render.ReviewAge(p.AgeWorkingDays, p.Overdue), License(a.License), Contact(a.Contact), a.BusinessScenario);
+            }
             table.Caption = new TableTitle(Markup.Escape($"{applications.Count} pending application(s); times in UTC+8"));
             ctx.Console.Write(table);
             return ExitCodes.Ok;

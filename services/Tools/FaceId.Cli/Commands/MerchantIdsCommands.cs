@@ -1,5 +1,4 @@
 using System.CommandLine;
-using FaceId.Common;
 using FaceId.Contracts.Onboarding.V1;
 using Spectre.Console;
 
@@ -27,13 +26,12 @@ public static class MerchantIdsCommands
                 r => r.Requests, r => r.NextPageToken, parse.GetValue(pageSize), parse.GetValue(limit));
             if (ctx.Json)
             {
-                ctx.WriteJson(new ListPendingMerchantIdsResponse { Requests = { requests } });
+                ctx.WriteJson(new ListPendingMerchantIdsResponse { Requests = { requests }, TargetWorkingDays = FaceId.Common.ReviewSla.TargetWorkingDays });
                 return ExitCodes.Ok;
             }
             var table = Render.Table("request", "account", "submitted", "age (working days)");
             foreach (var p in requests)
-                table.Row(p.Request.ApplicationId, p.Request.AccountId, p.Request.SubmittedAt,
-                    $"{p.AgeWorkingDays} of {ReviewSla.TargetWorkingDays}{(p.Overdue ? " (overdue)" : "")}");
+                table.Row(p.Request.ApplicationId, p.Request.AccountId, p.Request.SubmittedAt, Render.ReviewAge(p.AgeWorkingDays, p.Overdue));
             table.Caption = new TableTitle(Markup.Escape($"{requests.Count} pending merchant-id request(s); times in UTC+8"));
             ctx.Console.Write(table);
             return ExitCodes.Ok;

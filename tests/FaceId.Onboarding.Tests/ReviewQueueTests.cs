@@ -13,11 +13,12 @@ using Xunit;
 namespace FaceId.Onboarding.Tests;
 
 /// <summary>
-/// ListPendingMerchantIds: the reviewers' queue of E证通 merchant-id requests (R-ONB-5), oldest first,
-/// each with its age against the 3-working-day target. The enterprise classes run on a clock the
-/// test moves (the rest of the service, token checks included, keeps real time).
+/// The reviewers' queues, oldest first, each entry with its age against the 3-working-day target:
+/// ListPendingApplications (business licenses, R-ONB-1) and ListPendingMerchantIds (E证通 merchant-id
+/// requests, R-ONB-5). The account, application and enterprise classes run on a clock the test moves
+/// (the rest of the service, token checks included, keeps real time).
 /// </summary>
-public sealed class MerchantIdQueueTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
+public sealed class ReviewQueueTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
 {
     private static readonly DateTimeOffset Monday = new(2026, 3, 2, 10, 0, 0, ChinaCalendar.Offset);
     private readonly MovableClock _clock = new(Monday);
@@ -27,6 +28,8 @@ public sealed class MerchantIdQueueTests(RedisFixture redis) : IClassFixture<Red
     {
         _onboarding = Hosts.InProcess<OnboardingGrpcService>(redis.ConnectionString, Hosts.NewSinkDirectory(), services: services =>
         {
+            services.AddSingleton(sp => ActivatorUtilities.CreateInstance<AccountStore>(sp, (TimeProvider)_clock));
+            services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ServiceApplications>(sp, (TimeProvider)_clock));
             services.AddSingleton(sp => ActivatorUtilities.CreateInstance<EnterpriseStore>(sp, (TimeProvider)_clock));
             services.AddSingleton(sp => ActivatorUtilities.CreateInstance<EnterpriseApplication>(sp, (TimeProvider)_clock));
         });
@@ -37,6 +40,39 @@ public sealed class MerchantIdQueueTests(RedisFixture redis) : IClassFixture<Red
 
     private OnboardingService.OnboardingServiceClient As(string role, string? account = null) =>
         new(_onboarding.ChannelWithToken(TestAuth.Token(role, account)));
+
+    [Fact]
+    public async Task R_ONB_1_pending_applications_come_oldest_first_in_pages_with_their_age_in_working_days_and_the_target()
+    {
+        var channel = _onboarding.Channel;
+        async Task<FaceId.Contracts.Onboarding.V1.Application> SubmitAsync() =>
+            await Steps.SubmitAsync(channel, (await Steps.CreateAccountAsync(channel)).AccountId);
+        // Monday, Tuesday, Wednesday (approved at once), Thursday.
+        var monday = await SubmitAsync();
+        _clock.Now = Monday.AddDays(1);
+        var tuesday = await SubmitAsync();
+        _clock.Now = Monday.AddDays(2);
+        await Steps.ReviewAsync(channel, (await SubmitAsync()).ApplicationId, approve: true);
+        _clock.Now = Monday.AddDays(3);
+        var thursday = await SubmitAsync();
+        _clock.Now = Monday.AddDays(4); // Friday
+        var reviewer = As(Roles.Reviewer);
+
+        var first = await reviewer.ListPendingApplicationsAsync(new ListPendingApplicationsRequest { Page = new PageRequest { PageSize = 2 } });
+        Assert.Equal([monday.ApplicationId, tuesday.ApplicationId], first.Applications.Select(p => p.Application.ApplicationId).ToArray());
+        Assert.NotEmpty(first.NextPageToken);
+        var second = await reviewer.ListPendingApplicationsAsync(new ListPendingApplicationsRequest { Page = new PageRequest { PageSize = 2, PageToken = first.NextPageToken } });
+        Assert.Equal([thursday.ApplicationId], second.Applications.Select(p => p.Application.ApplicationId).ToArray());
+        Assert.Empty(second.NextPageToken);
+
+        // Ages on Friday: Monday's is 4 working days old, past the target of 3; Tuesday's is at it.
+        var all = first.Applications.Concat(second.Applications).ToList();
+        Assert.Equal(new[] { (4, true), (3, false), (1, false) }, all.Select(p => (p.AgeWorkingDays, p.Overdue)).ToArray());
+        Assert.All(all, p => Assert.Equal(ReviewSla.AgeOf(p.Application.SubmittedAt.ToDateTimeOffset(), _clock.Now), (p.AgeWorkingDays, p.Overdue)));
+        Assert.All(all, p => Assert.Equal(ApplicationStatus.Pending, p.Application.Status));
+        Assert.Equal([3, 3], new[] { first.TargetWorkingDays, second.TargetWorkingDays });
+        Assert.Equal(3, (await reviewer.ListPendingMerchantIdsAsync(new ListPendingMerchantIdsRequest())).TargetWorkingDays);
+    }
 
     [Fact]
     public async Task R_ONB_5_pending_requests_come_oldest_first_in_pages_with_their_age_in_working_days_and_leave_once_decided()

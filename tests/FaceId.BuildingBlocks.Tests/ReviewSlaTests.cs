@@ -1,9 +1,9 @@
 using FaceId.Common;
 using Xunit;
 
-namespace FaceId.Console.Tests;
+namespace FaceId.BuildingBlocks.Tests;
 
-/// <summary>The review age the queue shows (R-ONB-1, R-ONB-5: a decision within 3 working days), as plain calendar arithmetic.</summary>
+/// <summary>The review age Onboarding answers with its queues (R-ONB-1, R-ONB-5: a decision within 3 working days), as plain calendar arithmetic.</summary>
 public sealed class ReviewSlaTests
 {
     // Shanghai instants: 2026-12-04 is a Friday.
