@@ -53,10 +53,15 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
         var downHealth = await HealthAsync(service);
         Assert.Equal(ServingStatus.NotServing, downHealth.Status);
         Assert.True(downHealth.Took < HealthBound, $"health took {downHealth.Took.TotalMilliseconds:F0} ms while Redis was down");
-        // Once the loss is noticed, no command waits: the answer is immediate.
-        var noticed = Stopwatch.StartNew();
-        Assert.Equal("CONNECTION", await RpcAssert.StoreUnavailableAsync(() => Activate(service, TestIds.New("acct"))));
-        Assert.True(noticed.Elapsed < HealthBound, $"a call took {noticed.Elapsed.TotalMilliseconds:F0} ms to be refused while Redis was down");
+        // Once the loss is noticed, no command waits for the operation timeout (500 ms here): it fails at once.
+        var refusals = new List<double>();
+        for (var i = 0; i < 5; i++)
+        {
+            var noticed = Stopwatch.StartNew();
+            Assert.Equal("CONNECTION", await RpcAssert.StoreUnavailableAsync(() => Activate(service, TestIds.New("acct"))));
+            refusals.Add(noticed.Elapsed.TotalMilliseconds);
+        }
+        Assert.True(refusals.Order().ElementAt(2) < 500, $"calls took {string.Join(", ", refusals.Select(ms => ms.ToString("F0")))} ms to be refused while Redis was down");
 
         // Back: the connection is made again in the background; health and calls recover without a restart.
         await server.RestartAsync();
@@ -80,7 +85,7 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
         output.WriteLine($"calls refused after health said SERVING: {afterwards.Count} [{string.Join(" | ", afterwards.Distinct())}]");
 
         output.WriteLine($"stalled: call answered UNAVAILABLE (TIMEOUT) in {stalledAnswer.TotalMilliseconds:F0} ms, health NOT_SERVING in {stalledHealth.Took.TotalMilliseconds:F0} ms; " +
-            $"down: first call {condition} in {downAnswer.TotalMilliseconds:F0} ms, next in {noticed.Elapsed.TotalMilliseconds:F0} ms, health NOT_SERVING in {downHealth.Took.TotalMilliseconds:F0} ms; " +
+            $"down: first call {condition} in {downAnswer.TotalMilliseconds:F0} ms, next ones in {string.Join("/", refusals.Select(ms => ms.ToString("F0")))} ms, health NOT_SERVING in {downHealth.Took.TotalMilliseconds:F0} ms; " +
             $"SERVING again {recovered.TotalMilliseconds:F0} ms after redis-server answered PING");
     }
 
