@@ -66,11 +66,73 @@ public sealed class DomainExceptionMappingTests
     }
 
     [Fact]
-    public void Unavailable_dependencies_map_to_UNAVAILABLE()
+    public void An_unavailable_dependency_maps_to_UNAVAILABLE_with_retry_advice()
     {
-        Assert.Equal((int)Code.Unavailable, DomainExceptionInterceptor.ToStatus(new TemporarilyUnavailableException("later")).Code);
-        Assert.Equal((int)Code.Unavailable, DomainExceptionInterceptor.ToStatus(new RedisConnectionException(ConnectionFailureType.SocketFailure, "down")).Code);
-        Assert.Equal((int)Code.Unavailable, DomainExceptionInterceptor.ToStatus(new RedisTimeoutException("slow", CommandStatus.Sent)).Code);
+        var status = DomainExceptionInterceptor.ToStatus(new TemporarilyUnavailableException("later"));
+
+        Assert.Equal((int)Code.Unavailable, status.Code);
+        Assert.Equal(DomainExceptionInterceptor.RetryAfter, Detail<RetryInfo>(status).RetryDelay.ToTimeSpan());
+    }
+
+    /// <summary>Each way StackExchange.Redis reports a store that is briefly away, and the condition the status names.</summary>
+    public static TheoryData<string, string> TransientStoreFaults => new()
+    {
+        { "socket failure", "CONNECTION" },
+        { "no connection available", "CONNECTION" },
+        { "connection met LOADING", "LOADING" },
+        { "timeout", "TIMEOUT" },
+        { "LOADING Redis is loading the dataset in memory", "LOADING" },
+        { "TRYAGAIN Multiple keys request during rehashing of slot", "TRYAGAIN" },
+        { "CLUSTERDOWN The cluster is down", "CLUSTERDOWN" },
+        { "MOVED 3999 127.0.0.1:6381", "MOVED" },
+        { "ASK 3999 127.0.0.1:6381", "ASK" },
+        { "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.", "MASTERDOWN" },
+        { "READONLY You can't write against a read only replica.", "READONLY" },
+        { "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.", "BUSY" },
+        { "NOREPLICAS Not enough good replicas to write.", "NOREPLICAS" },
+        { "wrapped timeout", "TIMEOUT" },
+    };
+
+    private static Exception StoreFault(string kind) => kind switch
+    {
+        "socket failure" => new RedisConnectionException(ConnectionFailureType.SocketFailure, "SocketFailure on 127.0.0.1:6379/Interactive"),
+        "no connection available" => new RedisConnectionException(ConnectionFailureType.UnableToConnect,
+            "No connection is active/available to service this operation: EVALSHA; It was not possible to connect to the redis server(s)."),
+        "connection met LOADING" => new RedisConnectionException(ConnectionFailureType.Loading, "Loading on 127.0.0.1:6379/Interactive"),
+        "timeout" => new RedisTimeoutException("Timeout awaiting response (outbound=0KiB, inbound=0KiB, 3016ms elapsed, timeout is 3000ms)", CommandStatus.Sent),
+        "wrapped timeout" => new AggregateException(new RedisTimeoutException("Timeout performing EVALSHA", CommandStatus.Sent)),
+        _ => new RedisServerException(kind),
+    };
+
+    [Theory]
+    [MemberData(nameof(TransientStoreFaults))]
+    public void A_store_that_is_briefly_away_maps_to_UNAVAILABLE_with_retry_advice_never_INTERNAL(string fault, string condition)
+    {
+        var status = DomainExceptionInterceptor.ToStatus(StoreFault(fault));
+
+        Assert.Equal((int)Code.Unavailable, status.Code);
+        Assert.Equal(DomainExceptionInterceptor.RetryAfter, Detail<RetryInfo>(status).RetryDelay.ToTimeSpan());
+        var info = Detail<ErrorInfo>(status);
+        Assert.Equal(DomainExceptionInterceptor.StoreUnavailableReason, info.Reason);
+        Assert.Equal(DomainExceptionInterceptor.ErrorDomain, info.Domain);
+        Assert.Equal(condition, info.Metadata["condition"]);
+        Assert.Contains("briefly unavailable", status.Message);
+        Assert.Contains("same idempotency key", status.Message);
+        Assert.DoesNotContain("127.0.0.1", status.ToString()); // nothing of the store's own message
+    }
+
+    [Theory]
+    [InlineData("ERR unknown command 'FOO'")]
+    [InlineData("BUSYGROUP Consumer Group name already exists")]
+    [InlineData("NOSCRIPT No matching script. Please use EVAL.")]
+    [InlineData("WRONGTYPE Operation against a key holding the wrong kind of value")]
+    [InlineData("ERR user_script:12: Script attempted to access nonexistent global variable 'x'")]
+    public void Other_store_errors_are_bugs_and_stay_INTERNAL(string reply)
+    {
+        var status = DomainExceptionInterceptor.ToStatus(new RedisServerException(reply));
+
+        Assert.Equal((int)Code.Internal, status.Code);
+        Assert.Empty(status.Details);
     }
 
     [Fact]

@@ -122,6 +122,9 @@ public sealed class ManifestTests
             {
                 var port = container.Str($"{probe}.grpc.port");
                 Assert.True(port == grpc || port == "grpc", $"{where}: {probe} is a gRPC probe of the gRPC port {grpc} (is {port ?? "not a grpc probe"})");
+                // Health answers within 1 s whatever Redis does (docs/reliability.md); Kubernetes' default timeout is 1 s.
+                var timeout = int.Parse(container.Str($"{probe}.timeoutSeconds") ?? "1", System.Globalization.CultureInfo.InvariantCulture);
+                Assert.True(timeout >= 2, $"{where}: {probe} allows {timeout} s, less than health's 1-s answer time plus a margin");
             }
             Assert.NotEmpty(container.Map("resources.requests"));
             Assert.NotEmpty(container.Map("resources.limits"));

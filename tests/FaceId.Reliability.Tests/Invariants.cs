@@ -20,6 +20,13 @@ public static class Invariants
     public static async Task<Report> CheckAsync(LedgerHost host, IDatabase redis, string account, IReadOnlyList<PackageRecord> packages,
         UsageRecord[] records, UsageOutcome[] outcomes, string label, TimeSpan timeout)
     {
+        // After a Redis restart the checker's own connection comes back in the background (it fails fast meanwhile).
+        await Eventually.AssertAsync(async () =>
+        {
+            await host.Redis.PingAsync();
+            await redis.PingAsync();
+            return true;
+        }, timeout, "the checker reaches Redis");
         // Every acknowledged record is present with the outcome it was acknowledged with: nothing lost, nothing changed.
         Assert.All(outcomes, o => Assert.NotNull(o));
         for (var i = 0; i < records.Length; i++)

@@ -37,6 +37,21 @@ public static class RpcAssert
         return info.Reason;
     }
 
+    /// <summary>
+    /// Awaits a call that must fail with UNAVAILABLE because the store is briefly away: RetryInfo and
+    /// ErrorInfo STORE_UNAVAILABLE are attached; returns the condition (CONNECTION, TIMEOUT, LOADING…).
+    /// </summary>
+    public static async Task<string> StoreUnavailableAsync(Func<Task> call)
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(call);
+        Assert.True(e.StatusCode == StatusCode.Unavailable, $"expected UNAVAILABLE, got {e.StatusCode}: {e.Status.Detail}");
+        var status = e.GetRpcStatus();
+        Assert.NotNull(status?.GetDetail<RetryInfo>());
+        var info = status.GetDetail<ErrorInfo>();
+        Assert.Equal("STORE_UNAVAILABLE", info?.Reason);
+        return info!.Metadata["condition"];
+    }
+
     public static async Task NotFoundAsync(Func<Task> call)
     {
         var e = await Assert.ThrowsAsync<RpcException>(call);

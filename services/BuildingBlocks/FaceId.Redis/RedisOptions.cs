@@ -11,9 +11,20 @@ public sealed class RedisOptions
     [Required(ErrorMessage = "Redis:ConnectionString is required (environment variable Redis__ConnectionString), e.g. 127.0.0.1:6379")]
     public string ConnectionString { get; set; } = "";
 
-    /// <summary>How long start-up waits for Redis before failing.</summary>
+    /// <summary>How long start-up waits for Redis before failing (also the bound of each reconnection attempt).</summary>
     [Range(100, 120_000)]
     public int ConnectTimeoutMs { get; set; } = 5_000;
+
+    /// <summary>
+    /// How long a command may wait for Redis's answer before it fails (a TIMEOUT, answered UNAVAILABLE):
+    /// under a gateway's usual 5-s deadline, so a stalled Redis is reported as such, not as DEADLINE_EXCEEDED.
+    /// </summary>
+    [Range(100, 120_000)]
+    public int OperationTimeoutMs { get; set; } = 3_000;
+
+    /// <summary>How often a lost connection is tried again (the attempts run on the connection's 1-s heartbeat).</summary>
+    [Range(100, 60_000)]
+    public int ReconnectIntervalMs { get; set; } = 500;
 }
 
 /// <summary>Thrown at start-up when Redis cannot be reached: the host stops with this one clear message.</summary>

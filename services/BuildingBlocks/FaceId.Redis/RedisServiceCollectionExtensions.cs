@@ -35,20 +35,44 @@ public static class RedisServiceCollectionExtensions
         {
             throw new RedisUnavailableException($"Redis:ConnectionString '{options.ConnectionString}' is malformed: {e.Message}", e);
         }
-        config.ConnectTimeout = options.ConnectTimeoutMs;
-        config.AbortOnConnectFail = true;
-        config.ConnectRetry = 1;
+        ApplyFailFast(config, options);
         config.ClientName ??= AppDomain.CurrentDomain.FriendlyName;
+        IConnectionMultiplexer connection;
         try
         {
-            return ConnectionMultiplexer.Connect(config);
+            connection = ConnectionMultiplexer.Connect(config);
         }
         catch (RedisConnectionException e)
         {
-            throw new RedisUnavailableException(
-                $"Redis at '{options.ConnectionString}' is unreachable ({e.FailureType}). Start redis-server or set Redis__ConnectionString.", e);
+            throw Unreachable(options, e.FailureType.ToString(), e);
         }
+        if (connection.IsConnected) return connection;
+        // Start-up still needs Redis now: a clear message and exit code 2, not a host that never serves.
+        var status = connection.GetStatus();
+        connection.Dispose();
+        throw Unreachable(options, "no connection within " + options.ConnectTimeoutMs + " ms", new RedisConnectionException(ConnectionFailureType.UnableToConnect, status));
     }
+
+    /// <summary>
+    /// The connection's behaviour when Redis is briefly away (docs/reliability.md): commands fail at once
+    /// while there is no connection instead of queueing (the caller gets UNAVAILABLE and retries with its
+    /// idempotency key), a stalled Redis fails a command after <see cref="RedisOptions.OperationTimeoutMs"/>,
+    /// and a lost connection is retried in the background every <see cref="RedisOptions.ReconnectIntervalMs"/>
+    /// (checked on the 1-s heartbeat), never given up (abortConnect=false).
+    /// </summary>
+    private static void ApplyFailFast(ConfigurationOptions config, RedisOptions options)
+    {
+        config.AbortOnConnectFail = false;
+        config.ConnectTimeout = options.ConnectTimeoutMs;
+        config.ConnectRetry = 1;
+        config.SyncTimeout = options.OperationTimeoutMs;
+        config.AsyncTimeout = options.OperationTimeoutMs;
+        config.BacklogPolicy = BacklogPolicy.FailFast;
+        config.ReconnectRetryPolicy = new LinearRetry(options.ReconnectIntervalMs);
+    }
+
+    private static RedisUnavailableException Unreachable(RedisOptions options, string why, Exception inner) =>
+        new($"Redis at '{options.ConnectionString}' is unreachable ({why}). Start redis-server or set Redis__ConnectionString.", inner);
 
     private sealed class RedisStartupCheck(IServiceProvider services) : IHostedService
     {

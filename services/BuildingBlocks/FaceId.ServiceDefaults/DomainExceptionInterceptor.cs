@@ -1,17 +1,19 @@
 using FaceId.Common;
+using FaceId.Redis;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
-using StackExchange.Redis;
 using Status = Google.Rpc.Status;
 
 namespace FaceId.ServiceDefaults;
 
 /// <summary>
 /// The one place where domain errors become gRPC statuses with google.rpc details, so every
-/// service answers bad input the same way and never with INTERNAL. A unary call ends with the
+/// service answers bad input the same way and never with INTERNAL; a store that is briefly away
+/// (<see cref="StoreFaults"/>) is UNAVAILABLE with retry advice, for unary and streaming calls alike.
+/// It is the outermost interceptor, so the caller check's own Redis reads are mapped too. A unary call ends with the
 /// status set on its context (<see cref="Refuse{TResponse}"/>) instead of a thrown RpcException:
 /// the client sees the same status, message and grpc-status-details-bin trailer, and the server
 /// pays no second exception per refused call.
@@ -56,7 +58,8 @@ public sealed class DomainExceptionInterceptor(ILogger<DomainExceptionIntercepto
         if (status.Code == (int)Code.Internal)
             logger.LogError(e, "Unhandled error in {Method}", context.Method);
         else if (status.Code == (int)Code.Unavailable)
-            logger.LogWarning(e, "Dependency unavailable in {Method}", context.Method);
+            // No stack trace: an outage answers every call this way, and the traces would say nothing more.
+            logger.LogWarning("Dependency unavailable in {Method}: {Error}", context.Method, e.GetType().Name + ": " + e.Message);
         return status;
     }
 
@@ -107,14 +110,33 @@ public sealed class DomainExceptionInterceptor(ILogger<DomainExceptionIntercepto
             new ErrorInfo { Reason = failed.Reason, Domain = ErrorDomain }),
         PermissionDeniedException denied => Build(Code.PermissionDenied, denied.Message,
             new ErrorInfo { Reason = "PERMISSION_DENIED", Domain = ErrorDomain }),
-        TemporarilyUnavailableException unavailable => Build(Code.Unavailable, unavailable.Message),
-        RedisConnectionException or RedisTimeoutException => Build(Code.Unavailable, "The data store is temporarily unavailable; retry with the same idempotency key."),
+        TemporarilyUnavailableException unavailable => Build(Code.Unavailable, unavailable.Message, RetryAdvice()),
         OperationCanceledException => Build(Code.Cancelled, "The call was cancelled."),
         // A streamed message that is not a valid protobuf message of the method's type.
         Google.Protobuf.InvalidProtocolBufferException or IOException { InnerException: Google.Protobuf.InvalidProtocolBufferException } =>
             Build(Code.InvalidArgument, "The request is not a valid protobuf message of the method's type."),
+        _ when StoreFaults.TransientCondition(e) is { } condition => StoreUnavailable(condition),
         _ => Build(Code.Internal, "Internal error."),
     };
+
+    /// <summary>ErrorInfo reason of a store that is briefly away (metadata <c>condition</c>: CONNECTION, TIMEOUT, LOADING, TRYAGAIN…).</summary>
+    public const string StoreUnavailableReason = "STORE_UNAVAILABLE";
+
+    /// <summary>How long a client should wait before retrying an UNAVAILABLE call (google.rpc.RetryInfo).</summary>
+    public static readonly TimeSpan RetryAfter = TimeSpan.FromMilliseconds(500);
+
+    public const string StoreUnavailableMessage =
+        "The data store is briefly unavailable; retry after the advised delay with the same idempotency key (request id), which makes the retry safe.";
+
+    /// <summary>
+    /// A transient store fault (<see cref="StoreFaults"/>): never INTERNAL. The call may or may not have
+    /// landed (a timeout after the script was sent); the caller's idempotency key makes its retry apply it once.
+    /// </summary>
+    private static Status StoreUnavailable(string condition) => Build(Code.Unavailable, StoreUnavailableMessage,
+        RetryAdvice(),
+        new ErrorInfo { Reason = StoreUnavailableReason, Domain = ErrorDomain, Metadata = { ["condition"] = condition } });
+
+    private static RetryInfo RetryAdvice() => new() { RetryDelay = Duration.FromTimeSpan(RetryAfter) };
 
     private static Status Build(Code code, string message, params Google.Protobuf.IMessage[] details)
     {
