@@ -27,15 +27,15 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
         await using var service = new InProcessService<SampleServiceEntryPoint>(new Dictionary<string, string?>
         {
             ["Redis:ConnectionString"] = server.ConnectionString,
-            ["Redis:OperationTimeoutMs"] = "500",
+            ["Redis:OperationTimeoutMs"] = "1500",
             ["EventBus:AppId"] = TestIds.AppId("outage"),
             ["Logging:LogLevel:Default"] = "Error",
         }).Start();
         await Activate(service, TestIds.New("acct"));
         Assert.Equal(ServingStatus.Serving, (await HealthAsync(service)).Status);
 
-        // Stalled: every client's commands wait 3 s (CLIENT PAUSE answers OK once the pause is in force).
-        Assert.Equal("OK", await server.CommandAsync("CLIENT", "PAUSE", "3000", "ALL"));
+        // Stalled: every client's commands wait 5 s (CLIENT PAUSE answers OK once the pause is in force).
+        Assert.Equal("OK", await server.CommandAsync("CLIENT", "PAUSE", "5000", "ALL"));
         var stalled = Stopwatch.StartNew();
         Assert.Equal("TIMEOUT", await RpcAssert.StoreUnavailableAsync(() => Activate(service, TestIds.New("acct"))));
         var stalledAnswer = stalled.Elapsed;
@@ -53,7 +53,7 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
         var downHealth = await HealthAsync(service);
         Assert.Equal(ServingStatus.NotServing, downHealth.Status);
         Assert.True(downHealth.Took < HealthBound, $"health took {downHealth.Took.TotalMilliseconds:F0} ms while Redis was down");
-        // Once the loss is noticed, no command waits for the operation timeout (500 ms here): it fails at once.
+        // Once the loss is noticed, no command waits for the operation timeout (1.5 s here): it fails at once.
         var refusals = new List<double>();
         for (var i = 0; i < 5; i++)
         {

@@ -104,8 +104,8 @@ public sealed class CrashUnderLoadTests(DurableRedisFixture redis, ITestOutputHe
         var report = await Invariants.CheckAsync(host, redis.Database, account, packages, records, outcomes, Label, TimeSpan.FromSeconds(60));
         output.WriteLine($"fault 2: {report} acknowledged before the kill={acknowledgedAtFault} retries={driver.Retries} failures={string.Join(",", driver.Failures)}");
         Assert.Equal(3_000, report.PackageCalls);
-        // The kill happened mid-load: a new server process (run id) served the rest. Calls made while Redis
-        // was away were answered UNAVAILABLE and retried with the same request ids (fault 10 checks that closely).
+        // The kill happened mid-load: a new server process (run id) served the rest. Callers retried what failed
+        // with the same request ids; which statuses they may see (with a generous deadline) is fault 10's subject.
         Assert.NotEqual(runIdBefore, await RunIdAsync());
         Assert.InRange(acknowledgedAtFault, 1, records.Length - 1);
     }
