@@ -39,7 +39,9 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddFaceIdSecurity(builder.Configuration);
         builder.Services.AddGrpc(o =>
         {
-            // Who may call comes first; then domain errors are mapped to statuses.
+            // Over-long strings are refused before anything reads the request (even before the caller is
+            // checked); then who may call; then domain errors are mapped to statuses.
+            o.Interceptors.Add<RequestBoundsInterceptor>();
             o.Interceptors.Add<AuthorizationInterceptor>();
             o.Interceptors.Add<DomainExceptionInterceptor>();
             o.MaxReceiveMessageSize = 16 * 1024 * 1024;
