@@ -34,7 +34,7 @@ public sealed class BoundedErrorsTests(LocalPlatform platform, ITestOutputHelper
         Contracts.Metering.V1.MeteringReflection.Descriptor, Contracts.Billing.V1.BillingReflection.Descriptor,
         Contracts.Refund.V1.RefundReflection.Descriptor, DiagnosticsReflection.Descriptor,
         Contracts.Operations.V1.OperationsReflection.Descriptor,
-        Grpc.Health.V1.HealthReflection.Descriptor, ReflectionReflection.Descriptor,
+        Grpc.Health.V1.HealthReflection.Descriptor, ReflectionReflection.Descriptor, Grpc.Reflection.V1.ReflectionReflection.Descriptor,
     }.SelectMany(f => f.Services).ToDictionary(s => s.FullName);
 
     public static TheoryData<string> Services => [.. LocalPlatform.Projects];
