@@ -23,7 +23,7 @@ public sealed class ProductCatalog(
     public IReadOnlyDictionary<string, CodeSet> CodeSets { get; } = codeSets;
 
     public PriceBook Book(string id) =>
-        PriceBooks.TryGetValue(id, out var book) ? book : throw new InvalidInputException("price_book", $"unknown price book '{id}'");
+        PriceBooks.TryGetValue(id, out var book) ? book : throw new InvalidInputException("price_book", $"unknown price book '{CallerInput.Echo(id)}'");
 
     /// <summary>The six face labels that receive the free trial (R-ONB-3).</summary>
     public IEnumerable<LabelDefinition> TrialLabels => PriceBooks[CurrentBook].Labels.Values.Where(l => l.Trial);
@@ -50,13 +50,13 @@ public sealed class ProductCatalog(
                 return new InvalidInputException(fieldPrefix + "channel", "give either label or channel, not both");
             var def = book.Find(label);
             return def is null
-                ? new InvalidInputException(fieldPrefix + "label", $"unknown billing label '{label}' in price book {priceBook}")
+                ? new InvalidInputException(fieldPrefix + "label", $"unknown billing label '{CallerInput.Echo(label)}' in price book {priceBook}")
                 : new ResolvedLabel(def.Id, def.DefaultCodeSet);
         }
         if (string.IsNullOrEmpty(channel))
             return new InvalidInputException(fieldPrefix + "label", "label or channel is required");
         if (!Channels.TryGetValue(channel, out var ch))
-            return new InvalidInputException(fieldPrefix + "channel", $"unknown integration channel '{channel}'");
+            return new InvalidInputException(fieldPrefix + "channel", $"unknown integration channel '{CallerInput.Echo(channel)}'");
         var byLibrary = ch.LabelsByBook[priceBook];
         if (byLibrary.TryGetValue("any", out var any)) return new ResolvedLabel(any, ch.CodeSet);
         string? key = library switch
@@ -66,7 +66,7 @@ public sealed class ProductCatalog(
             _ => null,
         };
         return key is null
-            ? new InvalidInputException(fieldPrefix + "library", $"channel '{channel}' needs the comparison library")
+            ? new InvalidInputException(fieldPrefix + "library", $"channel '{CallerInput.Echo(channel)}' needs the comparison library")
             : new ResolvedLabel(byLibrary[key], ch.CodeSet);
     }
 

@@ -63,7 +63,7 @@ public sealed class EnterpriseVerificationTests(RedisFixture redis) : IClassFixt
     {
         var violations = await RpcAssert.ViolationsAsync(() => Client.SubmitEnterpriseVerificationAsync(new SubmitEnterpriseVerificationRequest
         {
-            IdempotencyKey = "", AccountId = "bad id", CompanyName = "", UnifiedSocialCreditCode = "X", LegalRepresentative = new string('a', 101),
+            IdempotencyKey = "", AccountId = "bad id", CompanyName = "", UnifiedSocialCreditCode = "X", LegalRepresentative = "   ",
         }).ResponseAsync);
 
         Assert.Equal(

@@ -155,7 +155,7 @@ public static class ExportEndpoints
             case null or "" or "false" or "0": return false;
             case "true" or "1": return true;
             default:
-                errors.Add((name, $"'{Value(query, name, jsonName)}' is not true or false"));
+                errors.Add((name, $"'{CallerInput.Echo(Value(query, name, jsonName))}' is not true or false"));
                 return false;
         }
     }

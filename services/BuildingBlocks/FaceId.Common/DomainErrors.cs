@@ -34,7 +34,7 @@ public sealed class InvalidInputException(IReadOnlyList<FieldViolation> violatio
 
 /// <summary>The named resource does not exist (→ NOT_FOUND with ResourceInfo).</summary>
 public sealed class NotFoundException(string resourceType, string resourceName)
-    : DomainException($"{resourceType} '{resourceName}' was not found.")
+    : DomainException($"{resourceType} '{CallerInput.Echo(resourceName)}' was not found.")
 {
     public string ResourceType { get; } = resourceType;
     public string ResourceName { get; } = resourceName;

@@ -78,6 +78,7 @@ public sealed class DomainExceptionInterceptor(ILogger<DomainExceptionIntercepto
     /// </summary>
     public static TResponse Refuse<TResponse>(ServerCallContext context, Status status) where TResponse : class
     {
+        status = StatusBudget.Fit(status);
         if (!IsNativeGrpc(context)) throw status.ToRpcException();
         context.ResponseTrailers.SetRpcStatus(status);
         context.Status = new Grpc.Core.Status(System.Enum.IsDefined((StatusCode)status.Code) ? (StatusCode)status.Code : StatusCode.Unknown, status.Message);
@@ -93,8 +94,10 @@ public sealed class DomainExceptionInterceptor(ILogger<DomainExceptionIntercepto
         public static readonly TResponse Instance = Activator.CreateInstance<TResponse>();
     }
 
-    /// <summary>Maps an exception to a google.rpc.Status (public for tests).</summary>
-    public static Status ToStatus(Exception e) => e switch
+    /// <summary>Maps an exception to a google.rpc.Status within <see cref="StatusBudget"/> (public for tests).</summary>
+    public static Status ToStatus(Exception e) => StatusBudget.Fit(StatusOf(e));
+
+    private static Status StatusOf(Exception e) => e switch
     {
         InvalidInputException invalid => Build(Code.InvalidArgument, invalid.Message, new BadRequest
         {

@@ -40,8 +40,10 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddGrpc(o =>
         {
             // Errors are mapped to statuses around everything, the caller check included (it reads
-            // sub-account owners from Redis); who may call is checked before the method runs.
+            // sub-account owners from Redis); over-long strings are refused before anything reads the
+            // request (even before the caller is checked); then who may call is checked.
             o.Interceptors.Add<DomainExceptionInterceptor>();
+            o.Interceptors.Add<RequestBoundsInterceptor>();
             o.Interceptors.Add<AuthorizationInterceptor>();
             o.MaxReceiveMessageSize = 16 * 1024 * 1024;
             o.EnableDetailedErrors = false;

@@ -18,8 +18,8 @@ public sealed class UsageRecordValidator(TimeProvider time)
         v.Id(prefix + "request_id", r.RequestId).Id(prefix + "account_id", r.AccountId);
         if (string.IsNullOrEmpty(r.Label) == string.IsNullOrEmpty(r.Channel))
             v.Add(prefix + "label", "give exactly one of label or channel");
-        if (r.Label.Length > 64) v.Add(prefix + "label", "must be at most 64 characters");
-        if (r.Channel.Length > 64) v.Add(prefix + "channel", "must be at most 64 characters");
+        if (r.Label.Length > FieldLimits.CatalogValue) v.Add(prefix + "label", $"must be at most {FieldLimits.CatalogValue} characters");
+        if (r.Channel.Length > FieldLimits.CatalogValue) v.Add(prefix + "channel", $"must be at most {FieldLimits.CatalogValue} characters");
         if (!Enum.IsDefined(r.Library)) v.Add(prefix + "library", $"unknown value {(int)r.Library}");
         v.Enum(prefix + "access_mode", r.AccessMode);
         if (string.IsNullOrEmpty(r.ReturnCode)) v.Add(prefix + "return_code", "is required");

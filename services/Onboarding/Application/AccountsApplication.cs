@@ -8,7 +8,7 @@ public sealed partial class AccountsApplication(AccountStore store)
 {
     public async Task<AccountRecord> CreateAsync(string idempotencyKey, string displayName, ContactInfo contacts)
     {
-        var v = new InputValidator().Id("idempotency_key", idempotencyKey).Text("display_name", displayName, 100);
+        var v = new InputValidator().Id("idempotency_key", idempotencyKey).Text("display_name", displayName, FieldLimits.PersonOrDisplayName);
         ValidateContacts(contacts, v, "contacts.", required: false);
         v.ThrowIfInvalid();
         var id = await store.CreateMainAccountAsync(idempotencyKey, displayName, contacts);
@@ -17,7 +17,7 @@ public sealed partial class AccountsApplication(AccountStore store)
 
     public async Task<AccountRecord> CreateSubAsync(string idempotencyKey, string mainAccountId, string displayName)
     {
-        new InputValidator().Id("idempotency_key", idempotencyKey).Id("main_account_id", mainAccountId).Text("display_name", displayName, 100).ThrowIfInvalid();
+        new InputValidator().Id("idempotency_key", idempotencyKey).Id("main_account_id", mainAccountId).Text("display_name", displayName, FieldLimits.PersonOrDisplayName).ThrowIfInvalid();
         var main = await GetAsync(mainAccountId, "main_account_id");
         if (main.MainAccountId is not null)
             throw new PreconditionFailedException("NOT_A_MAIN_ACCOUNT", mainAccountId, "A sub-account cannot own sub-accounts (R-ACC-1).");
@@ -55,10 +55,10 @@ public sealed partial class AccountsApplication(AccountStore store)
     public static void ValidateContacts(ContactInfo c, InputValidator v, string prefix, bool required)
     {
         if (required || c.Email.Length > 0)
-            v.Require(c.Email.Length <= 254 && EmailPattern().IsMatch(c.Email), prefix + "email", "must be an email address");
+            v.Require(c.Email.Length <= FieldLimits.Email && EmailPattern().IsMatch(c.Email), prefix + "email", "must be an email address");
         if (required || c.Mobile.Length > 0)
             v.Require(MobilePattern().IsMatch(c.Mobile), prefix + "mobile", "must be an 11-digit mainland mobile number starting with 1");
-        v.Text(prefix + "name", c.Name, 100, required);
+        v.Text(prefix + "name", c.Name, FieldLimits.PersonOrDisplayName, required);
     }
 
     [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]

@@ -9,9 +9,9 @@ namespace FaceId.Onboarding.Application;
 /// </summary>
 public sealed class EnterpriseApplication(AccountStore accounts, EnterpriseStore store, TimeProvider time)
 {
-    public const int MaxCompanyNameLength = 200;
-    public const int MaxLegalRepresentativeLength = 100;
-    public const int MaxReasonLength = 500;
+    public const int MaxCompanyNameLength = FieldLimits.CompanyName;
+    public const int MaxLegalRepresentativeLength = FieldLimits.PersonOrDisplayName;
+    public const int MaxReasonLength = FieldLimits.Reason;
 
     public async Task<EnterpriseVerificationRecord> SubmitVerificationAsync(string idempotencyKey, string accountId, string companyName, string code, string legalRepresentative)
     {

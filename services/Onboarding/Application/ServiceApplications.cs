@@ -14,8 +14,8 @@ public sealed record OpenedLicense(ApplicationRecord Application, string Content
 /// <summary>Applications to open the service, with business-license upload and review (R-ONB-1, R-ONB-2).</summary>
 public sealed class ServiceApplications(AccountStore store, DocumentStore documents, TimeProvider time)
 {
-    public const int MaxScenarioLength = 2_000;
-    public const int MaxReasonLength = 500;
+    public const int MaxScenarioLength = FieldLimits.BusinessScenario;
+    public const int MaxReasonLength = FieldLimits.Reason;
 
     /// <summary>Chunk size of a streamed license (<c>Documents:MaxChunkBytes</c>, at most 64 KiB).</summary>
     public int MaxChunkBytes => Math.Min(documents.Options.MaxChunkBytes, 64 * 1024);
@@ -31,7 +31,7 @@ public sealed class ServiceApplications(AccountStore store, DocumentStore docume
             .Id("form.idempotency_key", form.IdempotencyKey)
             .Id("form.account_id", form.AccountId)
             .Text("form.business_scenario", form.BusinessScenario, MaxScenarioLength)
-            .Text("form.license_file_name", form.LicenseFileName, 255, required: false);
+            .Text("form.license_file_name", form.LicenseFileName, FieldLimits.FileName, required: false);
         AccountsApplication.ValidateContacts(form.Contact, v, "form.contact.", required: true);
         v.ThrowIfInvalid();
         var account = await store.GetAccountAsync(form.AccountId) ?? throw new NotFoundException("account", form.AccountId);

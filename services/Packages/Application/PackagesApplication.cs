@@ -16,7 +16,7 @@ public sealed class PackagesApplication(PackageLedger ledger, PackageReader pack
         new InputValidator()
             .Id("order_id", orderId)
             .Id("account_id", accountId)
-            .Text("label", label, 64)
+            .Text("label", label, FieldLimits.CatalogValue)
             .Require(size > 0, "size", "must be a positive number of calls")
             .ThrowIfInvalid();
         var service = await RequireMainAccountAsync(accountId);

@@ -122,11 +122,11 @@ public sealed class HttpJsonRequestMiddleware(RequestDelegate next)
 
     /// <summary>The field violation of a query value that is not an instant (<see cref="InstantText.TryParse"/>).</summary>
     public static string NotAnInstant(string value) =>
-        $"'{value}' is not an instant: RFC 3339 (2026-12-01T00:00:00Z, 2026-12-01T08:00:00+08:00 with the + encoded as %2B), an Asia/Shanghai day 2026-12-01 or month 2026-12, or now";
+        $"'{CallerInput.Echo(value)}' is not an instant: RFC 3339 (2026-12-01T00:00:00Z, 2026-12-01T08:00:00+08:00 with the + encoded as %2B), an Asia/Shanghai day 2026-12-01 or month 2026-12, or now";
 
     /// <summary>The field violation of a query value that names no value of <paramref name="type"/>.</summary>
     public static string NotOneOf(EnumDescriptor type, string value) =>
-        $"'{value}' is not one of {string.Join(", ", type.Values.Where(v => v.Number != 0).Select(v => $"{ShortName(type, v)} ({v.Name})"))}";
+        $"'{CallerInput.Echo(value)}' is not one of {string.Join(", ", type.Values.Where(v => v.Number != 0).Select(v => $"{ShortName(type, v)} ({v.Name})"))}";
 
     /// <summary>400 INVALID_ARGUMENT naming every query parameter that cannot be read.</summary>
     public static Task WriteQueryErrorsAsync(HttpResponse response, IReadOnlyList<(string Field, string Description)> errors) =>
@@ -202,7 +202,7 @@ public sealed class HttpJsonRequestMiddleware(RequestDelegate next)
             if (field is null)
             {
                 var known = string.Join(", ", message.Fields.InDeclarationOrder().Select(f => f.JsonName));
-                unknown.Add((prefix + property.Name, $"unknown field: {message.FullName} has {(known.Length > 0 ? known : "no fields")}"));
+                unknown.Add((prefix + CallerInput.Echo(property.Name), $"unknown field: {message.FullName} has {(known.Length > 0 ? known : "no fields")}"));
                 continue;
             }
             if (field.FieldType != FieldType.Message) continue;

@@ -9,8 +9,9 @@ namespace FaceId.ServiceDefaults.Security;
 /// <summary>
 /// <see cref="AuthorizationInterceptor"/>'s rule for plain HTTP endpoints that serve a gRPC method's
 /// data without transcoding (e.g. Billing's file exports): the same checks, through
-/// <see cref="AuthorizationInterceptor.AuthorizeAsync"/>, with a refusal written as the problem
-/// details a transcoded call gets (401 UNAUTHENTICATED, 403 ROLE_NOT_ALLOWED or ACCOUNT_NOT_IN_SCOPE).
+/// <see cref="AuthorizationInterceptor.AuthorizeAsync"/>, after the request's string bounds
+/// (<see cref="RequestBounds"/>), with a refusal written as the problem details a transcoded call gets
+/// (400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 ROLE_NOT_ALLOWED or ACCOUNT_NOT_IN_SCOPE).
 /// </summary>
 public sealed class HttpCallerCheck(AccountOwnership ownership, ILogger<AuthorizationInterceptor> logger)
 {
@@ -19,6 +20,12 @@ public sealed class HttpCallerCheck(AccountOwnership ownership, ILogger<Authoriz
     /// <summary>True when the caller may go on; otherwise the refusal has been written to the response.</summary>
     public async Task<bool> AllowAsync(HttpContext http, AllowAttribute allow, IMessage request, string method)
     {
+        // The gRPC pipeline's first check, first here too (RequestBoundsInterceptor).
+        if (RequestBounds.Check(request) is { } overLong)
+        {
+            await ProblemDetailsMiddleware.WriteAsync(http.Response, DomainExceptionInterceptor.ToStatus(overLong));
+            return false;
+        }
         try
         {
             await _rules.AuthorizeAsync(http, method, allow, request);

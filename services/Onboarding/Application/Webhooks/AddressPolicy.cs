@@ -87,9 +87,9 @@ public sealed class AddressPolicy
     public async Task<Uri> CheckUrlAsync(string field, string url, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(url)) throw new InvalidInputException(field, "is required");
-        if (url.Length > 2048) throw new InvalidInputException(field, "must be at most 2048 characters");
+        if (url.Length > FieldLimits.Url) throw new InvalidInputException(field, $"must be at most {FieldLimits.Url} characters");
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri)) throw new InvalidInputException(field, "is not an absolute URL");
-        if (uri.Scheme is not ("http" or "https")) throw new InvalidInputException(field, $"scheme '{uri.Scheme}' is refused: only http and https");
+        if (uri.Scheme is not ("http" or "https")) throw new InvalidInputException(field, $"scheme '{CallerInput.Echo(uri.Scheme)}' is refused: only http and https");
         if (uri.UserInfo.Length > 0) throw new InvalidInputException(field, "must not carry credentials (user:password@)");
         if (uri.Fragment.Length > 0) throw new InvalidInputException(field, "must not carry a fragment");
         var host = uri.IdnHost;
@@ -115,7 +115,7 @@ public sealed class AddressPolicy
             throw new InvalidInputException(field, "has an invalid host name");
         }
         foreach (var a in addresses)
-            if (Refusal(a) is { } reason) throw new InvalidInputException(field, $"forbidden address ({reason}): {host} resolves to {a}");
+            if (Refusal(a) is { } reason) throw new InvalidInputException(field, $"forbidden address ({reason}): {CallerInput.Echo(host)} resolves to {a}");
         return uri;
     }
 }

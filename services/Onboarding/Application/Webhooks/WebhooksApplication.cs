@@ -12,7 +12,7 @@ namespace FaceId.Onboarding.Application.Webhooks;
 public sealed class WebhooksApplication(
     AccountStore accounts, WebhookStore store, AddressPolicy addresses, IOptions<WebhookOptions> options, TimeProvider time)
 {
-    public const int MaxDescriptionLength = 200;
+    public const int MaxDescriptionLength = FieldLimits.WebhookDescription;
     public const int MaxGraceSeconds = 604_800;
 
     public async Task<(WebhookEndpointRecord Endpoint, string Secret)> CreateAsync(
@@ -121,11 +121,9 @@ public sealed class WebhooksApplication(
         if (required && types.Count == 0) v.Add("event_types", "name at least one event type: " + string.Join(", ", WebhookEvents.All));
         for (var i = 0; i < Math.Min(types.Count, 50); i++)
             if (!WebhookEvents.All.Contains(types[i]))
-                v.Add($"event_types[{i}]", $"unknown event type '{Trimmed(types[i])}'; known: " + string.Join(", ", WebhookEvents.All));
+                v.Add($"event_types[{i}]", $"unknown event type '{CallerInput.Echo(types[i])}'; known: " + string.Join(", ", WebhookEvents.All));
         if (types.Count > 50) v.Add("event_types", "must list at most 50 event types");
     }
-
-    private static string Trimmed(string s) => s.Length <= 64 ? s : s[..64] + "…";
 
     private async Task<WebhookEndpointRecord> WriteAsync(string accountId, string endpointId, params (string, StackExchange.Redis.RedisValue)[] fields)
     {
