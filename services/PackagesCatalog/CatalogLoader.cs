@@ -26,8 +26,8 @@ public static class CatalogLoader
         var catalog = new ProductCatalog(books, channels, codeSets);
         if (catalog.TrialLabels.Count() != 6)
             throw new CatalogException($"pricebook-{ProductCatalog.CurrentBook}.json: expected 6 trial labels (R-ONB-3), found {catalog.TrialLabels.Count()}");
-        if (!books[ProductCatalog.CurrentBook].Labels.ContainsKey("eid_authoritative"))
-            throw new CatalogException($"pricebook-{ProductCatalog.CurrentBook}.json: label 'eid_authoritative' is missing");
+        if (!books[ProductCatalog.CurrentBook].Labels.ContainsKey(ProductCatalog.EidLabelId))
+            throw new CatalogException($"pricebook-{ProductCatalog.CurrentBook}.json: label '{ProductCatalog.EidLabelId}' is missing");
         return catalog;
     }
 

@@ -13,16 +13,21 @@ public static class PackageStatuses
     public const string Active = "active", Refunding = "refunding", Refunded = "refunded";
 }
 
-/// <summary>The fields of an account's service hash {acct:M}:svc (SVC_F_STATE, SVC_F_STATE_AT, SVC_F_ACTIVATED_AT, SVC_F_PRICE_BOOK, SVC_F_CYCLE in Lua).</summary>
+/// <summary>
+/// The fields of an account's service hash {acct:M}:svc (SVC_F_STATE, SVC_F_STATE_AT, SVC_F_ACTIVATED_AT, SVC_F_PRICE_BOOK,
+/// SVC_F_CYCLE, SVC_F_ENTERPRISE_VERIFIED_AT in Lua). <see cref="EnterpriseVerifiedAt"/>: when Onboarding verified the main
+/// account as an enterprise (ms, from EnterpriseVerified), the condition of E证通 (R-ONB-4).
+/// </summary>
 public static class ServiceFields
 {
     public const string Kind = "kind", Main = "main", State = "state", StateAt = "state_at", ActivatedAt = "activated_at",
-        PriceBook = "price_book", Cycle = "cycle";
+        PriceBook = "price_book", Cycle = "cycle", EnterpriseVerifiedAt = "enterprise_verified_at";
 
     /// <summary>The fields the scripts read or write, for their preamble.</summary>
     public static readonly (string Name, object Value)[] Lua =
     [
         ("SVC_F_STATE", State), ("SVC_F_STATE_AT", StateAt), ("SVC_F_ACTIVATED_AT", ActivatedAt), ("SVC_F_PRICE_BOOK", PriceBook), ("SVC_F_CYCLE", Cycle),
+        ("SVC_F_ENTERPRISE_VERIFIED_AT", EnterpriseVerifiedAt),
     ];
 }
 

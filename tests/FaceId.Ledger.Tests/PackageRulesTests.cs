@@ -248,6 +248,7 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
         await using var host = new LedgerHost(redis.ConnectionString, bought);
         var account = await host.OpenedAccountAsync();
         var withCalls = await host.BuyAsync(account, "basic_authoritative", 1000);
+        await host.Ledger.SetEnterpriseVerifiedAsync(account, bought); // E证通 (R-ONB-4)
         var usedUp = await host.BuyAsync(account, "eid_authoritative", 1000);
         await host.Metering.RecordBatchAsync(Enumerable.Range(0, 1000).Select(_ => new UsageInput(TestIds.New("req"), account, "eid_authoritative", "",
             Contracts.Common.V1.ComparisonLibrary.Unspecified, Contracts.Common.V1.AccessMode.Saas, "0", host.Time.GetUtcNow())).ToList());
