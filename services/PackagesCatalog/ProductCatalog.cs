@@ -25,8 +25,8 @@ public sealed class ProductCatalog(
     public PriceBook Book(string id) =>
         PriceBooks.TryGetValue(id, out var book) ? book : throw new InvalidInputException("price_book", $"unknown price book '{id}'");
 
-    /// <summary>The six face labels that receive the free trial (R-ONB-3).</summary>
-    public IEnumerable<LabelDefinition> TrialLabels => PriceBooks[CurrentBook].Labels.Values.Where(l => l.Trial);
+    /// <summary>The face labels of a price book that receive the free trial (R-ONB-3): six in 2021-06, the five legacy ones in legacy.</summary>
+    public IEnumerable<LabelDefinition> TrialLabels(string priceBook) => Book(priceBook).Labels.Values.Where(l => l.Trial);
 
     /// <summary>E证通's label (authoritative DB), in every price book.</summary>
     public const string EidLabelId = "eid_authoritative";
