@@ -59,9 +59,12 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         return (result.Ids, result.Status == CreateStatus.Created);
     }
 
-    /// <summary>Suspends (arrears) or resumes the service; stale or repeated changes are ignored (R-BIL-4).</summary>
+    /// <summary>
+    /// Suspends (arrears) or resumes the service at <paramref name="at"/>, into its history of instants: calls are judged by
+    /// the state at their own time (R-BIL-4, R-MET-4); changes may arrive out of order, a repeat changes nothing.
+    /// </summary>
     public async Task SetSuspendedAsync(string accountId, bool suspended, DateTimeOffset at) =>
-        await SetServiceStateScript.Instance.RunAsync(redis, new(accountId, suspended, at));
+        await SetServiceStateScript.Instance.RunAsync(redis, new(accountId, suspended, at, time.GetUtcNow()));
 
     /// <summary>Runs one time-based step of a package (expiry-alert.lua); returns what happened.</summary>
     public async Task<PackageStepOutcome> RunPackageStepAsync(string accountId, string packageId, PackageStep step)

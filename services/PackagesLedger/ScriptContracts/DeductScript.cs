@@ -54,6 +54,7 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
             ("ST_UNKNOWN_ACCOUNT", RecordStatus.UnknownAccount), ("ST_NOT_OPENED", RecordStatus.NotOpened), ("ST_SUSPENDED", RecordStatus.Suspended),
             ("ST_NOT_VERIFIED", RecordStatus.EnterpriseNotVerified),
             ("CTR_RETENTION_MS", LedgerKeys.DayCounterRetention), ("POSTQ_RETENTION_MS", LedgerKeys.PostpaidQueueRetention),
+            .. ServiceHistory.Lua,
         ]));
 
     public static readonly DeductScript Instance = new();

@@ -1,7 +1,7 @@
 -- The hot path: charges a batch of usage records of ONE main account in one atomic step
 -- (R-PKG-3, R-PKG-5, R-MET-2, R-MET-4, R-PKG-6 thresholds, R-ACC-2, R-BIL-4 suspension, R-ONB-4).
 -- Per record: idempotency on the request id; service opened at the record's time and
--- not suspended; an E证通 call only for an account enterprise-verified by then; the first usable package of the label in deduction order (free before purchased,
+-- not suspended at it; an E证通 call only for an account enterprise-verified by then; the first usable package of the label in deduction order (free before purchased,
 -- earliest expiry, earliest purchase, id) valid at the record's time, else postpaid; the
 -- low-balance and exhausted alerts once per package; day counters; one UsageCharged event for
 -- the batch and the alerts, in the outbox.
@@ -39,8 +39,25 @@
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[A_TAG], ARGV[A_ACCOUNT], ARGV[A_NOW], ARGV[A_NOW_ISO]
 -- #include lib-usage.lua
 
-local svc = redis.call('HMGET', KEYS[1], SVC_F_STATE, SVC_F_ACTIVATED_AT, SVC_F_PRICE_BOOK, SVC_F_ENTERPRISE_VERIFIED_AT)
+local svc = redis.call('HMGET', KEYS[1], SVC_F_STATE, SVC_F_ACTIVATED_AT, SVC_F_PRICE_BOOK, SVC_F_ENTERPRISE_VERIFIED_AT, SVC_F_STATES)
 local state, activated, book = svc[1], tonumber(svc[2] or ''), svc[3] or ''
+-- The service's suspensions and resumptions as instants, oldest first (ServiceHistory, set-service-state.lua): a record is
+-- judged by the latest change at or before its time (R-BIL-4 at the call's time, R-MET-4). A hash from before the history:
+-- by its state now.
+local changed_at, suspends, nchanges = {}, {}, 0
+if svc[5] then
+  for letter, ms in string.gmatch(svc[5], HIST_ENTRY) do
+    nchanges = nchanges + 1; changed_at[nchanges] = tonumber(ms); suspends[nchanges] = letter == HIST_SUSPENDED
+  end
+end
+local suspended_first = not svc[5] and state == SVC_SUSPENDED
+local judged = nchanges > 0 or suspended_first
+local function suspended_at(t)
+  for k = nchanges, 1, -1 do
+    if changed_at[k] <= t then return suspends[k] end
+  end
+  return suspended_first
+end
 -- When the account was verified as an enterprise (R-ONB-4: E证通 only from then on); never: after any call.
 local verified = tonumber(svc[4] or '') or math.huge
 local account_known = state ~= false or redis.call('EXISTS', KEYS[1]) == 1
@@ -179,7 +196,7 @@ for i = 0, n - 1 do
     status[i + 1] = ST_UNKNOWN_ACCOUNT
   elseif not activated or t < activated then
     status[i + 1] = ST_NOT_OPENED
-  elseif state == SVC_SUSPENDED then
+  elseif judged and suspended_at(t) then
     status[i + 1] = ST_SUSPENDED
   elseif t < verified and classes[ARGV[b + R_CLASS]].enterprise then
     status[i + 1] = ST_NOT_VERIFIED
