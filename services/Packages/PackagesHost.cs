@@ -15,6 +15,7 @@ public static class PackagesHost
     public static EventBusBuilder AddPackagesSubscriptions(this EventBusBuilder events) => events
         .AddSubscription<AccountCreated, AccountCreatedHandler>()
         .AddSubscription<ServiceActivated, ServiceActivatedHandler>()
+        .AddSubscription<EnterpriseVerified, EnterpriseVerifiedHandler>()
         .AddSubscription<MerchantIdIssued, MerchantIdIssuedHandler>()
         .AddSubscription<ServiceSuspended, ServiceSuspendedHandler>()
         .AddSubscription<ServiceResumed, ServiceResumedHandler>();

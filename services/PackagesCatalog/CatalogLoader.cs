@@ -24,10 +24,13 @@ public static class CatalogLoader
             if (!books.ContainsKey(required)) throw new CatalogException($"catalog '{directory}': price book '{required}' is missing");
         var channels = LoadChannels(Path.Combine(directory, "channels.json"), books, codeSets);
         var catalog = new ProductCatalog(books, channels, codeSets);
-        if (catalog.TrialLabels.Count() != 6)
-            throw new CatalogException($"pricebook-{ProductCatalog.CurrentBook}.json: expected 6 trial labels (R-ONB-3), found {catalog.TrialLabels.Count()}");
-        if (!books[ProductCatalog.CurrentBook].Labels.ContainsKey("eid_authoritative"))
-            throw new CatalogException($"pricebook-{ProductCatalog.CurrentBook}.json: label 'eid_authoritative' is missing");
+        if (catalog.TrialLabels(ProductCatalog.CurrentBook).Count() != 6)
+            throw new CatalogException($"pricebook-{ProductCatalog.CurrentBook}.json: expected 6 trial labels (R-ONB-3), found {catalog.TrialLabels(ProductCatalog.CurrentBook).Count()}");
+        // Every account gets a trial it can use: of its own price book's labels.
+        foreach (var book in books.Values)
+            if (!catalog.TrialLabels(book.Id).Any()) throw new CatalogException($"price book '{book.Id}': no trial label (R-ONB-3)");
+        if (!books[ProductCatalog.CurrentBook].Labels.ContainsKey(ProductCatalog.EidLabelId))
+            throw new CatalogException($"pricebook-{ProductCatalog.CurrentBook}.json: label '{ProductCatalog.EidLabelId}' is missing");
         return catalog;
     }
 

@@ -25,10 +25,16 @@ public sealed class ProductCatalog(
     public PriceBook Book(string id) =>
         PriceBooks.TryGetValue(id, out var book) ? book : throw new InvalidInputException("price_book", $"unknown price book '{CallerInput.Echo(id)}'");
 
-    /// <summary>The six face labels that receive the free trial (R-ONB-3).</summary>
-    public IEnumerable<LabelDefinition> TrialLabels => PriceBooks[CurrentBook].Labels.Values.Where(l => l.Trial);
+    /// <summary>The face labels of a price book that receive the free trial (R-ONB-3): six in 2021-06, the five legacy ones in legacy.</summary>
+    public IEnumerable<LabelDefinition> TrialLabels(string priceBook) => Book(priceBook).Labels.Values.Where(l => l.Trial);
 
-    public LabelDefinition EidLabel => PriceBooks[CurrentBook].Labels["eid_authoritative"];
+    /// <summary>E证通's label (authoritative DB), in every price book.</summary>
+    public const string EidLabelId = "eid_authoritative";
+
+    public LabelDefinition EidLabel => PriceBooks[CurrentBook].Labels[EidLabelId];
+
+    /// <summary>R-ONB-4: a label only enterprise-verified accounts may buy and meter (E证通's).</summary>
+    public static bool IsEnterpriseOnly(string label) => label == EidLabelId;
 
     /// <summary>
     /// A record names either its label or its channel (+ comparison library); the label must exist

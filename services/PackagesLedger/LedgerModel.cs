@@ -50,19 +50,25 @@ public sealed record PackageRecord(
 }
 
 /// <summary>The ledger's view of an account's service (written from Onboarding's events).</summary>
-public sealed record ServiceView(string AccountId, string? MainAccountId, string? State, DateTimeOffset? ActivatedAt, string? PriceBook)
+/// <param name="EnterpriseVerifiedAt">When the main account was verified as an enterprise (R-ONB-4); null: not (yet) known to be.</param>
+public sealed record ServiceView(string AccountId, string? MainAccountId, string? State, DateTimeOffset? ActivatedAt, string? PriceBook,
+    DateTimeOffset? EnterpriseVerifiedAt)
 {
     public bool IsSubAccount => MainAccountId is not null;
+
+    /// <summary>May the account use E证通 at <paramref name="at"/> (R-ONB-4)?</summary>
+    public bool EnterpriseVerifiedBy(DateTimeOffset at) => EnterpriseVerifiedAt is { } verified && verified <= at;
 }
 
 /// <summary>A package to create: from the catalog for a purchase, or a free grant.</summary>
 public sealed record NewPackage(string Label, long Size, long PriceFen, bool Free, string PriceBook);
 
-public enum ChargeStatus { New, Duplicate, UnknownAccount, NotOpened, Suspended }
+public enum ChargeStatus { New, Duplicate, UnknownAccount, NotOpened, Suspended, EnterpriseNotVerified }
 
 public enum ChargeKind { Package, Postpaid, NotBillable }
 
 /// <summary>One usage record, ready for the deduction script (label resolved, billable decided).</summary>
+/// <param name="EnterpriseOnly">The label is E证通's: charged only if the account was enterprise-verified by the call's time (R-ONB-4).</param>
 public sealed record ChargeRequest(
     string RequestId,
     string Label,
@@ -70,7 +76,8 @@ public sealed record ChargeRequest(
     bool Billable,
     string SubAccountId,
     string AccessMode,
-    string ReturnCode);
+    string ReturnCode,
+    bool EnterpriseOnly = false);
 
 public sealed record ChargeOutcome(ChargeKind Kind, string Label, string PackageId, long PackageRemaining, string PriceBook)
 {

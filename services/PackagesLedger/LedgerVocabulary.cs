@@ -1,3 +1,4 @@
+using System.Globalization;
 using FaceId.Common;
 using FaceId.Contracts.Events.V1;
 
@@ -13,18 +14,66 @@ public static class PackageStatuses
     public const string Active = "active", Refunding = "refunding", Refunded = "refunded";
 }
 
-/// <summary>The fields of an account's service hash {acct:M}:svc (SVC_F_STATE, SVC_F_STATE_AT, SVC_F_ACTIVATED_AT, SVC_F_PRICE_BOOK, SVC_F_CYCLE in Lua).</summary>
+/// <summary>
+/// The fields of an account's service hash {acct:M}:svc (SVC_F_STATE, SVC_F_STATES, SVC_F_STATE_AT, SVC_F_ACTIVATED_AT, SVC_F_PRICE_BOOK,
+/// SVC_F_CYCLE, SVC_F_ENTERPRISE_VERIFIED_AT in Lua). <see cref="State"/>: the state now; <see cref="States"/>: its suspensions
+/// and resumptions as instants (<see cref="ServiceHistory"/>); <see cref="StateAt"/>: the last change of a hash written before
+/// the history (read once to start it, then removed). <see cref="EnterpriseVerifiedAt"/>: when Onboarding verified the main
+/// account as an enterprise (ms, from EnterpriseVerified), the condition of E证通 (R-ONB-4).
+/// </summary>
 public static class ServiceFields
 {
-    public const string Kind = "kind", Main = "main", State = "state", StateAt = "state_at", ActivatedAt = "activated_at",
-        PriceBook = "price_book", Cycle = "cycle";
+    public const string Kind = "kind", Main = "main", State = "state", States = "states", StateAt = "state_at", ActivatedAt = "activated_at",
+        PriceBook = "price_book", Cycle = "cycle", EnterpriseVerifiedAt = "enterprise_verified_at";
 
     /// <summary>The fields the scripts read or write, for their preamble.</summary>
     public static readonly (string Name, object Value)[] Lua =
     [
-        ("SVC_F_STATE", State), ("SVC_F_STATE_AT", StateAt), ("SVC_F_ACTIVATED_AT", ActivatedAt), ("SVC_F_PRICE_BOOK", PriceBook), ("SVC_F_CYCLE", Cycle),
+        ("SVC_F_STATE", State), ("SVC_F_STATES", States), ("SVC_F_STATE_AT", StateAt), ("SVC_F_ACTIVATED_AT", ActivatedAt), ("SVC_F_PRICE_BOOK", PriceBook),
+        ("SVC_F_CYCLE", Cycle), ("SVC_F_ENTERPRISE_VERIFIED_AT", EnterpriseVerifiedAt),
     ];
 }
+
+/// <summary>
+/// The suspensions and resumptions of an account's service (R-BIL-4) as instants, after its activation (<c>activated_at</c>):
+/// the service hash's <see cref="ServiceFields.States"/>, one entry per change, oldest first, each a letter
+/// (<see cref="Suspended"/>, <see cref="Resumed"/>) and 13 digits of unix ms ("s1770000000000o1770003600000"). deduct.lua
+/// judges each record by the latest change at or before its time (R-MET-4); set-service-state.lua keeps the changes within
+/// <see cref="Window"/> before now and the last one before them, the state at the window's start (HIST_* in Lua).
+/// </summary>
+public static class ServiceHistory
+{
+    public const char Suspended = 's', Resumed = 'o';
+
+    /// <summary>How far back a record can be judged: the late window (R-MET-4).</summary>
+    public static readonly TimeSpan Window = LateRecords.Window;
+
+    /// <summary>The preamble's constants: the letters, an entry's Lua pattern, the window.</summary>
+    public static readonly (string Name, object Value)[] Lua =
+    [
+        ("HIST_SUSPENDED", Suspended), ("HIST_RESUMED", Resumed), ("HIST_ENTRY", "(%a)(%d+)"), ("HIST_WINDOW_MS", Window),
+    ];
+
+    /// <summary>The changes of a stored history, oldest first; an entry it does not know is a fault naming it.</summary>
+    public static IReadOnlyList<(bool Suspended, DateTimeOffset At)> Parse(string stored)
+    {
+        const int entry = 14;
+        if (stored.Length % entry != 0) throw new FormatException($"service history '{stored}' is not made of {entry}-character entries");
+        var changes = new List<(bool, DateTimeOffset)>(stored.Length / entry);
+        for (var i = 0; i < stored.Length; i += entry)
+        {
+            var suspended = stored[i] switch
+            {
+                Suspended => true,
+                Resumed => false,
+                var c => throw new FormatException($"service history '{stored}' has an unknown change '{c}'"),
+            };
+            changes.Add((suspended, DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(stored.AsSpan(i + 1, entry - 1), CultureInfo.InvariantCulture))));
+        }
+        return changes;
+    }
+}
+
 
 /// <summary>The <c>state</c> of an account's service hash {acct:M}:svc (SVC_OPENED, SVC_SUSPENDED in Lua).</summary>
 public static class ServiceStates

@@ -19,6 +19,13 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
             ? redis.HashSetAsync(LedgerKeys.Service(accountId), [new HashEntry(ServiceFields.Kind, "main")])
             : redis.HashSetAsync(LedgerKeys.Service(accountId), [new HashEntry(ServiceFields.Kind, "sub"), new HashEntry(ServiceFields.Main, mainAccountId)]);
 
+    /// <summary>
+    /// Records that Onboarding verified the main account as an enterprise at <paramref name="verifiedAt"/> (R-ONB-4): from
+    /// then on it may buy E证通 packages and meter E证通 calls. Once: a verification is never withdrawn, a repeat changes nothing.
+    /// </summary>
+    public Task SetEnterpriseVerifiedAsync(string accountId, DateTimeOffset verifiedAt) =>
+        redis.HashSetAsync(LedgerKeys.Service(accountId), ServiceFields.EnterpriseVerifiedAt, verifiedAt.ToUnixTimeMilliseconds(), When.NotExists);
+
     /// <summary>Opens the service once (R-ONB-2); returns true the first time.</summary>
     public async Task<bool> OpenServiceAsync(string accountId, DateTimeOffset activatedAt, string priceBook, Settlement cycle) =>
         (await ActivateScript.Instance.RunAsync(redis, new(accountId, activatedAt, priceBook, cycle))).First;
@@ -52,9 +59,12 @@ public sealed class PackageLedger(IDatabase redis, OutboxRelay outbox, PackageSc
         return (result.Ids, result.Status == CreateStatus.Created);
     }
 
-    /// <summary>Suspends (arrears) or resumes the service; stale or repeated changes are ignored (R-BIL-4).</summary>
+    /// <summary>
+    /// Suspends (arrears) or resumes the service at <paramref name="at"/>, into its history of instants: calls are judged by
+    /// the state at their own time (R-BIL-4, R-MET-4); changes may arrive out of order, a repeat changes nothing.
+    /// </summary>
     public async Task SetSuspendedAsync(string accountId, bool suspended, DateTimeOffset at) =>
-        await SetServiceStateScript.Instance.RunAsync(redis, new(accountId, suspended, at));
+        await SetServiceStateScript.Instance.RunAsync(redis, new(accountId, suspended, at, time.GetUtcNow()));
 
     /// <summary>Runs one time-based step of a package (expiry-alert.lua); returns what happened.</summary>
     public async Task<PackageStepOutcome> RunPackageStepAsync(string accountId, string packageId, PackageStep step)

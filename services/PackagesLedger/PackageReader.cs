@@ -11,10 +11,12 @@ public sealed class PackageReader(IDatabase redis)
 {
     public async Task<ServiceView?> GetServiceAsync(string accountId)
     {
-        var v = await redis.HashGetAsync(LedgerKeys.Service(accountId), [ServiceFields.Kind, ServiceFields.Main, ServiceFields.State, ServiceFields.ActivatedAt, ServiceFields.PriceBook]);
+        var v = await redis.HashGetAsync(LedgerKeys.Service(accountId),
+            [ServiceFields.Kind, ServiceFields.Main, ServiceFields.State, ServiceFields.ActivatedAt, ServiceFields.PriceBook, ServiceFields.EnterpriseVerifiedAt]);
         if (v[0].IsNull && v[2].IsNull) return null;
+        static DateTimeOffset? Ms(RedisValue ms) => ms.IsNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)ms);
         return new ServiceView(accountId, v[1].IsNullOrEmpty ? null : (string)v[1]!, v[2].IsNull ? null : (string)v[2]!,
-            v[3].IsNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)v[3]), v[4].IsNull ? null : (string)v[4]!);
+            Ms(v[3]), v[4].IsNull ? null : (string)v[4]!, Ms(v[5]));
     }
 
     /// <summary>The packages the account bought on <paramref name="day"/> (Shanghai time): one schedule member's packages.</summary>

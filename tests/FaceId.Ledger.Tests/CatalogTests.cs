@@ -28,7 +28,9 @@ public sealed class CatalogTests : IDisposable
         Assert.Null(current.Find("bank_card_info_check")!.UnitPriceFor(200_000)); // contract price
         Assert.Null(current.Find("bank_card_info_check")!.Offer(500_000));
         Assert.Equal(68, catalog.Book("legacy").Find("legacy_liveness_verification")!.UnitPriceFor(150_000));
-        Assert.Equal(6, catalog.TrialLabels.Count());
+        Assert.Equal(6, catalog.TrialLabels("2021-06").Count());
+        Assert.Equal(["legacy_liveness_comparison", "legacy_liveness_verification", "legacy_photo_verification", "legacy_wechat_liveness_comparison",
+            "legacy_wechat_liveness_verification"], catalog.TrialLabels("legacy").Select(l => l.Id).Order());
     }
 
     [Theory]

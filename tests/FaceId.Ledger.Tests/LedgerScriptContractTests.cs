@@ -35,17 +35,19 @@ public sealed class LedgerScriptContractTests(RedisFixture redis) : IClassFixtur
     }
 
     [Fact]
-    public async Task R_BIL_4_set_service_state_applies_the_latest_change_and_ignores_stale_ones()
+    public async Task R_BIL_4_set_service_state_keeps_the_changes_in_time_order_and_answers_the_latest()
     {
         var account = TestIds.New("acct");
         var at = DateTimeOffset.FromUnixTimeMilliseconds(1_770_000_000_000);
-        Assert.Equal(ServiceStateNow.NeverOpened, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, true, at)));
+        Assert.Equal(ServiceStateNow.NeverOpened, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, true, at, at)));
         await ActivateScript.Instance.RunAsync(redis.Database, new(account, at, "2021-06", Settlement.Daily));
 
-        Assert.Equal(ServiceStateNow.Suspended, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, true, at)));
-        Assert.Equal(ServiceStateNow.Suspended, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, false, at.AddSeconds(-1))));
-        Assert.Equal(ServiceStateNow.Opened, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, false, at.AddSeconds(1))));
+        Assert.Equal(ServiceStateNow.Suspended, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, true, at, at)));
+        Assert.Equal(ServiceStateNow.Suspended, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, false, at.AddSeconds(-1), at)));
+        Assert.Equal(ServiceStateNow.Opened, await SetServiceStateScript.Instance.RunAsync(redis.Database, new(account, false, at.AddSeconds(1), at)));
         Assert.Equal(ServiceStates.Opened, (string?)await redis.Database.HashGetAsync(LedgerKeys.Service(account), ServiceFields.State));
+        Assert.Equal([(false, at.AddSeconds(-1)), (true, at), (false, at.AddSeconds(1))],
+            ServiceHistory.Parse((string)(await redis.Database.HashGetAsync(LedgerKeys.Service(account), ServiceFields.States))!));
         var e = Assert.Throws<UnexpectedScriptReplyException>(() => SetServiceStateScript.Instance.Parse(RedisResult.Create((RedisValue)"paused")));
         Assert.Equal("set-service-state.lua", e.ScriptName);
     }

@@ -191,12 +191,14 @@ public sealed class MeteringRulesTests(RedisFixture redis) : IClassFixture<Redis
 
         await host.Ledger.SetSuspendedAsync(account, true, now);
         var refused = await host.UseAsync(account, "basic_authoritative");
-        await host.Ledger.SetSuspendedAsync(account, true, now.AddSeconds(-1)); // stale, out of order: ignored
+        await host.Ledger.SetSuspendedAsync(account, true, now.AddSeconds(-1)); // out of order: suspended from then on
         await host.Ledger.SetSuspendedAsync(account, false, now.AddSeconds(1));
-        var resumed = await host.UseAsync(account, "basic_authoritative");
+        var resumed = await host.UseAsync(account, "basic_authoritative", now.AddSeconds(1));
+        var duringSuspension = await host.UseAsync(account, "basic_authoritative", now.AddSeconds(-1)); // arrives after the resumption: R-MET-4
 
         Assert.Equal((UsageKind.Refused, RefusalReason.ServiceSuspended), (refused.Kind, refused.Refusal));
         Assert.Equal(package.Id, resumed.PackageId);
+        Assert.Equal((UsageKind.Refused, RefusalReason.ServiceSuspended), (duringSuspension.Kind, duringSuspension.Refusal));
         Assert.Equal(1, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
     }
 }

@@ -217,6 +217,24 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
     }
 
     [Fact]
+    public async Task R_ONB_3_a_legacy_account_s_trial_is_of_its_own_price_book_so_its_calls_use_it()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync(new DateTimeOffset(2021, 6, 1, 10, 0, 0, ChinaCalendar.Offset), priceBook: "legacy", cycle: Settlement.Monthly);
+
+        await host.Grants.GrantTrialAsync(account, host.Time.GetUtcNow());
+
+        var trial = await host.Reader.ListPackagesAsync(account);
+        Assert.Equal(host.Catalog.TrialLabels("legacy").Select(l => l.Id).Order(), trial.Select(p => p.Label).Order());
+        Assert.All(trial, p => Assert.Equal((100L, true, "legacy"), (p.Size, p.Free, p.PriceBook)));
+        // A WeChat mini-program call of a legacy account is billed under its legacy label: the trial pays for it.
+        var call = (await host.Metering.RecordAsync(new UsageInput(TestIds.New("req"), account, "", "wechat_mini_program",
+            Contracts.Common.V1.ComparisonLibrary.Authoritative, Contracts.Common.V1.AccessMode.Saas, "0", host.Time.GetUtcNow()))).OrThrow();
+        Assert.Equal((UsageKind.Package, "legacy_wechat_liveness_verification", 99L), (call.Kind, call.Label, call.PackageRemaining));
+        Assert.Equal(trial.Single(p => p.Label == "legacy_wechat_liveness_verification").Id, call.PackageId);
+    }
+
+    [Fact]
     public async Task R_PKG_6_low_balance_fires_when_one_call_takes_remaining_below_20_percent_and_exhausted_at_zero_once_each()
     {
         await using var host = new LedgerHost(redis.ConnectionString);
@@ -248,6 +266,7 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
         await using var host = new LedgerHost(redis.ConnectionString, bought);
         var account = await host.OpenedAccountAsync();
         var withCalls = await host.BuyAsync(account, "basic_authoritative", 1000);
+        await host.Ledger.SetEnterpriseVerifiedAsync(account, bought); // E证通 (R-ONB-4)
         var usedUp = await host.BuyAsync(account, "eid_authoritative", 1000);
         await host.Metering.RecordBatchAsync(Enumerable.Range(0, 1000).Select(_ => new UsageInput(TestIds.New("req"), account, "eid_authoritative", "",
             Contracts.Common.V1.ComparisonLibrary.Unspecified, Contracts.Common.V1.AccessMode.Saas, "0", host.Time.GetUtcNow())).ToList());

@@ -22,6 +22,7 @@ public sealed class PackageScheduleTests(RedisFixture redis) : IClassFixture<Red
         var sameDay = new List<PackageRecord>();
         for (var i = 0; i < 3; i++) sameDay.Add(await host.BuyAsync(account, "basic_authoritative", 1000));
         host.Time.SetUtcNow(Shanghai(2026, 3, 10, 23, 59));
+        await host.Ledger.SetEnterpriseVerifiedAsync(account, host.Time.GetUtcNow()); // E证通 (R-ONB-4)
         sameDay.Add(await host.BuyAsync(account, "eid_authoritative", 1000));
         host.Time.SetUtcNow(Shanghai(2026, 3, 11, 0, 1));
         var nextDay = await host.BuyAsync(account, "basic_authoritative", 1000);

@@ -18,9 +18,11 @@ public sealed class UnknownAnswerTests
     [Fact]
     public void Deduct_refusal_statuses_keep_their_meaning()
     {
-        var reply = DeductScript.Instance.Parse(Answer("2021-06", "uos"));
-        Assert.Equal([ChargeStatus.UnknownAccount, ChargeStatus.NotOpened, ChargeStatus.Suspended],
-            DeductScript.Instance.Results(reply, [Record("a"), Record("b"), Record("c")]).Select(r => r.Status));
+        var reply = DeductScript.Instance.Parse(Answer("2021-06", "uose"));
+        Assert.Equal([ChargeStatus.UnknownAccount, ChargeStatus.NotOpened, ChargeStatus.Suspended, ChargeStatus.EnterpriseNotVerified],
+            DeductScript.Instance.Results(reply, [Record("a"), Record("b"), Record("c"), Record("d")]).Select(r => r.Status));
+        Assert.Equal(RefusalReason.EnterpriseNotVerified, MeteringApplication.ToResult("r1", "m1", new ChargeResult(ChargeStatus.EnterpriseNotVerified, null)).Refusal);
+        Assert.Equal(Contracts.Metering.V1.Refusal.EnterpriseNotVerified, MeteringGrpcService.ToProto(RefusalReason.EnterpriseNotVerified));
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using FaceId.Contracts.Onboarding.V1;
+using FaceId.Contracts.Packages.V1;
 using Grpc.Core;
 using FaceId.ServiceDefaults;
 using FaceId.Common;
@@ -11,7 +13,7 @@ using Xunit;
 
 namespace FaceId.Platform.Tests;
 
-/// <summary>Metering's answers at the edges of the slice (R-ACC-1, R-ACC-2, R-MET-2, R-MET-4, R-PKG-5).</summary>
+/// <summary>Metering's answers at the edges of the slice (R-ACC-1, R-ACC-2, R-MET-2, R-MET-4, R-PKG-5, R-ONB-4).</summary>
 public sealed class MeteringTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
 {
     private InProcessService<OnboardingGrpcService> _onboarding = null!;
@@ -183,5 +185,55 @@ public sealed class MeteringTests(RedisFixture redis) : IClassFixture<RedisFixtu
         Assert.Equal(cases.Length, rpcThrows.Count); // the client's own, one per call: none thrown by the server
         var packages = await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6);
         Assert.All(packages, p => Assert.Equal(0, p.Used));
+    }
+
+    private static UsageRecord EidCall(string accountId) => new()
+    {
+        RequestId = TestIds.New("req"), AccountId = accountId, Channel = "eid", AccessMode = Contracts.Common.V1.AccessMode.Saas, ReturnCode = "0",
+        OccurredAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+    };
+
+    /// <summary>
+    /// R-ONB-4 across the services: E证通 is refused over gRPC (PurchasePackage and RecordUsage: FAILED_PRECONDITION with the
+    /// reason; RecordUsageBatch: that record's outcome) until Onboarding's verification reaches the ledger as EnterpriseVerified.
+    /// </summary>
+    [Fact]
+    public async Task R_ONB_4_E证通_is_refused_with_its_reason_until_the_enterprise_verification_reaches_the_ledger()
+    {
+        var accountId = await Scenario.OpenServiceAsync(_onboarding.Channel);
+        await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6);
+        var packages = new PackagesService.PackagesServiceClient(_packages.Channel);
+        var metering = new MeteringService.MeteringServiceClient(_metering.Channel);
+        var order = new PurchasePackageRequest { OrderId = TestIds.New("order"), AccountId = accountId, Label = "eid_authoritative", Size = 1000 };
+
+        Assert.Equal("ENTERPRISE_NOT_VERIFIED", await RpcAssert.FailedPreconditionAsync(() => packages.PurchasePackageAsync(order).ResponseAsync));
+        var single = EidCall(accountId);
+        Assert.Equal("ENTERPRISE_NOT_VERIFIED", await RpcAssert.FailedPreconditionAsync(() => Scenario.RecordAsync(_metering.Channel, single)));
+        var batch = (await metering.RecordUsageBatchAsync(new RecordUsageBatchRequest { Records = { EidCall(accountId), Scenario.Usage(accountId, TestIds.New("req")) } })).Outcomes;
+        Assert.Equal((ChargeKind.Refused, Refusal.EnterpriseNotVerified, false), (batch[0].Kind, batch[0].Refusal, batch[0].Billable));
+        Assert.Equal(ChargeKind.Package, batch[1].Kind); // the rest of the batch goes on (the trial)
+        await RpcAssert.NotFoundAsync(() => metering.GetUsageRecordAsync(new GetUsageRecordRequest { AccountId = accountId, RequestId = single.RequestId }).ResponseAsync);
+        Assert.DoesNotContain(await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6), p => p.Label == "eid_authoritative");
+
+        await new OnboardingService.OnboardingServiceClient(_onboarding.Channel).SubmitEnterpriseVerificationAsync(new SubmitEnterpriseVerificationRequest
+        {
+            IdempotencyKey = TestIds.New("ent-key"), AccountId = accountId, CompanyName = "福州示例科技有限公司",
+            UnifiedSocialCreditCode = "91350100M000100Y43", LegalRepresentative = "李雷",
+        });
+
+        // EnterpriseVerified → Packages → the ledger: the same order goes through once the ledger knows.
+        var bought = await Eventually.GetAsync<Package?>(async () =>
+        {
+            try
+            {
+                return await packages.PurchasePackageAsync(order).ResponseAsync;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+            {
+                return null;
+            }
+        }, p => p is not null, Scenario.Timeout, "the verification reached the ledger");
+        var charged = await Scenario.RecordAsync(_metering.Channel, EidCall(accountId));
+        Assert.Equal((ChargeKind.Package, bought!.PackageId, 999L), (charged.Kind, charged.PackageId, charged.PackageRemaining));
     }
 }

@@ -15,6 +15,7 @@ public static class EventTopics
     public const string ServiceSuspended = "faceid.service.suspended.v1";
     public const string ServiceResumed = "faceid.service.resumed.v1";
     public const string ApplicationReviewed = "faceid.onboarding.application-reviewed.v1";
+    public const string EnterpriseVerified = "faceid.onboarding.enterprise-verified.v1";
     public const string MerchantIdIssued = "faceid.onboarding.merchant-id-issued.v1";
     public const string MerchantIdRejected = "faceid.onboarding.merchant-id-rejected.v1";
     public const string PackageDelivered = "faceid.packages.delivered.v1";
@@ -32,6 +33,7 @@ public static class EventTopics
         [Events.V1.ServiceSuspended.Descriptor] = ServiceSuspended,
         [Events.V1.ServiceResumed.Descriptor] = ServiceResumed,
         [Events.V1.ApplicationReviewed.Descriptor] = ApplicationReviewed,
+        [Events.V1.EnterpriseVerified.Descriptor] = EnterpriseVerified,
         [Events.V1.MerchantIdIssued.Descriptor] = MerchantIdIssued,
         [Events.V1.MerchantIdRejected.Descriptor] = MerchantIdRejected,
         [Events.V1.PackageDelivered.Descriptor] = PackageDelivered,

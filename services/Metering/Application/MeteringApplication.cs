@@ -14,14 +14,19 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
     /// <summary>Concurrent small requests of one main account share a deduct.lua call (docs/benchmarks.md).</summary>
     private readonly ChargeCoalescer _charges = new(ledger);
 
-    /// <summary>One record; bad input is returned as a refusal, not thrown (<see cref="Refusable{T}"/>: why).</summary>
+    /// <summary>
+    /// One record; bad input is returned as a refusal, not thrown (<see cref="Refusable{T}"/>: why). An E证通 call of an
+    /// account not enterprise-verified is refused as FAILED_PRECONDITION (R-ONB-4; in a batch, that record's outcome says so).
+    /// </summary>
     public async Task<Refusable<UsageResult>> RecordAsync(UsageInput record)
     {
         var v = new InputValidator();
         validator.Validate(record, v, "record.");
         if (v.Refusal() is { } invalid) return invalid;
         var charged = await ChargeAsync([record], single: true);
-        return charged.Refusal ?? (Refusable<UsageResult>)charged.Value![0];
+        if (charged.Refusal is { } refusal) return refusal;
+        var result = charged.Value![0];
+        return result.Refusal == RefusalReason.EnterpriseNotVerified ? EnterpriseOnly.NotVerified(result.ChargedAccountId) : result;
     }
 
     public async Task<IReadOnlyList<UsageResult>> RecordBatchAsync(IReadOnlyList<UsageInput> records)
@@ -78,7 +83,8 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
             var label = resolved.Value!;
             (lastLabel, lastInput) = (label, (r.Label, r.Channel, r.Library, payer.PriceBook));
             pending.Add((i, payer, new ChargeRequest(r.RequestId, label.Label, r.OccurredAt!.Value,
-                catalog.IsBillable(label.CodeSet, r.ReturnCode), payer.SubAccountId ?? "", ProtoName(r.AccessMode), r.ReturnCode)));
+                catalog.IsBillable(label.CodeSet, r.ReturnCode), payer.SubAccountId ?? "", ProtoName(r.AccessMode), r.ReturnCode,
+                ProductCatalog.IsEnterpriseOnly(label.Label))));
         }
         if (violations.Refusal() is { } invalid) return invalid;
 
@@ -117,6 +123,7 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
         ChargeStatus.UnknownAccount => UsageResult.Refused(requestId, mainAccountId, RefusalReason.UnknownAccount),
         ChargeStatus.NotOpened => UsageResult.Refused(requestId, mainAccountId, RefusalReason.ServiceNotOpened),
         ChargeStatus.Suspended => UsageResult.Refused(requestId, mainAccountId, RefusalReason.ServiceSuspended),
+        ChargeStatus.EnterpriseNotVerified => UsageResult.Refused(requestId, mainAccountId, RefusalReason.EnterpriseNotVerified),
         var status => throw new InvalidOperationException($"unknown charge status '{status}' from the ledger for request {requestId}"),
     };
 

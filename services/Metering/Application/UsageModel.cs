@@ -15,7 +15,7 @@ public sealed record UsageInput(
 
 public enum UsageKind { Package, Postpaid, NotBillable, Refused }
 
-public enum RefusalReason { None, UnknownAccount, ServiceNotOpened, ServiceSuspended }
+public enum RefusalReason { None, UnknownAccount, ServiceNotOpened, ServiceSuspended, EnterpriseNotVerified }
 
 /// <summary>What the platform decided for one call.</summary>
 public sealed record UsageResult(

@@ -8,7 +8,7 @@ namespace FaceId.Metering.Application;
 public sealed class UsageRecordValidator(TimeProvider time)
 {
     /// <summary>Records may arrive this late (R-MET-4); older ones are rejected.</summary>
-    public static readonly TimeSpan LateWindow = TimeSpan.FromDays(7);
+    public static readonly TimeSpan LateWindow = LateRecords.Window;
     /// <summary>Tolerated clock difference between the gateway and us.</summary>
     public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
     public const int MaxBatchSize = 5_000;

@@ -78,6 +78,7 @@ public sealed class MeteringGrpcService(MeteringApplication metering) : Metering
         RefusalReason.UnknownAccount => Refusal.UnknownAccount,
         RefusalReason.ServiceNotOpened => Refusal.ServiceNotOpened,
         RefusalReason.ServiceSuspended => Refusal.ServiceSuspended,
+        RefusalReason.EnterpriseNotVerified => Refusal.EnterpriseNotVerified,
         _ => throw new InvalidOperationException($"unknown refusal reason '{reason}' from the metering application"),
     };
 }

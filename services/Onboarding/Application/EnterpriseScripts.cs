@@ -81,7 +81,10 @@ internal static class ScriptFlag
     public static readonly (string Name, object Value) Lua = ("ARG_TRUE", True);
 }
 
-/// <summary>submit-enterprise-verification.lua (R-ONB-4): records a verification once per key and flags the account.</summary>
+/// <summary>
+/// submit-enterprise-verification.lua (R-ONB-4): records a verification once per key and flags the account; the first
+/// verification publishes EnterpriseVerified (once per account), which the ledger needs before the account may use E证通.
+/// </summary>
 public sealed class SubmitEnterpriseVerificationScript() : ScriptContract<SubmitEnterpriseVerificationScript.Request, VerificationOutcome>(Loaded)
 {
     private static readonly Dictionary<string, VerificationOutcome> Outcomes = new()
@@ -90,16 +93,28 @@ public sealed class SubmitEnterpriseVerificationScript() : ScriptContract<Submit
         ["no_account"] = VerificationOutcome.NoAccount, ["sub_account"] = VerificationOutcome.SubAccount, ["conflict"] = VerificationOutcome.Conflict,
     };
 
-    private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(SubmitEnterpriseVerificationScript).Assembly, "submit-enterprise-verification.lua",
+    private static readonly OutboxScript Loaded = OutboxScript.FromResource(typeof(SubmitEnterpriseVerificationScript).Assembly, "submit-enterprise-verification.lua",
         LuaPreamble.Of([.. StoredWords.Lua, .. AccountRecordFormat.Lua, .. EnterpriseRecordFormat.Lua, .. ReplyWords.Lua(Outcomes)]));
 
     public static readonly SubmitEnterpriseVerificationScript Instance = new();
 
     public sealed record Request(string IdempotencyKey, string AccountId, string CompanyName, string CreditCode, string LegalRepresentative, DateTimeOffset Now);
 
-    public override ScriptCall Bind(Request r) => new(
-        [EnterpriseStore.AccountKey(r.AccountId), EnterpriseStore.EnterpriseKey(r.AccountId), EnterpriseStore.IdemKey(r.AccountId, "ent", r.IdempotencyKey)],
-        [r.CompanyName, r.CreditCode, r.LegalRepresentative, r.Now.ToUnixTimeMilliseconds()]);
+    public static string VerifiedEventId(string accountId) => "enterprise-verified:" + accountId;
+
+    public override ScriptCall Bind(Request r)
+    {
+        var verified = new EnterpriseVerified { AccountId = r.AccountId, VerifiedAt = Timestamp.FromDateTimeOffset(r.Now) };
+        return new(
+            [
+                EnterpriseStore.AccountKey(r.AccountId), EnterpriseStore.EnterpriseKey(r.AccountId), EnterpriseStore.IdemKey(r.AccountId, "ent", r.IdempotencyKey),
+                RedisKeys.Outbox(RedisKeys.AccountTag(r.AccountId)),
+            ],
+            [
+                r.CompanyName, r.CreditCode, r.LegalRepresentative, r.Now.ToUnixTimeMilliseconds(),
+                EventTopics.EnterpriseVerified, EnterpriseVerified.Descriptor.FullName, EventJson.Format(verified), VerifiedEventId(r.AccountId),
+            ]);
+    }
 
     public override VerificationOutcome Parse(RedisResult reply) => Status(Array(reply)[0], Outcomes);
 }

@@ -10,8 +10,8 @@ namespace FaceId.Onboarding.Application;
 /// <summary>
 /// Redis keys of enterprise verification (R-ONB-4) and E证通 merchant ids (R-ONB-5), all in the
 /// main account's slot (docs/redis-keys.md): each change is one Lua script that also updates the
-/// account hash and, for the first issued merchant id, writes MerchantIdIssued (for a rejection,
-/// MerchantIdRejected) to the outbox.
+/// account hash and, for the first verification, writes EnterpriseVerified, for the first issued merchant
+/// id MerchantIdIssued (for a rejection, MerchantIdRejected) to the outbox.
 /// </summary>
 public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimeProvider time)
 {
@@ -25,9 +25,15 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
     /// <summary>The reviewers' queue of merchant-id applications: "M|application" by submission time (as AccountStore.PendingQueueKey).</summary>
     public const string PendingMerchantIdsKey = "onb:review:merchant-ids";
 
-    /// <summary>Runs submit-enterprise-verification.lua.</summary>
-    public Task<VerificationOutcome> SubmitVerificationAsync(string idempotencyKey, string accountId, string companyName, string code, string legalRepresentative) =>
-        SubmitEnterpriseVerificationScript.Instance.RunAsync(redis, new(idempotencyKey, accountId, companyName, code, legalRepresentative, time.GetUtcNow()));
+    /// <summary>Runs submit-enterprise-verification.lua; the first verification's EnterpriseVerified is relayed from the outbox.</summary>
+    public async Task<VerificationOutcome> SubmitVerificationAsync(string idempotencyKey, string accountId, string companyName, string code, string legalRepresentative)
+    {
+        var tag = RedisKeys.AccountTag(accountId);
+        await outbox.RegisterAsync(tag);
+        var outcome = await SubmitEnterpriseVerificationScript.Instance.RunAsync(redis, new(idempotencyKey, accountId, companyName, code, legalRepresentative, time.GetUtcNow()));
+        if (outcome == VerificationOutcome.Verified) outbox.Notify(tag);
+        return outcome;
+    }
 
     public async Task<EnterpriseVerificationRecord?> GetVerificationAsync(string accountId)
     {

@@ -6,7 +6,7 @@ using FaceId.Packages.Catalog;
 
 namespace FaceId.Packages.Application;
 
-/// <summary>Packages' subscriptions: accounts, activation, merchant ids and arrears (docs/events.md).</summary>
+/// <summary>Packages' subscriptions: accounts, activation, enterprise verification, merchant ids and arrears (docs/events.md).</summary>
 public sealed class AccountCreatedHandler(PackageLedger ledger) : IEventHandler<AccountCreated>
 {
     public Task HandleAsync(AccountCreated e, EventContext context, CancellationToken ct) =>
@@ -23,6 +23,13 @@ public sealed class ServiceActivatedHandler(PackageLedger ledger, FreeGrants gra
         await ledger.OpenServiceAsync(e.AccountId, activatedAt, e.PriceBook, cycle);
         await grants.GrantTrialAsync(e.AccountId, activatedAt);
     }
+}
+
+/// <summary>R-ONB-4: from Onboarding's verification, the account may buy E证通 packages and meter E证通 calls.</summary>
+public sealed class EnterpriseVerifiedHandler(PackageLedger ledger) : IEventHandler<EnterpriseVerified>
+{
+    public Task HandleAsync(EnterpriseVerified e, EventContext context, CancellationToken ct) =>
+        ledger.SetEnterpriseVerifiedAsync(e.AccountId, e.VerifiedAt.ToDateTimeOffset());
 }
 
 public sealed class MerchantIdIssuedHandler(FreeGrants grants) : IEventHandler<MerchantIdIssued>

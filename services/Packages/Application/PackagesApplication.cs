@@ -6,7 +6,7 @@ namespace FaceId.Packages.Application;
 
 public sealed record LabelBalanceView(string Label, long Remaining, int ActivePackages);
 
-/// <summary>Purchases and queries of packages (R-PKG-1, R-PKG-2, R-PKG-7, R-ACC-1, R-ACC-2).</summary>
+/// <summary>Purchases and queries of packages (R-PKG-1, R-PKG-2, R-PKG-7, R-ACC-1, R-ACC-2, R-ONB-4).</summary>
 public sealed class PackagesApplication(PackageLedger ledger, PackageReader packages, ProductCatalog catalog, TimeProvider time)
 {
     public PriceBook Catalog(string priceBook) => catalog.Book(string.IsNullOrEmpty(priceBook) ? ProductCatalog.CurrentBook : priceBook);
@@ -28,6 +28,9 @@ public sealed class PackagesApplication(PackageLedger ledger, PackageReader pack
             ?? throw new InvalidInputException("size", definition.Packages.Count == 0
                 ? $"label '{label}' is postpaid only"
                 : $"no package of {size} calls for '{label}'; sizes: {string.Join(", ", definition.Packages.Select(p => p.Size))}");
+        // E证通 only for enterprise-verified accounts; a verification is never withdrawn, so this read cannot go stale.
+        if (ProductCatalog.IsEnterpriseOnly(definition.Id) && !service.EnterpriseVerifiedBy(time.GetUtcNow()))
+            throw EnterpriseOnly.NotVerified(accountId);
 
         var (ids, _) = await ledger.CreatePackagesAsync(accountId, "order:" + orderId,
             [new NewPackage(label, offer.Size, offer.PriceFen, Free: false, service.PriceBook)], time.GetUtcNow(), requireOpenedService: true, orderId);

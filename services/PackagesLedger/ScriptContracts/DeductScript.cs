@@ -21,21 +21,26 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
     /// <summary>The header's ARGV positions (1-based, as Lua counts): A_TAG, A_ACCOUNT, … in Lua.</summary>
     public enum Arg { Tag = 1, Account, Now, NowIso, UsageTopic, UsageType, AlertTopic, AlertType, Records, Classes }
 
-    /// <summary>Offsets in a class's group (C_* in Lua): its label, Shanghai day (yyyyMMdd), billable (1|0), and the class's members of a ChargedUsageGroup as JSON.</summary>
-    public enum ClassField { Label, Day, Billable, Json }
+    /// <summary>
+    /// Offsets in a class's group (C_* in Lua): its label, Shanghai day (yyyyMMdd), billable (1|0), E证通 only (1|0: charged only for an
+    /// account enterprise-verified by the call's time, R-ONB-4), and the class's members of a ChargedUsageGroup as JSON.
+    /// </summary>
+    public enum ClassField { Label, Day, Billable, EnterpriseOnly, Json }
 
     /// <summary>Offsets in a record's group (R_* in Lua): request id, occurred at (unix ms, 13 digits), class (1-based).</summary>
     public enum RecordField { RequestId, OccurredAt, Class }
 
-    private const int HeaderArgs = (int)Arg.Classes, ClassArgs = 4, RecordArgs = 3;
+    private const int HeaderArgs = (int)Arg.Classes, ClassArgs = 5, RecordArgs = 3;
 
     /// <summary>
     /// A record's status character (ST_* in Lua): new; new with the outcome that follows from the previous new record's
-    /// (the same postpaid or not-billable outcome, or the same package with one call less); duplicate; refused.
+    /// (the same postpaid or not-billable outcome, or the same package with one call less); duplicate; refused (unknown account,
+    /// not opened, suspended at the call's time, an E证通 call of an account not enterprise-verified by then).
     /// </summary>
     public static class RecordStatus
     {
-        public const char New = '+', FollowsPrevious = '>', Duplicate = '=', UnknownAccount = 'u', NotOpened = 'o', Suspended = 's';
+        public const char New = '+', FollowsPrevious = '>', Duplicate = '=', UnknownAccount = 'u', NotOpened = 'o', Suspended = 's',
+            EnterpriseNotVerified = 'e';
     }
 
     private static readonly OutboxScript Loaded = OutboxScript.FromResource(typeof(DeductScript).Assembly, "deduct.lua",
@@ -47,7 +52,9 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
             ("CLASS_ARGS", ClassArgs), ("RECORD_ARGS", RecordArgs),
             ("ST_NEW", RecordStatus.New), ("ST_FOLLOWS", RecordStatus.FollowsPrevious), ("ST_DUPLICATE", RecordStatus.Duplicate),
             ("ST_UNKNOWN_ACCOUNT", RecordStatus.UnknownAccount), ("ST_NOT_OPENED", RecordStatus.NotOpened), ("ST_SUSPENDED", RecordStatus.Suspended),
+            ("ST_NOT_VERIFIED", RecordStatus.EnterpriseNotVerified),
             ("CTR_RETENTION_MS", LedgerKeys.DayCounterRetention), ("POSTQ_RETENTION_MS", LedgerKeys.PostpaidQueueRetention),
+            .. ServiceHistory.Lua,
         ]));
 
     public static readonly DeductScript Instance = new();
@@ -95,13 +102,13 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
             var r = records[k];
             if (!times.TryGetValue(r.OccurredAt, out var f))
                 times[r.OccurredAt] = f = (Ms13(r.OccurredAt), ChinaCalendar.DateOf(r.OccurredAt).ToString("yyyyMMdd", CultureInfo.InvariantCulture));
-            var c = new RecordClass(r.Label, f.Day, r.Billable, r.AccessMode, r.ReturnCode, r.SubAccountId);
+            var c = new RecordClass(r.Label, f.Day, r.Billable, r.EnterpriseOnly, r.AccessMode, r.ReturnCode, r.SubAccountId);
             if (c != last)
             {
                 if (!classes.TryGetValue(c, out var number))
                 {
                     classes[c] = number = classes.Count + 1;
-                    classArgs.AddRange([c.Label, c.Day, c.Billable ? 1 : 0, GroupJson(c, accountJson)]);
+                    classArgs.AddRange([c.Label, c.Day, c.Billable ? 1 : 0, c.EnterpriseOnly ? 1 : 0, GroupJson(c, accountJson)]);
                 }
                 (last, lastNumber) = (c, number.ToString(CultureInfo.InvariantCulture));
             }
@@ -139,7 +146,8 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
             switch (s)
             {
                 case RecordStatus.New or RecordStatus.Duplicate: answered++; break;
-                case RecordStatus.FollowsPrevious or RecordStatus.UnknownAccount or RecordStatus.NotOpened or RecordStatus.Suspended: break;
+                case RecordStatus.FollowsPrevious or RecordStatus.UnknownAccount or RecordStatus.NotOpened or RecordStatus.Suspended
+                    or RecordStatus.EnterpriseNotVerified: break;
                 default: throw Unexpected($"status '{s}'");
             }
         }
@@ -177,6 +185,7 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
                     RecordStatus.UnknownAccount => Refused.UnknownAccount,
                     RecordStatus.NotOpened => Refused.NotOpened,
                     RecordStatus.Suspended => Refused.Suspended,
+                    RecordStatus.EnterpriseNotVerified => Refused.EnterpriseNotVerified,
                     var s => throw Unexpected($"status '{s}'"),
                 };
             }
@@ -195,10 +204,11 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
         public static readonly ChargeResult UnknownAccount = new(ChargeStatus.UnknownAccount, null);
         public static readonly ChargeResult NotOpened = new(ChargeStatus.NotOpened, null);
         public static readonly ChargeResult Suspended = new(ChargeStatus.Suspended, null);
+        public static readonly ChargeResult EnterpriseNotVerified = new(ChargeStatus.EnterpriseNotVerified, null);
     }
 
     /// <summary>What records of one class share: they differ only in request id and time.</summary>
-    private readonly record struct RecordClass(string Label, string Day, bool Billable, string AccessMode, string ReturnCode, string SubAccountId);
+    private readonly record struct RecordClass(string Label, string Day, bool Billable, bool EnterpriseOnly, string AccessMode, string ReturnCode, string SubAccountId);
 
     private static readonly string AccountIdJson = Member(ChargedUsageGroup.AccountIdFieldNumber)[1..], LabelJson = Member(ChargedUsageGroup.LabelFieldNumber),
         AccessModeJson = Member(ChargedUsageGroup.AccessModeFieldNumber), ReturnCodeJson = Member(ChargedUsageGroup.ReturnCodeFieldNumber),

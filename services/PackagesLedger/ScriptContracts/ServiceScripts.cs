@@ -31,11 +31,15 @@ public sealed class ActivateScript() : ScriptContract<ActivateScript.Request, Ac
 /// <summary>The state of an account's service after a suspension or resumption.</summary>
 public enum ServiceStateNow { NeverOpened, Opened, Suspended }
 
-/// <summary>set-service-state.lua: suspends or resumes an opened service; a change older than the last applied one is ignored (R-BIL-4).</summary>
+/// <summary>
+/// set-service-state.lua: suspends or resumes an opened service, keeping the changes as a history of instants by which
+/// deduct.lua judges each record at its own time (R-BIL-4, R-MET-4; <see cref="ServiceHistory"/>): in order of time whatever
+/// order they arrive in, a repeat ignored, bounded to the late window before <see cref="Request.Now"/> and the last change before it.
+/// </summary>
 public sealed class SetServiceStateScript() : ScriptContract<SetServiceStateScript.Request, ServiceStateNow>(Loaded)
 {
     private static readonly RedisScript Loaded = RedisScript.FromResource(typeof(SetServiceStateScript).Assembly, "set-service-state.lua",
-        LuaPreamble.Of(ServiceFields.Lua));
+        LuaPreamble.Of([("SVC_OPENED", ServiceStates.Opened), ("SVC_SUSPENDED", ServiceStates.Suspended), .. ServiceFields.Lua, .. ServiceHistory.Lua]));
 
     public static readonly SetServiceStateScript Instance = new();
 
@@ -46,10 +50,12 @@ public sealed class SetServiceStateScript() : ScriptContract<SetServiceStateScri
         [ServiceStates.Suspended] = ServiceStateNow.Suspended,
     };
 
-    public readonly record struct Request(string AccountId, bool Suspended, DateTimeOffset At);
+    /// <param name="At">When the change happened.</param>
+    /// <param name="Now">The history's bound: changes older than the late window before it, but the last, are dropped.</param>
+    public readonly record struct Request(string AccountId, bool Suspended, DateTimeOffset At, DateTimeOffset Now);
 
     public override ScriptCall Bind(Request request) => new([LedgerKeys.Service(request.AccountId)],
-        [request.Suspended ? ServiceStates.Suspended : ServiceStates.Opened, request.At.ToUnixTimeMilliseconds()]);
+        [(request.Suspended ? ServiceHistory.Suspended : ServiceHistory.Resumed).ToString(), request.At.ToUnixTimeMilliseconds(), request.Now.ToUnixTimeMilliseconds()]);
 
     public override ServiceStateNow Parse(RedisResult reply) => Status(reply, States);
 }

@@ -1,7 +1,7 @@
 -- The hot path: charges a batch of usage records of ONE main account in one atomic step
--- (R-PKG-3, R-PKG-5, R-MET-2, R-MET-4, R-PKG-6 thresholds, R-ACC-2, R-BIL-4 suspension).
+-- (R-PKG-3, R-PKG-5, R-MET-2, R-MET-4, R-PKG-6 thresholds, R-ACC-2, R-BIL-4 suspension, R-ONB-4).
 -- Per record: idempotency on the request id; service opened at the record's time and
--- not suspended; the first usable package of the label in deduction order (free before purchased,
+-- not suspended at it; an E证通 call only for an account enterprise-verified by then; the first usable package of the label in deduction order (free before purchased,
 -- earliest expiry, earliest purchase, id) valid at the record's time, else postpaid; the
 -- low-balance and exhausted alerts once per package; day counters; one UsageCharged event for
 -- the batch and the alerts, in the outbox.
@@ -26,20 +26,40 @@
 -- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox
 -- ARGV: the header (ARGV[A_TAG] hash tag, A_ACCOUNT main account id, A_NOW unix ms, A_NOW_ISO, A_USAGE_TOPIC and
 --   A_USAGE_TYPE, A_ALERT_TOPIC and A_ALERT_TYPE, A_RECORDS n records, A_CLASSES m classes of records: alike but for
---   request id and time), then m groups of CLASS_ARGS (C_LABEL, C_DAY Shanghai yyyymmdd, C_BILLABLE 1|0, C_JSON the
---   class's members of a ChargedUsageGroup as JSON, no braces), then n groups of RECORD_ARGS (R_REQUEST_ID,
+--   request id and time), then m groups of CLASS_ARGS (C_LABEL, C_DAY Shanghai yyyymmdd, C_BILLABLE 1|0, C_ENTERPRISE_ONLY
+--   1|0 (E证通: R-ONB-4), C_JSON the class's members of a ChargedUsageGroup as JSON, no braces), then n groups of RECORD_ARGS (R_REQUEST_ID,
 --   R_OCCURRED_AT ms in 13 digits, R_CLASS 1..m); then the trace context (OutboxScript)
 -- Returns the price book, a string of one status character per record (ST_NEW new, ST_FOLLOWS new with the
 -- outcome that follows from the previous new record's: the same postpaid or not-billable outcome, or the same
--- package with one call less; ST_DUPLICATE, ST_UNKNOWN_ACCOUNT, ST_NOT_OPENED at the record's time, ST_SUSPENDED),
+-- package with one call less; ST_DUPLICATE, ST_UNKNOWN_ACCOUNT, ST_NOT_OPENED at the record's time, ST_SUSPENDED,
+-- ST_NOT_VERIFIED an E证通 record of an account not enterprise-verified at the record's time),
 -- then the outcome of each ST_NEW and ST_DUPLICATE record, in order: a new record's as kept (rid_value's short
 -- form: its label is the record's), a duplicate's whole (kind, label, package, remaining, joined by OUTCOME_SEP).
 -- A batch charged to one package is answered in one string.
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[A_TAG], ARGV[A_ACCOUNT], ARGV[A_NOW], ARGV[A_NOW_ISO]
 -- #include lib-usage.lua
 
-local svc = redis.call('HMGET', KEYS[1], SVC_F_STATE, SVC_F_ACTIVATED_AT, SVC_F_PRICE_BOOK)
+local svc = redis.call('HMGET', KEYS[1], SVC_F_STATE, SVC_F_ACTIVATED_AT, SVC_F_PRICE_BOOK, SVC_F_ENTERPRISE_VERIFIED_AT, SVC_F_STATES)
 local state, activated, book = svc[1], tonumber(svc[2] or ''), svc[3] or ''
+-- The service's suspensions and resumptions as instants, oldest first (ServiceHistory, set-service-state.lua): a record is
+-- judged by the latest change at or before its time (R-BIL-4 at the call's time, R-MET-4). A hash from before the history:
+-- by its state now.
+local changed_at, suspends, nchanges = {}, {}, 0
+if svc[5] then
+  for letter, ms in string.gmatch(svc[5], HIST_ENTRY) do
+    nchanges = nchanges + 1; changed_at[nchanges] = tonumber(ms); suspends[nchanges] = letter == HIST_SUSPENDED
+  end
+end
+local suspended_first = not svc[5] and state == SVC_SUSPENDED
+local judged = nchanges > 0 or suspended_first
+local function suspended_at(t)
+  for k = nchanges, 1, -1 do
+    if changed_at[k] <= t then return suspends[k] end
+  end
+  return suspended_first
+end
+-- When the account was verified as an enterprise (R-ONB-4: E证通 only from then on); never: after any call.
+local verified = tonumber(svc[4] or '') or math.huge
 local account_known = state ~= false or redis.call('EXISTS', KEYS[1]) == 1
 
 local n, m = tonumber(ARGV[A_RECORDS]), tonumber(ARGV[A_CLASSES])
@@ -47,7 +67,8 @@ local n, m = tonumber(ARGV[A_RECORDS]), tonumber(ARGV[A_CLASSES])
 local classes = {}
 for k = 1, m do
   local b = A_CLASSES + 1 + (k - 1) * CLASS_ARGS
-  classes[tostring(k)] = { label = ARGV[b + C_LABEL], day = ARGV[b + C_DAY], billable = ARGV[b + C_BILLABLE] == '1', json = ARGV[b + C_JSON], groups = {} }
+  classes[tostring(k)] = { label = ARGV[b + C_LABEL], day = ARGV[b + C_DAY], billable = ARGV[b + C_BILLABLE] == '1',
+    enterprise = ARGV[b + C_ENTERPRISE_ONLY] == '1', json = ARGV[b + C_JSON], groups = {} }
 end
 local first = A_CLASSES + 1 + m * CLASS_ARGS
 
@@ -175,8 +196,10 @@ for i = 0, n - 1 do
     status[i + 1] = ST_UNKNOWN_ACCOUNT
   elseif not activated or t < activated then
     status[i + 1] = ST_NOT_OPENED
-  elseif state == SVC_SUSPENDED then
+  elseif judged and suspended_at(t) then
     status[i + 1] = ST_SUSPENDED
+  elseif t < verified and classes[ARGV[b + R_CLASS]].enterprise then
+    status[i + 1] = ST_NOT_VERIFIED
   else
     local class = classes[ARGV[b + R_CLASS]]
     local label, day = class.label, class.day

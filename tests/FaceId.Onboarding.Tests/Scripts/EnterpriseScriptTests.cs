@@ -35,6 +35,7 @@ public sealed class EnterpriseScriptTests(RedisFixture redis) : IClassFixture<Re
     [Fact]
     public async Task R_ONB_4_verification_flags_the_account_once_updates_the_same_code_and_refuses_another()
     {
+        // The first verification also publishes EnterpriseVerified, once: the ledger learns from it that the account may use E证通.
         var account = await AccountAsync();
 
         Assert.Equal(VerificationOutcome.Verified, await SubmitEnterpriseVerificationScript.Instance.RoundTripAsync(Db, Verify(account, "k1", "91350100M000100Y43")));
@@ -45,6 +46,11 @@ public sealed class EnterpriseScriptTests(RedisFixture redis) : IClassFixture<Re
         Assert.Equal(VerificationOutcome.Conflict, await SubmitEnterpriseVerificationScript.Instance.RoundTripAsync(Db, Verify(account, "k3", "9144030071526726XG")));
         Assert.Equal(VerificationOutcome.NoAccount, await SubmitEnterpriseVerificationScript.Instance.RoundTripAsync(Db, Verify(TestIds.New("acct"), "k", "9144030071526726XG")));
         Assert.Equal(VerificationOutcome.SubAccount, await SubmitEnterpriseVerificationScript.Instance.RoundTripAsync(Db, Verify(await AccountAsync(main: "acc_m"), "k", "9144030071526726XG")));
+
+        var (topic, id, data) = Assert.Single(await ScriptRoundTrip.OutboxAsync(Db, RedisKeys.Outbox(RedisKeys.AccountTag(account))));
+        Assert.Equal((EventTopics.EnterpriseVerified, SubmitEnterpriseVerificationScript.VerifiedEventId(account)), (topic, id));
+        var verified = ScriptRoundTrip.StrictEvent<EnterpriseVerified>(data);
+        Assert.Equal((account, Now), (verified.AccountId, verified.VerifiedAt.ToDateTimeOffset()));
     }
 
     [Fact]
