@@ -33,7 +33,7 @@ public sealed record PackageRecord(
         long N(int i) => long.Parse(f[i], CultureInfo.InvariantCulture);
         var purchased = DateTimeOffset.FromUnixTimeMilliseconds(N(PackageRecordFormat.PurchasedAt));
         return new PackageRecord(id, accountId, f[PackageRecordFormat.Label], N(PackageRecordFormat.Size), N(PackageRecordFormat.Used),
-            N(PackageRecordFormat.PriceFen), f[PackageRecordFormat.Free] == "1", purchased, ChinaCalendar.StartOfDay(purchased),
+            N(PackageRecordFormat.PriceFen), f[PackageRecordFormat.Free] == PackageRecordFormat.FlagOn, purchased, ChinaCalendar.StartOfDay(purchased),
             DateTimeOffset.FromUnixTimeMilliseconds(N(PackageRecordFormat.ExpiresAt)), f[PackageRecordFormat.Status],
             f[PackageRecordFormat.PriceBook], f[PackageRecordFormat.OrderId], N(PackageRecordFormat.Backdated));
     }

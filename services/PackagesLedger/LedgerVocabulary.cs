@@ -138,10 +138,15 @@ public static class PackageAlertFlags
 /// </summary>
 public static class PackageRecordFormat
 {
-    /// <summary>Text (any characters but '|'), Count (digits, a number in Lua) or Flag ('0' or '1', kept as text in Lua).</summary>
+    /// <summary>Text (any characters but '|'), Count (digits, a number in Lua) or Flag (<see cref="FlagOn"/> or <see cref="FlagOff"/>, kept as text in Lua).</summary>
     public enum FieldKind { Text, Count, Flag }
 
     public const char Separator = '|';
+
+    /// <summary>A Flag field's values, also every yes/no argument of the ledger's scripts (FLAG_ON in Lua).</summary>
+    public const string FlagOn = "1", FlagOff = "0";
+
+    public static string Flag(bool value) => value ? FlagOn : FlagOff;
 
     /// <summary>Times in unix ms; status: <see cref="PackageStatuses"/>; alerts: <see cref="PackageAlertFlags"/>; backdated: the calls moved onto it at purchase (R-PKG-4).</summary>
     public static readonly IReadOnlyList<(string Name, FieldKind Kind)> Fields =
@@ -161,7 +166,7 @@ public static class PackageRecordFormat
     public static string LuaPattern => "^" + string.Join(Separator, Fields.Select(f => f.Kind switch
     {
         FieldKind.Count => "(%d+)",
-        FieldKind.Flag => "([01])",
+        FieldKind.Flag => $"([{FlagOff}{FlagOn}])",
         FieldKind.Text => "([^" + Separator + "]*)",
         var kind => throw new InvalidOperationException($"unknown field kind '{kind}'"),
     })) + "$";

@@ -50,7 +50,7 @@ public sealed class CreatePackagesScript() : ScriptContract<CreatePackagesScript
         var expires = ChinaCalendar.AnniversaryOf(r.PurchasedAt);
         var args = new List<RedisValue>
         {
-            LedgerKeys.Tag(r.AccountId), r.AccountId, r.RequireOpenedService ? 1 : 0, r.Now.ToUnixTimeMilliseconds(), PackageLedger.Iso(r.Now),
+            LedgerKeys.Tag(r.AccountId), r.AccountId, PackageRecordFormat.Flag(r.RequireOpenedService), r.Now.ToUnixTimeMilliseconds(), PackageLedger.Iso(r.Now),
             EventTopics.PackageDelivered, PackageDelivered.Descriptor.FullName,
             EventTopics.UsageBackdated, UsageBackdated.Descriptor.FullName,
             EventTopics.PackageAlert, PackageAlert.Descriptor.FullName,
@@ -66,7 +66,7 @@ public sealed class CreatePackagesScript() : ScriptContract<CreatePackagesScript
                 PurchasedAt = Timestamp.FromDateTimeOffset(r.PurchasedAt), ValidFrom = Timestamp.FromDateTimeOffset(validFrom),
                 ExpiresAt = Timestamp.FromDateTimeOffset(expires), PriceBook = p.PriceBook,
             };
-            args.AddRange([id, p.Label, p.Size, p.PriceFen, p.Free ? 1 : 0, p.PriceBook, EventJson.Format(delivered)]);
+            args.AddRange([id, p.Label, p.Size, p.PriceFen, PackageRecordFormat.Flag(p.Free), p.PriceBook, EventJson.Format(delivered)]);
         }
         return new([LedgerKeys.Service(r.AccountId), LedgerKeys.Outbox(r.AccountId), LedgerKeys.PurchaseDays(r.AccountId)], [.. args]);
     }

@@ -108,7 +108,7 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
                 if (!classes.TryGetValue(c, out var number))
                 {
                     classes[c] = number = classes.Count + 1;
-                    classArgs.AddRange([c.Label, c.Day, c.Billable ? 1 : 0, c.EnterpriseOnly ? 1 : 0, GroupJson(c, accountJson)]);
+                    classArgs.AddRange([c.Label, c.Day, PackageRecordFormat.Flag(c.Billable), PackageRecordFormat.Flag(c.EnterpriseOnly), GroupJson(c, accountJson)]);
                 }
                 (last, lastNumber) = (c, number.ToString(CultureInfo.InvariantCulture));
             }

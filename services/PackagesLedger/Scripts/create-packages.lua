@@ -5,7 +5,7 @@
 -- label made since 00:00 of its purchase day, oldest first, up to its size (R-PKG-4).
 -- Positions: CreatePackagesScript (its Bind and Parse); ST_* and PACKAGE_FIELDS: its preamble.
 -- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox   KEYS[3] = {acct:M}:days
--- ARGV[1] = hash tag {acct:M}   ARGV[2] = main account id   ARGV[3] = require an opened, unsuspended service (1|0)
+-- ARGV[1] = hash tag {acct:M}   ARGV[2] = main account id   ARGV[3] = require an opened, unsuspended service (FLAG_ON or not)
 -- ARGV[4] = now (unix ms)  ARGV[5] = now ISO  ARGV[6..11] = topic and type of PackageDelivered, UsageBackdated, PackageAlert
 -- ARGV[12] = purchased_at (unix ms)  ARGV[13] = start of the purchase day (unix ms)  ARGV[14] = purchase day (yyyymmdd)
 -- ARGV[15] = expires_at (unix ms)  ARGV[16] = order id ('' for grants)
@@ -26,7 +26,7 @@ if redis.call('HEXISTS', pkg_bucket(ARGV[18]), ARGV[18]) == 1 then
   end
   return {ST_ALREADY_CREATED, table.concat(existing, ',')}
 end
-if ARGV[3] == '1' then
+if ARGV[3] == FLAG_ON then
   local state = redis.call('HGET', KEYS[1], SVC_F_STATE)
   if not state then return {ST_NOT_OPENED} end
   if state == SVC_SUSPENDED then return {ST_SUSPENDED} end

@@ -26,8 +26,8 @@
 -- KEYS[1] = {acct:M}:svc   KEYS[2] = {acct:M}:outbox
 -- ARGV: the header (ARGV[A_TAG] hash tag, A_ACCOUNT main account id, A_NOW unix ms, A_NOW_ISO, A_USAGE_TOPIC and
 --   A_USAGE_TYPE, A_ALERT_TOPIC and A_ALERT_TYPE, A_RECORDS n records, A_CLASSES m classes of records: alike but for
---   request id and time), then m groups of CLASS_ARGS (C_LABEL, C_DAY Shanghai yyyymmdd, C_BILLABLE 1|0, C_ENTERPRISE_ONLY
---   1|0 (E证通: R-ONB-4), C_JSON the class's members of a ChargedUsageGroup as JSON, no braces), then n groups of RECORD_ARGS (R_REQUEST_ID,
+--   request id and time), then m groups of CLASS_ARGS (C_LABEL, C_DAY Shanghai yyyymmdd, C_BILLABLE FLAG_ON or not, C_ENTERPRISE_ONLY
+--   FLAG_ON or not (E证通: R-ONB-4), C_JSON the class's members of a ChargedUsageGroup as JSON, no braces), then n groups of RECORD_ARGS (R_REQUEST_ID,
 --   R_OCCURRED_AT ms in 13 digits, R_CLASS 1..m); then the trace context (OutboxScript)
 -- Returns the price book, a string of one status character per record (ST_NEW new, ST_FOLLOWS new with the
 -- outcome that follows from the previous new record's: the same postpaid or not-billable outcome, or the same
@@ -67,8 +67,8 @@ local n, m = tonumber(ARGV[A_RECORDS]), tonumber(ARGV[A_CLASSES])
 local classes = {}
 for k = 1, m do
   local b = A_CLASSES + 1 + (k - 1) * CLASS_ARGS
-  classes[tostring(k)] = { label = ARGV[b + C_LABEL], day = ARGV[b + C_DAY], billable = ARGV[b + C_BILLABLE] == '1',
-    enterprise = ARGV[b + C_ENTERPRISE_ONLY] == '1', json = ARGV[b + C_JSON], groups = {} }
+  classes[tostring(k)] = { label = ARGV[b + C_LABEL], day = ARGV[b + C_DAY], billable = ARGV[b + C_BILLABLE] == FLAG_ON,
+    enterprise = ARGV[b + C_ENTERPRISE_ONLY] == FLAG_ON, json = ARGV[b + C_JSON], groups = {} }
 end
 local first = A_CLASSES + 1 + m * CLASS_ARGS
 

@@ -65,7 +65,7 @@ end
 -- its list's head, is the package to charge: O(log n) in the number of packages.
 local function pkg_queue(p)
   local index = TAG .. ':avail:' .. p.label
-  local member = string.format('%s|%013d|%s', p.free == '1' and '0' or '1', p.expires_at, shanghai_day(p.purchased_at))
+  local member = string.format('%s|%013d|%s', p.free == FLAG_ON and '0' or '1', p.expires_at, shanghai_day(p.purchased_at))
   return index, member, index .. ':' .. member
 end
 

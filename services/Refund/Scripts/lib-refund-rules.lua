@@ -5,7 +5,7 @@
 -- (REASON_*: RefundReasons.Lua, generated before the script.)
 -- Returns reason, related refund id ('' unless REFUND_ALREADY_REQUESTED).
 local function refund_refusal(p, now_ms, deadline_ms)
-  if p.free == '1' then return REASON_FREE, '' end
+  if p.free == FLAG_ON then return REASON_FREE, '' end
   if p.status ~= PKG_ACTIVE then return REASON_ALREADY_REQUESTED, p.refund_id end
   if p.used > 0 or p.backdated > 0 then return REASON_USED, '' end
   if now_ms >= deadline_ms then return REASON_WINDOW_CLOSED, '' end
