@@ -157,24 +157,16 @@ run_lg() {
 }
 
 # deduct_args ACCOUNT RECORDS SHA ID: fills DEDUCT_ARGS with EVALSHA's arguments for deduct.lua —
-# RECORDS records per call, each with the request id ID-<n>, and a traceparent like the services
-# send, last as OutboxScript appends it (the account's request ids all go to one hash per generation).
+# RECORDS records per call, each with the request id ID-<n> (ID alone for one record), as DeductScript
+# binds them (the load generator prints its call: the one place that knows the positions), with the
+# events going to an outbox of the benchmark's own and a traceparent like the services send.
 deduct_args() {
-  local acct=$1 records=$2 sha=$3 id=$4
-  local tag="{acct:$acct}" now iso t13 day i
-  now=$(date +%s%3N)
-  iso=$(date -u -d "@$((now / 1000))" +%Y-%m-%dT%H:%M:%S.000Z)
-  t13=$(printf '%013d' "$now")
-  day=$(date -u -d "@$((now / 1000 + 8 * 3600))" +%Y%m%d)
-  # One class of records (label, day, billable, the event group's members), then per record its id, time and class.
-  local recs=(1 basic_authoritative "$day" 1
-    "\"accountId\":\"$acct\",\"label\":\"basic_authoritative\",\"accessMode\":\"ACCESS_MODE_SAAS\",\"returnCode\":\"0\",\"billable\":true")
-  for i in $(seq 1 "$records"); do
-    recs+=("$id$([ "$records" = 1 ] || echo "-$i")" "$t13" 1)
-  done
-  DEDUCT_ARGS=("$sha" 2 "$tag:svc" "$tag:outbox:redis-benchmark" "$tag" "$acct" "$now" "$iso"
-    faceid.usage.charged.v1 faceid.events.v1.UsageCharged faceid.packages.alert.v1 faceid.events.v1.PackageAlert
-    "$records" "${recs[@]}" "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" "")
+  local acct=$1 records=$2 sha=$3 id=$4 call
+  mapfile -t call < <("${LG[@]}" script deduct-call --account "$acct" --now "$(date +%s%3N)" --records "$records" --id "$id")
+  [ "${call[0]:-}" = 2 ] || { echo "deduct-call printed no call of two keys" >&2; exit 1; }
+  call[2]="{acct:$acct}:outbox:redis-benchmark"
+  call[${#call[@]}-2]="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+  DEDUCT_ARGS=("$sha" "${call[@]}")
 }
 
 # redis_ceiling ACCOUNT PIPELINE CLIENTS REQUESTS [RECORDS]: deduct.lua by EVALSHA with RECORDS

@@ -29,7 +29,7 @@ using FaceId.LoadGen;
 //       the results table, ratios to the ceilings and the targets; the open-loop latency curve as SVG.
 //   script deduct
 //       prints deduct.lua as Metering loads it (generated constants, includes), for redis-benchmark.
-//   script deduct-call --account ID --now MS [--records 1000] [--label basic_authoritative]
+//   script deduct-call --account ID --now MS [--records 1000] [--label basic_authoritative] [--id PREFIX]
 //       prints the number of keys, the keys and the arguments of one deduct.lua call as DeductScript binds it, one a
 //       line (the trace context's slots empty): records of one class at one instant, request ids
 //       "n-__rand_int__-__rand_int__-<i>" for redis-benchmark to make unique (tests/Benchmarks/deduct-ab.sh).
@@ -101,8 +101,11 @@ static int PrintDeductCall(Options o)
     var account = o.Require("account");
     var now = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(o.Require("now"), CultureInfo.InvariantCulture));
     var label = o.Get("label", "basic_authoritative");
-    var records = Enumerable.Range(1, o.Int("records", 1000))
-        .Select(i => new FaceId.Packages.Ledger.ChargeRequest($"n-__rand_int__-__rand_int__-{i}", label, now, true, "", "ACCESS_MODE_SAAS", "0"))
+    // Request ids: --id, then -<n> when more than one record (redis-benchmark replaces each __rand_int__).
+    var id = o.Get("id", "n-__rand_int__-__rand_int__");
+    var count = o.Int("records", 1000);
+    var records = Enumerable.Range(1, count)
+        .Select(i => new FaceId.Packages.Ledger.ChargeRequest(count == 1 ? id : $"{id}-{i}", label, now, true, "", "ACCESS_MODE_SAAS", "0"))
         .ToList();
     var call = FaceId.Packages.Ledger.DeductScript.Instance.Bind(new(account, now, records));
     var output = new System.Text.StringBuilder().Append(call.Keys.Length).Append('\n');
