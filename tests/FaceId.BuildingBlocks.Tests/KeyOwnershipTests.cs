@@ -87,9 +87,12 @@ public sealed partial class KeyOwnershipTests(ITestOutputHelper output)
         }));
     }
 
-    /// <summary>Keys a script builds from the account's hash tag: <c>TAG .. ':pk:'</c> → <c>{acct:M}:pk</c>.</summary>
+    /// <summary>
+    /// Keys a script builds from the account's hash tag: <c>TAG .. ':pk:'</c> → <c>{acct:M}:pk</c>, or around a spelled-out
+    /// tag: <c>'{acct:' .. id .. '}:pk'</c> → <c>{acct:M}:pk</c>.
+    /// </summary>
     public static IEnumerable<string> LuaPrefixes(string lua) =>
-        LuaTagKey().Matches(lua).Select(m => "{acct:M}:" + m.Groups[1].Value).Distinct();
+        LuaTagKey().Matches(lua).Concat(LuaSpelledTagKey().Matches(lua)).Select(m => "{acct:M}:" + m.Groups[1].Value).Distinct();
 
     /// <summary>
     /// Keys of C# helpers: <c>RedisKeys.ForAccount(x, "seg…")</c>, <c>RedisKeys.Outbox(…)</c>, and global keys
@@ -103,6 +106,9 @@ public sealed partial class KeyOwnershipTests(ITestOutputHelper output)
 
     [GeneratedRegex(@"\w*tag\w*\s*\.\.\s*'\:([a-z0-9_]+)", RegexOptions.IgnoreCase)]
     private static partial Regex LuaTagKey();
+
+    [GeneratedRegex(@"'\}:([a-z0-9_]+)")]
+    private static partial Regex LuaSpelledTagKey();
 
     [GeneratedRegex(@"RedisKeys\.ForAccount\([^,]+,\s*\$?""([a-z0-9_]+)")]
     private static partial Regex CsAccountKey();
