@@ -95,9 +95,10 @@ public static class ApplicationsCommands
                     await call.RequestStream.WriteAsync(new SubmitApplicationChunk { LicenseChunk = ByteString.CopyFrom(buffer, 0, read) }, ctx.Cancellation);
                 await call.RequestStream.CompleteAsync();
             }
-            catch (InvalidOperationException)
+            catch (Exception e) when (e is InvalidOperationException or RpcException { StatusCode: StatusCode.Cancelled })
             {
-                // The server ended the call early (e.g. an unknown account): its status is the answer below.
+                // The server ended the call early (e.g. an unknown account): a write then fails, as completed or as
+                // cancelled depending on timing; the server's own status is the answer below.
             }
             var application = await call.ResponseAsync;
             if (parse.GetValue(quiet)) ctx.Out.WriteLine(application.ApplicationId);
