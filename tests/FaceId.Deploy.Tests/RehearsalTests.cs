@@ -242,20 +242,18 @@ public sealed class Rehearsal : IAsyncDisposable
         var console = ServiceProcess.Launch(ServiceProcess.FindServiceDll($"FaceId.{Repo.Console.Folder}"), env);
         _others.Add(console);
         using var http = new HttpClient { BaseAddress = console.HttpAddress, Timeout = TimeSpan.FromSeconds(2) };
-        // Its own loop rather than Eventually: it stops at once, with the process's output, when the console exits.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
+        // Done when it answers or when it has exited: an exit fails at once, with the process's output.
+        try
         {
-            if (console.HasExited) throw new Xunit.Sdk.XunitException($"the console exited with code {console.ExitCode}:{Environment.NewLine}{console.Output}");
-            try
-            {
-                if ((await http.GetAsync("/healthz")).IsSuccessStatusCode) return console;
-            }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            if (DateTime.UtcNow > deadline) throw new Xunit.Sdk.XunitException($"the console did not answer /healthz in 60 s:{Environment.NewLine}{console.Output}");
-            await Task.Delay(200);
+            await Eventually.AssertAsync(async () => console.HasExited || (await http.GetAsync("/healthz")).IsSuccessStatusCode,
+                TimeSpan.FromSeconds(60), "the console answers /healthz");
         }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            throw new Xunit.Sdk.XunitException($"{e.Message}{Environment.NewLine}{console.Output}");
+        }
+        if (console.HasExited) throw new Xunit.Sdk.XunitException($"the console exited with code {console.ExitCode}:{Environment.NewLine}{console.Output}");
+        return console;
     }
 
     /// <summary>

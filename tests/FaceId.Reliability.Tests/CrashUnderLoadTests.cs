@@ -201,7 +201,8 @@ internal sealed class HealthSampler : IAsyncDisposable
     private async Task SampleAsync(ServiceProcess process)
     {
         var client = new Grpc.Health.V1.Health.HealthClient(process.Channel);
-        while (!_stop.IsCancellationRequested)
+        using var period = new PeriodicTimer(TimeSpan.FromMilliseconds(100)); // a probe's period, as a kubelet would ask
+        do
         {
             var phase = Phase;
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -216,8 +217,14 @@ internal sealed class HealthSampler : IAsyncDisposable
             }
             _samples.Enqueue((phase, status, clock.Elapsed));
             LastStatus = status;
-            try { await Task.Delay(100, _stop.Token); } catch (OperationCanceledException) { }
         }
+        while (await NextProbeAsync(period));
+    }
+
+    private async Task<bool> NextProbeAsync(PeriodicTimer period)
+    {
+        try { return await period.WaitForNextTickAsync(_stop.Token); }
+        catch (OperationCanceledException) { return false; }
     }
 
     public int Count(string phase) => _samples.Count(s => s.Phase == phase);
