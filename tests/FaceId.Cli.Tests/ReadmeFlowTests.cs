@@ -42,6 +42,7 @@ public sealed class ReadmeFlowTests(PlatformFixture platform) : IDisposable
         await OkAsync("accounts", "contacts", "--account", account, "--email", "finance@acme.example", "--phone", "13900139000", "--contact-name", "Han Meimei");
         var sub = await CaptureAsync("subaccounts", "create", "--account", account, "--name", "East branch", "-q");
         Assert.Contains(sub, (await OkAsync("subaccounts", "list", "--account", account)).Out);
+        await platform.WaitUntilSubAccountRegisteredAsync(sub); // Metering learns of it through Packages' records
 
         await Eventually.AssertAsync(async () => (await platform.RunAsync("packages", "list", "--account", account)).Out.Contains("6 package(s)"), PlatformFixture.Timeout, "the trial");
         await OkAsync("packages", "balances", "--account", account);

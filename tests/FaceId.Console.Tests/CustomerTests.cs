@@ -23,12 +23,11 @@ public sealed class CustomerTests(ConsolePlatform platform)
     public async Task The_usage_charts_show_exactly_the_rows_GetStatistics_answers_for_the_same_period()
     {
         var accountId = await platform.Services.OpenedAccountAsync();
-        var sub = await new OnboardingService.OnboardingServiceClient(platform.Services.Onboarding.Channel).CreateSubAccountAsync(
-            new CreateSubAccountRequest { IdempotencyKey = TestIds.New("sub"), MainAccountId = accountId, DisplayName = "East branch" });
+        var sub = await platform.Services.SubAccountAsync(accountId, "East branch");
         // 3 + 2 calls of the main account (two labels, two access modes) and 4 of its sub-account.
         await RecordAsync(accountId, "basic_authoritative", AccessMode.Saas, 3);
         await RecordAsync(accountId, "basic_self_photo", AccessMode.Paas, 2);
-        await RecordAsync(sub.AccountId, "basic_authoritative", AccessMode.Saas, 4);
+        await RecordAsync(sub, "basic_authoritative", AccessMode.Saas, 4);
         var billing = new BillingService.BillingServiceClient(platform.Services.Billing.Channel);
         await Eventually.AssertAsync(async () => (await StatisticsAsync(billing, accountId, FaceId.Common.ChinaCalendar.StartOfMonth(DateTimeOffset.UtcNow), DateTimeOffset.UtcNow, Granularity.Day, false, false))
             .Sum(r => r.Calls) == 9, LocalPlatform.Timeout, "Billing counted the nine calls");
@@ -57,7 +56,7 @@ public sealed class CustomerTests(ConsolePlatform platform)
             Assert.Equal(9, expected.Sum(r => r.Calls));
         }
         var bySub = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, long[]>>((await page.Locator("#by-sub-account").GetAttributeAsync("data-series"))!)!;
-        Assert.Equal(4, bySub[sub.AccountId].Sum());
+        Assert.Equal(4, bySub[sub].Sum());
         await ConsolePlatform.ScreenshotAsync(page, "customer-usage");
     }
 
@@ -128,14 +127,13 @@ public sealed class CustomerTests(ConsolePlatform platform)
     public async Task A_sub_accounts_token_cannot_open_the_main_accounts_bills()
     {
         var accountId = await platform.Services.OpenedAccountAsync();
-        var sub = await new OnboardingService.OnboardingServiceClient(platform.Services.Onboarding.Channel).CreateSubAccountAsync(
-            new CreateSubAccountRequest { IdempotencyKey = TestIds.New("sub"), MainAccountId = accountId, DisplayName = "East branch" });
+        var sub = await platform.Services.SubAccountAsync(accountId, "East branch");
 
         var main = await platform.SignInAsCustomerAsync(accountId);
         await main.GotoAsync($"/accounts/{accountId}/bills");
         await Expect(main.Locator("#balance")).ToBeVisibleAsync();
 
-        var subPage = await platform.SignInAsync(Roles.SubAccount, sub.AccountId);
+        var subPage = await platform.SignInAsync(Roles.SubAccount, sub);
         await subPage.GotoAsync($"/accounts/{accountId}/bills");
         await Expect(subPage.Locator("#error")).ToHaveAttributeAsync("data-status", "PermissionDenied");
         await Expect(subPage.Locator("#balance")).ToHaveCountAsync(0);
@@ -168,6 +166,7 @@ public sealed class CustomerTests(ConsolePlatform platform)
                 RequestId = TestIds.New("call"), AccountId = accountId, Label = label, AccessMode = mode, ReturnCode = "0",
                 OccurredAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
             });
-        await metering.RecordUsageBatchAsync(request);
+        var outcomes = (await metering.RecordUsageBatchAsync(request)).Outcomes;
+        Assert.All(outcomes, o => Assert.Equal(Refusal.Unspecified, o.Refusal));
     }
 }

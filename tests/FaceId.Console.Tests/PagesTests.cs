@@ -28,7 +28,7 @@ public sealed class PagesTests(ConsolePlatform platform)
         var packages = new PackagesService.PackagesServiceClient(platform.Services.Packages.Channel);
         var billing = new BillingService.BillingServiceClient(platform.Services.Billing.Channel);
         var refunds = new RefundService.RefundServiceClient(platform.Services.Refund.Channel);
-        await onboarding.CreateSubAccountAsync(new CreateSubAccountRequest { IdempotencyKey = TestIds.New("sub"), MainAccountId = accountId, DisplayName = "华东分公司" });
+        await platform.Services.SubAccountAsync(accountId, "华东分公司");
         var purchased = await packages.PurchasePackageAsync(
             new PurchasePackageRequest { OrderId = TestIds.New("order"), AccountId = accountId, Label = "enhanced_authoritative_wechat", Size = 1000 });
         await new CustomerTests(platform).RecordAsync(accountId, "basic_authoritative", AccessMode.Saas, 120); // past the 100 trial calls: some postpaid

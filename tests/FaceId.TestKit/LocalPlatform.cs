@@ -1,4 +1,5 @@
 using FaceId.Contracts.Billing.V1;
+using FaceId.Contracts.Onboarding.V1;
 using FaceId.Contracts.Packages.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -80,6 +81,41 @@ public class LocalPlatform : Xunit.IAsyncLifetime
         var accountId = await Onboard.OpenServiceAsync(Onboarding.Channel);
         await WaitUntilOpenedEverywhereAsync(accountId);
         return accountId;
+    }
+
+    /// <summary>
+    /// A sub-account of <paramref name="mainAccountId"/> (Onboarding RPC), returned once Packages calls it
+    /// a sub-account: Metering resolves the payer through Packages' records, so a call recorded
+    /// earlier would be refused as an unknown account.
+    /// </summary>
+    public async Task<string> SubAccountAsync(string mainAccountId, string displayName = "Branch office")
+    {
+        var sub = await new OnboardingService.OnboardingServiceClient(Onboarding.Channel).CreateSubAccountAsync(
+            new CreateSubAccountRequest { IdempotencyKey = TestIds.New("sub"), MainAccountId = mainAccountId, DisplayName = displayName });
+        await WaitUntilSubAccountRegisteredAsync(sub.AccountId);
+        return sub.AccountId;
+    }
+
+    /// <summary>Waits until Packages calls <paramref name="subAccountId"/> a sub-account, so Metering charges its calls to the main account.</summary>
+    public async Task WaitUntilSubAccountRegisteredAsync(string subAccountId)
+    {
+        var packages = new PackagesService.PackagesServiceClient(Packages.Channel);
+        await Eventually.AssertAsync(async () =>
+        {
+            try
+            {
+                await packages.ListPackagesAsync(new ListPackagesRequest { AccountId = subAccountId });
+                return false;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+            {
+                return true; // a sub-account holds no packages of its own (R-ACC-1)
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+            {
+                return false;
+            }
+        }, Timeout, $"Packages registered the sub-account {subAccountId}");
     }
 
     /// <summary>

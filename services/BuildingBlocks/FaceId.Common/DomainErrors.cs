@@ -55,6 +55,22 @@ public sealed class PreconditionFailedException(string reason, string subject, s
     public string Subject { get; } = subject;
 }
 
+/// <summary>
+/// An idempotency key (request id, order id, refund or top-up key…) already stands for a different
+/// request: a retry must repeat the request it retries. → FAILED_PRECONDITION with ErrorInfo reason
+/// <see cref="Reason"/>, metadata <c>key_field</c> and <c>fields</c> (the differing request fields,
+/// comma-separated), and a PreconditionFailure whose subject is the key field. Nothing is changed.
+/// </summary>
+public sealed class IdempotencyKeyReusedException(string keyField, IReadOnlyList<string> differingFields)
+    : DomainException($"{keyField} was already used for a request with a different {string.Join(", ", differingFields)}; " +
+        "a retry must repeat the original request, a new request needs a new key.")
+{
+    public const string Reason = "IDEMPOTENCY_KEY_REUSED";
+
+    public string KeyField { get; } = keyField;
+    public IReadOnlyList<string> DifferingFields { get; } = differingFields;
+}
+
 /// <summary>The caller may not touch this resource (→ PERMISSION_DENIED).</summary>
 public sealed class PermissionDeniedException(string description) : DomainException(description);
 
