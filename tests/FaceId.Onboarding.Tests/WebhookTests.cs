@@ -247,6 +247,32 @@ public sealed class WebhookTests(RedisFixture redis) : IClassFixture<RedisFixtur
         Assert.Single(receiver.Received.Select(r => r.Id).Distinct());
     }
 
+    /// <summary>
+    /// The delivery is recorded first, its due pointer second (a pointer written first could be claimed and dropped
+    /// before its delivery existed). A crash between the two leaves the event unacknowledged: its redelivery records
+    /// nothing twice and makes the delivery due then, keeping a pointer that is already there.
+    /// </summary>
+    [Fact]
+    public async Task A_delivery_recorded_but_not_yet_due_is_made_due_by_its_events_redelivery()
+    {
+        await using var host = Host(c => c["Webhooks:WorkerEnabled"] = "false");
+        var store = host.Services.GetRequiredService<WebhookStore>();
+        var account = TestIds.New("acct");
+        var d = new FaceId.Onboarding.Application.Webhooks.WebhookDeliveryRecord(TestIds.New("msg"), account, "ep_1", TestIds.New("evt"), "package.low_balance", "{}",
+            FaceId.Onboarding.Application.Webhooks.WebhookDeliveryState.Pending, DateTimeOffset.UtcNow, null, 0, 0, "", "", []);
+        var member = WebhookStore.DueMember(account, d.Id);
+        Assert.True(await store.EnqueueAsync(d));
+        Assert.Equal(d.CreatedAt.ToUnixTimeMilliseconds(), await redis.Database.SortedSetScoreAsync(WebhookStore.DueKey, member));
+
+        await redis.Database.SortedSetRemoveAsync(WebhookStore.DueKey, member); // the process died before the pointer
+        Assert.False(await store.EnqueueAsync(d)); // the event again: the delivery exists
+        Assert.Equal(d.CreatedAt.ToUnixTimeMilliseconds(), await redis.Database.SortedSetScoreAsync(WebhookStore.DueKey, member));
+
+        await redis.Database.SortedSetAddAsync(WebhookStore.DueKey, member, 42); // claimed, or scheduled for a retry
+        Assert.False(await store.EnqueueAsync(d));
+        Assert.Equal(42, await redis.Database.SortedSetScoreAsync(WebhookStore.DueKey, member));
+    }
+
     [Fact]
     public async Task A_delivery_can_be_sent_again_by_hand_with_the_same_webhook_id()
     {

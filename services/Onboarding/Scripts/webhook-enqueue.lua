@@ -1,6 +1,7 @@
 -- Records one webhook delivery once per delivery id (= event, event type and endpoint): the
 -- consumer of a redelivered event finds it and adds nothing. The due entry (wh:due, another slot)
--- is written before this script, so a crash in between leaves a pointer the worker drops.
+-- is written after this script (WebhookStore.EnqueueAsync), also when the delivery existed, so a
+-- crash in between is repaired by the event's redelivery.
 -- Positions: WebhookEnqueueScript (WebhookScripts.cs).
 -- KEYS: the delivery hash, the endpoint's delivery log.
 -- ARGV: delivery id, created_at (ms), retention (s), log length kept, then field, value pairs of the delivery hash.

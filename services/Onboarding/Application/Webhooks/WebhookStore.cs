@@ -40,7 +40,8 @@ public sealed record WebhookDeliveryRecord(
 /// <summary>
 /// Webhook endpoints and deliveries in the main account's slot, and the global due index
 /// <c>wh:due</c> (docs/redis-keys.md). Endpoint and delivery changes are Lua scripts; the due index
-/// is a pointer written before the data it points at and dropped by the worker when the data is gone.
+/// is a pointer written after the data it points at (again on an event's redelivery) and dropped by
+/// the worker when the data is gone.
 /// </summary>
 public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> options)
 {
@@ -130,11 +131,17 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
 
     // ---- deliveries
 
-    /// <summary>Records a delivery (once per id) and makes it due now; the due pointer goes first.</summary>
+    /// <summary>
+    /// Records a delivery (once per id), then makes it due now. The pointer goes second: written first, the
+    /// worker could claim it before the delivery existed, drop it as gone, and strand the delivery pending.
+    /// A crash between the two leaves the event unacknowledged; its redelivery finds the delivery recorded
+    /// and adds the pointer then (NX: a pointer already there, claimed or scheduled for a retry, is kept).
+    /// </summary>
     public async Task<bool> EnqueueAsync(WebhookDeliveryRecord d)
     {
+        var recorded = await WebhookEnqueueScript.Instance.RunAsync(redis, new(d, Retention, LogLength));
         await redis.SortedSetAddAsync(DueKey, DueMember(d.AccountId, d.Id), d.CreatedAt.ToUnixTimeMilliseconds(), SortedSetWhen.NotExists);
-        return await WebhookEnqueueScript.Instance.RunAsync(redis, new(d, Retention, LogLength));
+        return recorded;
     }
 
     public async Task<WebhookDeliveryRecord?> GetDeliveryAsync(string main, string id)
