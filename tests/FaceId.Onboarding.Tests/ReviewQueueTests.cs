@@ -41,6 +41,34 @@ public sealed class ReviewQueueTests(RedisFixture redis) : IClassFixture<RedisFi
     private OnboardingService.OnboardingServiceClient As(string role, string? account = null) =>
         new(_onboarding.ChannelWithToken(TestAuth.Token(role, account)));
 
+    /// <summary>
+    /// A queue entry is written before its record: one whose record is not there yet is a submission in flight,
+    /// kept and not listed (dropping it would hide the record once it lands); one missing for longer than a
+    /// submission can take is a crash's orphan and dropped. Both queues, R-ONB-1 and R-ONB-5.
+    /// </summary>
+    [Fact]
+    public async Task An_entry_whose_record_is_still_being_filed_stays_queued_and_an_old_orphan_is_dropped()
+    {
+        var db = redis.Database;
+        var reviewer = As(Roles.Reviewer);
+        foreach (var (key, list) in new (string, Func<Task>)[]
+        {
+            (AccountStore.PendingQueueKey, async () => await reviewer.ListPendingApplicationsAsync(new ListPendingApplicationsRequest { Page = new PageRequest { PageSize = 100 } })),
+            (EnterpriseStore.PendingMerchantIdsKey, async () => await reviewer.ListPendingMerchantIdsAsync(new ListPendingMerchantIdsRequest { Page = new PageRequest { PageSize = 100 } })),
+        })
+        {
+            var inFlight = ReviewQueue.Member(TestIds.New("acc"), TestIds.New("app"));
+            var orphan = ReviewQueue.Member(TestIds.New("acc"), TestIds.New("app"));
+            await db.SortedSetAddAsync(key, inFlight, _clock.GetUtcNow().ToUnixTimeMilliseconds());
+            await db.SortedSetAddAsync(key, orphan, (_clock.GetUtcNow() - ReviewQueue.OrphanAfter - TimeSpan.FromSeconds(1)).ToUnixTimeMilliseconds());
+
+            await list();
+            Assert.NotNull(await db.SortedSetScoreAsync(key, inFlight));
+            Assert.Null(await db.SortedSetScoreAsync(key, orphan));
+            await db.SortedSetRemoveAsync(key, inFlight);
+        }
+    }
+
     [Fact]
     public async Task R_ONB_1_pending_applications_come_oldest_first_in_pages_with_their_age_in_working_days_and_the_target()
     {

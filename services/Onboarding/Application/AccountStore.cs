@@ -106,11 +106,11 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
     {
         var appId = "app_" + Guid.NewGuid().ToString("N")[..20];
         var now = time.GetUtcNow();
-        // Pointers before data: an orphan pointer is harmless, a missing one would hide the application.
+        // Pointers before data: an orphan pointer is harmless (ReviewQueue drops it later), a missing one would hide the application.
         await redis.StringSetAsync(OwnerKey(appId), form.AccountId);
-        await redis.SortedSetAddAsync(PendingQueueKey, form.AccountId + "|" + appId, now.ToUnixTimeMilliseconds());
+        await redis.SortedSetAddAsync(PendingQueueKey, ReviewQueue.Member(form.AccountId, appId), now.ToUnixTimeMilliseconds());
         var result = await SubmitApplicationScript.Instance.RunAsync(redis, new(form, license, appId, now));
-        if (result.Outcome != SubmitOutcome.Filed) await redis.SortedSetRemoveAsync(PendingQueueKey, form.AccountId + "|" + appId);
+        if (result.Outcome != SubmitOutcome.Filed) await redis.SortedSetRemoveAsync(PendingQueueKey, ReviewQueue.Member(form.AccountId, appId));
         return result;
     }
 
@@ -155,19 +155,10 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
     public async Task<IReadOnlyList<string>> ListApplicationIdsAsync(string mainId) =>
         (await redis.SortedSetRangeByRankAsync(AppsKey(mainId))).Select(v => (string)v!).ToList();
 
-    /// <summary>Pending applications, oldest first; entries that are no longer pending are dropped from the queue.</summary>
-    public async Task<IReadOnlyList<ApplicationRecord>> ListPendingAsync(int skip, int take)
-    {
-        var result = new List<ApplicationRecord>();
-        var members = await redis.SortedSetRangeByRankAsync(PendingQueueKey, skip, skip + take - 1);
-        foreach (var m in members)
-        {
-            var app = await GetApplicationAsync(((string)m!).Split('|')[1]);
-            if (app is { State: ApplicationState.Pending }) result.Add(app);
-            else await redis.SortedSetRemoveAsync(PendingQueueKey, m);
-        }
-        return result;
-    }
+    /// <summary>Pending applications, oldest first; entries that are no longer pending are dropped from the queue (<see cref="ReviewQueue"/>).</summary>
+    public async Task<IReadOnlyList<ApplicationRecord>> ListPendingAsync(int skip, int take) =>
+        (await ReviewQueue.ReadAsync(redis, PendingQueueKey, skip, take, time.GetUtcNow(),
+            (_, appId) => GetApplicationAsync(appId), app => app.State == ApplicationState.Pending)).Pending;
 
     /// <summary>Runs review-application.lua: the outcome, the status after it and whether the service opened now.</summary>
     public async Task<ReviewApplicationScript.Result> ReviewAsync(
@@ -178,7 +169,7 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
         if (result.Outcome == ReviewOutcome.Decided)
         {
             outbox.Notify(RedisKeys.AccountTag(app.AccountId));
-            await redis.SortedSetRemoveAsync(PendingQueueKey, app.AccountId + "|" + app.Id);
+            await redis.SortedSetRemoveAsync(PendingQueueKey, ReviewQueue.Member(app.AccountId, app.Id));
         }
         return result;
     }

@@ -48,14 +48,14 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
     public async Task<MerchantApplyResult> ApplyMerchantIdAsync(string idempotencyKey, string accountId)
     {
         var appId = "mida_" + Guid.NewGuid().ToString("N")[..20];
-        // Pointer before data: an orphan pointer is harmless, a missing one would hide the application.
+        // Pointer before data: an orphan pointer is harmless (ReviewQueue drops it later), a missing one would hide the application.
         await redis.StringSetAsync(OwnerKey(appId), accountId);
-        await redis.SortedSetAddAsync(PendingMerchantIdsKey, accountId + "|" + appId, time.GetUtcNow().ToUnixTimeMilliseconds());
+        await redis.SortedSetAddAsync(PendingMerchantIdsKey, ReviewQueue.Member(accountId, appId), time.GetUtcNow().ToUnixTimeMilliseconds());
         var result = await ApplyMerchantIdScript.Instance.RunAsync(redis, new(idempotencyKey, accountId, appId, time.GetUtcNow()));
         if (result.Outcome != MerchantApplyOutcome.Filed)
         {
             await redis.KeyDeleteAsync(OwnerKey(appId));
-            await redis.SortedSetRemoveAsync(PendingMerchantIdsKey, accountId + "|" + appId);
+            await redis.SortedSetRemoveAsync(PendingMerchantIdsKey, ReviewQueue.Member(accountId, appId));
         }
         return result;
     }
@@ -93,19 +93,8 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
     /// The queue's entries <paramref name="skip"/>..+<paramref name="take"/>, oldest first: the ones still
     /// pending (the others are dropped from the queue) and whether the queue goes on after them.
     /// </summary>
-    public async Task<(IReadOnlyList<MerchantIdRecord> Pending, bool More)> ListPendingMerchantIdsAsync(int skip, int take)
-    {
-        var members = await redis.SortedSetRangeByRankAsync(PendingMerchantIdsKey, skip, skip + take - 1);
-        var pending = new List<MerchantIdRecord>();
-        foreach (var m in members)
-        {
-            var ids = ((string)m!).Split('|');
-            var app = await ReadMerchantApplicationAsync(ids[0], ids[1]);
-            if (app is { State: MerchantIdState.Pending }) pending.Add(app);
-            else await redis.SortedSetRemoveAsync(PendingMerchantIdsKey, m);
-        }
-        return (pending, await redis.SortedSetLengthAsync(PendingMerchantIdsKey) > skip + take);
-    }
+    public Task<(IReadOnlyList<MerchantIdRecord> Pending, bool More)> ListPendingMerchantIdsAsync(int skip, int take) =>
+        ReviewQueue.ReadAsync(redis, PendingMerchantIdsKey, skip, take, time.GetUtcNow(), ReadMerchantApplicationAsync, app => app.State == MerchantIdState.Pending);
 
     /// <summary>Runs review-merchant-id.lua: the outcome, the status after it, whether a merchant id was issued now.</summary>
     public async Task<ReviewMerchantIdScript.Result> ReviewMerchantIdAsync(MerchantIdRecord app, bool approve, string reason, string reviewer, DateTimeOffset now)
@@ -115,7 +104,7 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
         var candidate = "eidm_" + Guid.NewGuid().ToString("N")[..20];
         var result = await ReviewMerchantIdScript.Instance.RunAsync(redis, new(app, approve, reason, reviewer, now, candidate));
         if (result.EventWritten) outbox.Notify(tag);
-        if (result.Outcome == ReviewOutcome.Decided) await redis.SortedSetRemoveAsync(PendingMerchantIdsKey, app.AccountId + "|" + app.ApplicationId);
+        if (result.Outcome == ReviewOutcome.Decided) await redis.SortedSetRemoveAsync(PendingMerchantIdsKey, ReviewQueue.Member(app.AccountId, app.ApplicationId));
         return result;
     }
 }
