@@ -68,7 +68,7 @@ public sealed class BillingCatchUpTests(DurableRedisFixture redis, ITestOutputHe
         var billable = outcomes.Count(o => o.Billable);
         var row = await Eventually.GetAsync(
             async () => (await client.GetStatisticsAsync(request)).Rows.SingleOrDefault(r => r.Label == Label),
-            r => r is not null && r.Calls == records.Length, TimeSpan.FromSeconds(60), "Billing caught up with every call");
+            r => r is not null && r.Calls == records.Length, TimeSpan.FromSeconds(120), "Billing caught up with every call");
         Assert.Equal(records.Length, row!.Calls);
         Assert.Equal(billable, row.BillableCalls);
         Assert.Equal(2_000, row.PackageCalls);

@@ -20,7 +20,7 @@ public sealed class RedisServer : IAsyncDisposable
     public const string InstallHint =
         "redis-server not found: install it with `apt-get install -y redis-server` (Debian) or run ./faceid test which installs it";
 
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(45); // loading an AOF on a saturated 2-core machine
     private readonly string _binaryPath;
     private readonly string[] _extraArgs;
     private readonly bool _ownsDirectory;
