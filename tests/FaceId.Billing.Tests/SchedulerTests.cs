@@ -170,6 +170,6 @@ public sealed class SchedulerTests : IAsyncLifetime
         [
             ("2027-07-01", "basic_authoritative", "", ReconciliationKind.Postpaid, 5L, 4L),
             ("2027-07-01", "basic_authoritative", "", ReconciliationKind.NotBillable, 9L, 0L),
-        ], reconciliation.UnbalancedCells.Select(c => (c.Period, c.Label, c.SubAccountId, c.Kind, c.MeteredCalls, c.BilledCalls)));
+        ], ApiTests.Cells(reconciliation));
     }
 }
