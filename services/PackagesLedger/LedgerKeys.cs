@@ -56,13 +56,17 @@ public static class LedgerKeys
     /// </summary>
     public static string RequestIds(string accountId, long generation) => RedisKeys.ForAccount(accountId, $"rid:g{generation}");
 
-    /// <summary>Hash per Shanghai day, field <see cref="DayCounterField"/>: "label|P" package-deducted, "label|O" postpaid, "label|N" not billable.</summary>
+    /// <summary>
+    /// Hash per Shanghai day, field <see cref="DayCounterField"/>: "label|P" package-deducted, "label|O" postpaid, "label|N" not billable
+    /// for the main account's own calls; "label|sub|P" … for a sub-account's (R-BIL-3 compares them cell by cell).
+    /// </summary>
     public static string DayCounters(string accountId, string day) => RedisKeys.ForAccount(accountId, "ctr:" + day);
 
     /// <summary>Between label and kind letter in a day counter's field (CTR_SEP in Lua).</summary>
     public const char DayCounterSeparator = FaceId.Common.LedgerDayCounterFormat.Separator;
 
-    public static string DayCounterField(string label, ChargeKind kind) => label + DayCounterSeparator + ChargeKinds.Letter(kind);
+    public static string DayCounterField(string label, ChargeKind kind, string subAccountId = "") =>
+        (subAccountId.Length == 0 ? label : label + DayCounterSeparator + subAccountId) + DayCounterSeparator + ChargeKinds.Letter(kind);
 
     /// <summary>A day's counters are kept this long after the day's first charge (reconciliation; CTR_RETENTION_MS in deduct.lua).</summary>
     public static readonly TimeSpan DayCounterRetention = TimeSpan.FromDays(400);

@@ -22,7 +22,8 @@ public sealed class UsageCharges(IDatabase redis, OutboxRelay outbox, PackageRea
         var outcomes = await DeductScript.Instance.ChargeAsync(redis, new(mainAccountId, time.GetUtcNow(), records));
         foreach (var outcome in outcomes)
         {
-            if (outcome.Status != ChargeStatus.New) continue;
+            // New records and refusals (but an unknown account's) are in the outbox's UsageCharged.
+            if (outcome.Status is ChargeStatus.Duplicate or ChargeStatus.UnknownAccount) continue;
             outbox.Notify(LedgerKeys.Tag(mainAccountId));
             break;
         }

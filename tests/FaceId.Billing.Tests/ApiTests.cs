@@ -14,6 +14,10 @@ public sealed class ApiTests(BillingFixture billing) : IClassFixture<BillingFixt
 {
     private static Timestamp Ts(string local) => Timestamp.FromDateTimeOffset(Hosts.At(local));
 
+    /// <summary>The unbalanced cells of a reconciliation as (period, label, sub-account, kind, ledger, Billing).</summary>
+    internal static IEnumerable<(string, string, string, ReconciliationKind, long, long)> Cells(Reconciliation r) =>
+        r.UnbalancedCells.Select(c => (c.Period, c.Label, c.SubAccountId, c.Kind, c.MeteredCalls, c.BilledCalls));
+
     [Fact]
     public async Task R_BIL_3_reconciliation_compares_the_ledgers_day_counters_with_billings_records_per_label_and_day()
     {
@@ -25,7 +29,8 @@ public sealed class ApiTests(BillingFixture billing) : IClassFixture<BillingFixt
             .. Usage.Many(2, account, "basic_authoritative", Hosts.At("2030-01-02T11:00"), 'N'),
             .. Usage.Many(3, account, "id_info_check", Hosts.At("2030-01-03T11:00"), 'O'),
         ]);
-        // What the ledger counted (written as deduct.lua does): same billable totals except id checks on the 3rd.
+        // What the ledger counted (written as deduct.lua does): one call of the 2nd is package-deducted on the ledger but postpaid
+        // in Billing (equal totals), and the ledger has one postpaid id check more on the 3rd.
         await billing.Db.HashSetAsync(LedgerKeys.DayCounters(account, "20300102"), [new("basic_authoritative|P", 6), new("basic_authoritative|O", 6), new("basic_authoritative|N", 2)]);
         await billing.Db.HashSetAsync(LedgerKeys.DayCounters(account, "20300103"), [new("id_info_check|O", 4)]);
 
@@ -34,11 +39,48 @@ public sealed class ApiTests(BillingFixture billing) : IClassFixture<BillingFixt
         Assert.False(r.Balanced);
         Assert.Equal(
         [
-            ("basic_authoritative", "2030-01-02", 12L, 5L, 7L, true, 6L, 6L),   // a split differing in flight still balances the total
+            ("basic_authoritative", "2030-01-02", 12L, 5L, 7L, false, 6L, 6L),   // equal totals, but the package/postpaid split differs
             ("id_info_check", "2030-01-03", 4L, 0L, 3L, false, 0L, 4L),
         ], r.Rows.Select(x => (x.Label, x.Period, x.MeteredBillable, x.PackageCalls, x.PostpaidCalls, x.Balanced, x.MeteredPackageCalls, x.MeteredPostpaidCalls)));
-        var balancedDay = await billing.Client.GetReconciliationAsync(new GetReconciliationRequest { AccountId = account, From = Ts("2030-01-02T00:00"), To = Ts("2030-01-03T00:00") });
-        Assert.True(balancedDay.Balanced);
+        Assert.Equal(
+        [
+            ("2030-01-02", "basic_authoritative", "", ReconciliationKind.Package, 6L, 5L),
+            ("2030-01-02", "basic_authoritative", "", ReconciliationKind.Postpaid, 6L, 7L),
+            ("2030-01-03", "id_info_check", "", ReconciliationKind.Postpaid, 4L, 3L),
+        ], Cells(r));
+    }
+
+    [Fact]
+    public async Task R_BIL_3_reconciliation_reports_a_sub_account_mix_up_and_nothing_for_a_balanced_account()
+    {
+        var account = await billing.ActivateAsync(Hosts.At("2030-02-01T09:00"), SettlementCycle.Daily);
+        await billing.ChargeAsync(
+        [
+            .. Usage.Many(2, account, "basic_authoritative", Hosts.At("2030-02-02T10:00"), 'P'),
+            .. Usage.Many(3, account, "basic_authoritative", Hosts.At("2030-02-02T10:00"), 'O', sub: "sub-a"),
+            .. Usage.Many(1, account, "basic_authoritative", Hosts.At("2030-02-02T10:00"), 'N', sub: "sub-a", mode: AccessMode.Paas),
+        ]);
+        // The ledger's fields as deduct.lua writes them: "label|K" for the main account, "label|sub|K" for a sub-account.
+        await billing.Db.HashSetAsync(LedgerKeys.DayCounters(account, "20300202"),
+            [new("basic_authoritative|P", 2), new("basic_authoritative|sub-a|O", 3), new("basic_authoritative|sub-a|N", 1)]);
+        var day = new GetReconciliationRequest { AccountId = account, From = Ts("2030-02-02T00:00"), To = Ts("2030-02-03T00:00") };
+
+        var balanced = await billing.Client.GetReconciliationAsync(day);
+        Assert.True(balanced.Balanced);
+        Assert.Empty(balanced.UnbalancedCells);
+        Assert.True(Assert.Single(balanced.Rows).Balanced);
+
+        // One postpaid call of sub-a counted under sub-b on the ledger: same label, same kind, same totals.
+        await billing.Db.HashSetAsync(LedgerKeys.DayCounters(account, "20300202"), [new("basic_authoritative|sub-a|O", 2), new("basic_authoritative|sub-b|O", 1)]);
+        var mixedUp = await billing.Client.GetReconciliationAsync(day);
+        Assert.False(mixedUp.Balanced);
+        var row = Assert.Single(mixedUp.Rows);
+        Assert.Equal((5L, 2L, 3L, false), (row.MeteredBillable, row.PackageCalls, row.PostpaidCalls, row.Balanced));
+        Assert.Equal(
+        [
+            ("2030-02-02", "basic_authoritative", "sub-a", ReconciliationKind.Postpaid, 2L, 3L),
+            ("2030-02-02", "basic_authoritative", "sub-b", ReconciliationKind.Postpaid, 1L, 0L),
+        ], Cells(mixedUp));
     }
 
     [Fact]

@@ -211,6 +211,12 @@ public sealed class EndToEndTests : IAsyncLifetime
         var trial = (await platform.PackagesClient.ListPackagesAsync(new ListPackagesRequest { AccountId = account })).Packages
             .Single(p => p.Label == "enhanced_authoritative_wechat");
         Assert.Equal(0, trial.Used);
+        // The two refused calls reach Billing's statistics as refused while suspended (R-BIL-1), never as calls.
+        var suspendedDay = FaceId.Common.ChinaCalendar.DateOf(suspendAt).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        await Eventually.AssertAsync(async () => (await StatisticsAsync(platform, account, bySub: false, suspendedDay)).Sum(r => r.RefusedSuspendedCalls) == 2,
+            Platform.Timeout, "Billing counted the refused calls");
+        var wechat = Assert.Single(await StatisticsAsync(platform, account, bySub: false, suspendedDay), r => r.Label == "enhanced_authoritative_wechat");
+        Assert.Equal((0L, 0L, 1L, 1L), (wechat.Calls, wechat.BillableCalls, wechat.RefusedCalls, wechat.RefusedSuspendedCalls));
 
         // Paying the arrears resumes the service by itself: ServiceResumed → calls are billed again.
         var paid = await platform.BillingClient.TopUpAsync(new TopUpRequest { IdempotencyKey = TestIds.New("topup"), AccountId = account, AmountFen = 100_000 });

@@ -1,4 +1,6 @@
+using FaceId.Billing.Infrastructure.Scripts;
 using FaceId.Billing.Tests.Support;
+using FaceId.Common;
 using FaceId.Contracts;
 using FaceId.Contracts.Billing.V1;
 using FaceId.Contracts.Common.V1;
@@ -81,6 +83,62 @@ public sealed class StatisticsTests(BillingFixture billing) : IClassFixture<Bill
         var after = await billing.StatisticsAsync(account, "2030-05-10T00:00", "2030-05-11T00:00", Granularity.Day, true, true);
         Assert.Equal(before, after);
         Assert.Equal(50, Assert.Single(after).Calls);
+    }
+
+    private static RefusedUsageGroup Refused(string account, UsageRefusal reason, DateTimeOffset at, int count, string sub = "", AccessMode mode = AccessMode.Saas)
+    {
+        var g = new RefusedUsageGroup { AccountId = account, SubAccountId = sub, Label = "basic_authoritative", AccessMode = mode, ReturnCode = "0", Billable = true, Reason = reason };
+        for (var i = 0; i < count; i++)
+        {
+            g.RequestIds.Add(TestIds.New("req"));
+            g.OccurredAtMs.Add(at.ToUnixTimeMilliseconds());
+        }
+        return g;
+    }
+
+    [Fact]
+    public async Task R_BIL_1_R_BIL_4_refused_calls_are_counted_per_reason_once_per_request_id_and_never_billable()
+    {
+        var account = await billing.ActivateAsync(Hosts.At("2030-05-01T09:00"), SettlementCycle.Daily);
+        var suspended = Refused(account, UsageRefusal.ServiceSuspended, Day1, 4);
+        var subSuspended = Refused(account, UsageRefusal.ServiceSuspended, Day1, 1, "sub-r", AccessMode.Paas);
+        var notOpened = Refused(account, UsageRefusal.ServiceNotOpened, Day1, 2);
+        var notVerified = Refused(account, UsageRefusal.EnterpriseNotVerified, Day2, 3);
+        var refused = new UsageCharged { Records = { Usage.Many(5, account, "basic_authoritative", Day1, 'O') }, Refused = { suspended, subSuspended, notOpened, notVerified } };
+        await billing.PublishAsync(refused);
+
+        // Replayed under new event ids, concurrently, plus a retry of one refused call refused again in a batch of its own
+        // (the ledger publishes a refused retry again): each refusal still counts once.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => billing.Bus.PublishAsync(refused)));
+        var retry = new RefusedUsageGroup(suspended);
+        retry.RequestIds.Clear(); retry.OccurredAtMs.Clear();
+        retry.RequestIds.Add(suspended.RequestIds[0]); retry.OccurredAtMs.Add(suspended.OccurredAtMs[0]);
+        await billing.PublishAsync(new UsageCharged { Refused = { retry, retry } });
+        // The same refusals applied by many script runs at once (the dedupe and the counting are one Lua step).
+        var records = suspended.RequestIds.Select(id => new ApplyUsageScript.Record(id, UsageKind.RefusedSuspended, ChinaCalendar.DateOf(Day1), "basic_authoritative", (int)AccessMode.Saas, "")).ToList();
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => ApplyUsageScript.Instance.RunAsync(billing.Db, new(account, records, DateTimeOffset.UtcNow, TimeSpan.FromDays(30)))));
+        await billing.ConsumedAsync(EventTopics.UsageCharged);
+
+        var days = await billing.StatisticsAsync(account, "2030-05-10T00:00", "2030-05-12T00:00", Granularity.Day);
+        Assert.Equal(
+        [
+            ("2030-05-10", 5L, 5L, 5L, 500L, 7L, 5L, 2L, 0L),   // refusals are never calls, billable or postpaid, nor priced
+            ("2030-05-11", 0L, 0L, 0L, 0L, 3L, 0L, 0L, 3L),     // a day with refusals only has its row
+        ], days.Select(r => (r.Period, r.Calls, r.BillableCalls, r.PostpaidCalls, r.PostpaidAmountFen, r.RefusedCalls, r.RefusedSuspendedCalls, r.RefusedNotOpenedCalls, r.RefusedNotVerifiedCalls)));
+        var bySub = await billing.StatisticsAsync(account, "2030-05-10T00:00", "2030-05-11T00:00", Granularity.Day, byMode: true, bySub: true);
+        Assert.Equal(
+        [
+            (AccessMode.Saas, "", 5L, 6L),
+            (AccessMode.Paas, "sub-r", 0L, 1L),
+        ], bySub.Select(r => (r.AccessMode, r.SubAccountId, r.Calls, r.RefusedCalls)));
+
+        // A refused request id does not block a later charge of the same id (a retry the ledger charged): it counts as a call.
+        await billing.ChargeAsync([Usage.Record(account, "basic_authoritative", Day2, 'O', requestId: notVerified.RequestIds[0])]);
+        var day2 = Assert.Single(await billing.StatisticsAsync(account, "2030-05-11T00:00", "2030-05-12T00:00", Granularity.Day));
+        Assert.Equal((1L, 1L, 3L), (day2.Calls, day2.PostpaidCalls, day2.RefusedNotVerifiedCalls));
+        // … and the same refusal replayed after it changes nothing.
+        await billing.PublishAsync(new UsageCharged { Refused = { notVerified } });
+        Assert.Equal(day2, Assert.Single(await billing.StatisticsAsync(account, "2030-05-11T00:00", "2030-05-12T00:00", Granularity.Day)));
     }
 
     [Fact]

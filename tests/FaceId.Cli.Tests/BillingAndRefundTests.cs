@@ -60,8 +60,8 @@ public sealed class BillingAndRefundTests(PlatformFixture platform)
             Assert.Contains(file, run.Err);
             Assert.Equal("", run.Out);
             return await File.ReadAllTextAsync(file);
-        }, t => t.Contains("basic_authoritative,,,2,2,2,0,0,0.00\r\n"), PlatformFixture.Timeout, "the two calls in the exported file");
-        Assert.StartsWith("period,period_start,period_end,label,access_mode,sub_account_id,calls,billable_calls,package_calls,postpaid_calls,postpaid_amount_fen,postpaid_amount_cny\r\n", text);
+        }, t => t.Contains("basic_authoritative,,,2,2,2,0,0,0.00,0,0,0,0\r\n"), PlatformFixture.Timeout, "the two calls in the exported file");
+        Assert.StartsWith("period,period_start,period_end,label,access_mode,sub_account_id,calls,billable_calls,package_calls,postpaid_calls,postpaid_amount_fen,postpaid_amount_cny,refused_calls,refused_suspended_calls,refused_not_opened_calls,refused_not_verified_calls\r\n", text);
         Assert.False(File.Exists(file + ".partial"));
 
         var stdout = (await platform.RunAsync("export", "statistics", "--account", accountId, "--from", thisMonth, "--to", "now", "--format", "jsonl")).AssertExit(ExitCodes.Ok);

@@ -1,6 +1,7 @@
 using FaceId.Common;
 using FaceId.Contracts.Common.V1;
 using FaceId.Metering.Application;
+using FaceId.Packages.Ledger;
 using FaceId.TestKit;
 using Xunit;
 
@@ -48,8 +49,12 @@ public sealed class EnterpriseOnlyTests(RedisFixture redis) : IClassFixture<Redi
         var e = Assert.IsType<PreconditionFailedException>(refused.Refusal);
         Assert.Equal((EnterpriseOnly.NotVerifiedReason, account), (e.Reason, e.Subject)); // the main account pays, and is checked
         Assert.Null(await host.Charges.GetChargeAsync(account, call.RequestId)); // a refusal keeps no request id
-        Assert.Equal(0, await host.CounterAsync(account, now, Eid + "|O"));
-        Assert.DoesNotContain(await host.OutboxAsync(account), x => x.Topic == "faceid.usage.charged.v1");
+        Assert.Equal(0, await host.LabelCountAsync(account, now, Eid, ChargeKind.Postpaid));
+        // Published as refused only (statistics count it as refused, R-BIL-1), never as a charged record.
+        var usage = Google.Protobuf.JsonParser.Default.Parse<Contracts.Events.V1.UsageCharged>(Assert.Single(await host.OutboxAsync(account), x => x.Topic == "faceid.usage.charged.v1").Data);
+        Assert.Empty(usage.AllRecords());
+        var refusal = Assert.Single(usage.Refused);
+        Assert.Equal((Contracts.Events.V1.UsageRefusal.EnterpriseNotVerified, sub, call.RequestId), (refusal.Reason, refusal.SubAccountId, Assert.Single(refusal.RequestIds)));
     }
 
     [Fact]

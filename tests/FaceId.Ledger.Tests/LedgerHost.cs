@@ -100,5 +100,14 @@ public sealed class LedgerHost : IAsyncDisposable
     public async Task<long> CounterAsync(string accountId, DateTimeOffset day, string field) =>
         (long)await Redis.HashGetAsync(LedgerKeys.DayCounters(accountId, ChinaCalendar.DateOf(day).ToString("yyyyMMdd")), field);
 
+    /// <summary>A label's day count of one kind over all its cells: the main account's ("label|K") and every sub-account's ("label|sub|K").</summary>
+    public async Task<long> LabelCountAsync(string accountId, DateTimeOffset day, string label, ChargeKind kind)
+    {
+        var all = await Redis.HashGetAllAsync(LedgerKeys.DayCounters(accountId, ChinaCalendar.DateOf(day).ToString("yyyyMMdd")));
+        var suffix = LedgerKeys.DayCounterField("", kind);
+        return all.Where(e => ((string)e.Name!).StartsWith(label + LedgerKeys.DayCounterSeparator, StringComparison.Ordinal) && ((string)e.Name!).EndsWith(suffix, StringComparison.Ordinal))
+            .Sum(e => (long)e.Value);
+    }
+
     public ValueTask DisposeAsync() => _services.DisposeAsync();
 }

@@ -109,8 +109,8 @@ public sealed class LedgerPropertyTests(RedisFixture redis, ITestOutputHelper ou
             long deducted = 0, postpaid = 0;
             foreach (var day in days)
             {
-                deducted += await host.CounterAsync(account, ChinaCalendar.StartOf(day), label + "|P");
-                postpaid += await host.CounterAsync(account, ChinaCalendar.StartOf(day), label + "|O");
+                deducted += await host.LabelCountAsync(account, ChinaCalendar.StartOf(day), label, ChargeKind.Package);
+                postpaid += await host.LabelCountAsync(account, ChinaCalendar.StartOf(day), label, ChargeKind.Postpaid);
             }
             Assert.True(billable[label] == deducted + postpaid, $"{where}: {label} billable {billable[label]} != package {deducted} + postpaid {postpaid}");
             Assert.True(deducted == packages.Where(p => p.Label == label).Sum(p => p.Used), $"{where}: {label} package counter {deducted} != packages' used");

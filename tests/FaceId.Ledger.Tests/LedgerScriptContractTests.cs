@@ -74,8 +74,13 @@ public sealed class LedgerScriptContractTests(RedisFixture redis) : IClassFixtur
         await using var host = new LedgerHost(redis.ConnectionString);
         var account = await host.OpenedAccountAsync();
         var now = host.Time.GetUtcNow();
-        // A postpaid call of the purchase day, backdated onto the new package (R-PKG-4).
+        // Postpaid calls of the purchase day, backdated onto the new package (R-PKG-4): the main account's and a
+        // sub-account's, each moved in its own day counter cell (R-BIL-3 per sub-account).
+        var sub = await host.SubAccountAsync(account);
         var postpaid = await host.UseAsync(account, "basic_authoritative");
+        var subPostpaid = await host.UseAsync(sub, "basic_authoritative");
+        Assert.Equal(1, await host.CounterAsync(account, now, LedgerKeys.DayCounterField("basic_authoritative", ChargeKind.Postpaid, sub)));
+        Assert.Equal(1, await host.CounterAsync(account, now, LedgerKeys.DayCounterField("basic_authoritative", ChargeKind.Postpaid)));
         var id = PackageLedger.PackageId(account, "order:contract", 0);
         var request = new CreatePackagesScript.Request(account, RequireOpenedService: true, now, now, "contract",
             [(id, new NewPackage("basic_authoritative", 10, 500, false, "2021-06"))]);
@@ -89,18 +94,21 @@ public sealed class LedgerScriptContractTests(RedisFixture redis) : IClassFixtur
         Assert.Equal([id], again.Ids);
         var record = await host.Reader.GetPackageAsync(account, id);
         Assert.NotNull(record);
-        Assert.Equal(("basic_authoritative", 10L, 1L, 500L, false, PackageStatuses.Active, "contract", 1L),
+        Assert.Equal(("basic_authoritative", 10L, 2L, 500L, false, PackageStatuses.Active, "contract", 2L),
             (record.Label, record.Size, record.Used, record.PriceFen, record.Free, record.StoredStatus, record.OrderId, record.Backdated));
         Assert.Equal(ChinaCalendar.AnniversaryOf(now), record.ExpiresAt);
 
         var outbox = await host.OutboxAsync(account);
         var delivered = Strict.Parse<PackageDelivered>(Assert.Single(outbox, e => e.Id == "delivered:" + id).Data);
-        Assert.Equal((account, id, 10L, 1L, "2021-06"), (delivered.AccountId, delivered.PackageId, delivered.Size, delivered.BackdatedCalls, delivered.PriceBook));
+        Assert.Equal((account, id, 10L, 2L, "2021-06"), (delivered.AccountId, delivered.PackageId, delivered.Size, delivered.BackdatedCalls, delivered.PriceBook));
         var backdated = Strict.Parse<UsageBackdated>(Assert.Single(outbox, e => e.Id == "backdated:" + id).Data);
         Assert.Equal((account, id, "basic_authoritative"), (backdated.AccountId, backdated.PackageId, backdated.Label));
-        Assert.Equal([postpaid.RequestId], backdated.RequestIds);
-        Assert.Equal(1, await host.CounterAsync(account, now, LedgerKeys.DayCounterField("basic_authoritative", ChargeKind.Package)));
-        Assert.Equal(0, await host.CounterAsync(account, now, LedgerKeys.DayCounterField("basic_authoritative", ChargeKind.Postpaid)));
+        Assert.Equal(new[] { postpaid.RequestId, subPostpaid.RequestId }.Order(StringComparer.Ordinal), backdated.RequestIds.Order(StringComparer.Ordinal));
+        foreach (var cell in new[] { "", sub })
+        {
+            Assert.Equal(1, await host.CounterAsync(account, now, LedgerKeys.DayCounterField("basic_authoritative", ChargeKind.Package, cell)));
+            Assert.Equal(0, await host.CounterAsync(account, now, LedgerKeys.DayCounterField("basic_authoritative", ChargeKind.Postpaid, cell)));
+        }
     }
 
     [Fact]
@@ -200,5 +208,42 @@ public sealed class LedgerScriptContractTests(RedisFixture redis) : IClassFixtur
         Assert.Equal(ChargeStatus.UnknownAccount, Assert.Single(unknown).Status);
         var early = await DeductScript.Instance.ChargeAsync(host.Redis, new(account, now, [Record("basic_authoritative") with { OccurredAt = now.AddYears(-2) }]));
         Assert.Equal(ChargeStatus.NotOpened, Assert.Single(early).Status);
+    }
+
+    [Fact]
+    public async Task R_BIL_1_R_BIL_4_deduct_publishes_refused_calls_in_UsageCharged_by_class_and_reason_and_keeps_no_request_id()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        var now = host.Time.GetUtcNow();
+        var suspendedAt = now.AddHours(-1);
+        await host.Ledger.SetSuspendedAsync(account, true, suspendedAt);
+        ChargeRequest Record(DateTimeOffset at, string sub = "") => new(TestIds.New("req"), "basic_authoritative", at, true, sub, "ACCESS_MODE_SAAS", "0");
+        var records = new[] { Record(suspendedAt.AddMinutes(-1)), Record(now), Record(now, "sub-x"), Record(now.AddYears(-2)) };
+
+        var results = await DeductScript.Instance.ChargeAsync(host.Redis, new(account, now, records));
+        Assert.Equal([ChargeStatus.New, ChargeStatus.Suspended, ChargeStatus.Suspended, ChargeStatus.NotOpened], results.Select(r => r.Status));
+
+        // One event: the charged call in groups, the refused ones in refused groups (class members, reason, ids and times); read strictly.
+        var charged = Strict.Parse<UsageCharged>(Assert.Single(await host.OutboxAsync(account), e => e.Topic == "faceid.usage.charged.v1").Data);
+        Assert.Equal([records[0].RequestId], charged.AllRecords().Select(r => r.RequestId));
+        Assert.Equal(
+        [
+            (UsageRefusal.ServiceNotOpened, "", records[3].RequestId, now.AddYears(-2).ToUnixTimeMilliseconds()),
+            (UsageRefusal.ServiceSuspended, "", records[1].RequestId, now.ToUnixTimeMilliseconds()),
+            (UsageRefusal.ServiceSuspended, "sub-x", records[2].RequestId, now.ToUnixTimeMilliseconds()),
+        ], charged.Refused.OrderBy(g => g.Reason).ThenBy(g => g.SubAccountId, StringComparer.Ordinal)
+            .Select(g => (g.Reason, g.SubAccountId, Assert.Single(g.RequestIds), Assert.Single(g.OccurredAtMs))));
+        Assert.All(charged.Refused, g => Assert.Equal((account, "basic_authoritative", true), (g.AccountId, g.Label, g.Billable)));
+
+        // A refused request id is not kept: its retry is judged again and published again (Billing counts it once per request id),
+        // and the ledger's day counters never count a refusal.
+        Assert.Null(await host.Charges.GetChargeAsync(account, records[1].RequestId));
+        var retry = await DeductScript.Instance.ChargeAsync(host.Redis, new(account, now, [records[1]]));
+        Assert.Equal(ChargeStatus.Suspended, Assert.Single(retry).Status);
+        var events = (await host.OutboxAsync(account)).Where(e => e.Topic == "faceid.usage.charged.v1").ToList();
+        Assert.Equal(2, events.Count);
+        Assert.Equal([records[1].RequestId], Assert.Single(Strict.Parse<UsageCharged>(events[1].Data).Refused).RequestIds);
+        Assert.Equal(1, await host.LabelCountAsync(account, now, "basic_authoritative", ChargeKind.Postpaid) + await host.LabelCountAsync(account, now, "basic_authoritative", ChargeKind.Package));
     }
 }

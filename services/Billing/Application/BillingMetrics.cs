@@ -19,14 +19,18 @@ public sealed class BillingMetrics
     {
         Meter = meters.Create(MeterName);
         _mismatches = Meter.CreateCounter<long>(MismatchesName, "{mismatch}",
-            "(account, label, day) cells where the ledger's metered billable calls differ from Billing's package + postpaid calls");
+            "(account, day, label, sub-account, kind) cells where the ledger's count differs from Billing's");
         _bills = Meter.CreateCounter<long>("faceid.billing.bills.issued", "{bill}", "Bills issued");
         _usage = Meter.CreateCounter<long>("faceid.billing.usage.records", "{record}", "Usage records received, by whether they were new or duplicates");
     }
 
     public Meter Meter { get; }
 
-    public void Mismatch(string label) => _mismatches.Add(1, new KeyValuePair<string, object?>("label", label));
+    public void Mismatch(string label, Domain.CounterKind kind) =>
+        _mismatches.Add(1, new KeyValuePair<string, object?>("label", label), new KeyValuePair<string, object?>("kind", kind switch
+        {
+            Domain.CounterKind.Package => "package", Domain.CounterKind.Postpaid => "postpaid", _ => "not_billable",
+        }));
 
     public void BillIssued(bool inArrears) => _bills.Add(1, new KeyValuePair<string, object?>("in_arrears", inArrears));
 

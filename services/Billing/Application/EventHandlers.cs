@@ -12,7 +12,7 @@ namespace FaceId.Billing.Application;
 /// <summary>
 /// R-BIL-1: usage records into statistics, one script per main account per event, deduplicated on
 /// the request id in the same script as the counter increments, so an event delivered or replayed
-/// twice (under any event id) counts once.
+/// twice (under any event id) counts once. The event's refused calls count as refused, once per request id.
 /// </summary>
 public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOptions> options, BillingMetrics metrics, TimeProvider time, ILogger<UsageChargedHandler> logger)
     : IEventHandler<UsageCharged>
@@ -20,6 +20,11 @@ public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOpti
     public async Task HandleAsync(UsageCharged e, EventContext context, CancellationToken ct)
     {
         var byAccount = new Dictionary<string, List<ApplyUsageScript.Record>>(StringComparer.Ordinal);
+        void Add(string account, ApplyUsageScript.Record record)
+        {
+            if (!byAccount.TryGetValue(account, out var rows)) byAccount[account] = rows = [];
+            rows.Add(record);
+        }
         foreach (var r in e.AllRecords())
         {
             if (string.IsNullOrEmpty(r.RequestId) || string.IsNullOrEmpty(r.AccountId) || string.IsNullOrEmpty(r.Label) || r.OccurredAt is null)
@@ -29,9 +34,28 @@ public sealed class UsageChargedHandler(BillingStore store, IOptions<BillingOpti
                 continue;
             }
             var kind = !r.Billable ? UsageKind.NotBillable : r.PackageId.Length > 0 ? UsageKind.Package : UsageKind.Postpaid;
-            var day = ChinaCalendar.DateOf(r.OccurredAt.ToDateTimeOffset());
-            if (!byAccount.TryGetValue(r.AccountId, out var rows)) byAccount[r.AccountId] = rows = [];
-            rows.Add(new ApplyUsageScript.Record(r.RequestId, kind, day, r.Label, (int)r.AccessMode, r.SubAccountId));
+            Add(r.AccountId, new ApplyUsageScript.Record(r.RequestId, kind, ChinaCalendar.DateOf(r.OccurredAt.ToDateTimeOffset()), r.Label, (int)r.AccessMode, r.SubAccountId));
+        }
+        foreach (var g in e.Refused)
+        {
+            UsageKind? kind = g.Reason switch
+            {
+                UsageRefusal.ServiceSuspended => UsageKind.RefusedSuspended,
+                UsageRefusal.ServiceNotOpened => UsageKind.RefusedNotOpened,
+                UsageRefusal.EnterpriseNotVerified => UsageKind.RefusedNotVerified,
+                _ => null,
+            };
+            if (kind is null || string.IsNullOrEmpty(g.AccountId) || string.IsNullOrEmpty(g.Label) || g.OccurredAtMs.Count != g.RequestIds.Count)
+            {
+                logger.LogWarning("UsageCharged {EventId}: a refused group of '{AccountId}' lacks a known reason, account, label or times; ignored", context.EventId, g.AccountId);
+                continue;
+            }
+            for (var i = 0; i < g.RequestIds.Count; i++)
+            {
+                if (string.IsNullOrEmpty(g.RequestIds[i])) continue;
+                var day = ChinaCalendar.DateOf(DateTimeOffset.FromUnixTimeMilliseconds(g.OccurredAtMs[i]));
+                Add(g.AccountId, new ApplyUsageScript.Record(g.RequestIds[i], kind.Value, day, g.Label, (int)g.AccessMode, g.SubAccountId));
+            }
         }
         foreach (var (account, rows) in byAccount)
         {

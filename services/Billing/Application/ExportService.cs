@@ -48,7 +48,8 @@ public sealed class ExportService(BillingStore store, ProductCatalog catalog)
     public static readonly IReadOnlyList<string> StatisticsColumns =
     [
         "period", "period_start", "period_end", "label", "access_mode", "sub_account_id", "calls", "billable_calls", "package_calls",
-        "postpaid_calls", "postpaid_amount_fen", "postpaid_amount_cny",
+        "postpaid_calls", "postpaid_amount_fen", "postpaid_amount_cny", "refused_calls", "refused_suspended_calls", "refused_not_opened_calls",
+        "refused_not_verified_calls",
     ];
 
     public static readonly IReadOnlyList<string> BillColumns =
@@ -114,7 +115,8 @@ public sealed class ExportService(BillingStore store, ProductCatalog catalog)
             return Csv.Row(
             [
                 r.Period, InstantText.Format(start), InstantText.Format(end), r.Label, mode, r.SubAccountId, N(r.Calls), N(r.Billable), N(r.Package),
-                N(r.Postpaid), N(r.PostpaidAmountFen), Cny.FromFen(r.PostpaidAmountFen),
+                N(r.Postpaid), N(r.PostpaidAmountFen), Cny.FromFen(r.PostpaidAmountFen), N(r.Refused.Total), N(r.Refused.Suspended),
+                N(r.Refused.NotOpened), N(r.Refused.NotVerified),
             ]);
         }
         return JsonLines.Line(w =>
@@ -131,6 +133,10 @@ public sealed class ExportService(BillingStore store, ProductCatalog catalog)
             w.WriteNumber("postpaid_calls", r.Postpaid);
             w.WriteNumber("postpaid_amount_fen", r.PostpaidAmountFen);
             w.WriteString("postpaid_amount_cny", Cny.FromFen(r.PostpaidAmountFen));
+            w.WriteNumber("refused_calls", r.Refused.Total);
+            w.WriteNumber("refused_suspended_calls", r.Refused.Suspended);
+            w.WriteNumber("refused_not_opened_calls", r.Refused.NotOpened);
+            w.WriteNumber("refused_not_verified_calls", r.Refused.NotVerified);
         });
     }
 

@@ -81,10 +81,10 @@ public sealed class StatisticsService(BillingStore store, ProductCatalog catalog
 }
 
 /// <summary>
-/// R-BIL-3: per account, label and Shanghai day, the ledger's metered billable calls (its day
-/// counters "label|P" + "label|O", read only) against Billing's package-deducted + postpaid calls.
-/// A mismatch is reported, never papered over: in the API's answer, as a warning log, and, by the
-/// periodic check, on the metric faceid.billing.reconciliation.mismatches.
+/// R-BIL-3: per account, Shanghai day, label, sub-account and kind (package, postpaid, not billable), the
+/// ledger's day counters (read only) against Billing's statistics. A differing cell is reported, never
+/// papered over: in the API's answer with both values, as a warning log, and, by the periodic check, on
+/// the metric faceid.billing.reconciliation.mismatches (one per unbalanced cell).
 /// </summary>
 public sealed class ReconciliationService(
     BillingStore store,
@@ -99,7 +99,7 @@ public sealed class ReconciliationService(
         v.ThrowIfInvalid();
         _ = await store.GetAccountAsync(accountId) ?? throw new NotFoundException("account", accountId);
         var lines = await CompareAsync(accountId, QueryRange.Days(from!.Value, to!.Value));
-        foreach (var l in lines.Where(l => !l.Balanced)) LogMismatch(accountId, l);
+        foreach (var cell in lines.SelectMany(l => l.UnbalancedCells)) LogMismatch(accountId, cell);
         return lines;
     }
 
@@ -113,11 +113,11 @@ public sealed class ReconciliationService(
         {
             try
             {
-                foreach (var l in (await CompareAsync(accountId, days)).Where(l => !l.Balanced))
+                foreach (var cell in (await CompareAsync(accountId, days)).SelectMany(l => l.UnbalancedCells))
                 {
                     mismatches++;
-                    metrics.Mismatch(l.Label);
-                    LogMismatch(accountId, l);
+                    metrics.Mismatch(cell.Label, cell.Kind);
+                    LogMismatch(accountId, cell);
                 }
                 if (perAccount is not null) await perAccount(accountId);
             }
@@ -136,9 +136,8 @@ public sealed class ReconciliationService(
         return Reconciler.Compare(ledger, cells);
     }
 
-    private void LogMismatch(string accountId, ReconciliationLine l) =>
+    private void LogMismatch(string accountId, UnbalancedCell c) =>
         logger.LogWarning(
-            "Reconciliation mismatch (R-BIL-3) for {Account}, {Label}, {Day}: metered billable {Metered} (package {MeteredPackage}, postpaid {MeteredPostpaid}) != billing package {Package} + postpaid {Postpaid}",
-            accountId, l.Label, l.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), l.MeteredBillable,
-            l.MeteredPackage, l.MeteredPostpaid, l.BilledPackage, l.BilledPostpaid);
+            "Reconciliation mismatch (R-BIL-3) for {Account}, {Day}, {Label}, sub-account '{SubAccount}', {Kind}: ledger {Metered} != billing {Billed}",
+            accountId, c.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), c.Label, c.SubAccountId, c.Kind, c.Metered, c.Billed);
 }

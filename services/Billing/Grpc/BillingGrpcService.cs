@@ -36,6 +36,8 @@ public sealed class BillingGrpcService(
                 {
                     Period = r.Period, Label = r.Label, AccessMode = (ContractMode)r.AccessMode, SubAccountId = r.SubAccountId,
                     Calls = r.Calls, BillableCalls = r.Billable, PackageCalls = r.Package, PostpaidCalls = r.Postpaid, PostpaidAmountFen = r.PostpaidAmountFen,
+                    RefusedCalls = r.Refused.Total, RefusedSuspendedCalls = r.Refused.Suspended, RefusedNotOpenedCalls = r.Refused.NotOpened,
+                    RefusedNotVerifiedCalls = r.Refused.NotVerified,
                 }),
             },
             NextPageToken = next,
@@ -100,6 +102,18 @@ public sealed class BillingGrpcService(
                 }),
             },
             Balanced = lines.All(l => l.Balanced),
+            UnbalancedCells =
+            {
+                lines.SelectMany(l => l.UnbalancedCells).Select(c => new ReconciliationCell
+                {
+                    Period = c.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), Label = c.Label, SubAccountId = c.SubAccountId,
+                    Kind = c.Kind switch
+                    {
+                        CounterKind.Package => ReconciliationKind.Package, CounterKind.Postpaid => ReconciliationKind.Postpaid,
+                        _ => ReconciliationKind.NotBillable,
+                    }, MeteredCalls = c.Metered, BilledCalls = c.Billed,
+                }),
+            },
         };
     }
 

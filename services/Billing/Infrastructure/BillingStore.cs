@@ -133,13 +133,16 @@ public sealed class BillingStore(IDatabase redis, OutboxRelay outbox)
                 {
                     BillingFormats.StatCounters.Calls => 0, BillingFormats.StatCounters.Billable => 1,
                     BillingFormats.StatCounters.Package => 2, BillingFormats.StatCounters.Postpaid => 3,
+                    BillingFormats.StatCounters.RefusedSuspended => 4, BillingFormats.StatCounters.RefusedNotOpened => 5,
+                    BillingFormats.StatCounters.RefusedNotVerified => 6,
                     _ => throw new InvalidOperationException($"statistics field '{e.Name}' of {accountId} has an unknown counter"),
                 };
                 var key = (parts[0], mode, parts[2]);
-                if (!byCell.TryGetValue(key, out var v)) byCell[key] = v = new long[4];
+                if (!byCell.TryGetValue(key, out var v)) byCell[key] = v = new long[7];
                 v[slot] += (long)e.Value;
             }
-            cells.AddRange(byCell.Select(c => new StatCell(list[k], c.Key.Label, c.Key.Mode, c.Key.Sub, c.Value[0], c.Value[1], c.Value[2], c.Value[3])));
+            cells.AddRange(byCell.Select(c => new StatCell(list[k], c.Key.Label, c.Key.Mode, c.Key.Sub, c.Value[0], c.Value[1], c.Value[2], c.Value[3],
+                new RefusedCalls(c.Value[4], c.Value[5], c.Value[6]))));
         }
         return cells;
     }

@@ -6,6 +6,9 @@
 -- Request ids are kept in generation hashes (lib-request-ids.lua): a postpaid record keeps what
 -- a backdating needs to move it (KIND_POSTPAID .. day .. SEP .. label .. SEP .. mode .. SEP .. sub),
 -- the others only their kind.
+-- A refused record (KIND_REFUSED_*) counts once per request id in its refusal counter only: never in calls,
+-- billable, package or postpaid, nor in the month version (bills do not change). Its request id does not block a
+-- charged record of the same id that comes later (a retry the ledger charged): that record counts as usual.
 -- Positions and reply: ApplyUsageScript (its contract); KIND_*, C_*, SEP, MONTH_LEN: the preamble.
 --
 -- KEYS[1] = {acct:M}:bil:mver (month versions)   KEYS[2] = {acct:M}:bil:rgen (generation registry)
@@ -24,6 +27,8 @@ local ids = {}
 for i = 1, n do ids[i] = ARGV[first + (i - 1) * 6] end
 local known = rid_lookup(ids, registry, prefix)
 
+local refusal_counter = { [KIND_REFUSED_SUSPENDED] = C_REFUSED_SUSPENDED, [KIND_REFUSED_NOT_OPENED] = C_REFUSED_NOT_OPENED,
+  [KIND_REFUSED_NOT_VERIFIED] = C_REFUSED_NOT_VERIFIED }
 local counts, months, writes = {}, {}, {}
 local applied, dups = 0, 0
 local function add(j, field, v)
@@ -36,11 +41,13 @@ for i = 1, n do
   local b = first + (i - 1) * 6
   local rid, kind, j, label, mode, sub = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
   local prev = known[rid]
-  if prev and prev[1] ~= KIND_BACKDATED then
+  local refused = refusal_counter[kind]
+  -- A refusal after anything, or a charge after anything but a backdating mark or a refusal, is a duplicate.
+  if prev and (refused or (prev[1] ~= KIND_BACKDATED and not refusal_counter[prev[1]])) then
     dups = dups + 1
   else
     if prev then
-      if kind == KIND_POSTPAID then kind = KIND_PACKAGE end
+      if kind == KIND_POSTPAID and prev[1] == KIND_BACKDATED then kind = KIND_PACKAGE end
       if prev[2] ~= current then redis.call('HDEL', prev[2], rid) end
     end
     local day = ARGV[6 + j]
@@ -50,11 +57,15 @@ for i = 1, n do
     writes[#writes + 1] = value
     known[rid] = { value, current }
     local f = label .. SEP .. mode .. SEP .. sub .. SEP
-    add(j, f .. C_CALLS, 1)
-    if kind ~= KIND_NOT_BILLABLE then add(j, f .. C_BILLABLE, 1) end
-    if kind == KIND_PACKAGE then add(j, f .. C_PACKAGE, 1) elseif kind == KIND_POSTPAID then add(j, f .. C_POSTPAID, 1) end
-    local m = string.sub(day, 1, MONTH_LEN)
-    months[m] = (months[m] or 0) + 1
+    if refused then
+      add(j, f .. refused, 1)
+    else
+      add(j, f .. C_CALLS, 1)
+      if kind ~= KIND_NOT_BILLABLE then add(j, f .. C_BILLABLE, 1) end
+      if kind == KIND_PACKAGE then add(j, f .. C_PACKAGE, 1) elseif kind == KIND_POSTPAID then add(j, f .. C_POSTPAID, 1) end
+      local m = string.sub(day, 1, MONTH_LEN)
+      months[m] = (months[m] or 0) + 1
+    end
     applied = applied + 1
   end
 end

@@ -23,14 +23,15 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
 
     /// <summary>
     /// Offsets in a class's group (C_* in Lua): its label, Shanghai day (yyyyMMdd), billable (1|0), E证通 only (1|0: charged only for an
-    /// account enterprise-verified by the call's time, R-ONB-4), and the class's members of a ChargedUsageGroup as JSON.
+    /// account enterprise-verified by the call's time, R-ONB-4), the class's members of a ChargedUsageGroup as JSON, and the
+    /// sub-account id ("" for the main account: the day counters' cell, R-BIL-3).
     /// </summary>
-    public enum ClassField { Label, Day, Billable, EnterpriseOnly, Json }
+    public enum ClassField { Label, Day, Billable, EnterpriseOnly, Json, SubAccount }
 
     /// <summary>Offsets in a record's group (R_* in Lua): request id, occurred at (unix ms, 13 digits), class (1-based).</summary>
     public enum RecordField { RequestId, OccurredAt, Class }
 
-    private const int HeaderArgs = (int)Arg.Classes, ClassArgs = 5, RecordArgs = 3;
+    private const int HeaderArgs = (int)Arg.Classes, ClassArgs = 6, RecordArgs = 3;
 
     /// <summary>
     /// A record's status character (ST_* in Lua): new; new with the outcome that follows from the previous new record's
@@ -53,11 +54,20 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
             ("ST_NEW", RecordStatus.New), ("ST_FOLLOWS", RecordStatus.FollowsPrevious), ("ST_DUPLICATE", RecordStatus.Duplicate),
             ("ST_UNKNOWN_ACCOUNT", RecordStatus.UnknownAccount), ("ST_NOT_OPENED", RecordStatus.NotOpened), ("ST_SUSPENDED", RecordStatus.Suspended),
             ("ST_NOT_VERIFIED", RecordStatus.EnterpriseNotVerified),
+            // A refused group's reason field, and its value per refusal status ("o=USAGE_REFUSAL_SERVICE_NOT_OPENED s=…"): one
+            // constant, as the main chunk's locals are near Lua's limit of 200 (its other fields share ChargedUsageGroup's names).
+            ("RUG_REASON", RefusedUsageGroup.Descriptor.FindFieldByNumber(RefusedUsageGroup.ReasonFieldNumber).JsonName),
+            ("REFUSAL_REASONS", string.Join(' ', [$"{RecordStatus.NotOpened}={RefusalName(UsageRefusal.ServiceNotOpened)}",
+                $"{RecordStatus.Suspended}={RefusalName(UsageRefusal.ServiceSuspended)}", $"{RecordStatus.EnterpriseNotVerified}={RefusalName(UsageRefusal.EnterpriseNotVerified)}"])),
             ("CTR_RETENTION_MS", LedgerKeys.DayCounterRetention), ("POSTQ_RETENTION_MS", LedgerKeys.PostpaidQueueRetention),
             .. ServiceHistory.Lua,
         ]));
 
     public static readonly DeductScript Instance = new();
+
+    /// <summary>The enum value's protobuf JSON name, as UsageCharged's refused groups carry it.</summary>
+    private static string RefusalName(UsageRefusal refusal) =>
+        EventsReflection.Descriptor.EnumTypes.Single(e => e.Name == nameof(UsageRefusal)).FindValueByNumber((int)refusal).Name;
 
     private DeductScript() : base(new ReservedTraceSlots(Loaded))
     {
@@ -108,7 +118,7 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
                 if (!classes.TryGetValue(c, out var number))
                 {
                     classes[c] = number = classes.Count + 1;
-                    classArgs.AddRange([c.Label, c.Day, PackageRecordFormat.Flag(c.Billable), PackageRecordFormat.Flag(c.EnterpriseOnly), GroupJson(c, accountJson)]);
+                    classArgs.AddRange([c.Label, c.Day, PackageRecordFormat.Flag(c.Billable), PackageRecordFormat.Flag(c.EnterpriseOnly), GroupJson(c, accountJson), c.SubAccountId]);
                 }
                 (last, lastNumber) = (c, number.ToString(CultureInfo.InvariantCulture));
             }

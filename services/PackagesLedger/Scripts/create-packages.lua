@@ -44,9 +44,16 @@ for i = 0, n - 1 do
 
   -- R-PKG-4: the purchase day's postpaid calls of this label move onto the package.
   local postq = TAG .. ':postq:' .. p.label .. ':' .. day
+  -- A member is the request id, followed by CTR_SEP and the sub-account for a sub-account's call (deduct.lua):
+  -- the day counters move per cell (label, or label|sub).
   local moved = redis.call('ZRANGE', postq, 0, p.size - 1)
   if #moved > 0 then
-    for _, rid in ipairs(moved) do
+    local rids, cells = {}, {}
+    for k, member in ipairs(moved) do
+      local rid, sub = string.match(member, '^([^' .. CTR_SEP .. ']+)(.*)$')
+      rids[k] = rid
+      local cell = p.label .. sub
+      cells[cell] = (cells[cell] or 0) + 1
       local remaining = pkg_use_unit(p)
       for _, gen in ipairs({ RID_GEN, RID_GEN - 1 }) do
         local ridKey = rid_key(gen)
@@ -59,10 +66,12 @@ for i = 0, n - 1 do
     p.backdated = #moved
     redis.call('ZREM', postq, unpack(moved))
     local ctr = TAG .. ':ctr:' .. day
-    redis.call('HINCRBY', ctr, p.label .. CTR_SEP .. KIND_POSTPAID, -#moved)
-    redis.call('HINCRBY', ctr, p.label .. CTR_SEP .. KIND_PACKAGE, #moved)
+    for cell, count in pairs(cells) do
+      redis.call('HINCRBY', ctr, cell .. CTR_SEP .. KIND_POSTPAID, -count)
+      redis.call('HINCRBY', ctr, cell .. CTR_SEP .. KIND_PACKAGE, count)
+    end
     outbox_append(KEYS[2], ARGV[8], ARGV[9],
-      cjson.encode({ [UB_ACCOUNT_ID] = ACCOUNT, [UB_PACKAGE_ID] = id, [UB_LABEL] = p.label, [UB_REQUEST_IDS] = moved }),
+      cjson.encode({ [UB_ACCOUNT_ID] = ACCOUNT, [UB_PACKAGE_ID] = id, [UB_LABEL] = p.label, [UB_REQUEST_IDS] = rids }),
       NOW, 'backdated:' .. id)
   end
   pkg_write(p)

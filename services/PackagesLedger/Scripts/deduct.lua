@@ -4,7 +4,7 @@
 -- not suspended at it; an E证通 call only for an account enterprise-verified by then; the first usable package of the label in deduction order (free before purchased,
 -- earliest expiry, earliest purchase, id) valid at the record's time, else postpaid; the
 -- low-balance and exhausted alerts once per package; day counters; one UsageCharged event for
--- the batch and the alerts, in the outbox.
+-- the batch (its refused records too, but an unknown account's) and the alerts, in the outbox.
 --
 -- Per record the script only computes (Lua tables and strings); Redis is read once for all the
 -- request ids (HMGET), once per package and only when the cached first package of a label no longer
@@ -27,7 +27,8 @@
 -- ARGV: the header (ARGV[A_TAG] hash tag, A_ACCOUNT main account id, A_NOW unix ms, A_NOW_ISO, A_USAGE_TOPIC and
 --   A_USAGE_TYPE, A_ALERT_TOPIC and A_ALERT_TYPE, A_RECORDS n records, A_CLASSES m classes of records: alike but for
 --   request id and time), then m groups of CLASS_ARGS (C_LABEL, C_DAY Shanghai yyyymmdd, C_BILLABLE FLAG_ON or not, C_ENTERPRISE_ONLY
---   FLAG_ON or not (E证通: R-ONB-4), C_JSON the class's members of a ChargedUsageGroup as JSON, no braces), then n groups of RECORD_ARGS (R_REQUEST_ID,
+--   FLAG_ON or not (E证通: R-ONB-4), C_JSON the class's members of a ChargedUsageGroup as JSON, no braces, C_SUB_ACCOUNT the sub-account
+--   id or ''), then n groups of RECORD_ARGS (R_REQUEST_ID,
 --   R_OCCURRED_AT ms in 13 digits, R_CLASS 1..m); then the trace context (OutboxScript)
 -- Returns the price book, a string of one status character per record (ST_NEW new, ST_FOLLOWS new with the
 -- outcome that follows from the previous new record's: the same postpaid or not-billable outcome, or the same
@@ -67,21 +68,25 @@ local n, m = tonumber(ARGV[A_RECORDS]), tonumber(ARGV[A_CLASSES])
 local classes = {}
 for k = 1, m do
   local b = A_CLASSES + 1 + (k - 1) * CLASS_ARGS
-  classes[tostring(k)] = { label = ARGV[b + C_LABEL], day = ARGV[b + C_DAY], billable = ARGV[b + C_BILLABLE] == FLAG_ON,
-    enterprise = ARGV[b + C_ENTERPRISE_ONLY] == FLAG_ON, json = ARGV[b + C_JSON], groups = {} }
+  -- The day counters' cell (R-BIL-3 per sub-account): "label" for the main account's calls, "label|sub" for a
+  -- sub-account's; the postpaid queue's member carries the sub-account the same way (suffix), so a backdating moves the right cell.
+  local label, sub = ARGV[b + C_LABEL], ARGV[b + C_SUB_ACCOUNT]
+  local suffix = sub == '' and '' or CTR_SEP .. sub
+  classes[tostring(k)] = { label = label, day = ARGV[b + C_DAY], billable = ARGV[b + C_BILLABLE] == FLAG_ON,
+    enterprise = ARGV[b + C_ENTERPRISE_ONLY] == FLAG_ON, json = ARGV[b + C_JSON], groups = {}, refusals = {}, cell = label .. suffix, suffix = suffix }
 end
 local first = A_CLASSES + 1 + m * CLASS_ARGS
 
 -- 1. Known request ids: one HMGET of the batch's ids in the current generation's hash (field '~',
 -- never a request id, marks a hash whose expiry is set), one more in the previous generation's for
 -- the ids not found. stored: request id -> its outcome as kept (rid_value's short form).
-local RID_KEY, RID_PREV_KEY = rid_key(RID_GEN), rid_key(RID_GEN - 1)
-local ids = { '~' }
-for i = 0, n - 1 do
-  ids[i + 2] = ARGV[first + i * RECORD_ARGS + R_REQUEST_ID]
-end
+local RID_KEY = rid_key(RID_GEN)
 local stored, dated = {}, false
 do
+  local ids = { '~' }
+  for i = 0, n - 1 do
+    ids[i + 2] = ARGV[first + i * RECORD_ARGS + R_REQUEST_ID]
+  end
   local v = hmget(RID_KEY, ids)
   dated = v[1] ~= false
   local missing = {}
@@ -89,8 +94,9 @@ do
     if v[j] then stored[ids[j]] = v[j] else missing[#missing + 1] = ids[j] end
   end
   -- (Most new ids are in neither hash: the previous generation's is only asked when it exists.)
-  if #missing > 0 and redis.call('EXISTS', RID_PREV_KEY) == 1 then
-    local older = hmget(RID_PREV_KEY, missing)
+  local previous = rid_key(RID_GEN - 1)
+  if #missing > 0 and redis.call('EXISTS', previous) == 1 then
+    local older = hmget(previous, missing)
     for j = 1, #missing do
       if older[j] then stored[missing[j]] = older[j] end
     end
@@ -136,11 +142,10 @@ local function package(id)
 end
 
 -- The outcome (kind, label, package, remaining, joined by OUTCOME_SEP) of a request id kept in rid_value's short form.
-local KEPT_PACKAGE = '^' .. KIND_PACKAGE .. '(%x+)' .. OUTCOME_SEP .. '(%d+)$'
 local function rid_outcome(v)
   local kind = string.sub(v, 1, 1)
   if kind ~= KIND_PACKAGE then return kind .. OUTCOME_SEP .. string.sub(v, 2) .. OUTCOME_SEP .. OUTCOME_SEP .. '-1' end
-  local hex, remaining = string.match(v, KEPT_PACKAGE)
+  local hex, remaining = string.match(v, '^' .. KIND_PACKAGE .. '(%x+)' .. OUTCOME_SEP .. '(%d+)$')
   local id = PKG_ID_PREFIX .. hex
   return KIND_PACKAGE .. OUTCOME_SEP .. package(id).label .. OUTCOME_SEP .. id .. OUTCOME_SEP .. remaining
 end
@@ -174,12 +179,12 @@ end
 -- built (the kept outcome); counters instead of the # operator.
 -- stored: request id -> its outcome as kept, for ids known before and ids new in this batch (a
 -- request id repeated within the batch is a duplicate the second time).
-local out, no, status, events, ne = { book, '' }, 2, {}, {}, 0
+local out, no, status, events, ne, nr = { book, '' }, 2, {}, {}, 0, 0
 -- w: the new request ids and their kept outcomes, for one HSET.
 local w, nw = {}, 0
 local ctrs, postqs, postqList = {}, {}, {}
 -- Consecutive records mostly share their time and their day counter: the last ones are reused.
-local lastT13, lastT, lastDay, lastLabel, lastCtr
+local lastT13, lastT, lastDay, lastCell, lastCtr
 -- The previous new record's outcome (as kept), package and remaining calls (ST_FOLLOWS below).
 local lastKept, lastPkg, lastRemaining
 for i = 0, n - 1 do
@@ -220,16 +225,16 @@ for i = 0, n - 1 do
           byDay[day] = q
           postqList[#postqList + 1] = q
         end
-        q[#q + 1] = t13; q[#q + 1] = rid
+        q[#q + 1] = t13; q[#q + 1] = rid .. class.suffix
       end
     end
     local ctr = lastCtr
-    if day ~= lastDay or label ~= lastLabel then
-      local byLabel = ctrs[day]
-      if not byLabel then byLabel = {}; ctrs[day] = byLabel end
-      ctr = byLabel[label]
-      if not ctr then ctr = { [KIND_PACKAGE] = 0, [KIND_POSTPAID] = 0, [KIND_NOT_BILLABLE] = 0 }; byLabel[label] = ctr end
-      lastDay, lastLabel, lastCtr = day, label, ctr
+    if day ~= lastDay or class.cell ~= lastCell then
+      local byCell = ctrs[day]
+      if not byCell then byCell = {}; ctrs[day] = byCell end
+      ctr = byCell[class.cell]
+      if not ctr then ctr = { [KIND_PACKAGE] = 0, [KIND_POSTPAID] = 0, [KIND_NOT_BILLABLE] = 0 }; byCell[class.cell] = ctr end
+      lastDay, lastCell, lastCtr = day, class.cell, ctr
     end
     ctr[kind] = ctr[kind] + 1
     local kept = rid_value(kind, label, pkg, remaining)
@@ -254,6 +259,17 @@ for i = 0, n - 1 do
     local c = g.n + 1
     g.n = c; g.ids[c] = rid; g.times[c] = t13
   end
+  -- A refusal (but an unknown account's: no account to count it under) joins its class's refused group of its status,
+  -- for UsageCharged's refused groups (statistics, R-BIL-1). Its request id is not kept: a retry is judged again.
+  -- (Declared after the branches: the main chunk's locals are near Lua's limit of 200 there.)
+  local refused = status[i + 1]
+  if refused == ST_NOT_OPENED or refused == ST_SUSPENDED or refused == ST_NOT_VERIFIED then
+    local class = classes[ARGV[b + R_CLASS]]
+    local g = class.refusals[refused]
+    if not g then g = { n = 0, ids = {}, times = {} }; class.refusals[refused] = g; nr = nr + 1 end
+    local c = g.n + 1
+    g.n = c; g.ids[c] = rid; g.times[c] = t13
+  end
 end
 out[2] = table.concat(status)
 
@@ -271,12 +287,12 @@ if nw > 0 then
   for s = 1, nw, 2000 do redis.call('HSET', RID_KEY, unpack(w, s, math.min(s + 1999, nw))) end
   if not dated then redis.call('PEXPIRE', RID_KEY, RID_LIFETIME) end
 end
-for day, byLabel in pairs(ctrs) do
+for day, byCell in pairs(ctrs) do
   local key, created = TAG .. ':ctr:' .. day, false
-  for label, c in pairs(byLabel) do
+  for cell, c in pairs(byCell) do
     for kind, count in pairs(c) do
       -- A field that is new now may be the key's first: only then can the key lack its expiry.
-      if count > 0 and redis.call('HINCRBY', key, label .. CTR_SEP .. kind, count) == count then created = true end
+      if count > 0 and redis.call('HINCRBY', key, cell .. CTR_SEP .. kind, count) == count then created = true end
     end
   end
   if created then redis.call('PEXPIRE', key, CTR_RETENTION_MS, 'NX') end
@@ -286,9 +302,10 @@ for _, q in ipairs(postqList) do
   redis.call('PEXPIRE', q.key, POSTQ_RETENTION_MS, 'NX')
 end
 
-if ne > 0 then
-  -- UsageCharged's groups (ChargedUsageGroup's protobuf JSON, names CUG_* from its descriptor); ids and labels
-  -- need no escaping (validated).
+if ne > 0 or nr > 0 then
+  -- UsageCharged's groups (ChargedUsageGroup's protobuf JSON, names CUG_* from its descriptor) and refused groups
+  -- (RefusedUsageGroup: the class's members, ids and times under the names it shares with ChargedUsageGroup, and
+  -- RUG_REASON, whose value REFUSAL_REASONS gives per status); ids and labels need no escaping (validated).
   local groups, book_json, package_json = {}, ',"' .. CUG_PRICE_BOOK .. '":"' .. book, '","' .. CUG_PACKAGE_ID .. '":"'
   local ids_json, times_json = '","' .. CUG_REQUEST_IDS .. '":["', '"],"' .. CUG_OCCURRED_AT_MS .. '":['
   for k = 1, ne do
@@ -296,7 +313,19 @@ if ne > 0 then
     groups[k] = '{' .. e[1] .. book_json .. (e[2] == '' and '' or package_json .. e[2]) ..
       ids_json .. table.concat(e[3].ids, '","') .. times_json .. table.concat(e[3].times, ',') .. ']}'
   end
-  outbox_append(KEYS[2], ARGV[A_USAGE_TOPIC], ARGV[A_USAGE_TYPE], '{"' .. UC_GROUPS .. '":[' .. table.concat(groups, ',') .. ']}', NOW)
+  local json = { ne > 0 and '"' .. UC_GROUPS .. '":[' .. table.concat(groups, ',') .. ']' or nil }
+  if nr > 0 then
+    local refused = {}
+    for k = 1, m do
+      local class = classes[tostring(k)]
+      for st, g in pairs(class.refusals) do
+        refused[#refused + 1] = '{' .. class.json .. ',"' .. RUG_REASON .. '":"' .. string.match(REFUSAL_REASONS, st .. '=(%u[%u_]*)') ..
+          ids_json .. table.concat(g.ids, '","') .. times_json .. table.concat(g.times, ',') .. ']}'
+      end
+    end
+    json[#json + 1] = '"' .. UC_REFUSED .. '":[' .. table.concat(refused, ',') .. ']'
+  end
+  outbox_append(KEYS[2], ARGV[A_USAGE_TOPIC], ARGV[A_USAGE_TYPE], '{' .. table.concat(json, ',') .. '}', NOW)
 end
 flush_alerts(KEYS[2], ARGV[A_ALERT_TOPIC], ARGV[A_ALERT_TYPE])
 return out

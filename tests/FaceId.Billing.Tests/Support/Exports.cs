@@ -44,13 +44,14 @@ public static class Exports
     public static string[] Expected(StatisticsRow r) =>
     [
         r.Period, r.Label, Mode(r.AccessMode), r.SubAccountId, N(r.Calls), N(r.BillableCalls), N(r.PackageCalls), N(r.PostpaidCalls),
-        N(r.PostpaidAmountFen), Cny(r.PostpaidAmountFen),
+        N(r.PostpaidAmountFen), Cny(r.PostpaidAmountFen), N(r.RefusedCalls), N(r.RefusedSuspendedCalls), N(r.RefusedNotOpenedCalls), N(r.RefusedNotVerifiedCalls),
     ];
 
     public static readonly string[] StatisticsHeader =
     [
         "period", "period_start", "period_end", "label", "access_mode", "sub_account_id", "calls", "billable_calls", "package_calls",
-        "postpaid_calls", "postpaid_amount_fen", "postpaid_amount_cny",
+        "postpaid_calls", "postpaid_amount_fen", "postpaid_amount_cny", "refused_calls", "refused_suspended_calls", "refused_not_opened_calls",
+        "refused_not_verified_calls",
     ];
 
     /// <summary>The export's statistics rows in the shape of <see cref="Expected(StatisticsRow)"/>, from either format; checks the period bounds.</summary>
@@ -64,7 +65,7 @@ public static class Exports
             Assert.DoesNotMatch("(?<!\r)\n", file.Text); // CRLF line ends only
             var csv = Csv.Parse(file.Text);
             Assert.Equal(StatisticsHeader, csv[0]);
-            rows.AddRange(csv.Skip(1).Select(c => (c[0], c[1], c[2], new[] { c[0], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11] })));
+            rows.AddRange(csv.Skip(1).Select(c => (c[0], c[1], c[2], new[] { c[0], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15] })));
         }
         else
         {
@@ -79,7 +80,8 @@ public static class Exports
                 string S(string n) => o.GetProperty(n).GetString()!;
                 string L(string n) => o.GetProperty(n).GetInt64().ToString(CultureInfo.InvariantCulture);
                 rows.Add((S("period"), S("period_start"), S("period_end"), [S("period"), S("label"), S("access_mode"), S("sub_account_id"),
-                    L("calls"), L("billable_calls"), L("package_calls"), L("postpaid_calls"), L("postpaid_amount_fen"), S("postpaid_amount_cny")]));
+                    L("calls"), L("billable_calls"), L("package_calls"), L("postpaid_calls"), L("postpaid_amount_fen"), S("postpaid_amount_cny"),
+                    L("refused_calls"), L("refused_suspended_calls"), L("refused_not_opened_calls"), L("refused_not_verified_calls")]));
             }
         }
         foreach (var r in rows)

@@ -8,10 +8,10 @@ using StackExchange.Redis;
 namespace FaceId.Billing.Infrastructure.Scripts;
 
 /// <summary>
-/// How a usage record was charged (R-BIL-1): apply-usage.lua stores it with the record and counts it,
-/// apply-backdate.lua compares it (R-PKG-4). Billing's own words, not the ledger's.
+/// How a usage record was charged, or why the ledger refused it (R-BIL-1): apply-usage.lua stores it with the
+/// record and counts it, apply-backdate.lua compares it (R-PKG-4). Billing's own words, not the ledger's.
 /// </summary>
-public enum UsageKind { Package, Postpaid, NotBillable }
+public enum UsageKind { Package, Postpaid, NotBillable, RefusedSuspended, RefusedNotOpened, RefusedNotVerified }
 
 /// <summary>
 /// The formats Billing's scripts write and C# reads (or C# writes and the scripts compare), in one
@@ -52,17 +52,23 @@ public static class BillingFormats
 
     /// <summary>
     /// A usage record's kind as stored with its request id in <c>{acct:M}:bil:rid:g&lt;generation&gt;</c> (a postpaid
-    /// record followed by "yyyymmdd|label|mode|sub"), and the mark of a request id backdated before its usage arrived.
+    /// record followed by "yyyymmdd|label|mode|sub"), the mark of a request id backdated before its usage arrived, and
+    /// the refusals (a refused call made while suspended, before the service was opened, an E证通 call before the
+    /// enterprise verification).
     /// </summary>
     public static class UsageKinds
     {
-        public const char Package = 'P', Postpaid = 'O', NotBillable = 'N', Backdated = 'B';
+        public const char Package = 'P', Postpaid = 'O', NotBillable = 'N', Backdated = 'B',
+            RefusedSuspended = 'S', RefusedNotOpened = 'U', RefusedNotVerified = 'E';
 
         public static char Code(UsageKind kind) => kind switch
         {
             UsageKind.Package => Package,
             UsageKind.Postpaid => Postpaid,
             UsageKind.NotBillable => NotBillable,
+            UsageKind.RefusedSuspended => RefusedSuspended,
+            UsageKind.RefusedNotOpened => RefusedNotOpened,
+            UsageKind.RefusedNotVerified => RefusedNotVerified,
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown usage kind"),
         };
     }
@@ -90,6 +96,9 @@ public static class BillingFormats
     public static class StatCounters
     {
         public const string Calls = "c", Billable = "b", Package = "p", Postpaid = "o";
+
+        /// <summary>Refused calls (never in the counters above): while suspended, before the service opened, E证通 before the verification.</summary>
+        public const string RefusedSuspended = "rs", RefusedNotOpened = "ru", RefusedNotVerified = "re";
 
         /// <summary>The field's parts: label, mode, sub-account, counter.</summary>
         public const int Parts = 4;
@@ -121,7 +130,11 @@ public static class BillingFormats
         ("A_SUSPENDED_AT", Account.SuspendedAt), ("A_RESUMED_AT", Account.ResumedAt),
         ("KIND_PACKAGE", UsageKinds.Package), ("KIND_POSTPAID", UsageKinds.Postpaid), ("KIND_NOT_BILLABLE", UsageKinds.NotBillable),
         ("KIND_BACKDATED", UsageKinds.Backdated),
+        ("KIND_REFUSED_SUSPENDED", UsageKinds.RefusedSuspended), ("KIND_REFUSED_NOT_OPENED", UsageKinds.RefusedNotOpened),
+        ("KIND_REFUSED_NOT_VERIFIED", UsageKinds.RefusedNotVerified),
         ("C_CALLS", StatCounters.Calls), ("C_BILLABLE", StatCounters.Billable), ("C_PACKAGE", StatCounters.Package), ("C_POSTPAID", StatCounters.Postpaid),
+        ("C_REFUSED_SUSPENDED", StatCounters.RefusedSuspended), ("C_REFUSED_NOT_OPENED", StatCounters.RefusedNotOpened),
+        ("C_REFUSED_NOT_VERIFIED", StatCounters.RefusedNotVerified),
         ("BILLED_VERSION", Billed.Version), ("BILLED_CALLS", Billed.Calls), ("BILLED_FEN", Billed.Fen),
         ("I_PACKAGE_ID", Items.PackageId), ("I_AMOUNT", Items.AmountFen), ("I_COMPLETED_AT", Items.CompletedAt),
         ("MONTH_LEN", MonthKeyLength),

@@ -45,21 +45,23 @@ public static class BillingCommands
             var headers = new List<string> { "period", "label" };
             if (request.ByAccessMode) headers.Add("mode");
             if (request.BySubAccount) headers.Add("sub-account");
-            headers.AddRange([">calls", ">billable", ">package", ">postpaid", ">postpaid (CNY)"]);
+            headers.AddRange([">calls", ">billable", ">package", ">postpaid", ">postpaid (CNY)", ">refused", ">suspended", ">not opened", ">not verified"]);
             var table = Render.Table([.. headers]);
             foreach (var r in rows)
             {
                 var cells = new List<object?> { r.Period, r.Label };
                 if (request.ByAccessMode) cells.Add(r.AccessMode);
                 if (request.BySubAccount) cells.Add(r.SubAccountId);
-                cells.AddRange([r.Calls, r.BillableCalls, r.PackageCalls, r.PostpaidCalls, Render.Money(r.PostpaidAmountFen)]);
+                cells.AddRange([r.Calls, r.BillableCalls, r.PackageCalls, r.PostpaidCalls, Render.Money(r.PostpaidAmountFen),
+                    r.RefusedCalls, r.RefusedSuspendedCalls, r.RefusedNotOpenedCalls, r.RefusedNotVerifiedCalls]);
                 table.Row([.. cells]);
             }
             var total = new List<object?> { "total", "" };
             if (request.ByAccessMode) total.Add("");
             if (request.BySubAccount) total.Add("");
             total.AddRange([rows.Sum(r => r.Calls), rows.Sum(r => r.BillableCalls), rows.Sum(r => r.PackageCalls), rows.Sum(r => r.PostpaidCalls),
-                Render.Money(rows.Sum(r => r.PostpaidAmountFen))]);
+                Render.Money(rows.Sum(r => r.PostpaidAmountFen)), rows.Sum(r => r.RefusedCalls), rows.Sum(r => r.RefusedSuspendedCalls),
+                rows.Sum(r => r.RefusedNotOpenedCalls), rows.Sum(r => r.RefusedNotVerifiedCalls)]);
             table.Row([.. total]);
             table.Caption = new TableTitle(Markup.Escape($"{request.AccountId}, [{Render.Time(request.From)}, {Render.Time(request.To)}) UTC+8, by {Render.Enum(request.Granularity).ToLowerInvariant()}"));
             ctx.Console.Write(table);
