@@ -30,7 +30,8 @@ public sealed class BalanceTests(BillingFixture billing) : IClassFixture<Billing
         Assert.Equal(12_345, first.BalanceFen);
         Assert.All(retries, r => Assert.Equal(first, r)); // the balance after the first call's top-up
         Assert.Equal(12_400, (await BalanceAsync(account)).BalanceFen);
-        Assert.Equal("IDEMPOTENCY_KEY_REUSED", await RpcAssert.FailedPreconditionAsync(() => TopUpAsync(account, 1, key)));
+        Assert.Equal(("idempotency_key", "amount_fen"), await RpcAssert.KeyReusedAsync(() => TopUpAsync(account, 1, key)));
+        Assert.Equal(12_400, (await BalanceAsync(account)).BalanceFen); // the refused reuse changed nothing
         await RpcAssert.NotFoundAsync(() => TopUpAsync(TestIds.New("nobody"), 100));
         var fields = await RpcAssert.InvalidArgumentAsync(() => TopUpAsync(account, 0, "bad key"));
         Assert.Equal(["idempotency_key", "amount_fen"], fields);

@@ -86,7 +86,7 @@ public sealed class SettlementTests(BillingFixture billing) : IClassFixture<Bill
         Assert.Equal(1, issued.Count(e => e.BillId == "bill-2027-03-10"));
         Assert.True(issued.Single(e => e.BillId == "bill-2027-03-10") is { TotalFen: 700, InArrears: true });
 
-        Assert.Equal("IDEMPOTENCY_KEY_REUSED", await RpcAssert.FailedPreconditionAsync(() => billing.SettleAsync(account, "2027-03-11T12:00", key)));
+        Assert.Equal(("idempotency_key", "period_instant"), await RpcAssert.KeyReusedAsync(() => billing.SettleAsync(account, "2027-03-11T12:00", key)));
     }
 
     [Fact]

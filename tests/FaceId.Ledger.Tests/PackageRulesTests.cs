@@ -38,8 +38,9 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
         var retry = await host.Packages.PurchaseAsync("order-1", account, "basic_self_photo", 1000);
         Assert.Equal(first.Id, retry.Id);
         Assert.Single(await host.Packages.ListAsync(account, null, null));
-        var e = await Assert.ThrowsAsync<PreconditionFailedException>(() => host.Packages.PurchaseAsync("order-1", account, "basic_self_photo", 10000));
-        Assert.Equal("ORDER_ID_REUSED", e.Reason);
+        var e = await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => host.Packages.PurchaseAsync("order-1", account, "basic_self_photo", 10000));
+        Assert.Equal(("order_id", "size"), (e.KeyField, string.Join(",", e.DifferingFields)));
+        Assert.Single(await host.Packages.ListAsync(account, null, null));
         var sizes = await Assert.ThrowsAsync<InvalidInputException>(() => host.Packages.PurchaseAsync("order-2", account, "basic_self_photo", 1234));
         Assert.Equal("size", sizes.Violations.Single().Field);
     }

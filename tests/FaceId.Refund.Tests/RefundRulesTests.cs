@@ -167,9 +167,8 @@ public sealed class RefundRulesTests(RedisFixture redis) : IClassFixture<RedisFi
         Assert.Contains(results[0].Id, again.Message);
         // Reusing a key for another package is refused rather than answered with the first refund.
         var other = await host.BuyAsync(account);
-        var reused = await Assert.ThrowsAsync<PreconditionFailedException>(() => host.RefundAsync(account, other.Id, "refund-once"));
-        Assert.Equal("IDEMPOTENCY_KEY_REUSED", reused.Reason);
-        Assert.Equal("idempotency_key", reused.Subject);
+        var reused = await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => host.RefundAsync(account, other.Id, "refund-once"));
+        Assert.Equal(("idempotency_key", "package_id"), (reused.KeyField, string.Join(",", reused.DifferingFields)));
         Assert.Single(await host.RefundEventsAsync(account));
     }
 
