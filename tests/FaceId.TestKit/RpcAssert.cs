@@ -41,9 +41,13 @@ public static class RpcAssert
     /// Awaits a call that must fail because its idempotency key stands for another request: FAILED_PRECONDITION,
     /// ErrorInfo IDEMPOTENCY_KEY_REUSED, PreconditionFailure on the key field. Returns the key field and the differing fields.
     /// </summary>
-    public static async Task<(string KeyField, string Fields)> KeyReusedAsync(Func<Task> call)
+    public static async Task<(string KeyField, string Fields)> KeyReusedAsync(Func<Task> call) =>
+        KeyReused(await Assert.ThrowsAsync<RpcException>(call));
+
+    /// <summary>The key field and differing fields of a failure that must be IDEMPOTENCY_KEY_REUSED (see <see cref="KeyReusedAsync"/>).</summary>
+    public static (string KeyField, string Fields) KeyReused(Exception failure)
     {
-        var e = await Assert.ThrowsAsync<RpcException>(call);
+        var e = Assert.IsType<RpcException>(failure);
         Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
         var status = e.GetRpcStatus();
         var info = status?.GetDetail<ErrorInfo>();
