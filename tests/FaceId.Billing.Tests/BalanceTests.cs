@@ -39,6 +39,18 @@ public sealed class BalanceTests(BillingFixture billing) : IClassFixture<Billing
     }
 
     [Fact]
+    public async Task R_BIL_4_two_different_top_ups_racing_on_one_key_add_one_amount_and_the_other_is_refused()
+    {
+        var account = await billing.ActivateAsync(Hosts.At("2027-03-10T09:00"), SettlementCycle.Daily);
+        var keys = Enumerable.Range(0, 20).Select(_ => TestIds.New("topup-race")).ToList();
+
+        var race = await KeyRace.RunAsync(keys.Count, (round, which) => TopUpAsync(account, 100 + which, keys[round]));
+
+        Assert.All(race, r => Assert.Equal(("idempotency_key", "amount_fen"), KeyRace.Refused(r.Refusal)));
+        Assert.Equal(race.Sum(r => 100L + r.Winner), (await BalanceAsync(account)).BalanceFen);
+    }
+
+    [Fact]
     public async Task R_BIL_4_bills_are_paid_from_the_balance_and_what_it_cannot_cover_is_arrears_paid_oldest_first()
     {
         var account = await billing.ActivateAsync(Hosts.At("2027-03-10T09:00"), SettlementCycle.Daily);
