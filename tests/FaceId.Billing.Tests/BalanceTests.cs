@@ -30,11 +30,24 @@ public sealed class BalanceTests(BillingFixture billing) : IClassFixture<Billing
         Assert.Equal(12_345, first.BalanceFen);
         Assert.All(retries, r => Assert.Equal(first, r)); // the balance after the first call's top-up
         Assert.Equal(12_400, (await BalanceAsync(account)).BalanceFen);
-        Assert.Equal("IDEMPOTENCY_KEY_REUSED", await RpcAssert.FailedPreconditionAsync(() => TopUpAsync(account, 1, key)));
+        Assert.Equal(("idempotency_key", "amount_fen"), await RpcAssert.KeyReusedAsync(() => TopUpAsync(account, 1, key)));
+        Assert.Equal(12_400, (await BalanceAsync(account)).BalanceFen); // the refused reuse changed nothing
         await RpcAssert.NotFoundAsync(() => TopUpAsync(TestIds.New("nobody"), 100));
         var fields = await RpcAssert.InvalidArgumentAsync(() => TopUpAsync(account, 0, "bad key"));
         Assert.Equal(["idempotency_key", "amount_fen"], fields);
         Assert.Equal(["amount_fen"], await RpcAssert.InvalidArgumentAsync(() => TopUpAsync(account, 10_000_000_001)));
+    }
+
+    [Fact]
+    public async Task R_BIL_4_two_different_top_ups_racing_on_one_key_add_one_amount_and_the_other_is_refused()
+    {
+        var account = await billing.ActivateAsync(Hosts.At("2027-03-10T09:00"), SettlementCycle.Daily);
+        var keys = Enumerable.Range(0, 20).Select(_ => TestIds.New("topup-race")).ToList();
+
+        var race = await KeyRace.RunAsync(keys.Count, (round, which) => TopUpAsync(account, 100 + which, keys[round]));
+
+        Assert.All(race, r => Assert.Equal(("idempotency_key", "amount_fen"), KeyRace.Refused(r.Refusal)));
+        Assert.Equal(race.Sum(r => 100L + r.Winner), (await BalanceAsync(account)).BalanceFen);
     }
 
     [Fact]

@@ -86,7 +86,24 @@ public sealed class SettlementTests(BillingFixture billing) : IClassFixture<Bill
         Assert.Equal(1, issued.Count(e => e.BillId == "bill-2027-03-10"));
         Assert.True(issued.Single(e => e.BillId == "bill-2027-03-10") is { TotalFen: 700, InArrears: true });
 
-        Assert.Equal("IDEMPOTENCY_KEY_REUSED", await RpcAssert.FailedPreconditionAsync(() => billing.SettleAsync(account, "2027-03-11T12:00", key)));
+        Assert.Equal(("idempotency_key", "period_instant"), await RpcAssert.KeyReusedAsync(() => billing.SettleAsync(account, "2027-03-11T12:00", key)));
+    }
+
+    [Fact]
+    public async Task R_BIL_2_settlements_of_two_periods_racing_on_one_key_settle_one_and_refuse_the_other()
+    {
+        var account = await billing.ActivateAsync(Hosts.At("2027-03-09T09:00"), SettlementCycle.Daily);
+        string[] instants = ["2027-03-10T12:00", "2027-03-11T12:00"];
+        var keys = Enumerable.Range(0, 20).Select(_ => TestIds.New("settle-race")).ToList();
+
+        var race = await KeyRace.RunAsync(keys.Count, (round, which) => billing.SettleAsync(account, instants[which], keys[round]));
+
+        Assert.All(race, r => Assert.Equal(("idempotency_key", "period_instant"), KeyRace.Refused(r.Refusal)));
+        for (var round = 0; round < keys.Count; round++)
+        {
+            var bill = await billing.SettleAsync(account, instants[race[round].Winner], keys[round]); // the key's period answers
+            Assert.Equal("bill-" + instants[race[round].Winner][..10], bill.BillId);
+        }
     }
 
     [Fact]

@@ -25,6 +25,20 @@ public sealed class ErrorTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task R_PKG_1_an_order_id_reused_for_another_package_exits_5_naming_the_key_and_the_differing_field()
+    {
+        var accountId = await platform.OpenedAccountAsync();
+        var order = TestIds.New("order");
+        (await platform.RunAsync("packages", "buy", "--account", accountId, "--label", "basic_authoritative", "--size", "1000", "--order-id", order)).AssertExit(ExitCodes.Ok);
+
+        var reused = await platform.RunAsync("packages", "buy", "--account", accountId, "--label", "basic_authoritative", "--size", "10000", "--order-id", order);
+
+        reused.AssertExit(ExitCodes.FailedPrecondition);
+        var line = Assert.Single(reused.Err.TrimEnd().Split('\n'));
+        Assert.Contains("FAILED_PRECONDITION IDEMPOTENCY_KEY_REUSED: order_id was already used for a request with a different size;", line);
+    }
+
+    [Fact]
     public async Task An_unknown_package_or_account_exits_4()
     {
         var accountId = await platform.OpenedAccountAsync();

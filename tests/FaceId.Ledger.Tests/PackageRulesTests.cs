@@ -38,10 +38,25 @@ public sealed class PackageRulesTests(RedisFixture redis) : IClassFixture<RedisF
         var retry = await host.Packages.PurchaseAsync("order-1", account, "basic_self_photo", 1000);
         Assert.Equal(first.Id, retry.Id);
         Assert.Single(await host.Packages.ListAsync(account, null, null));
-        var e = await Assert.ThrowsAsync<PreconditionFailedException>(() => host.Packages.PurchaseAsync("order-1", account, "basic_self_photo", 10000));
-        Assert.Equal("ORDER_ID_REUSED", e.Reason);
+        var e = await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => host.Packages.PurchaseAsync("order-1", account, "basic_self_photo", 10000));
+        Assert.Equal(("order_id", "size"), KeyRace.Refused(e));
+        Assert.Single(await host.Packages.ListAsync(account, null, null));
         var sizes = await Assert.ThrowsAsync<InvalidInputException>(() => host.Packages.PurchaseAsync("order-2", account, "basic_self_photo", 1234));
         Assert.Equal("size", sizes.Violations.Single().Field);
+    }
+
+    [Fact]
+    public async Task R_PKG_1_two_different_purchases_racing_on_one_order_id_buy_one_package()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        long[] sizes = [1000, 10000];
+
+        var race = await KeyRace.RunAsync(20, (round, which) => host.Packages.PurchaseAsync("race-" + round, account, "basic_self_photo", sizes[which]));
+
+        Assert.All(race, r => Assert.Equal(("order_id", "size"), KeyRace.Refused(r.Refusal)));
+        var bought = await host.Packages.ListAsync(account, null, null);
+        Assert.Equal(race.Select(r => sizes[r.Winner]).Order(), bought.Select(p => p.Size).Order());
     }
 
     [Fact]

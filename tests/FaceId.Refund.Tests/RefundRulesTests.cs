@@ -146,6 +146,27 @@ public sealed class RefundRulesTests(RedisFixture redis) : IClassFixture<RedisFi
     }
 
     [Fact]
+    public async Task R_REF_1_refunds_of_two_packages_racing_on_one_key_refund_one_and_refuse_the_other()
+    {
+        await using var host = new RefundTestHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        const int rounds = 20;
+        var packages = new List<string[]>();
+        for (var round = 0; round < rounds; round++) packages.Add([(await host.BuyAsync(account)).Id, (await host.BuyAsync(account)).Id]);
+
+        var race = await KeyRace.RunAsync(rounds, (round, which) => host.RefundAsync(account, packages[round][which], "race-" + round));
+
+        Assert.All(race, r => Assert.Equal(("idempotency_key", "package_id"), KeyRace.Refused(r.Refusal)));
+        for (var round = 0; round < rounds; round++)
+        {
+            var (winner, loser) = (packages[round][race[round].Winner], packages[round][1 - race[round].Winner]);
+            Assert.Equal(PackageState.Refunded, (await host.PackageAsync(account, winner)).StateAt(host.Time.GetUtcNow()));
+            Assert.Equal(PackageState.Active, (await host.PackageAsync(account, loser)).StateAt(host.Time.GetUtcNow()));
+        }
+        Assert.Equal(rounds, (await host.RefundEventsAsync(account)).Count);
+    }
+
+    [Fact]
     public async Task R_REF_3_concurrent_retries_with_one_key_credit_the_price_once()
     {
         await using var host = new RefundTestHost(redis.ConnectionString);
@@ -167,9 +188,8 @@ public sealed class RefundRulesTests(RedisFixture redis) : IClassFixture<RedisFi
         Assert.Contains(results[0].Id, again.Message);
         // Reusing a key for another package is refused rather than answered with the first refund.
         var other = await host.BuyAsync(account);
-        var reused = await Assert.ThrowsAsync<PreconditionFailedException>(() => host.RefundAsync(account, other.Id, "refund-once"));
-        Assert.Equal("IDEMPOTENCY_KEY_REUSED", reused.Reason);
-        Assert.Equal("idempotency_key", reused.Subject);
+        var reused = await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => host.RefundAsync(account, other.Id, "refund-once"));
+        Assert.Equal(("idempotency_key", "package_id"), KeyRace.Refused(reused));
         Assert.Single(await host.RefundEventsAsync(account));
     }
 

@@ -38,6 +38,26 @@ public static class RpcAssert
     }
 
     /// <summary>
+    /// Awaits a call that must fail because its idempotency key stands for another request: FAILED_PRECONDITION,
+    /// ErrorInfo IDEMPOTENCY_KEY_REUSED, PreconditionFailure on the key field. Returns the key field and the differing fields.
+    /// </summary>
+    public static async Task<(string KeyField, string Fields)> KeyReusedAsync(Func<Task> call) =>
+        KeyReused(await Assert.ThrowsAsync<RpcException>(call));
+
+    /// <summary>The key field and differing fields of a failure that must be IDEMPOTENCY_KEY_REUSED (see <see cref="KeyReusedAsync"/>).</summary>
+    public static (string KeyField, string Fields) KeyReused(Exception failure)
+    {
+        var e = Assert.IsType<RpcException>(failure);
+        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
+        var status = e.GetRpcStatus();
+        var info = status?.GetDetail<ErrorInfo>();
+        Assert.Equal("IDEMPOTENCY_KEY_REUSED", info?.Reason);
+        var keyField = info!.Metadata["key_field"];
+        Assert.Equal(keyField, Assert.Single(status!.GetDetail<PreconditionFailure>()!.Violations).Subject);
+        return (keyField, info.Metadata["fields"]);
+    }
+
+    /// <summary>
     /// Awaits a call that must fail with UNAVAILABLE because the store is briefly away: RetryInfo and
     /// ErrorInfo STORE_UNAVAILABLE are attached; returns the condition (CONNECTION, TIMEOUT, LOADING…).
     /// </summary>

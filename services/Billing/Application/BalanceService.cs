@@ -35,9 +35,7 @@ public sealed class BalanceService(BillingStore store, IOptions<BillingOptions> 
             .ThrowIfInvalid();
         var outcome = await store.TopUpAsync(accountId, idempotencyKey, amountFen, time.GetUtcNow(), TopUpKeyRetention)
             ?? throw new NotFoundException("account", accountId);
-        if (outcome.Duplicate && outcome.AmountFen != amountFen)
-            throw new PreconditionFailedException("IDEMPOTENCY_KEY_REUSED", "idempotency_key",
-                $"idempotency_key '{idempotencyKey}' was used for a top-up of {outcome.AmountFen} fen, not {amountFen}.");
+        if (outcome.Duplicate) IdempotentRequest.ThrowIfDiffering("idempotency_key", ("amount_fen", outcome.AmountFen, amountFen));
         // A stale arrears index entry is left to the scheduler, which drops it when it finds no arrears.
         return View(accountId, outcome.BalanceFen, outcome.ArrearsFen, outcome.Suspended, outcome.ArrearsSince);
     }

@@ -42,9 +42,8 @@ public sealed class SettlementService(
             throw new PreconditionFailedException("PERIOD_NOT_ENDED", accountId,
                 $"Period {period.Key} ends at {period.End:yyyy-MM-dd HH:mm} (Asia/Shanghai); it can be settled after that.");
         var firstUse = await store.RememberSettleKeyAsync(accountId, idempotencyKey, period.Key, SettleKeyRetention);
-        if (firstUse != period.Key)
-            throw new PreconditionFailedException("IDEMPOTENCY_KEY_REUSED", "idempotency_key",
-                $"idempotency_key '{idempotencyKey}' was used to settle period {firstUse}, not {period.Key}.");
+        // The key stands for a period, not an instant: another instant of the same period is the same request.
+        IdempotentRequest.ThrowIfDiffering("idempotency_key", ("period_instant", firstUse, period.Key));
 
         if (await store.GetBillAsync(accountId, period.Key) is { } existing) return existing;
         await SettleThroughAsync(accountId, period, waitForClaim: true);

@@ -28,14 +28,20 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
     public static string IdemKey(string main, string kind, string key) => RedisKeys.ForAccount(main, $"onb:idem:{kind}:{key}");
     private static string OwnerKey(string id) => "onb:owner:" + id;
 
-    /// <summary>Creates a main account once per idempotency key; returns its id.</summary>
+    /// <summary>
+    /// Creates a main account once per idempotency key; returns its id. The key keeps the account id and the
+    /// fingerprint of the request (<c>id|fingerprint</c>): contacts change later, so the account cannot tell what was asked.
+    /// </summary>
     public async Task<string> CreateMainAccountAsync(string idempotencyKey, string displayName, ContactInfo contacts)
     {
         var idemKey = "onb:idem:account:" + idempotencyKey;
         var candidate = "acc_" + Guid.NewGuid().ToString("N")[..16];
-        // Claim the key first; a crash after this leaves a claim that the retry completes below.
-        await redis.StringSetAsync(idemKey, candidate, when: When.NotExists);
-        var id = (string)(await redis.StringGetAsync(idemKey))!;
+        var fingerprint = IdempotentRequest.Fingerprint(("display_name", displayName),
+            ("contacts.email", contacts.Email), ("contacts.mobile", contacts.Mobile), ("contacts.name", contacts.Name));
+        // Claim the key first (SET NX decides which request owns it); a crash after this leaves a claim that the retry completes below.
+        await redis.StringSetAsync(idemKey, IdempotentRequest.Keep(candidate, fingerprint), when: When.NotExists);
+        var (id, kept) = IdempotentRequest.Kept((string)(await redis.StringGetAsync(idemKey))!);
+        IdempotentRequest.ThrowIfReused("idempotency_key", kept, fingerprint);
         await outbox.RegisterAsync(RedisKeys.AccountTag(id));
         var now = time.GetUtcNow();
         var tran = redis.CreateTransaction();
@@ -51,12 +57,15 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
         return id;
     }
 
-    /// <summary>Creates a sub-account of <paramref name="mainId"/> once per idempotency key (R-ACC-1).</summary>
+    /// <summary>
+    /// Creates a sub-account of <paramref name="mainId"/> once per idempotency key (R-ACC-1). A retry must name the
+    /// same display name (kept by the sub-account, which nothing renames); the main account is part of the key.
+    /// </summary>
     public async Task<string> CreateSubAccountAsync(string idempotencyKey, string mainId, string displayName)
     {
         var idemKey = IdemKey(mainId, "sub", idempotencyKey);
         var existing = await redis.StringGetAsync(idemKey);
-        if (!existing.IsNull) return existing!;
+        if (!existing.IsNull) return await ReplaySubAccountAsync(mainId, existing!, displayName);
         var id = "acc_" + Guid.NewGuid().ToString("N")[..16];
         await redis.StringSetAsync(OwnerKey(id), mainId);
         await outbox.RegisterAsync(RedisKeys.AccountTag(mainId));
@@ -76,8 +85,16 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
             return id;
         }
         existing = await redis.StringGetAsync(idemKey);
-        if (!existing.IsNull) return existing!; // a concurrent retry won
+        if (!existing.IsNull) return await ReplaySubAccountAsync(mainId, existing!, displayName); // a concurrent request won
         throw new PreconditionFailedException("NOT_A_MAIN_ACCOUNT", mainId, "Sub-accounts can only be created under a main account (R-ACC-1).");
+    }
+
+    /// <summary>The sub-account the key already made, if the retry asks for the same one; written in one transaction with the key.</summary>
+    private async Task<string> ReplaySubAccountAsync(string mainId, string subId, string displayName)
+    {
+        var made = (string?)await redis.HashGetAsync(AccountKey(mainId, subId), Acct.DisplayName);
+        IdempotentRequest.ThrowIfDiffering("idempotency_key", ("display_name", made, displayName));
+        return subId;
     }
 
     public async Task<AccountRecord?> GetAccountAsync(string accountId)

@@ -23,9 +23,14 @@ public sealed class EnterpriseApplication(AccountStore accounts, EnterpriseStore
         if (UnifiedSocialCreditCode.Problem(code) is { } problem) v.Add("unified_social_credit_code", problem);
         v.ThrowIfInvalid();
         await RequireMainAccountAsync(accountId);
-        switch (await store.SubmitVerificationAsync(idempotencyKey, accountId, companyName, code, legalRepresentative))
+        // Later submissions update the verification, so the key keeps a fingerprint of what this one asked.
+        var fingerprint = IdempotentRequest.Fingerprint(("company_name", companyName), ("unified_social_credit_code", code),
+            ("legal_representative", legalRepresentative));
+        var result = await store.SubmitVerificationAsync(idempotencyKey, accountId, companyName, code, legalRepresentative, fingerprint);
+        switch (result.Outcome)
         {
-            case VerificationOutcome.Verified or VerificationOutcome.Updated or VerificationOutcome.Duplicate: break;
+            case VerificationOutcome.Verified or VerificationOutcome.Updated: break;
+            case VerificationOutcome.Duplicate: IdempotentRequest.ThrowIfReused("idempotency_key", result.Fingerprint, fingerprint); break;
             case VerificationOutcome.NoAccount: throw new NotFoundException("account", accountId);
             case VerificationOutcome.SubAccount: throw NotMain(accountId);
             case VerificationOutcome.Conflict:

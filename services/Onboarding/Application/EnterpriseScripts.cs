@@ -23,6 +23,9 @@ public enum VerificationOutcome
     Conflict,
 }
 
+/// <param name="Fingerprint">For <see cref="VerificationOutcome.Duplicate"/>: what the key's first request kept; else "".</param>
+public sealed record VerificationResult(VerificationOutcome Outcome, string Fingerprint);
+
 /// <summary>What apply-merchant-id.lua did: filed, found the key's earlier application, or refused.</summary>
 public enum MerchantApplyOutcome { Filed, Duplicate, NoAccount, SubAccount, NotVerified, NotOpened, Issued, Pending }
 
@@ -85,7 +88,7 @@ internal static class ScriptFlag
 /// submit-enterprise-verification.lua (R-ONB-4): records a verification once per key and flags the account; the first
 /// verification publishes EnterpriseVerified (once per account), which the ledger needs before the account may use E证通.
 /// </summary>
-public sealed class SubmitEnterpriseVerificationScript() : ScriptContract<SubmitEnterpriseVerificationScript.Request, VerificationOutcome>(Loaded)
+public sealed class SubmitEnterpriseVerificationScript() : ScriptContract<SubmitEnterpriseVerificationScript.Request, VerificationResult>(Loaded)
 {
     private static readonly Dictionary<string, VerificationOutcome> Outcomes = new()
     {
@@ -98,7 +101,9 @@ public sealed class SubmitEnterpriseVerificationScript() : ScriptContract<Submit
 
     public static readonly SubmitEnterpriseVerificationScript Instance = new();
 
-    public sealed record Request(string IdempotencyKey, string AccountId, string CompanyName, string CreditCode, string LegalRepresentative, DateTimeOffset Now);
+    /// <param name="Fingerprint">The request's meaningful fields (IdempotentRequest.Fingerprint), kept under the key.</param>
+    public sealed record Request(string IdempotencyKey, string AccountId, string CompanyName, string CreditCode, string LegalRepresentative, DateTimeOffset Now,
+        string Fingerprint);
 
     public static string VerifiedEventId(string accountId) => "enterprise-verified:" + accountId;
 
@@ -113,10 +118,15 @@ public sealed class SubmitEnterpriseVerificationScript() : ScriptContract<Submit
             [
                 r.CompanyName, r.CreditCode, r.LegalRepresentative, r.Now.ToUnixTimeMilliseconds(),
                 EventTopics.EnterpriseVerified, EnterpriseVerified.Descriptor.FullName, EventJson.Format(verified), VerifiedEventId(r.AccountId),
+                r.Fingerprint,
             ]);
     }
 
-    public override VerificationOutcome Parse(RedisResult reply) => Status(Array(reply)[0], Outcomes);
+    public override VerificationResult Parse(RedisResult reply)
+    {
+        var r = Array(reply);
+        return new VerificationResult(Status(r[0], Outcomes), (string)r[1]!);
+    }
 }
 
 /// <summary>apply-merchant-id.lua (R-ONB-5): files a merchant-id application once per key, if the account may apply.</summary>

@@ -26,13 +26,15 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
     public const string PendingMerchantIdsKey = "onb:review:merchant-ids";
 
     /// <summary>Runs submit-enterprise-verification.lua; the first verification's EnterpriseVerified is relayed from the outbox.</summary>
-    public async Task<VerificationOutcome> SubmitVerificationAsync(string idempotencyKey, string accountId, string companyName, string code, string legalRepresentative)
+    public async Task<VerificationResult> SubmitVerificationAsync(string idempotencyKey, string accountId, string companyName, string code, string legalRepresentative,
+        string fingerprint)
     {
         var tag = RedisKeys.AccountTag(accountId);
         await outbox.RegisterAsync(tag);
-        var outcome = await SubmitEnterpriseVerificationScript.Instance.RunAsync(redis, new(idempotencyKey, accountId, companyName, code, legalRepresentative, time.GetUtcNow()));
-        if (outcome == VerificationOutcome.Verified) outbox.Notify(tag);
-        return outcome;
+        var result = await SubmitEnterpriseVerificationScript.Instance.RunAsync(redis,
+            new(idempotencyKey, accountId, companyName, code, legalRepresentative, time.GetUtcNow(), fingerprint));
+        if (result.Outcome == VerificationOutcome.Verified) outbox.Notify(tag);
+        return result;
     }
 
     public async Task<EnterpriseVerificationRecord?> GetVerificationAsync(string accountId)

@@ -44,8 +44,20 @@ public sealed class ServiceApplications(AccountStore store, DocumentStore docume
 
         var submitted = await store.SubmitApplicationAsync(form, license);
         ThrowIfRefused(submitted.Outcome, form.AccountId, submitted.ApplicationId);
-        return await GetAsync(submitted.ApplicationId);
+        var filed = await GetAsync(submitted.ApplicationId);
+        if (submitted.Outcome == SubmitOutcome.Duplicate) ThrowIfAnotherForm(filed, form, license);
+        return filed;
     }
+
+    /// <summary>A retry must repeat the form and license the key filed (an application keeps them unchanged).</summary>
+    private static void ThrowIfAnotherForm(ApplicationRecord filed, ApplicationForm form, StoredDocument license) =>
+        IdempotentRequest.ThrowIfDiffering("form.idempotency_key",
+            ("form.business_scenario", filed.BusinessScenario, form.BusinessScenario),
+            ("form.contact.email", filed.Contact.Email, form.Contact.Email),
+            ("form.contact.mobile", filed.Contact.Mobile, form.Contact.Mobile),
+            ("form.contact.name", filed.Contact.Name, form.Contact.Name),
+            ("form.license_file_name", filed.LicenseFileName, form.LicenseFileName),
+            ("license_chunk", filed.License.Sha256, license.Sha256));
 
     /// <summary>Turns submit-application.lua's refusals into their errors; returns for a filed or earlier application.</summary>
     public static void ThrowIfRefused(SubmitOutcome outcome, string accountId, string applicationId)

@@ -8,15 +8,17 @@
 -- SubmitEnterpriseVerificationScript (EnterpriseScripts.cs), the only place that knows them.
 -- KEYS: the account hash, the enterprise hash, the idempotency key, the account's outbox.
 -- ARGV: company name, credit code, legal representative, now (ms), EnterpriseVerified topic, type, JSON,
--- event id; then the trace context (OutboxScript).
--- Returns {ST_OK|ST_UPDATED|ST_DUP|ST_NO_ACCOUNT|ST_SUB_ACCOUNT|ST_CONFLICT}.
+-- event id, the request's fingerprint (kept under the key: later submissions change the record); then the
+-- trace context (OutboxScript).
+-- Returns {ST_OK|ST_UPDATED|ST_NO_ACCOUNT|ST_SUB_ACCOUNT|ST_CONFLICT, ''} or {ST_DUP, the fingerprint the key kept}.
 -- #include lib-outbox.lua
-if redis.call('EXISTS', KEYS[3]) == 1 then return {ST_DUP} end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {ST_NO_ACCOUNT} end
+local kept = redis.call('GET', KEYS[3])
+if kept then return {ST_DUP, kept} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {ST_NO_ACCOUNT, ''} end
 local main = redis.call('HGET', KEYS[1], F_ACCT_MAIN)
-if main and main ~= '' then return {ST_SUB_ACCOUNT} end
+if main and main ~= '' then return {ST_SUB_ACCOUNT, ''} end
 local current = redis.call('HGET', KEYS[2], F_ENT_CODE)
-if current and current ~= ARGV[2] then return {ST_CONFLICT} end
+if current and current ~= ARGV[2] then return {ST_CONFLICT, ''} end
 local status = ST_OK
 if current then
   redis.call('HSET', KEYS[2], F_ENT_COMPANY_NAME, ARGV[1], F_ENT_LEGAL_REPRESENTATIVE, ARGV[3], F_ENT_UPDATED_AT, ARGV[4])
@@ -26,5 +28,5 @@ else
   redis.call('HSET', KEYS[1], F_ACCT_ENTERPRISE_VERIFIED, FLAG_ON)
   outbox_append(KEYS[4], ARGV[5], ARGV[6], ARGV[7], ARGV[4], ARGV[8])
 end
-redis.call('SET', KEYS[3], ARGV[2])
-return {status}
+redis.call('SET', KEYS[3], ARGV[9])
+return {status, ''}

@@ -36,9 +36,7 @@ public sealed class PackagesApplication(PackageLedger ledger, PackageReader pack
             [new NewPackage(label, offer.Size, offer.PriceFen, Free: false, service.PriceBook)], time.GetUtcNow(), requireOpenedService: true, orderId);
         var package = await packages.GetPackageAsync(accountId, ids[0])
             ?? throw new InvalidOperationException($"package {ids[0]} vanished after its creation");
-        if (package.Label != label || package.Size != size)
-            throw new PreconditionFailedException("ORDER_ID_REUSED", "order_id",
-                $"order_id '{orderId}' was already used for a different package ({package.Label}, {package.Size} calls).");
+        IdempotentRequest.ThrowIfDiffering("order_id", ("label", package.Label, label), ("size", package.Size, size));
         return package;
     }
 

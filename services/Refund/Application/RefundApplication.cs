@@ -32,7 +32,6 @@ public sealed class RefundApplication(
     public const string ReasonWindowClosed = "REFUND_WINDOW_CLOSED";
     public const string ReasonAlreadyRequested = "REFUND_ALREADY_REQUESTED";
     public const string ReasonNotFound = "REFUND_PACKAGE_NOT_FOUND";
-    public const string ReasonKeyReused = "IDEMPOTENCY_KEY_REUSED";
 
     /// <summary>
     /// Requests the refund of a package, idempotently on <paramref name="idempotencyKey"/>: the
@@ -167,9 +166,7 @@ public sealed class RefundApplication(
     private async Task<RefundRecord> AnswerRetryAsync(string accountId, string refundId, string packageId)
     {
         var refund = await LoadAsync(accountId, refundId);
-        if (refund.PackageId != packageId)
-            throw new PreconditionFailedException(ReasonKeyReused, "idempotency_key",
-                $"This idempotency_key was already used for refund {refund.Id} of package {refund.PackageId}; use a new key for another package.");
+        IdempotentRequest.ThrowIfDiffering("idempotency_key", ("package_id", refund.PackageId, packageId));
         switch (refund.State)
         {
             case RefundState.Rejected:

@@ -33,9 +33,10 @@ public sealed class WebhookScriptTests(RedisFixture redis) : IClassFixture<Redis
     public async Task Create_makes_an_endpoint_once_per_key_within_the_limit()
     {
         var main = TestIds.New("acct");
-        Assert.Equal(new EndpointCreateResult(EndpointCreateOutcome.Created, "we_1"), await WebhookCreateScript.Instance.RoundTripAsync(Db, new("k1", Endpoint(main, "we_1"), 1)));
-        Assert.Equal(new EndpointCreateResult(EndpointCreateOutcome.Replayed, "we_1"), await WebhookCreateScript.Instance.RoundTripAsync(Db, new("k1", Endpoint(main, "we_2"), 1)));
-        Assert.Equal(new EndpointCreateResult(EndpointCreateOutcome.Limit, ""), await WebhookCreateScript.Instance.RoundTripAsync(Db, new("k2", Endpoint(main, "we_3"), 1)));
+        Assert.Equal(new EndpointCreateResult(EndpointCreateOutcome.Created, "we_1", "url=a"), await WebhookCreateScript.Instance.RoundTripAsync(Db, new("k1", Endpoint(main, "we_1"), 1, "url=a")));
+        // A replay answers the first request's endpoint and fingerprint, whatever it asks.
+        Assert.Equal(new EndpointCreateResult(EndpointCreateOutcome.Replayed, "we_1", "url=a"), await WebhookCreateScript.Instance.RoundTripAsync(Db, new("k1", Endpoint(main, "we_2"), 1, "url=b")));
+        Assert.Equal(new EndpointCreateResult(EndpointCreateOutcome.Limit, "", ""), await WebhookCreateScript.Instance.RoundTripAsync(Db, new("k2", Endpoint(main, "we_3"), 1, "url=c")));
         Assert.Equal(WebhookWords.Enabled, (string?)await Db.HashGetAsync(WebhookStore.EndpointKey(main, "we_1"), "enabled"));
         var ttl = await Db.KeyTimeToLiveAsync(WebhookStore.IdempotencyKey(main, "k1"));
         Assert.InRange(ttl!.Value, WebhookWords.IdempotencyRetention - TimeSpan.FromMinutes(1), WebhookWords.IdempotencyRetention);
@@ -46,7 +47,7 @@ public sealed class WebhookScriptTests(RedisFixture redis) : IClassFixture<Redis
     public async Task Enqueue_once_then_attempts_retry_deliver_and_a_redelivery_starts_a_new_round()
     {
         var main = TestIds.New("acct");
-        await WebhookCreateScript.Instance.RunAsync(Db, new("k", Endpoint(main, "we_1"), 20));
+        await WebhookCreateScript.Instance.RunAsync(Db, new("k", Endpoint(main, "we_1"), 20, ""));
         var d = Delivery(main, "we_1", "msg_1");
         Assert.True(await WebhookEnqueueScript.Instance.RoundTripAsync(Db, new(d, Retention, 1000)));
         Assert.False(await WebhookEnqueueScript.Instance.RoundTripAsync(Db, new(d, Retention, 1000)));
@@ -81,7 +82,7 @@ public sealed class WebhookScriptTests(RedisFixture redis) : IClassFixture<Redis
     public async Task A_redelivery_during_an_attempt_in_flight_leaves_the_delivery_pending_for_another_attempt(bool success)
     {
         var main = TestIds.New("acct");
-        await WebhookCreateScript.Instance.RunAsync(Db, new("k", Endpoint(main, "we_1"), 20));
+        await WebhookCreateScript.Instance.RunAsync(Db, new("k", Endpoint(main, "we_1"), 20, ""));
         var claimed = Delivery(main, "we_1", "msg_4");
         await WebhookEnqueueScript.Instance.RunAsync(Db, new(claimed, Retention, 1000));
         var redeliveredAt = Now.AddSeconds(1);
@@ -110,7 +111,7 @@ public sealed class WebhookScriptTests(RedisFixture redis) : IClassFixture<Redis
         var main = TestIds.New("acct");
         var store = new WebhookStore(Db, Options.Create(new WebhookOptions()));
         var endpoint = Endpoint(main, "we_1") with { Description = "orders", PreviousSecret = "whsec_old", PreviousSecretUntil = Now.AddDays(1) };
-        await WebhookCreateScript.Instance.RunAsync(Db, new("k", endpoint, 20));
+        await WebhookCreateScript.Instance.RunAsync(Db, new("k", endpoint, 20, ""));
         var readEndpoint = await store.GetEndpointAsync(main, "we_1");
         Assert.Equal(endpoint.EventTypes, readEndpoint!.EventTypes);
         Assert.Equal(endpoint, readEndpoint with { EventTypes = endpoint.EventTypes });
@@ -142,7 +143,7 @@ public sealed class WebhookScriptTests(RedisFixture redis) : IClassFixture<Redis
     public async Task Reaching_the_failure_threshold_disables_the_endpoint_once_with_its_inbox_notice()
     {
         var main = TestIds.New("acct");
-        await WebhookCreateScript.Instance.RunAsync(Db, new("k", Endpoint(main, "we_1"), 20));
+        await WebhookCreateScript.Instance.RunAsync(Db, new("k", Endpoint(main, "we_1"), 20, ""));
         var d = Delivery(main, "we_1", "msg_2");
         await WebhookEnqueueScript.Instance.RunAsync(Db, new(d, Retention, 1000));
 

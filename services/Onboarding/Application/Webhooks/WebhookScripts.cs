@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FaceId.Common;
 using FaceId.Onboarding.Application.Notifications;
 using FaceId.Redis;
 using StackExchange.Redis;
@@ -75,7 +76,8 @@ public static class WebhookDeliveryRecordFormat
 public enum EndpointCreateOutcome { Created, Replayed, Limit }
 
 /// <param name="EndpointId">The endpoint created now or by the key's first request; "" over the limit.</param>
-public sealed record EndpointCreateResult(EndpointCreateOutcome Outcome, string EndpointId);
+/// <param name="Fingerprint">The fingerprint of the key's first request ("" over the limit or for a key kept before fingerprints were).</param>
+public sealed record EndpointCreateResult(EndpointCreateOutcome Outcome, string EndpointId, string Fingerprint);
 
 /// <summary>webhook-create.lua: creates an endpoint once per idempotency key, within the account's limit.</summary>
 public sealed class WebhookCreateScript() : ScriptContract<WebhookCreateScript.Request, EndpointCreateResult>(Loaded)
@@ -89,20 +91,25 @@ public sealed class WebhookCreateScript() : ScriptContract<WebhookCreateScript.R
 
     public static readonly WebhookCreateScript Instance = new();
 
-    public sealed record Request(string IdempotencyKey, WebhookEndpointRecord Endpoint, int MaxEndpoints);
+    /// <param name="Fingerprint">The request's meaningful fields (<see cref="IdempotentRequest.Fingerprint"/>), kept with the key.</param>
+    public sealed record Request(string IdempotencyKey, WebhookEndpointRecord Endpoint, int MaxEndpoints, string Fingerprint);
 
     public override ScriptCall Bind(Request r)
     {
         var (main, e) = (r.Endpoint.AccountId, r.Endpoint);
         return new(
             [WebhookStore.IdempotencyKey(main, r.IdempotencyKey), WebhookStore.EndpointKey(main, e.Id), WebhookStore.EndpointsKey(main)],
-            [e.Id, e.CreatedAt.ToUnixTimeMilliseconds(), r.MaxEndpoints, .. WebhookStore.Fields(e).SelectMany(f => new RedisValue[] { f.Name, f.Value })]);
+            [
+                e.Id, e.CreatedAt.ToUnixTimeMilliseconds(), r.MaxEndpoints, IdempotentRequest.Keep(e.Id, r.Fingerprint),
+                .. WebhookStore.Fields(e).SelectMany(f => new RedisValue[] { f.Name, f.Value }),
+            ]);
     }
 
     public override EndpointCreateResult Parse(RedisResult reply)
     {
         var r = Array(reply);
-        return new EndpointCreateResult(Status(r[0], Outcomes), (string)r[1]!);
+        var (id, fingerprint) = IdempotentRequest.Kept((string)r[1]!);
+        return new EndpointCreateResult(Status(r[0], Outcomes), id, fingerprint);
     }
 }
 

@@ -65,14 +65,17 @@ public sealed class WebhookStore(IDatabase redis, IOptions<WebhookOptions> optio
 
     // ---- endpoints
 
-    /// <summary>Creates the endpoint unless the key was used before; returns the endpoint id and whether it is new, or null over the limit.</summary>
-    public async Task<(string Id, bool Created)?> CreateEndpointAsync(string main, string idempotencyKey, WebhookEndpointRecord e)
+    /// <summary>
+    /// Creates the endpoint unless the key was used before; returns the endpoint id, whether it is new and the fingerprint
+    /// of the key's first request, or null over the limit.
+    /// </summary>
+    public async Task<(string Id, bool Created, string Fingerprint)?> CreateEndpointAsync(string main, string idempotencyKey, WebhookEndpointRecord e, string fingerprint)
     {
-        var r = await WebhookCreateScript.Instance.RunAsync(redis, new(idempotencyKey, e with { AccountId = main }, options.Value.MaxEndpointsPerAccount));
+        var r = await WebhookCreateScript.Instance.RunAsync(redis, new(idempotencyKey, e with { AccountId = main }, options.Value.MaxEndpointsPerAccount, fingerprint));
         return r.Outcome switch
         {
             EndpointCreateOutcome.Limit => null,
-            EndpointCreateOutcome.Created or EndpointCreateOutcome.Replayed => (r.EndpointId, r.Outcome == EndpointCreateOutcome.Created),
+            EndpointCreateOutcome.Created or EndpointCreateOutcome.Replayed => (r.EndpointId, r.Outcome == EndpointCreateOutcome.Created, r.Fingerprint),
             var other => throw new InvalidOperationException($"unknown endpoint create outcome '{other}'"),
         };
     }

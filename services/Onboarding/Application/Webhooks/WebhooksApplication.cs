@@ -28,9 +28,13 @@ public sealed class WebhooksApplication(
         var now = time.GetUtcNow();
         var endpoint = new WebhookEndpointRecord("we_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(10)), accountId,
             checkedUrl.AbsoluteUri, eventTypes.Distinct().ToList(), description ?? "", true, "", now, now, NewSecret(), "", null, 0);
-        var created = await store.CreateEndpointAsync(accountId, idempotencyKey, endpoint)
+        // The endpoint may be updated later, so the key keeps a fingerprint of what was asked (event types as a set).
+        var fingerprint = IdempotentRequest.Fingerprint(("url", endpoint.Url),
+            ("event_types", string.Join(',', endpoint.EventTypes.Order(StringComparer.Ordinal))), ("description", endpoint.Description));
+        var created = await store.CreateEndpointAsync(accountId, idempotencyKey, endpoint, fingerprint)
             ?? throw new PreconditionFailedException("WEBHOOK_ENDPOINT_LIMIT", accountId,
                 $"The account has {options.Value.MaxEndpointsPerAccount} webhook endpoints, the most allowed; delete one first.");
+        IdempotentRequest.ThrowIfReused("idempotency_key", created.Fingerprint, fingerprint);
         var stored = await store.GetEndpointAsync(accountId, created.Id) ?? throw new NotFoundException("webhook endpoint", created.Id);
         return (stored, stored.Secret);
     }
