@@ -22,7 +22,9 @@ public sealed class UsageTests(PlatformFixture platform) : IDisposable
     {
         var accountId = await platform.OpenedAccountAsync();
         var requestId = TestIds.New("req");
-        string[] record = ["usage", "record", "--account", accountId, "--request-id", requestId, "--label", "basic_authoritative", "--mode", "paas", "--code", "0", "--at", "now"];
+        // A replay repeats the call, its time included (--at now would name another call: IDEMPOTENCY_KEY_REUSED).
+        var at = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
+        string[] record = ["usage", "record", "--account", accountId, "--request-id", requestId, "--label", "basic_authoritative", "--mode", "paas", "--code", "0", "--at", at];
 
         var first = (await platform.RunAsync(record)).AssertExit(ExitCodes.Ok);
         Assert.Matches(@"kind\s+│\s+PACKAGE\s", first.Out);

@@ -76,6 +76,7 @@ public static class UsageCommands
         ("package remaining", o.PackageId.Length > 0 ? o.PackageRemaining : null),
         ("charged account", o.ChargedAccountId),
         ("refusal", o.Refusal),
+        ("differing fields", o.DifferingFields.Count > 0 ? string.Join(", ", o.DifferingFields) : null),
         ("price book", o.PriceBook),
     ]);
 }
