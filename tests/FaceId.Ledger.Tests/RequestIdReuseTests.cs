@@ -140,6 +140,22 @@ public sealed class RequestIdReuseTests(RedisFixture redis) : IClassFixture<Redi
         Assert.Equal(50, await host.CounterAsync(account, at, Label + "|P"));
     }
 
+    [Fact]
+    public async Task R_PKG_4_a_postpaid_call_backdated_onto_a_package_keeps_its_fingerprint()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        var call = Call(TestIds.New("backdated"), account, host.Time.GetUtcNow());
+        Assert.Equal(UsageKind.Postpaid, (await host.Metering.RecordAsync(call)).OrThrow().Kind);
+        var package = await host.BuyAsync(account, Label, 1000); // the purchase day's postpaid call moves onto it
+
+        var retry = (await host.Metering.RecordAsync(call)).OrThrow();
+        Assert.Equal((UsageKind.Package, true, package.Id), (retry.Kind, retry.Duplicate, retry.PackageId));
+        var reused = Assert.IsType<IdempotencyKeyReusedException>((await host.Metering.RecordAsync(call with { ReturnCode = "2006" })).Refusal);
+        Assert.Equal([UsageFingerprint.ReturnCode], reused.DifferingFields);
+        Assert.Equal(1, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
+    }
+
     /// <summary>
     /// A refused record (here: service not opened at the call's time) keeps no request id: the same call retried later is
     /// judged again by the state at its own time (still refused, never charged), and the id stays free for the call it names.

@@ -55,7 +55,7 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
             ("ST_NEW", RecordStatus.New), ("ST_FOLLOWS", RecordStatus.FollowsPrevious), ("ST_DUPLICATE", RecordStatus.Duplicate),
             ("ST_UNKNOWN_ACCOUNT", RecordStatus.UnknownAccount), ("ST_NOT_OPENED", RecordStatus.NotOpened), ("ST_SUSPENDED", RecordStatus.Suspended),
             ("ST_NOT_VERIFIED", RecordStatus.EnterpriseNotVerified), ("ST_KEY_REUSED", RecordStatus.KeyReused),
-            ("FP_SEP", UsageFingerprint.Separator), ("FP_TIME_MOD", UsageFingerprint.TimeModulus),
+            ("FP_TIME_MOD", UsageFingerprint.TimeModulus),
             ("CTR_RETENTION_MS", LedgerKeys.DayCounterRetention), ("POSTQ_RETENTION_MS", LedgerKeys.PostpaidQueueRetention),
             .. ServiceHistory.Lua,
         ]));
