@@ -38,6 +38,12 @@ public sealed class UsageTests(PlatformFixture platform) : IDisposable
         Assert.Equal(99, replay.PackageRemaining);
         Assert.Equal(accountId, replay.ChargedAccountId);
 
+        // The same request id for another call (another return code, a new --at now): refused, naming what differs (R-PKG-5).
+        var reused = (await platform.RunAsync("usage", "record", "--account", accountId, "--request-id", requestId, "--label", "basic_authoritative", "--mode", "paas", "--code", "2006", "--at", "now")).AssertExit(ExitCodes.FailedPrecondition);
+        Assert.Contains("IDEMPOTENCY_KEY_REUSED", reused.Err);
+        Assert.Contains("return_code, occurred_at", reused.Err);
+        Assert.Equal(99, (await platform.RunAsync([.. record, "--json"])).AssertExit(ExitCodes.Ok).Json<RecordUsageResponse>().Outcome.PackageRemaining);
+
         // channel + library names the label (wechat_mini_program + authoritative → enhanced_authoritative_wechat).
         var byChannel = (await platform.RunAsync("usage", "record", "--account", accountId, "--request-id", TestIds.New("req"),
             "--channel", "wechat_mini_program", "--library", "authoritative", "--json")).AssertExit(ExitCodes.Ok).Json<RecordUsageResponse>().Outcome;

@@ -259,7 +259,7 @@ public static class UsageReplay
             ctx.Out.WriteLine(ToJson(s));
             return;
         }
-        var table = Render.Table(">records", ">package", ">postpaid", ">not billable", >refused", ">duplicates", ">id reused", ">errors", ">elapsed", ">rate");
+        var table = Render.Table(">records", ">package", ">postpaid", ">not billable", ">refused", ">duplicates", ">id reused", ">errors", ">elapsed", ">rate");
         table.Title = new TableTitle(Markup.Escape($"replay of {Path.GetFileName(s.File)} ({s.Batches} batches)"));
         table.Row(s.Records, s.Package, s.Postpaid, s.NotBillable, s.Refused, s.Duplicates, s.IdReused, s.Errors,
             string.Create(CultureInfo.InvariantCulture, $"{s.Elapsed.TotalSeconds:0.00} s"),
