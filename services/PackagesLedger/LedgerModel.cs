@@ -63,7 +63,8 @@ public sealed record ServiceView(string AccountId, string? MainAccountId, string
 /// <summary>A package to create: from the catalog for a purchase, or a free grant.</summary>
 public sealed record NewPackage(string Label, long Size, long PriceFen, bool Free, string PriceBook);
 
-public enum ChargeStatus { New, Duplicate, UnknownAccount, NotOpened, Suspended, EnterpriseNotVerified }
+/// <summary>KeyReused: the request id is kept for a call with another label, access mode, return code, account or time (refused, nothing changed).</summary>
+public enum ChargeStatus { New, Duplicate, KeyReused, UnknownAccount, NotOpened, Suspended, EnterpriseNotVerified }
 
 public enum ChargeKind { Package, Postpaid, NotBillable }
 
@@ -92,6 +93,9 @@ public sealed record ChargeOutcome(ChargeKind Kind, string Label, string Package
     public static string? KeptPackageId(string kept) =>
         kept[0] == ChargeKinds.Package ? PackageLedger.PackageIdPrefix + kept[1..kept.IndexOf(Separator)] : null;
 
+    /// <summary>A request id's kept value without its fingerprint (<see cref="UsageFingerprint"/>; ids kept before it have none).</summary>
+    public static string WithoutFingerprint(string kept) => kept.IndexOf(UsageFingerprint.Separator) is var sep and >= 0 ? kept[..sep] : kept;
+
     /// <summary>A kept outcome (see <see cref="KeptPackageId"/>) made whole with its package's label; the price book is the account's.</summary>
     public static ChargeOutcome FromKept(string kept, string priceBook, string packageLabel) => ChargeKinds.Of(kept[0], $"kept charge outcome '{kept}'") switch
     {
@@ -111,4 +115,5 @@ public sealed record ChargeOutcome(ChargeKind Kind, string Label, string Package
     }
 }
 
-public sealed record ChargeResult(ChargeStatus Status, ChargeOutcome? Outcome);
+/// <param name="DifferingFields">For <see cref="ChargeStatus.KeyReused"/>: the fields that differ from the kept call's (UsageFingerprint's names).</param>
+public sealed record ChargeResult(ChargeStatus Status, ChargeOutcome? Outcome, IReadOnlyList<string>? DifferingFields = null);

@@ -28,7 +28,7 @@ public static class PackageScriptLibrary
     /// <c>PKG_REFUNDED</c> (<see cref="PackageStatuses"/>); <c>PKG_ALERT_FLAG</c> and <c>ALERT_LOW_BALANCE</c> … <c>ALERT_EXPIRED</c>
     /// (<see cref="PackageAlertFlags"/>, the kinds' protobuf names). Service states <c>SVC_OPENED</c>, <c>SVC_SUSPENDED</c>
     /// (<see cref="ServiceStates"/>) and the service hash's fields <c>SVC_F_*</c> (<see cref="ServiceFields"/>); charge kinds <c>KIND_PACKAGE</c>, <c>KIND_POSTPAID</c>, <c>KIND_NOT_BILLABLE</c>
-    /// (<see cref="ChargeKinds"/>), <c>FLAG_ON</c> (a flag field's or yes/no argument's yes, <see cref="PackageRecordFormat.FlagOn"/>), <c>OUTCOME_SEP</c> and <c>CTR_SEP</c> (a day counter's field: label, CTR_SEP, kind). Event JSON field names from the protobuf descriptors
+    /// (<see cref="ChargeKinds"/>), <c>FLAG_ON</c> (a flag field's or yes/no argument's yes, <see cref="PackageRecordFormat.FlagOn"/>), <c>OUTCOME_SEP</c>, <c>FP_SEP</c> (before a kept request id's fingerprint, <see cref="UsageFingerprint"/>) and <c>CTR_SEP</c> (a day counter's field: label, CTR_SEP, kind). Event JSON field names from the protobuf descriptors
     /// (<see cref="JsonNames"/>): <c>PA_*</c> PackageAlert, <c>UB_*</c> UsageBackdated, <c>PD_*</c> PackageDelivered,
     /// <c>UC_*</c> UsageCharged, <c>CUG_*</c> ChargedUsageGroup (e.g. <c>CUG_PRICE_BOOK = 'priceBook'</c>).
     /// </summary>
@@ -55,6 +55,7 @@ public static class PackageScriptLibrary
             ("KIND_POSTPAID", ChargeKinds.Postpaid),
             ("KIND_NOT_BILLABLE", ChargeKinds.NotBillable),
             ("OUTCOME_SEP", ChargeOutcome.Separator),
+            ("FP_SEP", UsageFingerprint.Separator),
             ("CTR_SEP", LedgerKeys.DayCounterSeparator),
             ("FLAG_ON", PackageRecordFormat.FlagOn),
         };

@@ -45,8 +45,9 @@ public sealed class UsageCharges(IDatabase redis, OutboxRelay outbox, PackageRea
         var priceBook = (string?)await book ?? "";
         foreach (var read in reads)
         {
-            var kept = (string?)await read;
-            if (kept is null) continue;
+            var value = (string?)await read;
+            if (value is null) continue;
+            var kept = ChargeOutcome.WithoutFingerprint(value);
             var packageId = ChargeOutcome.KeptPackageId(kept);
             var label = packageId is null ? "" : (await packages.GetPackageAsync(mainAccountId, packageId))?.Label ?? "";
             return ChargeOutcome.FromKept(kept, priceBook, label);

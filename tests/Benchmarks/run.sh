@@ -434,8 +434,11 @@ for PHASE in always everysec; do
     done < <(R --scan --pattern "{acct:$ACC_MEM}:rid:*" | head -n 200)
     memory_line "idempotency key (request id in {acct}:rid:g<generation>)" $(((M1 - M0) / MEM_RECORDS)) \
       "MEMORY STATS delta (allocated minus client/AOF/script buffers) / $MEM_RECORDS recorded calls ($NEWKEYS new keys), after the relays drained and the usage topic was trimmed; includes the key and expiry entries of the generation's hash" true
+    # Each id's value is its outcome, '#' and its call's fingerprint (docs/redis-keys.md): name the id and value lengths measured.
+    RID_SAMPLE_KEY=$(R --scan --pattern "{acct:$ACC_MEM}:rid:*" | head -n 1)
+    RID_SAMPLE=$(R hrandfield "$RID_SAMPLE_KEY" 1 withvalues | tr '\n' ' ')
     memory_line "idempotency key: MEMORY USAGE of the generation hashes / their fields" "$((RID_FIELDS > 0 ? RID_BYTES / RID_FIELDS : 0))" \
-      "MEMORY USAGE SAMPLES 0 over $RID_KEYS hash(es) holding $RID_FIELDS ids ($(R object encoding "$(R --scan --pattern "{acct:$ACC_MEM}:rid:*" | head -n 1)") encoded)"
+      "MEMORY USAGE SAMPLES 0 over $RID_KEYS hash(es) holding $RID_FIELDS ids ($(R object encoding "$RID_SAMPLE_KEY") encoded; a sample id and its value with the call's fingerprint: $RID_SAMPLE)"
 
     say "Billing's memory per applied call"
     # No Billing process runs here: the load generator applies $MEM_RECORDS postpaid records (36-character

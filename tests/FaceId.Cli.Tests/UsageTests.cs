@@ -22,7 +22,9 @@ public sealed class UsageTests(PlatformFixture platform) : IDisposable
     {
         var accountId = await platform.OpenedAccountAsync();
         var requestId = TestIds.New("req");
-        string[] record = ["usage", "record", "--account", accountId, "--request-id", requestId, "--label", "basic_authoritative", "--mode", "paas", "--code", "0", "--at", "now"];
+        // A replay repeats the call, its time included (--at now would name another call: IDEMPOTENCY_KEY_REUSED).
+        var at = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
+        string[] record = ["usage", "record", "--account", accountId, "--request-id", requestId, "--label", "basic_authoritative", "--mode", "paas", "--code", "0", "--at", at];
 
         var first = (await platform.RunAsync(record)).AssertExit(ExitCodes.Ok);
         Assert.Matches(@"kind\s+│\s+PACKAGE\s", first.Out);
@@ -35,6 +37,12 @@ public sealed class UsageTests(PlatformFixture platform) : IDisposable
         Assert.Equal(ChargeKind.Package, replay.Kind);
         Assert.Equal(99, replay.PackageRemaining);
         Assert.Equal(accountId, replay.ChargedAccountId);
+
+        // The same request id for another call (another return code, a new --at now): refused, naming what differs (R-PKG-5).
+        var reused = (await platform.RunAsync("usage", "record", "--account", accountId, "--request-id", requestId, "--label", "basic_authoritative", "--mode", "paas", "--code", "2006", "--at", "now")).AssertExit(ExitCodes.FailedPrecondition);
+        Assert.Contains("IDEMPOTENCY_KEY_REUSED", reused.Err);
+        Assert.Contains("return_code, occurred_at", reused.Err);
+        Assert.Equal(99, (await platform.RunAsync([.. record, "--json"])).AssertExit(ExitCodes.Ok).Json<RecordUsageResponse>().Outcome.PackageRemaining);
 
         // channel + library names the label (wechat_mini_program + authoritative → enhanced_authoritative_wechat).
         var byChannel = (await platform.RunAsync("usage", "record", "--account", accountId, "--request-id", TestIds.New("req"),
@@ -113,7 +121,7 @@ public sealed class UsageTests(PlatformFixture platform) : IDisposable
         var replay = await platform.RunAsync("usage", "replay", file, "--no-progress");
         replay.AssertExit(ExitCodes.InvalidArgument);
         var row = Assert.Single(replay.Out.Split('\n'), l => Cells(l).FirstOrDefault() == "8");
-        Assert.Equal(["8", "5", "0", "0", "0", "0", "3"], Cells(row).Take(7).ToArray());
+        Assert.Equal(["8", "5", "0", "0", "0", "0", "0", "3"], Cells(row).Take(8).ToArray());
         Assert.Contains("line 2: not a faceid.metering.v1.UsageRecord", replay.Err);
         Assert.Contains("line 4: INVALID_ARGUMENT", replay.Err);
         Assert.Contains("record.request_id", replay.Err);

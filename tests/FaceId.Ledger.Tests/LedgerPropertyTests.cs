@@ -31,6 +31,7 @@ public sealed class LedgerPropertyTests(RedisFixture redis, ITestOutputHelper ou
         var sub = await host.SubAccountAsync(account);
         var billable = Labels.ToDictionary(l => l, _ => 0L);
         var seen = new List<(string Id, string Label, DateTimeOffset At)>();
+        var sent = new Dictionary<string, UsageInput>(); // each kept id's call, as first sent
         var days = new HashSet<DateOnly>();
         var scheduler = host.Scheduler;
 
@@ -59,15 +60,24 @@ public sealed class LedgerPropertyTests(RedisFixture redis, ITestOutputHelper ou
             else
             {
                 var batch = new List<UsageInput>();
+                // Positions of records that reuse a kept id for another call (another access mode): refused, nothing changed (R-PKG-5).
+                var reused = new HashSet<int>();
                 var n = random.Next(1, 400);
                 for (var k = 0; k < n; k++)
                 {
                     if (seen.Count > 0 && random.Next(10) == 0)
                     {
-                        var (id, l, at) = seen[random.Next(seen.Count)];
+                        var (id, _, at) = seen[random.Next(seen.Count)];
                         if (at > host.Time.GetUtcNow() - UsageRecordValidator.LateWindow + TimeSpan.FromMinutes(1))
                         {
-                            batch.Add(Input(id, random.Next(2) == 0 ? account : sub, l, "0", at));
+                            // A retry repeats its call; now and then a reused id names another call.
+                            var original = sent[id];
+                            if (random.Next(4) == 0)
+                            {
+                                reused.Add(batch.Count);
+                                batch.Add(original with { AccessMode = AccessMode.Paas });
+                            }
+                            else batch.Add(original);
                             continue;
                         }
                     }
@@ -79,6 +89,11 @@ public sealed class LedgerPropertyTests(RedisFixture redis, ITestOutputHelper ou
                 for (var k = 0; k < batch.Count; k++)
                 {
                     var r = results[k];
+                    if (reused.Contains(k))
+                    {
+                        Assert.True((r.Kind, r.Refusal) == (UsageKind.Refused, RefusalReason.IdempotencyKeyReused), $"seed {seed} step {step}: a reused id ({r.RequestId}) was {r.Kind}/{r.Refusal}, duplicate {r.Duplicate}");
+                        continue;
+                    }
                     if (r.Duplicate)
                     {
                         var stored = await host.Metering.GetAsync(account, r.RequestId);
@@ -87,6 +102,7 @@ public sealed class LedgerPropertyTests(RedisFixture redis, ITestOutputHelper ou
                     }
                     Assert.NotEqual(UsageKind.Refused, r.Kind);
                     seen.Add((r.RequestId, batch[k].Label, batch[k].OccurredAt!.Value));
+                    sent[r.RequestId] = batch[k];
                     days.Add(ChinaCalendar.DateOf(batch[k].OccurredAt!.Value));
                     if (r.Billable) billable[r.Label]++;
                 }

@@ -9,15 +9,15 @@ namespace FaceId.Ledger.Tests;
 
 /// <summary>
 /// Request ids live in one hash per account and generation (8 days) they were charged in
-/// (deduct.lua, docs/redis-keys.md), their outcomes in a short form: a retry is found whatever
-/// occurred time it carries, within one batch as across calls and across a generation boundary
-/// (R-PKG-5, exactly once), answered with the whole original outcome, and the generation C#
+/// (deduct.lua, docs/redis-keys.md), their outcomes in a short form: a retry is found whenever it
+/// comes, within one batch as across calls and across a generation boundary (R-PKG-5, exactly once),
+/// answered with the whole original outcome (one naming another time is refused: RequestIdReuseTests), and the generation C#
 /// computes is the one the scripts compute (GetUsageRecord reads where deduct.lua wrote).
 /// </summary>
 public sealed class RequestIdTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
     [Fact]
-    public async Task A_retry_with_another_time_of_the_same_day_is_a_duplicate_and_never_charged_again()
+    public async Task A_later_retry_is_a_duplicate_one_with_another_time_of_the_same_day_is_refused_and_neither_is_charged_again()
     {
         await using var host = new LedgerHost(redis.ConnectionString);
         var account = await host.OpenedAccountAsync();
@@ -25,16 +25,20 @@ public sealed class RequestIdTests(RedisFixture redis) : IClassFixture<RedisFixt
         var now = host.Time.GetUtcNow();
 
         var first = await host.UseAsync(account, "basic_authoritative", now - TimeSpan.FromMinutes(30), requestId: "req-same-day");
-        var retry = await host.UseAsync(account, "basic_authoritative", now - TimeSpan.FromMinutes(5), requestId: "req-same-day");
+        host.Time.Advance(TimeSpan.FromMinutes(25));
+        var retry = await host.UseAsync(account, "basic_authoritative", now - TimeSpan.FromMinutes(30), requestId: "req-same-day");
+        var otherTime = await host.Metering.RecordAsync(new UsageInput("req-same-day", account, "basic_authoritative", "", ComparisonLibrary.Unspecified,
+            AccessMode.Saas, "0", now - TimeSpan.FromMinutes(5)));
 
         Assert.False(first.Duplicate);
         Assert.True(retry.Duplicate);
         Assert.Equal((first.Kind, first.PackageId, first.PackageRemaining, first.PriceBook), (retry.Kind, retry.PackageId, retry.PackageRemaining, retry.PriceBook));
+        Assert.Equal(["occurred_at"], Assert.IsType<IdempotencyKeyReusedException>(otherTime.Refusal).DifferingFields);
         Assert.Equal(1, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
     }
 
     [Fact]
-    public async Task R_PKG_5_a_retry_carrying_an_occurred_time_of_another_day_is_still_a_duplicate()
+    public async Task R_PKG_5_a_retry_carrying_an_occurred_time_of_another_day_is_refused_and_never_charged_to_a_package_bought_since()
     {
         await using var host = new LedgerHost(redis.ConnectionString);
         var account = await host.OpenedAccountAsync(activatedAt: host.Time.GetUtcNow() - TimeSpan.FromDays(5));
@@ -42,12 +46,13 @@ public sealed class RequestIdTests(RedisFixture redis) : IClassFixture<RedisFixt
         var now = host.Time.GetUtcNow();
 
         // A gateway that stamps each attempt with its own send time: the retry says another day.
+        // It names another call (the platform cannot tell a resent call from a new one under a reused id): refused.
         var first = await host.UseAsync(account, "basic_authoritative", now - TimeSpan.FromDays(2), requestId: "req-other-day");
-        var retry = await host.UseAsync(account, "basic_authoritative", now - TimeSpan.FromMinutes(1), requestId: "req-other-day");
+        var retry = await host.Metering.RecordAsync(new UsageInput("req-other-day", account, "basic_authoritative", "", ComparisonLibrary.Unspecified,
+            AccessMode.Saas, "0", now - TimeSpan.FromMinutes(1)));
 
         Assert.False(first.Duplicate);
-        Assert.True(retry.Duplicate);
-        Assert.Equal((first.Kind, first.PackageId, first.PackageRemaining), (retry.Kind, retry.PackageId, retry.PackageRemaining));
+        Assert.Equal(["occurred_at"], Assert.IsType<IdempotencyKeyReusedException>(retry.Refusal).DifferingFields);
         // Two days ago the package bought today was not valid yet: the call went postpaid, and its
         // retry, which would fit the package today, must not be charged to it.
         Assert.Equal(UsageKind.Postpaid, first.Kind);
@@ -117,9 +122,9 @@ public sealed class RequestIdTests(RedisFixture redis) : IClassFixture<RedisFixt
             foreach (var again in new[] { retry, read })
                 Assert.Equal((first.Kind, first.Label, first.PackageId, first.PackageRemaining, first.PriceBook, first.Billable),
                     (again.Kind, again.Label, again.PackageId, again.PackageRemaining, again.PriceBook, again.Billable));
-            // What Redis keeps per id is short: Redis then stores it in its smallest string allocation.
+            // What Redis keeps per id is short (outcome, '#', fingerprint): within Redis's 48-byte string allocation.
             var kept = (string)(await host.Redis.HashGetAsync(LedgerKeys.RequestIds(account, LedgerKeys.GenerationAt(host.Time.GetUtcNow())), id))!;
-            Assert.True(kept.Length < 32, kept);
+            Assert.True(kept.Length <= 44 && kept.Contains(UsageFingerprint.Separator), kept);
         }
         Assert.Equal(1, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
     }

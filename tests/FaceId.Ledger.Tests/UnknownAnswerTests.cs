@@ -23,6 +23,21 @@ public sealed class UnknownAnswerTests
             DeductScript.Instance.Results(reply, [Record("a"), Record("b"), Record("c"), Record("d")]).Select(r => r.Status));
         Assert.Equal(RefusalReason.EnterpriseNotVerified, MeteringApplication.ToResult("r1", "m1", new ChargeResult(ChargeStatus.EnterpriseNotVerified, null)).Refusal);
         Assert.Equal(Contracts.Metering.V1.Refusal.EnterpriseNotVerified, MeteringGrpcService.ToProto(RefusalReason.EnterpriseNotVerified));
+        var reused = MeteringApplication.ToResult("r1", "m1", new ChargeResult(ChargeStatus.KeyReused, null, ["return_code"]));
+        Assert.Equal((UsageKind.Refused, RefusalReason.IdempotencyKeyReused, "return_code"), (reused.Kind, reused.Refusal, Assert.Single(reused.DifferingFields!)));
+        Assert.Equal(Contracts.Metering.V1.Refusal.IdempotencyKeyReused, MeteringGrpcService.ToProto(RefusalReason.IdempotencyKeyReused));
+    }
+
+    [Fact]
+    public void A_reused_id_answer_without_a_fingerprint_or_differing_in_nothing_throws()
+    {
+        // The kept call as deduct.lua answers it: its whole outcome, '#', its fingerprint.
+        var record = Record("a");
+        var fingerprint = UsageFingerprint.Of(record);
+        var reply = DeductScript.Instance.Parse(Answer("2021-06", "r", "P|basic_authoritative|pkg_1|5#" + fingerprint[..^1] + (fingerprint[^1] == '0' ? '1' : '0')));
+        Assert.Equal([UsageFingerprint.OccurredAt], Assert.Single(DeductScript.Instance.Results(reply, [record])).DifferingFields);
+        Assert.Throws<UnexpectedScriptReplyException>(() => DeductScript.Instance.Results(DeductScript.Instance.Parse(Answer("2021-06", "r", "P|basic_authoritative|pkg_1|5")), [record]));
+        Assert.Throws<UnexpectedScriptReplyException>(() => DeductScript.Instance.Results(DeductScript.Instance.Parse(Answer("2021-06", "r", "P|basic_authoritative|pkg_1|5#" + fingerprint)), [record]));
     }
 
     [Fact]

@@ -138,7 +138,10 @@ public sealed class MetricTests(RedisFixture redis) : IClassFixture<RedisFixture
         var batch = await Platform.MeterBatchAsync(metering.Server, accountId, traceParent);
         var client = new MeteringService.MeteringServiceClient(metering.Channel);
         // A replay (duplicate) and an unknown account (refused).
-        var replay = await client.RecordUsageAsync(new RecordUsageRequest { Record = Usage(accountId, batch.Outcomes[0].RequestId) });
+        // (A replay repeats its call: the same record, occurred_at included.)
+        var call = new RecordUsageRequest { Record = Usage(accountId, TestIds.New("req")) };
+        Assert.False((await client.RecordUsageAsync(call)).Outcome.Duplicate);
+        var replay = await client.RecordUsageAsync(call);
         Assert.True(replay.Outcome.Duplicate);
         var refused = await client.RecordUsageAsync(new RecordUsageRequest { Record = Usage(TestIds.New("nobody"), TestIds.New("req")) });
         Assert.Equal(ChargeKind.Refused, refused.Outcome.Kind);

@@ -16,7 +16,8 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
 
     /// <summary>
     /// One record; bad input is returned as a refusal, not thrown (<see cref="Refusable{T}"/>: why). An E证通 call of an
-    /// account not enterprise-verified is refused as FAILED_PRECONDITION (R-ONB-4; in a batch, that record's outcome says so).
+    /// account not enterprise-verified is refused as FAILED_PRECONDITION (R-ONB-4), and so is a request id already kept for
+    /// another call (IDEMPOTENCY_KEY_REUSED naming the differing fields); in a batch, that record's outcome says so.
     /// </summary>
     public async Task<Refusable<UsageResult>> RecordAsync(UsageInput record)
     {
@@ -26,7 +27,12 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
         var charged = await ChargeAsync([record], single: true);
         if (charged.Refusal is { } refusal) return refusal;
         var result = charged.Value![0];
-        return result.Refusal == RefusalReason.EnterpriseNotVerified ? EnterpriseOnly.NotVerified(result.ChargedAccountId) : result;
+        return result.Refusal switch
+        {
+            RefusalReason.EnterpriseNotVerified => EnterpriseOnly.NotVerified(result.ChargedAccountId),
+            RefusalReason.IdempotencyKeyReused => new IdempotencyKeyReusedException("request_id", result.DifferingFields!),
+            _ => result,
+        };
     }
 
     public async Task<IReadOnlyList<UsageResult>> RecordBatchAsync(IReadOnlyList<UsageInput> records)
@@ -120,6 +126,7 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
     {
         ChargeStatus.New => ToResult(requestId, mainAccountId, charge.Outcome!, duplicate: false),
         ChargeStatus.Duplicate => ToResult(requestId, mainAccountId, charge.Outcome!, duplicate: true),
+        ChargeStatus.KeyReused => UsageResult.Refused(requestId, mainAccountId, RefusalReason.IdempotencyKeyReused, charge.DifferingFields),
         ChargeStatus.UnknownAccount => UsageResult.Refused(requestId, mainAccountId, RefusalReason.UnknownAccount),
         ChargeStatus.NotOpened => UsageResult.Refused(requestId, mainAccountId, RefusalReason.ServiceNotOpened),
         ChargeStatus.Suspended => UsageResult.Refused(requestId, mainAccountId, RefusalReason.ServiceSuspended),

@@ -15,9 +15,10 @@ public sealed record UsageInput(
 
 public enum UsageKind { Package, Postpaid, NotBillable, Refused }
 
-public enum RefusalReason { None, UnknownAccount, ServiceNotOpened, ServiceSuspended, EnterpriseNotVerified }
+public enum RefusalReason { None, UnknownAccount, ServiceNotOpened, ServiceSuspended, EnterpriseNotVerified, IdempotencyKeyReused }
 
 /// <summary>What the platform decided for one call.</summary>
+/// <param name="DifferingFields">For <see cref="RefusalReason.IdempotencyKeyReused"/>: the fields that differ from the call kept under the request id.</param>
 public sealed record UsageResult(
     string RequestId,
     UsageKind Kind,
@@ -27,10 +28,11 @@ public sealed record UsageResult(
     long PackageRemaining,
     string ChargedAccountId,
     RefusalReason Refusal,
-    string PriceBook)
+    string PriceBook,
+    IReadOnlyList<string>? DifferingFields = null)
 {
     public bool Billable => Kind is UsageKind.Package or UsageKind.Postpaid;
 
-    public static UsageResult Refused(string requestId, string chargedAccountId, RefusalReason reason) =>
-        new(requestId, UsageKind.Refused, false, "", "", 0, chargedAccountId, reason, "");
+    public static UsageResult Refused(string requestId, string chargedAccountId, RefusalReason reason, IReadOnlyList<string>? differingFields = null) =>
+        new(requestId, UsageKind.Refused, false, "", "", 0, chargedAccountId, reason, "", differingFields);
 }

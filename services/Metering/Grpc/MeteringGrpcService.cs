@@ -47,7 +47,14 @@ public sealed class MeteringGrpcService(MeteringApplication metering) : Metering
     private static UsageInput ToInput(UsageRecord r, DateTimeOffset? occurredAt) =>
         new(r.RequestId, r.AccountId, r.Label, r.Channel, r.Library, r.AccessMode, r.ReturnCode, occurredAt);
 
-    private static UsageOutcome ToProto(UsageResult r) => new()
+    private static UsageOutcome ToProto(UsageResult r)
+    {
+        var outcome = ToProtoOutcome(r);
+        if (r.DifferingFields is { } fields) outcome.DifferingFields.AddRange(fields);
+        return outcome;
+    }
+
+    private static UsageOutcome ToProtoOutcome(UsageResult r) => new()
     {
         RequestId = r.RequestId,
         Kind = ToProto(r.Kind),
@@ -79,6 +86,7 @@ public sealed class MeteringGrpcService(MeteringApplication metering) : Metering
         RefusalReason.ServiceNotOpened => Refusal.ServiceNotOpened,
         RefusalReason.ServiceSuspended => Refusal.ServiceSuspended,
         RefusalReason.EnterpriseNotVerified => Refusal.EnterpriseNotVerified,
+        RefusalReason.IdempotencyKeyReused => Refusal.IdempotencyKeyReused,
         _ => throw new InvalidOperationException($"unknown refusal reason '{reason}' from the metering application"),
     };
 }

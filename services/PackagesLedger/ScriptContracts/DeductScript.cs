@@ -24,9 +24,10 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
     /// <summary>
     /// Offsets in a class's group (C_* in Lua): its label, Shanghai day (yyyyMMdd), billable (1|0), E证通 only (1|0: charged only for an
     /// account enterprise-verified by the call's time, R-ONB-4), the class's members of a ChargedUsageGroup as JSON, and the
-    /// sub-account id ("" for the main account: the day counters' cell, R-BIL-3).
+    /// sub-account id ("" for the main account: the day counters' cell, R-BIL-3), and the fingerprint of its access mode, return code
+    /// and calling account (<see cref="UsageFingerprint.OfClass"/>), kept with each request id.
     /// </summary>
-    public enum ClassField { Label, Day, Billable, EnterpriseOnly, Json, SubAccount }
+    public enum ClassField { Label, Day, Billable, EnterpriseOnly, Json, SubAccount, Fingerprint }
 
     /// <summary>Offsets in a record's group (R_* in Lua): request id, occurred at (unix ms, 13 digits), class (1-based).</summary>
     public enum RecordField { RequestId, OccurredAt, Class }
@@ -35,12 +36,13 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
 
     /// <summary>
     /// A record's status character (ST_* in Lua): new; new with the outcome that follows from the previous new record's
-    /// (the same postpaid or not-billable outcome, or the same package with one call less); duplicate; refused (unknown account,
-    /// not opened, suspended at the call's time, an E证通 call of an account not enterprise-verified by then).
+    /// (the same postpaid or not-billable outcome, or the same package with one call less); duplicate; refused (its request id
+    /// kept for another call, unknown account, not opened, suspended at the call's time, an E证通 call of an account not
+    /// enterprise-verified by then).
     /// </summary>
     public static class RecordStatus
     {
-        public const char New = '+', FollowsPrevious = '>', Duplicate = '=', UnknownAccount = 'u', NotOpened = 'o', Suspended = 's',
+        public const char New = '+', FollowsPrevious = '>', Duplicate = '=', KeyReused = 'r', UnknownAccount = 'u', NotOpened = 'o', Suspended = 's',
             EnterpriseNotVerified = 'e';
     }
 
@@ -53,7 +55,8 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
             ("CLASS_ARGS", ClassArgs), ("RECORD_ARGS", RecordArgs),
             ("ST_NEW", RecordStatus.New), ("ST_FOLLOWS", RecordStatus.FollowsPrevious), ("ST_DUPLICATE", RecordStatus.Duplicate),
             ("ST_UNKNOWN_ACCOUNT", RecordStatus.UnknownAccount), ("ST_NOT_OPENED", RecordStatus.NotOpened), ("ST_SUSPENDED", RecordStatus.Suspended),
-            ("ST_NOT_VERIFIED", RecordStatus.EnterpriseNotVerified),
+            ("ST_NOT_VERIFIED", RecordStatus.EnterpriseNotVerified), ("ST_KEY_REUSED", RecordStatus.KeyReused),
+            ("FP_TIME_MOD", UsageFingerprint.TimeModulus),
             // A refused group's reason field, and its value per refusal status ("o=USAGE_REFUSAL_SERVICE_NOT_OPENED s=…"): one
             // constant, as the main chunk's locals are near Lua's limit of 200 (its other fields share ChargedUsageGroup's names).
             ("RUG_REASON", RefusedUsageGroup.Descriptor.FindFieldByNumber(RefusedUsageGroup.ReasonFieldNumber).JsonName),
@@ -118,7 +121,8 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
                 if (!classes.TryGetValue(c, out var number))
                 {
                     classes[c] = number = classes.Count + 1;
-                    classArgs.AddRange([c.Label, c.Day, PackageRecordFormat.Flag(c.Billable), PackageRecordFormat.Flag(c.EnterpriseOnly), GroupJson(c, accountJson), c.SubAccountId]);
+                    classArgs.AddRange([c.Label, c.Day, PackageRecordFormat.Flag(c.Billable), PackageRecordFormat.Flag(c.EnterpriseOnly), GroupJson(c, accountJson),
+                        c.SubAccountId, UsageFingerprint.OfClass(c.AccessMode, c.ReturnCode, c.SubAccountId)]);
                 }
                 (last, lastNumber) = (c, number.ToString(CultureInfo.InvariantCulture));
             }
@@ -155,7 +159,7 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
         {
             switch (s)
             {
-                case RecordStatus.New or RecordStatus.Duplicate: answered++; break;
+                case RecordStatus.New or RecordStatus.Duplicate or RecordStatus.KeyReused: answered++; break;
                 case RecordStatus.FollowsPrevious or RecordStatus.UnknownAccount or RecordStatus.NotOpened or RecordStatus.Suspended
                     or RecordStatus.EnterpriseNotVerified: break;
                 default: throw Unexpected($"status '{s}'");
@@ -192,6 +196,7 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
                             ? new ChargeResult(ChargeStatus.New, lastNew.Outcome with { PackageRemaining = lastNew.Outcome.PackageRemaining - 1 })
                             : lastNew,
                     RecordStatus.Duplicate => new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse((string)reply.Answer[next++]!, book)),
+                    RecordStatus.KeyReused => KeyReused(records[k], (string)reply.Answer[next++]!, book),
                     RecordStatus.UnknownAccount => Refused.UnknownAccount,
                     RecordStatus.NotOpened => Refused.NotOpened,
                     RecordStatus.Suspended => Refused.Suspended,
@@ -206,6 +211,17 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
             throw new UnexpectedScriptReplyException(Script.Name, $"an outcome it cannot parse ({e.Message})", e);
         }
         return outcomes;
+    }
+
+    /// <summary>A request id kept for another call: the kept outcome's label and fingerprint name the fields that differ.</summary>
+    private static ChargeResult KeyReused(ChargeRequest retry, string answer, string book)
+    {
+        var sep = answer.IndexOf(UsageFingerprint.Separator);
+        if (sep < 0) throw new FormatException($"reused request id's answer '{answer}' has no fingerprint");
+        var kept = ChargeOutcome.Parse(answer.AsSpan(0, sep), book);
+        var differing = UsageFingerprint.Differing(retry, kept.Label, answer[(sep + 1)..]);
+        if (differing.Count == 0) throw new FormatException($"reused request id's answer '{answer}' differs in no field");
+        return new ChargeResult(ChargeStatus.KeyReused, null, differing);
     }
 
     /// <summary>Refusals carry no outcome: one instance each.</summary>

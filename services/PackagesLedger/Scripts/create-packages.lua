@@ -57,8 +57,11 @@ for i = 0, n - 1 do
       local remaining = pkg_use_unit(p)
       for _, gen in ipairs({ RID_GEN, RID_GEN - 1 }) do
         local ridKey = rid_key(gen)
-        if redis.call('HEXISTS', ridKey, rid) == 1 then
-          redis.call('HSET', ridKey, rid, rid_value(KIND_PACKAGE, p.label, id, remaining))
+        local kept = redis.call('HGET', ridKey, rid)
+        if kept then
+          -- The call's fingerprint stays with its id (FP_SEP and what follows: UsageFingerprint).
+          local sep = string.find(kept, FP_SEP, 1, true)
+          redis.call('HSET', ridKey, rid, rid_value(KIND_PACKAGE, p.label, id, remaining) .. (sep and string.sub(kept, sep) or ''))
           break
         end
       end

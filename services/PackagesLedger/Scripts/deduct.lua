@@ -1,6 +1,6 @@
 -- The hot path: charges a batch of usage records of ONE main account in one atomic step
 -- (R-PKG-3, R-PKG-5, R-MET-2, R-MET-4, R-PKG-6 thresholds, R-ACC-2, R-BIL-4 suspension, R-ONB-4).
--- Per record: idempotency on the request id; service opened at the record's time and
+-- Per record: idempotency on the request id (a retry naming another call is refused: ST_KEY_REUSED); service opened at the record's time and
 -- not suspended at it; an E证通 call only for an account enterprise-verified by then; the first usable package of the label in deduction order (free before purchased,
 -- earliest expiry, earliest purchase, id) valid at the record's time, else postpaid; the
 -- low-balance and exhausted alerts once per package; day counters; one UsageCharged event for
@@ -18,7 +18,8 @@
 -- expiring after t, then its list's head, is the package to charge: O(log n).
 --
 -- Request ids: one hash per account and generation of 8 days, {acct:M}:rid:g<generation>, field the
--- request id, value its outcome in a short form (rid_value, lib-usage.lua). An id is looked up in the
+-- request id, value its outcome in a short form (rid_value, lib-usage.lua), FP_SEP and the record's fingerprint
+-- (UsageFingerprint: the class's C_FINGERPRINT and the occurred time's digits, time_fp). An id is looked up in the
 -- current and the previous generation and written to the current one. One hash, not many small ones:
 -- a batch then costs two HMGETs and one HSET whatever its size (docs/benchmarks.md).
 --
@@ -28,14 +29,16 @@
 --   A_USAGE_TYPE, A_ALERT_TOPIC and A_ALERT_TYPE, A_RECORDS n records, A_CLASSES m classes of records: alike but for
 --   request id and time), then m groups of CLASS_ARGS (C_LABEL, C_DAY Shanghai yyyymmdd, C_BILLABLE FLAG_ON or not, C_ENTERPRISE_ONLY
 --   FLAG_ON or not (E证通: R-ONB-4), C_JSON the class's members of a ChargedUsageGroup as JSON, no braces, C_SUB_ACCOUNT the sub-account
---   id or ''), then n groups of RECORD_ARGS (R_REQUEST_ID,
+--   id or '', C_FINGERPRINT the fingerprint of the class's access mode, return code and calling account), then n groups of RECORD_ARGS (R_REQUEST_ID,
 --   R_OCCURRED_AT ms in 13 digits, R_CLASS 1..m); then the trace context (OutboxScript)
 -- Returns the price book, a string of one status character per record (ST_NEW new, ST_FOLLOWS new with the
 -- outcome that follows from the previous new record's: the same postpaid or not-billable outcome, or the same
--- package with one call less; ST_DUPLICATE, ST_UNKNOWN_ACCOUNT, ST_NOT_OPENED at the record's time, ST_SUSPENDED,
+-- package with one call less; ST_DUPLICATE, ST_KEY_REUSED a request id kept for another label or fingerprint, ST_UNKNOWN_ACCOUNT, ST_NOT_OPENED at the record's time, ST_SUSPENDED,
 -- ST_NOT_VERIFIED an E证通 record of an account not enterprise-verified at the record's time),
--- then the outcome of each ST_NEW and ST_DUPLICATE record, in order: a new record's as kept (rid_value's short
--- form: its label is the record's), a duplicate's whole (kind, label, package, remaining, joined by OUTCOME_SEP).
+-- then the outcome of each ST_NEW, ST_DUPLICATE and ST_KEY_REUSED record, in order: a new record's as kept (rid_value's short
+-- form: its label is the record's), a duplicate's whole (kind, label, package, remaining, joined by OUTCOME_SEP), a reused
+-- id's whole, FP_SEP and the kept fingerprint ('' if kept without one), for C# to name the differing fields.
+-- Refused records (ST_KEY_REUSED included) keep no request id and change nothing.
 -- A batch charged to one package is answered in one string.
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[A_TAG], ARGV[A_ACCOUNT], ARGV[A_NOW], ARGV[A_NOW_ISO]
 -- #include lib-usage.lua
@@ -73,7 +76,7 @@ for k = 1, m do
   local label, sub = ARGV[b + C_LABEL], ARGV[b + C_SUB_ACCOUNT]
   local suffix = sub == '' and '' or CTR_SEP .. sub
   classes[tostring(k)] = { label = label, day = ARGV[b + C_DAY], billable = ARGV[b + C_BILLABLE] == FLAG_ON,
-    enterprise = ARGV[b + C_ENTERPRISE_ONLY] == FLAG_ON, json = ARGV[b + C_JSON], groups = {}, refusals = {}, cell = label .. suffix, suffix = suffix }
+    enterprise = ARGV[b + C_ENTERPRISE_ONLY] == FLAG_ON, json = ARGV[b + C_JSON], fp = ARGV[b + C_FINGERPRINT], groups = {}, refusals = {}, cell = label .. suffix, suffix = suffix }
 end
 local first = A_CLASSES + 1 + m * CLASS_ARGS
 
@@ -141,14 +144,20 @@ local function package(id)
   return p
 end
 
--- The outcome (kind, label, package, remaining, joined by OUTCOME_SEP) of a request id kept in rid_value's short form.
+-- The outcome (kind, label, package, remaining, joined by OUTCOME_SEP) and the label of a request id kept in
+-- rid_value's short form (without its fingerprint).
 local function rid_outcome(v)
   local kind = string.sub(v, 1, 1)
-  if kind ~= KIND_PACKAGE then return kind .. OUTCOME_SEP .. string.sub(v, 2) .. OUTCOME_SEP .. OUTCOME_SEP .. '-1' end
+  if kind ~= KIND_PACKAGE then
+    local label = string.sub(v, 2)
+    return kind .. OUTCOME_SEP .. label .. OUTCOME_SEP .. OUTCOME_SEP .. '-1', label
+  end
   local hex, remaining = string.match(v, '^' .. KIND_PACKAGE .. '(%x+)' .. OUTCOME_SEP .. '(%d+)$')
   local id = PKG_ID_PREFIX .. hex
-  return KIND_PACKAGE .. OUTCOME_SEP .. package(id).label .. OUTCOME_SEP .. id .. OUTCOME_SEP .. remaining
+  local label = package(id).label
+  return KIND_PACKAGE .. OUTCOME_SEP .. label .. OUTCOME_SEP .. id .. OUTCOME_SEP .. remaining, label
 end
+
 
 -- Charges one unit to the first usable package of the label at t; returns the package and the
 -- remaining calls, or nil.
@@ -187,16 +196,31 @@ local ctrs, postqs, postqList = {}, {}, {}
 local lastT13, lastT, lastDay, lastCell, lastCtr
 -- The previous new record's outcome (as kept), package and remaining calls (ST_FOLLOWS below).
 local lastKept, lastPkg, lastRemaining
+-- The time's part of the fingerprint (UsageFingerprint.Time: unix ms modulo FP_TIME_MOD in 6 hex digits), once per instant.
+-- (The main function is near Lua's 200 locals: helpers live inline.)
+local lastTimeFp
 for i = 0, n - 1 do
   local b = first + i * RECORD_ARGS
   local rid = ARGV[b + R_REQUEST_ID]
   local prev = stored[rid]
   local t13 = ARGV[b + R_OCCURRED_AT]
-  if t13 ~= lastT13 then lastT13, lastT = t13, tonumber(t13) end
+  if t13 ~= lastT13 then
+    lastT13, lastT = t13, tonumber(t13)
+    lastTimeFp = string.format('%06x', lastT % FP_TIME_MOD)
+  end
   local t = lastT
   if prev then
-    status[i + 1] = ST_DUPLICATE
-    no = no + 1; out[no] = rid_outcome(prev)
+    -- The same call again (same label, same fingerprint; an id kept without a fingerprint: same label) is a
+    -- duplicate, answered the original outcome; another call under the same id is refused and changes nothing.
+    local sep = string.find(prev, FP_SEP, 1, true)
+    local keptFp, class = sep and string.sub(prev, sep + 1) or '', classes[ARGV[b + R_CLASS]]
+    local whole, label = rid_outcome(sep and string.sub(prev, 1, sep - 1) or prev)
+    no = no + 1
+    if label == class.label and (not sep or keptFp == class.fp .. lastTimeFp) then
+      status[i + 1] = ST_DUPLICATE; out[no] = whole
+    else
+      status[i + 1] = ST_KEY_REUSED; out[no] = whole .. FP_SEP .. keptFp
+    end
   elseif not account_known then
     status[i + 1] = ST_UNKNOWN_ACCOUNT
   elseif not activated or t < activated then
@@ -238,8 +262,8 @@ for i = 0, n - 1 do
     end
     ctr[kind] = ctr[kind] + 1
     local kept = rid_value(kind, label, pkg, remaining)
-    stored[rid] = kept
-    nw = nw + 2; w[nw - 1] = rid; w[nw] = kept
+    nw = nw + 2; w[nw - 1] = rid; w[nw] = kept .. FP_SEP .. class.fp .. lastTimeFp
+    stored[rid] = w[nw]
     -- A new record whose outcome follows from the previous new record's (ST_FOLLOWS: the same postpaid or
     -- not-billable outcome, or the next call of the same package) is not answered again.
     if kept == lastKept or (kind == KIND_PACKAGE and pkg == lastPkg and remaining == lastRemaining - 1) then

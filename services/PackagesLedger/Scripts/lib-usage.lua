@@ -57,9 +57,9 @@ local function rid_key(gen) return TAG .. ':rid:g' .. string.format('%d', gen) e
 -- allocation (docs/redis-keys.md): KIND_PACKAGE "P<package id without PKG_ID_PREFIX>|<remaining>" (the
 -- label is the package's), KIND_POSTPAID or KIND_NOT_BILLABLE "<kind><label>"; the price book is the
 -- account's. ChargeOutcome.FromKept reads it (kind letters and OUTCOME_SEP: ChargeKinds, ChargeOutcome).
-local PKG_ID_START = #PKG_ID_PREFIX + 1
+-- deduct.lua appends FP_SEP and the record's fingerprint (UsageFingerprint) to what it keeps.
 local function rid_value(kind, label, pkg, remaining)
-  if kind == KIND_PACKAGE then return KIND_PACKAGE .. string.sub(pkg, PKG_ID_START) .. OUTCOME_SEP .. remaining end
+  if kind == KIND_PACKAGE then return KIND_PACKAGE .. string.sub(pkg, #PKG_ID_PREFIX + 1) .. OUTCOME_SEP .. remaining end
   return kind .. label
 end
 

@@ -16,6 +16,8 @@ public sealed class Scenarios(ChannelPool pool, string[] accounts, string label,
     /// <summary>Original outcomes of the replay set, by request id (read-only once seeded).</summary>
     private Dictionary<string, UsageOutcome> _replay = [];
     private string[] _replayIds = [];
+    /// <summary>When the replay set's calls happened: a replay repeats its call, occurred_at included (else IDEMPOTENCY_KEY_REUSED).</summary>
+    private Timestamp _replayAt = new();
 
     public Task<CallOutcome> PingAsync(int caller, long seq, KindCounts kinds, CancellationToken ct) => Ping(caller, ct);
 
@@ -70,13 +72,14 @@ public sealed class Scenarios(ChannelPool pool, string[] accounts, string label,
         }
         _replayIds = ids;
         _replay = outcomes;
+        _replayAt = at;
     }
 
     public async Task<CallOutcome> ReplayUnaryAsync(int caller, long seq, int callers, KindCounts kinds, CancellationToken ct)
     {
         var n = _replayIds.Length;
         var i = (int)((caller + seq * callers) % n);
-        var record = Record(accounts[i % accounts.Length], _replayIds[i], DateTime.UtcNow);
+        var record = Record(accounts[i % accounts.Length], _replayIds[i], _replayAt);
         var reply = await _metering[caller % _metering.Length].RecordUsageAsync(new RecordUsageRequest { Record = record },
             deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
         var problem = Check(reply.Outcome, record.RequestId, duplicateExpected: true, kinds);
@@ -89,11 +92,10 @@ public sealed class Scenarios(ChannelPool pool, string[] accounts, string label,
         var batches = Math.Max(1, n / size);
         var first = (int)((caller + seq * callers) % batches) * size;
         var request = new RecordUsageBatchRequest();
-        var at = Timestamp.FromDateTime(DateTime.UtcNow);
         for (var i = first; i < first + size; i++)
         {
             var k = i % n;
-            request.Records.Add(Record(accounts[k % accounts.Length], _replayIds[k], at));
+            request.Records.Add(Record(accounts[k % accounts.Length], _replayIds[k], _replayAt));
         }
         var reply = await _metering[caller % _metering.Length].RecordUsageBatchAsync(request, deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
         return CheckBatch(request, reply, duplicateExpected: true, kinds);

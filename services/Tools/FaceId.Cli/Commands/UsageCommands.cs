@@ -31,7 +31,7 @@ public static class UsageCommands
         var library = Values.EnumOption<ComparisonLibrary>("--library", "Comparison library, with --channel");
         var mode = Values.EnumOption<AccessMode>("--mode", "Access mode", AccessMode.Saas);
         var code = new Option<string>("--code") { Description = "Return code of the verification (\"0\", \"2006\", \"-1\", …)", DefaultValueFactory = _ => "0" };
-        var at = Values.InstantOption("--at", "When the call happened, at most 7 days ago (default: now)");
+        var at = Values.InstantOption("--at", "When the call happened, at most 7 days ago (default: now; a retry must give the same instant, else IDEMPOTENCY_KEY_REUSED)");
 
         var command = new Command("record", "Record one call: prints how it was charged (package, postpaid, not billable or refused)")
         {
@@ -76,6 +76,7 @@ public static class UsageCommands
         ("package remaining", o.PackageId.Length > 0 ? o.PackageRemaining : null),
         ("charged account", o.ChargedAccountId),
         ("refusal", o.Refusal),
+        ("differing fields", o.DifferingFields.Count > 0 ? string.Join(", ", o.DifferingFields) : null),
         ("price book", o.PriceBook),
     ]);
 }

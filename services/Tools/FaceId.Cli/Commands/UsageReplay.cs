@@ -14,7 +14,8 @@ namespace FaceId.Cli.Commands;
 /// JSON mapping, one per line; blank lines and lines starting with <c>#</c> are skipped) sent with
 /// RecordUsageBatch in batches. Every record lands in exactly one bucket of the summary: charged to
 /// a package, postpaid, not billable, refused (new outcomes), duplicate (request id already
-/// recorded: the original outcome came back, nothing charged again), or error (not a UsageRecord,
+/// recorded: the original outcome came back, nothing charged again), id reused (the request id was
+/// recorded for another call: refused, nothing charged), or error (not a UsageRecord,
 /// or refused by the server as INVALID_ARGUMENT). Replaying a file again is safe: every record
 /// comes back as a duplicate.
 /// </summary>
@@ -75,6 +76,7 @@ public static class UsageReplay
         public long NotBillable { get; set; }
         public long Refused { get; set; }
         public long Duplicates { get; set; }
+        public long IdReused { get; set; }
         public long Errors { get; set; }
         public long Batches { get; set; }
         public TimeSpan Elapsed { get; set; }
@@ -83,6 +85,7 @@ public static class UsageReplay
         public void Count(UsageOutcome outcome)
         {
             if (outcome.Duplicate) Duplicates++;
+            else if (outcome.Refusal == Refusal.IdempotencyKeyReused) IdReused++;
             else if (outcome.Kind == ChargeKind.Package) Package++;
             else if (outcome.Kind == ChargeKind.Postpaid) Postpaid++;
             else if (outcome.Kind == ChargeKind.NotBillable) NotBillable++;
@@ -256,9 +259,9 @@ public static class UsageReplay
             ctx.Out.WriteLine(ToJson(s));
             return;
         }
-        var table = Render.Table(">records", ">package", ">postpaid", ">not billable", ">refused", ">duplicates", ">errors", ">elapsed", ">rate");
+        var table = Render.Table(">records", ">package", ">postpaid", ">not billable", ">refused", ">duplicates", ">id reused", ">errors", ">elapsed", ">rate");
         table.Title = new TableTitle(Markup.Escape($"replay of {Path.GetFileName(s.File)} ({s.Batches} batches)"));
-        table.Row(s.Records, s.Package, s.Postpaid, s.NotBillable, s.Refused, s.Duplicates, s.Errors,
+        table.Row(s.Records, s.Package, s.Postpaid, s.NotBillable, s.Refused, s.Duplicates, s.IdReused, s.Errors,
             string.Create(CultureInfo.InvariantCulture, $"{s.Elapsed.TotalSeconds:0.00} s"),
             string.Create(CultureInfo.InvariantCulture, $"{s.RecordsPerSecond:0.0}/s"));
         ctx.Console.Write(table);
@@ -277,6 +280,7 @@ public static class UsageReplay
             w.WriteNumber("notBillable", s.NotBillable);
             w.WriteNumber("refused", s.Refused);
             w.WriteNumber("duplicates", s.Duplicates);
+            w.WriteNumber("idReused", s.IdReused);
             w.WriteNumber("errors", s.Errors);
             w.WriteNumber("batches", s.Batches);
             w.WriteNumber("elapsedMs", Math.Round(s.Elapsed.TotalMilliseconds, 1));
