@@ -32,7 +32,8 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
     /// <summary>Offsets in a record's group (R_* in Lua): request id, occurred at (unix ms, 13 digits), class (1-based).</summary>
     public enum RecordField { RequestId, OccurredAt, Class }
 
-    private const int HeaderArgs = (int)Arg.Classes, ClassArgs = 6, RecordArgs = 3;
+    // Group sizes follow the field lists: a field added to an enum is an argument more per group.
+    private const int HeaderArgs = (int)Arg.Classes, ClassArgs = (int)ClassField.Fingerprint + 1, RecordArgs = (int)RecordField.Class + 1;
 
     /// <summary>
     /// A record's status character (ST_* in Lua): new; new with the outcome that follows from the previous new record's

@@ -43,27 +43,32 @@
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[A_TAG], ARGV[A_ACCOUNT], ARGV[A_NOW], ARGV[A_NOW_ISO]
 -- #include lib-usage.lua
 
-local svc = redis.call('HMGET', KEYS[1], SVC_F_STATE, SVC_F_ACTIVATED_AT, SVC_F_PRICE_BOOK, SVC_F_ENTERPRISE_VERIFIED_AT, SVC_F_STATES)
-local state, activated, book = svc[1], tonumber(svc[2] or ''), svc[3] or ''
--- The service's suspensions and resumptions as instants, oldest first (ServiceHistory, set-service-state.lua): a record is
--- judged by the latest change at or before its time (R-BIL-4 at the call's time, R-MET-4). A hash from before the history:
--- by its state now.
-local changed_at, suspends, nchanges = {}, {}, 0
-if svc[5] then
-  for letter, ms in string.gmatch(svc[5], HIST_ENTRY) do
-    nchanges = nchanges + 1; changed_at[nchanges] = tonumber(ms); suspends[nchanges] = letter == HIST_SUSPENDED
+-- The service's state, read once. (The main chunk is near Lua's limit of 200 locals: what only this block
+-- needs stays inside it.)
+local state, activated, book, verified, judged, suspended_at
+do
+  local svc = redis.call('HMGET', KEYS[1], SVC_F_STATE, SVC_F_ACTIVATED_AT, SVC_F_PRICE_BOOK, SVC_F_ENTERPRISE_VERIFIED_AT, SVC_F_STATES)
+  state, activated, book = svc[1], tonumber(svc[2] or ''), svc[3] or ''
+  -- The service's suspensions and resumptions as instants, oldest first (ServiceHistory, set-service-state.lua): a record is
+  -- judged by the latest change at or before its time (R-BIL-4 at the call's time, R-MET-4). A hash from before the history:
+  -- by its state now.
+  local changed_at, suspends, nchanges = {}, {}, 0
+  if svc[5] then
+    for letter, ms in string.gmatch(svc[5], HIST_ENTRY) do
+      nchanges = nchanges + 1; changed_at[nchanges] = tonumber(ms); suspends[nchanges] = letter == HIST_SUSPENDED
+    end
   end
-end
-local suspended_first = not svc[5] and state == SVC_SUSPENDED
-local judged = nchanges > 0 or suspended_first
-local function suspended_at(t)
-  for k = nchanges, 1, -1 do
-    if changed_at[k] <= t then return suspends[k] end
+  local suspended_first = not svc[5] and state == SVC_SUSPENDED
+  judged = nchanges > 0 or suspended_first
+  suspended_at = function(t)
+    for k = nchanges, 1, -1 do
+      if changed_at[k] <= t then return suspends[k] end
+    end
+    return suspended_first
   end
-  return suspended_first
+  -- When the account was verified as an enterprise (R-ONB-4: E证通 only from then on); never: after any call.
+  verified = tonumber(svc[4] or '') or math.huge
 end
--- When the account was verified as an enterprise (R-ONB-4: E证通 only from then on); never: after any call.
-local verified = tonumber(svc[4] or '') or math.huge
 local account_known = state ~= false or redis.call('EXISTS', KEYS[1]) == 1
 
 local n, m = tonumber(ARGV[A_RECORDS]), tonumber(ARGV[A_CLASSES])
