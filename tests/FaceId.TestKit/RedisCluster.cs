@@ -180,6 +180,8 @@ public sealed class RedisCluster : IAsyncDisposable
                     "--cluster-config-file", "nodes.conf",
                     "--cluster-node-timeout", nodeTimeoutMs.ToString(),
                     "--cluster-port", busPort.ToString(),
+                    // A master serves a (re)attached replica at once, not after the default 5-s wait for others.
+                    "--repl-diskless-sync-delay", "0",
                     .. extraArgs,
                 ]);
             }
