@@ -24,7 +24,7 @@ namespace FaceId.Reliability.Tests;
 public sealed class FailoverTests(ITestOutputHelper output)
 {
     private const string Label = "id_info_check";
-    private const int Records = 800;
+    private const int Records = 400;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(40);
     /// <summary>Set on the doomed master: its replica cannot reconnect, the services' open connections go on.</summary>
     private const string ReplicaPassword = "keeps-the-replica-out";
@@ -88,7 +88,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
             await node.ExecuteAsync("CLIENT", "KILL", "TYPE", "replica");
             acknowledgedAtCut = driver.Acknowledged;
             // Some calls answered meanwhile (with WAIT none of them OK), then the master dies.
-            await Eventually.AssertAsync(() => driver.Retries > 0 || driver.Acknowledged >= acknowledgedAtCut + 50, TimeSpan.FromSeconds(10),
+            await Eventually.AssertAsync(() => driver.Retries > 0 || driver.Acknowledged >= acknowledgedAtCut + 30, TimeSpan.FromSeconds(10),
                 "calls answered after the replica fell behind");
             acknowledgedAtKill = driver.Acknowledged;
             await master.KillAsync();
