@@ -26,6 +26,8 @@ public sealed class FailoverTests(ITestOutputHelper output)
     private const string Label = "id_info_check";
     private const int Records = 400;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(40);
+    /// <summary>A relay that died with the master leaves its outbox lock to lapse (30 s) before another drains it.</summary>
+    private static readonly TimeSpan OutboxDrain = TimeSpan.FromSeconds(45);
     /// <summary>Set on the doomed master: its replica cannot reconnect, the services' open connections go on.</summary>
     private const string ReplicaPassword = "keeps-the-replica-out";
 
@@ -114,14 +116,14 @@ public sealed class FailoverTests(ITestOutputHelper output)
         }
         Assert.Empty(lost);
         Assert.True(driver.Failures.GetValueOrDefault(StatusCode.Unavailable) > 0, "callers saw the failover");
-        var report = await Invariants.CheckAsync(host, host.Redis, account, packages, records, outcomes, Label, TimeSpan.FromSeconds(20));
+        var report = await Invariants.CheckAsync(host, host.Redis, account, packages, records, outcomes, Label, OutboxDrain);
         output.WriteLine($"ReplicaAcks=1: {report}");
 
         // A replay of every request (a gateway that never heard back) charges nothing twice.
         var replay = await new LoadDriver([a.Channel, b.Channel], callers: 16, Bound, batchCallers: 2, batchSize: 20).RunAsync(records, 0, () => Task.CompletedTask);
         for (var i = 0; i < records.Length; i++)
             Assert.True(replay[i].Duplicate && replay[i].PackageId == outcomes[i].PackageId, $"{records[i].RequestId} replayed as {replay[i]}");
-        var again = await Invariants.CheckAsync(host, host.Redis, account, packages, records, outcomes, Label, TimeSpan.FromSeconds(20));
+        var again = await Invariants.CheckAsync(host, host.Redis, account, packages, records, outcomes, Label, OutboxDrain);
         Assert.Equal(report.PackageCalls + report.PostpaidCalls, again.PackageCalls + again.PostpaidCalls);
     }
 
@@ -152,7 +154,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
             $"({string.Join(",", driver.UnavailableConditions.Select(c => $"{c.Key}:{c.Value}"))}), window {driver.UnavailabilityWindow.TotalMilliseconds:F0} ms");
         Assert.All(driver.Failures.Keys, code => Assert.Equal(StatusCode.Unavailable, code));
         Assert.Empty(await LostAsync(host, account, records));
-        await Invariants.CheckAsync(host, host.Redis, account, packages, records, outcomes, Label, TimeSpan.FromSeconds(20));
+        await Invariants.CheckAsync(host, host.Redis, account, packages, records, outcomes, Label, OutboxDrain);
     }
 
     /// <summary>Acknowledged request ids the ledger no longer knows.</summary>
