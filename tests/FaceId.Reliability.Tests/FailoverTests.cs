@@ -1,12 +1,9 @@
 using FaceId.Common;
-using FaceId.Contracts.Common.V1;
 using FaceId.Contracts.Metering.V1;
 using FaceId.Ledger.Tests;
 using FaceId.Redis;
 using FaceId.TestKit;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using StackExchange.Redis;
 using Xunit;
 using Xunit.Abstractions;
 using PackageRecord = FaceId.Packages.Ledger.PackageRecord;
@@ -42,23 +39,8 @@ public sealed class FailoverTests(ITestOutputHelper output)
         ["EventBus__OutboxSweepIntervalMs"] = "200",
     };
 
-    private static async Task<(LedgerHost Host, string Account, List<PackageRecord> Packages, UsageRecord[] Records)> PrepareAsync(RedisCluster cluster)
-    {
-        var host = new LedgerHost(cluster.ConnectionString, DateTimeOffset.UtcNow);
-        var account = await host.OpenedAccountAsync();
-        var packages = new List<PackageRecord>();
-        for (var i = 0; i < 2; i++) packages.Add(await host.BuyAsync(account, Label, 1_000));
-        var records = Enumerable.Range(0, Records).Select(i => new UsageRecord
-        {
-            RequestId = $"{account}-{i}",
-            AccountId = account,
-            Label = Label,
-            AccessMode = AccessMode.Paas,
-            ReturnCode = "0",
-            OccurredAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-        }).ToArray();
-        return (host, account, packages, records);
-    }
+    private static Task<(LedgerHost Host, string Account, List<PackageRecord> Packages, UsageRecord[] Records)> PrepareAsync(RedisCluster cluster) =>
+        CrashUnderLoadTests.PrepareAsync(cluster.ConnectionString, packageCount: 2, recordCount: Records);
 
     /// <summary>
     /// Kill -9 of the account's master under load, its replica behind. ReplicaAcks=1: only OK or UNAVAILABLE, every

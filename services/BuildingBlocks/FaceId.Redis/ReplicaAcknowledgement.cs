@@ -50,7 +50,10 @@ public sealed class ReplicaAcknowledgement
         }
         catch (RedisServerException e) when (e.Message.Contains("replica", StringComparison.OrdinalIgnoreCase))
         {
-            // "WAIT cannot be used with replica instances": the master became a replica (failover) since the write.
+            // "WAIT cannot be used with replica instances": the master became a replica (failover) since the write. The
+            // write is not confirmed (a demoted master may lose it); the connection re-reads the topology, so the retry
+            // reaches the new master instead of asking the old one again.
+            _ = db.Multiplexer.ConfigureAsync();
             throw new ReplicationNotConfirmedException($"{Describe(endpoint)} is no longer a master", e);
         }
         if (confirmed < Replicas)
