@@ -4,7 +4,9 @@
 #   tests/Benchmarks/run.sh            full run (~28 minutes)
 #   tests/Benchmarks/run.sh --quick    smoke run (~1-2 minutes, short windows, fewer configurations)
 #   options: --no-build (use the existing Release binaries), --keep (keep the work directory),
-#            --wait-idle (first wait, up to 30 minutes, until the machine is idle: other work skews every number)
+#            --wait-idle (first wait, up to 30 minutes, until the machine is idle: other work skews every number),
+#            --replica (afterwards: a replica attached, unary, batch and open loop again through a second Metering
+#            that waits for it, Redis:ReplicaAcks=1, and through the first one, phases replica-wait / replica-nowait)
 #
 # Builds Release, starts its own redis-server on a free loopback port with the local run's
 # persistence (./faceid: AOF, appendfsync always, no RDB) and Onboarding, Packages and Metering on
@@ -16,14 +18,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BENCH="$ROOT/tests/Benchmarks"
 CONFIG=Release
-QUICK=0 BUILD=1 KEEP=0 WAIT_IDLE=0
+QUICK=0 BUILD=1 KEEP=0 WAIT_IDLE=0 REPLICA=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
     --no-build) BUILD=0 ;;
     --keep) KEEP=1 ;;
     --wait-idle) WAIT_IDLE=1 ;;
-    *) echo "usage: $0 [--quick] [--no-build] [--keep] [--wait-idle]" >&2; exit 2 ;;
+    --replica) REPLICA=1 ;;
+    *) echo "usage: $0 [--quick] [--no-build] [--keep] [--wait-idle] [--replica]" >&2; exit 2 ;;
   esac
 done
 
@@ -248,7 +251,8 @@ ACC_MAIN=$("${LG[@]}" prepare --onboarding "$ONB" --packages "$PKG" --name main 
 # configuration then meets an empty request-id hash, not one that the configurations before it
 # filled with millions of ids (a bigger hash costs Redis more per record, whatever the batch shape).
 declare -A BATCH_ACC
-for key in $(printf 'always:%s ' "${BATCH_CONFIGS[@]}") $(printf 'everysec:%s ' "${EVERYSEC_BATCH[@]}"); do
+for key in $(printf 'always:%s ' "${BATCH_CONFIGS[@]}") $(printf 'everysec:%s ' "${EVERYSEC_BATCH[@]}") \
+    $([ $REPLICA = 1 ] && printf 'replica-%s:5000:4 ' wait nowait); do
   BATCH_ACC[$key]=$("${LG[@]}" prepare --onboarding "$ONB" --packages "$PKG" --name batch --size 1000000 --purchases 6)
 done
 # One account per 1-package run, so every run stays within its single package of 1,000,000 calls.
@@ -455,6 +459,39 @@ for PHASE in always everysec; do
       "MEMORY USAGE SAMPLES 0 over $BIL_KEYS hash(es) holding $BIL_FIELDS ids of postpaid records (36-character ids; $(((B1 - B0) / MEM_RECORDS)) bytes per record by MEMORY STATS delta, with the day counters)" true
   fi
 done
+
+# ---------------------------------------------------------------------------------------- acknowledged after replication
+if [ $REPLICA = 1 ]; then
+  # The same machine, the same master (appendfsync always), now with a replica (appendfsync always too): RecordUsage,
+  # RecordUsageBatch and the open loop through a Metering that answers after WAIT 1 (Redis:ReplicaAcks=1,
+  # docs/reliability.md) and, for the replication stream's own cost, through the first Metering (no WAIT). The
+  # phase "always" above is the no-replica figure of the same run.
+  R config set appendfsync always >/dev/null
+  RP_REPLICA=$(free_port)
+  say "Starting a replica of the benchmark's Redis on 127.0.0.1:$RP_REPLICA (AOF, appendfsync always)"
+  start_redis "$WORK/replica" "$RP_REPLICA" --replicaof 127.0.0.1 "$RP"
+  for _ in $(seq 1 300); do
+    redis-cli -p "$RP_REPLICA" info replication | grep -q 'master_link_status:up' && break; sleep 0.1
+  done
+  redis-cli -p "$RP_REPLICA" info replication | grep -q 'master_link_status:up' || { echo "the replica did not attach" >&2; exit 1; }
+  GRPC_PORT[metering-wait]=$(free_port)
+  say "Starting metering-wait (gRPC 127.0.0.1:${GRPC_PORT[metering-wait]}, Redis__ReplicaAcks=1)"
+  # shellcheck disable=SC2046
+  start_service metering-wait Metering "127.0.0.1:$RP" "${GRPC_PORT[metering-wait]}" Redis__ReplicaAcks=1 Redis__ReplicaAckTimeoutMs=1000 $GC_ENV
+  MET_NOWAIT=$MET MET_WAIT="http://127.0.0.1:${GRPC_PORT[metering-wait]}"
+  "${LG[@]}" wait --targets "$MET_WAIT" --timeout-seconds 90 || { tail -n 20 "$WORK/logs/metering-wait.log" >&2; exit 1; }
+  "${LG[@]}" unary --target "$MET_WAIT" --accounts "$ACC_MAIN" --concurrency 64 --connections 4 --warmup 0 --duration $JIT_WARMUP >/dev/null || true
+  env_line "replica" "phases replica-wait (Redis:ReplicaAcks=1, WAIT after every script) and replica-nowait: the same master with one replica (loopback, appendfsync always)"
+  for PHASE in replica-wait replica-nowait; do
+    MET=$MET_NOWAIT; [ $PHASE = replica-wait ] && MET=$MET_WAIT
+    say "$PHASE: RecordUsage, RecordUsageBatch, open loop at 50 % of the no-replica maximum"
+    run_lg ping ping "ping-c64" --concurrency 64 --connections 4 --warmup $WARMUP --duration $DURATION
+    run_lg unary unary "unary-c64" --accounts "$ACC_MAIN" --concurrency 64 --connections 4 --warmup $WARMUP --duration $DURATION
+    run_lg batch batch "batch-b5000-c4" --accounts "${BATCH_ACC[$PHASE:5000:4]}" --batch-size 5000 --concurrency 4 --connections 4 --warmup $WARMUP --duration $DURATION
+    open_loop 50 $((MAX_UNARY * 50 / 100))
+  done
+  MET=$MET_NOWAIT
+fi
 
 # ---------------------------------------------------------------------------------------- checks and report
 for phase in always everysec; do

@@ -38,6 +38,15 @@ public sealed partial class DaprAndDocsTests
     }
 
     [Fact]
+    public void The_cluster_overlay_answers_a_write_after_one_replica_holds_it_and_the_base_does_not_wait()
+    {
+        var config = Kustomize.Render("deploy/k8s/overlays/redis-cluster").Single("ConfigMap", "faceid-config").Node.Map("data");
+        Assert.Equal("1", config["Redis__ReplicaAcks"]);
+        Assert.True(int.Parse((string)config["Redis__ReplicaAckTimeoutMs"]!) < 3_000, "below Redis:OperationTimeoutMs (3000)");
+        Assert.False(Kustomize.Render("deploy/k8s").Single("ConfigMap", "faceid-config").Node.Map("data").ContainsKey("Redis__ReplicaAcks"));
+    }
+
+    [Fact]
     public void On_kubernetes_the_component_reads_redis_from_the_secret_and_the_overlay_switches_it_to_cluster()
     {
         foreach (var directory in new[] { "deploy/k8s", "deploy/k8s/overlays/redis-cluster" })
@@ -59,9 +68,9 @@ public sealed partial class DaprAndDocsTests
             var secretData = r.Single("Secret", "faceid-redis").Node.Map("stringData");
             if (cluster)
             {
-                // The services and the sidecars see the same three nodes.
+                // The services and the sidecars see the same six nodes (three primaries, a replica each).
                 var nodes = ((string)secretData["redisHost"]!).Split(',');
-                Assert.Equal(3, nodes.Length);
+                Assert.Equal(6, nodes.Length);
                 Assert.All(nodes, n => Assert.Contains(n, (string)secretData["Redis__ConnectionString"]!));
             }
             else

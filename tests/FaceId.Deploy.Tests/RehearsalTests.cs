@@ -167,7 +167,8 @@ public sealed class Rehearsal : IAsyncDisposable
         IReadOnlyList<string> redisEndpoints;
         if (cluster)
         {
-            var redis = await RedisCluster.StartAsync(3);
+            // The overlay's topology: three primaries with a replica each (its services wait for one replica).
+            var redis = await RedisCluster.StartAsync(3, replicasPerMaster: 1);
             _owned.Add(redis);
             redisEndpoints = redis.Nodes.Select(n => n.ConnectionString).ToList();
         }

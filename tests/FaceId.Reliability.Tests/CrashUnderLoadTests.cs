@@ -30,13 +30,15 @@ public sealed class CrashUnderLoadTests(DurableRedisFixture redis, ITestOutputHe
 
     private Task<(LedgerHost Host, string Account, List<PackageRecord> Packages, UsageRecord[] Records)> PrepareAsync() => PrepareAsync(redis.ConnectionString);
 
-    private static async Task<(LedgerHost Host, string Account, List<PackageRecord> Packages, UsageRecord[] Records)> PrepareAsync(string redisConnection)
+    /// <summary>An opened account with <paramref name="packageCount"/> packages of 1,000 calls, and the records of the load (unique request ids, now).</summary>
+    internal static async Task<(LedgerHost Host, string Account, List<PackageRecord> Packages, UsageRecord[] Records)> PrepareAsync(
+        string redisConnection, int packageCount = 3, int? recordCount = null)
     {
         var host = new LedgerHost(redisConnection, DateTimeOffset.UtcNow);
         var account = await host.OpenedAccountAsync();
         var packages = new List<PackageRecord>();
-        for (var i = 0; i < 3; i++) packages.Add(await host.BuyAsync(account, Label, 1000));
-        var records = Enumerable.Range(0, Records).Select(i => new UsageRecord
+        for (var i = 0; i < packageCount; i++) packages.Add(await host.BuyAsync(account, Label, 1000));
+        var records = Enumerable.Range(0, recordCount ?? Records).Select(i => new UsageRecord
         {
             RequestId = $"{account}-{i}",
             AccountId = account,

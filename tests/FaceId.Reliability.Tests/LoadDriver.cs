@@ -28,6 +28,14 @@ public sealed class LoadDriver(IReadOnlyList<GrpcChannel> endpoints, int callers
     /// <summary>UNAVAILABLE calls by the store condition their ErrorInfo names ("none" without one).</summary>
     public readonly ConcurrentDictionary<string, int> UnavailableConditions = new();
     private long _slowestFailureTicks;
+    private long _firstFailureTicks, _firstOkAfterFailureTicks;
+
+    /// <summary>
+    /// From the first failed call's answer to the first OK answer after it (zero when no call failed, or none
+    /// succeeded afterwards): how long the service was unavailable to its callers (docs/reliability.md, "Failover").
+    /// </summary>
+    public TimeSpan UnavailabilityWindow => Interlocked.Read(ref _firstOkAfterFailureTicks) is var ok and > 0
+        ? TimeSpan.FromTicks(ok - Interlocked.Read(ref _firstFailureTicks)) : TimeSpan.Zero;
 
     /// <summary>Records acknowledged so far.</summary>
     public int Acknowledged => Volatile.Read(ref _acknowledged);
@@ -78,11 +86,14 @@ public sealed class LoadDriver(IReadOnlyList<GrpcChannel> endpoints, int callers
                         }
                         Interlocked.Add(ref _acknowledged, count);
                         Interlocked.Increment(ref _answeredOk);
+                        if (Interlocked.Read(ref _firstFailureTicks) > 0)
+                            Interlocked.CompareExchange(ref _firstOkAfterFailureTicks, DateTime.UtcNow.Ticks, 0);
                         break;
                     }
                     catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Cancelled or StatusCode.Unknown)
                     {
                         Failures.AddOrUpdate(e.StatusCode, 1, (_, n) => n + 1);
+                        Interlocked.CompareExchange(ref _firstFailureTicks, DateTime.UtcNow.Ticks, 0);
                         var status = e.GetRpcStatus();
                         if (e.StatusCode == StatusCode.Unavailable)
                             UnavailableConditions.AddOrUpdate(status?.GetDetail<ErrorInfo>() is { } info && info.Metadata.TryGetValue("condition", out var c) ? c : "none", 1, (_, n) => n + 1);

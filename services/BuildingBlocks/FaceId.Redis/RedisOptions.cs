@@ -25,6 +25,18 @@ public sealed class RedisOptions
     /// <summary>How often a lost connection is tried again (the attempts run on the connection's 1-s heartbeat).</summary>
     [Range(100, 60_000)]
     public int ReconnectIntervalMs { get; set; } = 500;
+
+    /// <summary>
+    /// How many replicas must hold a script's writes before the caller is answered (Redis <c>WAIT</c> after every
+    /// script contract call; docs/reliability.md, "Acknowledged after replication"). 0 (the default): answered
+    /// as soon as the master has run the script, no extra round trip.
+    /// </summary>
+    [Range(0, 16)]
+    public int ReplicaAcks { get; set; }
+
+    /// <summary>How long a write waits for <see cref="ReplicaAcks"/> replicas before the caller gets UNAVAILABLE (REPLICATION_TIMEOUT).</summary>
+    [Range(1, 60_000)]
+    public int ReplicaAckTimeoutMs { get; set; } = 1_000;
 }
 
 /// <summary>Thrown at start-up when Redis cannot be reached: the host stops with this one clear message.</summary>

@@ -16,6 +16,8 @@ public static class RedisServiceCollectionExtensions
         services.AddOptions<RedisOptions>()
             .BindConfiguration(RedisOptions.Section)
             .ValidateDataAnnotations()
+            .Validate(o => o.ReplicaAcks == 0 || o.ReplicaAckTimeoutMs < o.OperationTimeoutMs,
+                "Redis:ReplicaAckTimeoutMs must be below Redis:OperationTimeoutMs (the WAIT for the replicas is one command)")
             .ValidateOnStart();
         services.AddSingleton<IConnectionMultiplexer>(sp => Connect(sp.GetRequiredService<IOptions<RedisOptions>>().Value));
         services.AddSingleton(sp => sp.GetRequiredService<IConnectionMultiplexer>().GetDatabase());
@@ -46,6 +48,7 @@ public static class RedisServiceCollectionExtensions
         {
             throw Unreachable(options, e.FailureType.ToString(), e);
         }
+        ReplicaAcknowledgement.Require(connection, options.ReplicaAcks, options.ReplicaAckTimeoutMs);
         if (connection.IsConnected) return connection;
         // Start-up still needs Redis now: a clear message and exit code 2, not a host that never serves.
         var status = connection.GetStatus();

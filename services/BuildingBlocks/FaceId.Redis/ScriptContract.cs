@@ -36,6 +36,9 @@ public abstract class ScriptContract<TRequest, TResult>
     {
         var call = Bind(request);
         var reply = await Script.RunAsync(db, call.Keys, call.Args);
+        // Answered only after the replicas hold the write (a no-op unless Redis:ReplicaAcks > 0): one WAIT per
+        // script call, so a coalesced group of charges (one deduct.lua call) shares one.
+        if (call.Keys.Length > 0) await ReplicaAcknowledgement.ConfirmAsync(db, call.Keys[0]);
         try
         {
             return Parse(reply);

@@ -22,7 +22,7 @@ public static class StoreFaults
     /// <summary>
     /// The transient condition <paramref name="e"/> (or an exception it wraps) reports — <c>CONNECTION</c>
     /// (lost, refused, "No connection is active/available"), <c>TIMEOUT</c>, or the server's reply word
-    /// (<c>LOADING</c>, <c>TRYAGAIN</c>…) — or null when it is not a transient store fault.
+    /// (<c>LOADING</c>, <c>TRYAGAIN</c>…), or <c>REPLICATION_TIMEOUT</c> (replicas did not confirm a write in time) — or null when it is not a transient store fault.
     /// </summary>
     public static string? TransientCondition(Exception e)
     {
@@ -36,6 +36,8 @@ public static class StoreFaults
                     return "CONNECTION";
                 case RedisTimeoutException:
                     return "TIMEOUT";
+                case ReplicationNotConfirmedException:
+                    return ReplicationNotConfirmedException.Condition;
                 case RedisServerException server when FirstWord(server.Message) is { } word && TransientReplies.Contains(word):
                     return word;
             }

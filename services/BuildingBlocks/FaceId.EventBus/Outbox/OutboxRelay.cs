@@ -132,9 +132,14 @@ public sealed class OutboxRelay(
                 // deleted with one XDEL: two round trips per page instead of two per entry. A failure or a
                 // crash before the XDEL publishes the whole page again, with the same event ids.
                 var published = new Task[entries.Length];
+                var events = Array.ConvertAll(entries, e => OutboxEntry.ToCloudEvent(outboxKey, e, options.Value.AppId, options.Value.PubSubName));
                 for (var i = 0; i < entries.Length; i++)
-                    published[i] = bus.PublishAsync(OutboxEntry.ToCloudEvent(outboxKey, entries[i], options.Value.AppId, options.Value.PubSubName), ct);
+                    published[i] = bus.PublishAsync(events[i], ct);
                 await Task.WhenAll(published);
+                // The entries leave the outbox only once the replicas hold them on the bus (a no-op unless
+                // Redis:ReplicaAcks > 0): a failover must not lose both copies. The Redis transport's stream key is the topic.
+                foreach (var topic in events.Select(e => e.Topic).Distinct(StringComparer.Ordinal))
+                    await ReplicaAcknowledgement.ConfirmAsync(redis, topic);
                 await redis.StreamDeleteAsync(outboxKey, Array.ConvertAll(entries, e => e.Id));
                 relayed += entries.Length;
             }
