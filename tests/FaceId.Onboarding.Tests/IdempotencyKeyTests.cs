@@ -165,4 +165,82 @@ public sealed class IdempotencyKeyTests(RedisFixture redis) : IClassFixture<Redi
         var endpoints = (await console.ListWebhookEndpointsAsync(new ListWebhookEndpointsRequest { AccountId = account.AccountId })).Endpoints;
         Assert.Equal(1 + Rounds, endpoints.Count);
     }
+
+    private static ReviewApplicationRequest Review(string key, string applicationId, bool approve, string reason = "", string reviewer = "reviewer-1") => new()
+    {
+        IdempotencyKey = key, ApplicationId = applicationId, Decision = approve ? ReviewDecision.Approve : ReviewDecision.Reject, Reason = reason, ReviewerId = reviewer,
+    };
+
+    [Fact]
+    public async Task R_ONB_2_ReviewApplication_keeps_the_deciding_key_so_a_retry_repeats_the_decision_and_another_request_under_it_is_refused()
+    {
+        var account = await Steps.CreateAccountAsync(_onboarding.Channel);
+        var application = await Steps.SubmitAsync(_onboarding.Channel, account.AccountId);
+        var key = TestIds.New("review-key");
+        var rejected = await Client.ReviewApplicationAsync(Review(key, application.ApplicationId, approve: false, "营业执照不清晰"));
+        Assert.Equal(rejected, await Client.ReviewApplicationAsync(Review(key, application.ApplicationId, approve: false, "营业执照不清晰")));
+
+        Assert.Equal(("idempotency_key", "reason"),
+            await RpcAssert.KeyReusedAsync(() => Client.ReviewApplicationAsync(Review(key, application.ApplicationId, approve: false, "另一个理由")).ResponseAsync));
+        Assert.Equal(("idempotency_key", "decision,reason"),
+            await RpcAssert.KeyReusedAsync(() => Client.ReviewApplicationAsync(Review(key, application.ApplicationId, approve: true)).ResponseAsync));
+        Assert.Equal(("idempotency_key", "reviewer_id"),
+            await RpcAssert.KeyReusedAsync(() => Client.ReviewApplicationAsync(Review(key, application.ApplicationId, approve: false, "营业执照不清晰", "reviewer-2")).ResponseAsync));
+        // Under another key the review is another reviewer's: the same decision is a no-op, the other one is already reviewed.
+        Assert.Equal(rejected, await Client.ReviewApplicationAsync(Review(TestIds.New("review-key"), application.ApplicationId, approve: false, "again", "reviewer-2")));
+        Assert.Equal("APPLICATION_ALREADY_REVIEWED",
+            await RpcAssert.FailedPreconditionAsync(() => Client.ReviewApplicationAsync(Review(TestIds.New("review-key"), application.ApplicationId, approve: true)).ResponseAsync));
+        Assert.Equal(rejected, await Client.GetApplicationAsync(new GetApplicationRequest { ApplicationId = application.ApplicationId }));
+    }
+
+    [Fact]
+    public async Task R_ONB_2_two_different_reviews_racing_on_one_key_decide_once_and_the_loser_is_refused()
+    {
+        var applications = await Task.WhenAll(Enumerable.Range(0, Rounds).Select(async _ =>
+            await Steps.SubmitAsync(_onboarding.Channel, (await Steps.CreateAccountAsync(_onboarding.Channel)).AccountId)));
+        var race = await KeyRace.RunAsync(Rounds, (round, which) =>
+            Client.ReviewApplicationAsync(Review("race-review", applications[round].ApplicationId, approve: which == 0, which == 0 ? "" : "营业执照已过期")).ResponseAsync);
+        for (var round = 0; round < Rounds; round++)
+        {
+            Assert.Equal(("idempotency_key", "decision,reason"), KeyRace.Refused(race[round].Refusal));
+            var decided = await Client.GetApplicationAsync(new GetApplicationRequest { ApplicationId = applications[round].ApplicationId });
+            Assert.Equal(race[round].Winner == 0 ? ApplicationStatus.Approved : ApplicationStatus.Rejected, decided.Status);
+            var account = await Client.GetAccountAsync(new GetAccountRequest { AccountId = applications[round].AccountId });
+            Assert.Equal(race[round].Winner == 0 ? ServiceState.Opened : ServiceState.NotApplied, account.ServiceState);
+        }
+    }
+
+    [Fact]
+    public async Task R_ONB_5_ReviewMerchantId_keeps_the_deciding_key_and_racing_reviews_on_it_issue_at_most_once()
+    {
+        async Task<MerchantIdApplication> PendingAsync()
+        {
+            var account = await Steps.OpenServiceAsync(_onboarding.Channel);
+            await Steps.VerifyAsync(_onboarding.Channel, account);
+            return await Steps.ApplyMerchantIdAsync(_onboarding.Channel, account);
+        }
+        ReviewMerchantIdRequest MerchantReview(string key, string applicationId, bool approve, string reason = "") => new()
+        {
+            IdempotencyKey = key, ApplicationId = applicationId, Decision = approve ? ReviewDecision.Approve : ReviewDecision.Reject, Reason = reason, ReviewerId = "reviewer-1",
+        };
+        var pending = await PendingAsync();
+        var key = TestIds.New("mid-review-key");
+        var issued = await Client.ReviewMerchantIdAsync(MerchantReview(key, pending.ApplicationId, approve: true));
+        Assert.Equal(issued, await Client.ReviewMerchantIdAsync(MerchantReview(key, pending.ApplicationId, approve: true)));
+        Assert.Equal(("idempotency_key", "decision,reason"),
+            await RpcAssert.KeyReusedAsync(() => Client.ReviewMerchantIdAsync(MerchantReview(key, pending.ApplicationId, approve: false, "营业执照已过期")).ResponseAsync));
+        Assert.Equal("MERCHANT_ID_ALREADY_REVIEWED", await RpcAssert.FailedPreconditionAsync(() =>
+            Client.ReviewMerchantIdAsync(MerchantReview(TestIds.New("mid-review-key"), pending.ApplicationId, approve: false, "营业执照已过期")).ResponseAsync));
+
+        const int rounds = 5; // each round opens, verifies and applies for an account
+        var applications = await Task.WhenAll(Enumerable.Range(0, rounds).Select(_ => PendingAsync()));
+        var race = await KeyRace.RunAsync(rounds, (round, which) =>
+            Client.ReviewMerchantIdAsync(MerchantReview("race-mid-review", applications[round].ApplicationId, approve: which == 0, which == 0 ? "" : "营业执照已过期")).ResponseAsync);
+        for (var round = 0; round < rounds; round++)
+        {
+            Assert.Equal(("idempotency_key", "decision,reason"), KeyRace.Refused(race[round].Refusal));
+            var decided = await Client.GetMerchantIdAsync(new GetMerchantIdRequest { AccountId = applications[round].AccountId });
+            Assert.Equal(race[round].Winner == 0 ? MerchantIdStatus.Issued : MerchantIdStatus.Rejected, decided.Status);
+        }
+    }
 }

@@ -41,12 +41,13 @@ public static class ApplicationRecordFormat
     public const string Id = "id", Account = "account", Scenario = "scenario", ContactEmail = "contact_email", ContactMobile = "contact_mobile",
         ContactName = "contact_name", LicenseType = "license_type", LicenseSize = "license_size", LicenseSha256 = "license_sha256",
         LicenseName = "license_name", Status = "status", SubmittedAt = "submitted_at", ReviewReason = "review_reason", Reviewer = "reviewer",
-        ReviewedAt = "reviewed_at";
+        ReviewedAt = "reviewed_at", ReviewKey = "review_key";
 
     /// <summary><c>F_APP_*</c>: the fields the scripts read or write by name.</summary>
     internal static readonly (string Name, object Value)[] Lua =
     [
         ("F_APP_STATUS", Status), ("F_APP_REVIEW_REASON", ReviewReason), ("F_APP_REVIEWER", Reviewer), ("F_APP_REVIEWED_AT", ReviewedAt),
+        ("F_APP_REVIEW_KEY", ReviewKey),
     ];
 }
 
@@ -121,7 +122,8 @@ public sealed class ReviewApplicationScript() : ScriptContract<ReviewApplication
 
     public static readonly ReviewApplicationScript Instance = new();
 
-    public sealed record Request(ApplicationRecord Application, bool Approve, string Reason, string Reviewer, DateTimeOffset Now, string PriceBook, Settlement Cycle);
+    /// <param name="Key">The review's idempotency key, kept with the decision so a retry can be told from another request.</param>
+    public sealed record Request(ApplicationRecord Application, string Key, bool Approve, string Reason, string Reviewer, DateTimeOffset Now, string PriceBook, Settlement Cycle);
 
     /// <param name="Status">The application's status after the call (null when it is missing).</param>
     /// <param name="Activated">The service opened now (ServiceActivated is in the outbox).</param>
@@ -152,6 +154,7 @@ public sealed class ReviewApplicationScript() : ScriptContract<ReviewApplication
                 r.PriceBook, r.Cycle.ToString().ToLowerInvariant(),
                 EventTopics.ServiceActivated, ServiceActivated.Descriptor.FullName, EventJson.Format(activated), ActivatedEventId(app.AccountId),
                 EventTopics.ApplicationReviewed, ApplicationReviewed.Descriptor.FullName, EventJson.Format(reviewed), ReviewedEventId(app.Id),
+                r.Key,
             ]);
     }
 

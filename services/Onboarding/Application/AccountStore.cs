@@ -149,6 +149,8 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
             history.Select(x => JsonSerializer.Deserialize<ApplicationHistoryEntry>((string)x!)!).ToList())
         {
             LicenseReads = reads.Select(x => JsonSerializer.Deserialize<LicenseReadEntry>((string)x!)!).ToList(),
+            Reviewer = F(App.Reviewer),
+            ReviewKey = F(App.ReviewKey),
         };
     }
 
@@ -179,10 +181,10 @@ public sealed class AccountStore(IDatabase redis, OutboxRelay outbox, TimeProvid
 
     /// <summary>Runs review-application.lua: the outcome, the status after it and whether the service opened now.</summary>
     public async Task<ReviewApplicationScript.Result> ReviewAsync(
-        ApplicationRecord app, bool approve, string reason, string reviewer, DateTimeOffset now, string priceBook, Settlement cycle)
+        ApplicationRecord app, string key, bool approve, string reason, string reviewer, DateTimeOffset now, string priceBook, Settlement cycle)
     {
         await outbox.RegisterAsync(RedisKeys.AccountTag(app.AccountId));
-        var result = await ReviewApplicationScript.Instance.RunAsync(redis, new(app, approve, reason, reviewer, now, priceBook, cycle));
+        var result = await ReviewApplicationScript.Instance.RunAsync(redis, new(app, key, approve, reason, reviewer, now, priceBook, cycle));
         if (result.Outcome == ReviewOutcome.Decided)
         {
             outbox.Notify(RedisKeys.AccountTag(app.AccountId));

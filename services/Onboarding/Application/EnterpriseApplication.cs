@@ -81,10 +81,17 @@ public sealed class EnterpriseApplication(AccountStore accounts, EnterpriseStore
             .Text("reason", reason, MaxReasonLength, required: approve == false)
             .ThrowIfInvalid();
         var app = await GetMerchantApplicationAsync(applicationId);
-        var reviewed = await store.ReviewMerchantIdAsync(app, approve!.Value, reason, reviewerId, time.GetUtcNow());
+        var reviewed = await store.ReviewMerchantIdAsync(app, idempotencyKey, approve!.Value, reason, reviewerId, time.GetUtcNow());
+        if (reviewed.Outcome is ReviewOutcome.Decided) return await GetMerchantApplicationAsync(applicationId);
+        if (reviewed.Outcome is ReviewOutcome.Unchanged or ReviewOutcome.Conflict)
+        {
+            var decided = await GetMerchantApplicationAsync(applicationId);
+            ReviewRetry.ThrowIfKeyReused(new(decided.ReviewKey, decided.State == MerchantIdState.Issued, decided.ReviewReason, decided.Reviewer),
+                new(idempotencyKey, approve.Value, reason, reviewerId));
+            if (reviewed.Outcome is ReviewOutcome.Unchanged) return decided;
+        }
         return reviewed.Outcome switch
         {
-            ReviewOutcome.Decided or ReviewOutcome.Unchanged => await GetMerchantApplicationAsync(applicationId),
             ReviewOutcome.Missing => throw new NotFoundException("merchant_id_application", applicationId),
             ReviewOutcome.Conflict => throw new PreconditionFailedException("MERCHANT_ID_ALREADY_REVIEWED", applicationId,
                 $"Merchant-id application {applicationId} was already {(approve.Value ? "rejected" : "issued")}."),

@@ -55,12 +55,12 @@ public static class EnterpriseRecordFormat
 public static class MerchantIdRecordFormat
 {
     public const string Id = "id", Account = "account", Status = "status", SubmittedAt = "submitted_at", MerchantId = "merchant_id",
-        ReviewReason = "review_reason", Reviewer = "reviewer", ReviewedAt = "reviewed_at";
+        ReviewReason = "review_reason", Reviewer = "reviewer", ReviewedAt = "reviewed_at", ReviewKey = "review_key";
 
     internal static readonly (string Name, object Value)[] Lua =
     [
         ("F_MID_STATUS", Status), ("F_MID_MERCHANT_ID", MerchantId), ("F_MID_REVIEW_REASON", ReviewReason), ("F_MID_REVIEWER", Reviewer),
-        ("F_MID_REVIEWED_AT", ReviewedAt),
+        ("F_MID_REVIEWED_AT", ReviewedAt), ("F_MID_REVIEW_KEY", ReviewKey),
     ];
 }
 
@@ -176,7 +176,8 @@ public sealed class ReviewMerchantIdScript() : ScriptContract<ReviewMerchantIdSc
     public static readonly ReviewMerchantIdScript Instance = new();
 
     /// <param name="CandidateMerchantId">The id issued if the account has none yet.</param>
-    public sealed record Request(MerchantIdRecord Application, bool Approve, string Reason, string Reviewer, DateTimeOffset Now, string CandidateMerchantId);
+    /// <param name="Key">The review's idempotency key, kept with the decision so a retry can be told from another request.</param>
+    public sealed record Request(MerchantIdRecord Application, string Key, bool Approve, string Reason, string Reviewer, DateTimeOffset Now, string CandidateMerchantId);
 
     /// <param name="Status">The application's status after the call (null when it is missing).</param>
     /// <param name="IssuedNow">The account's first merchant id was issued now.</param>
@@ -199,6 +200,7 @@ public sealed class ReviewMerchantIdScript() : ScriptContract<ReviewMerchantIdSc
                 r.CandidateMerchantId,
                 EventTopics.MerchantIdIssued, MerchantIdIssued.Descriptor.FullName, EventJson.Format(issued), IssuedEventId(app.AccountId), app.ApplicationId,
                 EventTopics.MerchantIdRejected, MerchantIdRejected.Descriptor.FullName, EventJson.Format(rejected), RejectedEventId(app.ApplicationId),
+                r.Key,
             ]);
     }
 

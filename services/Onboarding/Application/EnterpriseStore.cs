@@ -88,6 +88,7 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
             long.TryParse(F(Mid.ReviewedAt), out var rv) ? DateTimeOffset.FromUnixTimeMilliseconds(rv) : null)
         {
             Reviewer = F(Mid.Reviewer),
+            ReviewKey = F(Mid.ReviewKey),
         };
     }
 
@@ -99,12 +100,12 @@ public sealed class EnterpriseStore(IDatabase redis, OutboxRelay outbox, TimePro
         ReviewQueue.ReadAsync(redis, PendingMerchantIdsKey, skip, take, time.GetUtcNow(), ReadMerchantApplicationAsync, app => app.State == MerchantIdState.Pending);
 
     /// <summary>Runs review-merchant-id.lua: the outcome, the status after it, whether a merchant id was issued now.</summary>
-    public async Task<ReviewMerchantIdScript.Result> ReviewMerchantIdAsync(MerchantIdRecord app, bool approve, string reason, string reviewer, DateTimeOffset now)
+    public async Task<ReviewMerchantIdScript.Result> ReviewMerchantIdAsync(MerchantIdRecord app, string key, bool approve, string reason, string reviewer, DateTimeOffset now)
     {
         var tag = RedisKeys.AccountTag(app.AccountId);
         await outbox.RegisterAsync(tag);
         var candidate = "eidm_" + Guid.NewGuid().ToString("N")[..20];
-        var result = await ReviewMerchantIdScript.Instance.RunAsync(redis, new(app, approve, reason, reviewer, now, candidate));
+        var result = await ReviewMerchantIdScript.Instance.RunAsync(redis, new(app, key, approve, reason, reviewer, now, candidate));
         if (result.EventWritten) outbox.Notify(tag);
         if (result.Outcome == ReviewOutcome.Decided) await redis.SortedSetRemoveAsync(PendingMerchantIdsKey, ReviewQueue.Member(app.AccountId, app.ApplicationId));
         return result;

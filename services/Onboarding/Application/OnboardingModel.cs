@@ -35,6 +35,12 @@ public sealed record ApplicationRecord(
 {
     /// <summary>Reads of the business license, newest first (the latest <see cref="AccountStore.LicenseReadsKept"/>).</summary>
     public IReadOnlyList<LicenseReadEntry> LicenseReads { get; init; } = [];
+
+    /// <summary>Who decided the application ("" while pending).</summary>
+    public string Reviewer { get; init; } = "";
+
+    /// <summary>The idempotency key of the review that decided it ("" while pending).</summary>
+    public string ReviewKey { get; init; } = "";
 }
 
 /// <summary>One read of an application's business license: who (token subject and roles), when, which document.</summary>
@@ -62,6 +68,9 @@ public sealed record MerchantIdRecord(
 {
     /// <summary>Who decided; empty while pending.</summary>
     public string Reviewer { get; init; } = "";
+
+    /// <summary>The idempotency key of the review that decided it ("" while pending).</summary>
+    public string ReviewKey { get; init; } = "";
 }
 
 /// <summary>An application waiting for review, with its age against the review target (<see cref="Common.ReviewSla"/>).</summary>

@@ -139,20 +139,30 @@ public sealed class ServiceApplications(AccountStore store, DocumentStore docume
         return (page, pending.Count == size ? Paging.Encode(offset + size) : "");
     }
 
-    /// <summary>Approve (opens the service once) or reject with a reason; deciding twice the same way is a no-op.</summary>
-    public async Task<ApplicationRecord> ReviewAsync(string applicationId, bool? approve, string reason, string reviewerId)
+    /// <summary>
+    /// Approve (opens the service once) or reject with a reason; deciding twice the same way is a no-op.
+    /// The key that decided is kept: reused for another decision, reason or reviewer it is refused (<see cref="ReviewRetry"/>).
+    /// </summary>
+    public async Task<ApplicationRecord> ReviewAsync(string idempotencyKey, string applicationId, bool? approve, string reason, string reviewerId)
     {
-        var v = new InputValidator().Id("application_id", applicationId).Id("reviewer_id", reviewerId)
+        var v = new InputValidator().Id("idempotency_key", idempotencyKey).Id("application_id", applicationId).Id("reviewer_id", reviewerId)
             .Require(approve is not null, "decision", "must be APPROVE or REJECT")
             .Text("reason", reason, MaxReasonLength, required: approve == false);
         v.ThrowIfInvalid();
         var app = await GetAsync(applicationId);
         var now = time.GetUtcNow();
         var (priceBook, cycle) = PriceBookPolicy.For(now);
-        var reviewed = await store.ReviewAsync(app, approve!.Value, reason, reviewerId, now, priceBook, cycle);
+        var reviewed = await store.ReviewAsync(app, idempotencyKey, approve!.Value, reason, reviewerId, now, priceBook, cycle);
+        if (reviewed.Outcome is ReviewOutcome.Decided) return await GetAsync(applicationId);
+        if (reviewed.Outcome is ReviewOutcome.Unchanged or ReviewOutcome.Conflict)
+        {
+            var decided = await GetAsync(applicationId);
+            ReviewRetry.ThrowIfKeyReused(new(decided.ReviewKey, decided.State == ApplicationState.Approved, decided.ReviewReason, decided.Reviewer),
+                new(idempotencyKey, approve.Value, reason, reviewerId));
+            if (reviewed.Outcome is ReviewOutcome.Unchanged) return decided;
+        }
         return reviewed.Outcome switch
         {
-            ReviewOutcome.Decided or ReviewOutcome.Unchanged => await GetAsync(applicationId),
             ReviewOutcome.Conflict => throw new PreconditionFailedException("APPLICATION_ALREADY_REVIEWED", applicationId,
                 $"Application {applicationId} was already {(approve.Value ? "rejected" : "approved")}; submit a new application instead."),
             ReviewOutcome.Missing => throw new NotFoundException("application", applicationId),

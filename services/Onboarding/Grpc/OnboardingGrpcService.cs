@@ -119,7 +119,7 @@ public sealed class OnboardingGrpcService(
     [Allow(Roles.Reviewer)]
     public override async Task<Contracts.Onboarding.V1.Application> ReviewApplication(ReviewApplicationRequest request, ServerCallContext context)
     {
-        return ToProto(await applications.ReviewAsync(request.ApplicationId, ToDecision(request.Decision), request.Reason, request.ReviewerId));
+        return ToProto(await applications.ReviewAsync(request.IdempotencyKey, request.ApplicationId, ToDecision(request.Decision), request.Reason, request.ReviewerId));
     }
 
     [EnableRateLimiting(RateLimits.PerCaller)]

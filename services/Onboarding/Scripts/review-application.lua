@@ -6,8 +6,9 @@
 -- ReviewApplicationScript (AccountScripts.cs), the only place that knows them.
 -- KEYS: the account hash, the application hash, the account's outbox.
 -- ARGV: decision (APP_APPROVED|APP_REJECTED), reason, reviewer, now (ms), history entry JSON, price book, cycle,
--- ServiceActivated topic, type, JSON, event id, ApplicationReviewed topic, type, JSON, event id;
--- then the trace context (OutboxScript).
+-- ServiceActivated topic, type, JSON, event id, ApplicationReviewed topic, type, JSON, event id,
+-- the review's idempotency key (kept with the decision: the caller tells its retry from another
+-- reviewer's request by it); then the trace context (OutboxScript).
 -- Returns {ST_OK|ST_SAME|ST_CONFLICT|ST_MISSING, status, activated (1|0)}.
 -- #include lib-outbox.lua
 local status = redis.call('HGET', KEYS[2], F_APP_STATUS)
@@ -16,7 +17,7 @@ if status ~= APP_PENDING then
   if status == ARGV[1] then return {ST_SAME, status, 0} end
   return {ST_CONFLICT, status, 0}
 end
-redis.call('HSET', KEYS[2], F_APP_STATUS, ARGV[1], F_APP_REVIEW_REASON, ARGV[2], F_APP_REVIEWER, ARGV[3], F_APP_REVIEWED_AT, ARGV[4])
+redis.call('HSET', KEYS[2], F_APP_STATUS, ARGV[1], F_APP_REVIEW_REASON, ARGV[2], F_APP_REVIEWER, ARGV[3], F_APP_REVIEWED_AT, ARGV[4], F_APP_REVIEW_KEY, ARGV[16])
 redis.call('RPUSH', KEYS[2] .. ':history', ARGV[5])
 redis.call('HDEL', KEYS[1], F_ACCT_PENDING_APPLICATION)
 local activated = 0

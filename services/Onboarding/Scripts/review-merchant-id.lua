@@ -11,7 +11,9 @@
 -- KEYS: the account hash, the application hash, the account's outbox.
 -- ARGV: decision (APP_ISSUED|APP_REJECTED), reason, reviewer, now (ms), candidate merchant id,
 -- MerchantIdIssued topic, type, JSON (naming the candidate id), event id, application id,
--- MerchantIdRejected topic, type, JSON, event id; then the trace context (OutboxScript).
+-- MerchantIdRejected topic, type, JSON, event id, the review's idempotency key (kept with the
+-- decision: the caller tells its retry from another reviewer's request by it); then the trace
+-- context (OutboxScript).
 -- Returns {ST_OK|ST_SAME|ST_CONFLICT|ST_MISSING, status, issued now (1|0), an event written now (1|0)}.
 -- #include lib-outbox.lua
 local status = redis.call('HGET', KEYS[2], F_MID_STATUS)
@@ -34,6 +36,6 @@ if ARGV[1] == APP_ISSUED then
 else
   outbox_append(KEYS[3], ARGV[11], ARGV[12], ARGV[13], ARGV[4], ARGV[14])
 end
-redis.call('HSET', KEYS[2], F_MID_STATUS, ARGV[1], F_MID_REVIEW_REASON, ARGV[2], F_MID_REVIEWER, ARGV[3], F_MID_REVIEWED_AT, ARGV[4])
+redis.call('HSET', KEYS[2], F_MID_STATUS, ARGV[1], F_MID_REVIEW_REASON, ARGV[2], F_MID_REVIEWER, ARGV[3], F_MID_REVIEWED_AT, ARGV[4], F_MID_REVIEW_KEY, ARGV[15])
 if redis.call('HGET', KEYS[1], F_ACCT_MERCHANT_PENDING) == ARGV[10] then redis.call('HDEL', KEYS[1], F_ACCT_MERCHANT_PENDING) end
 return {ST_OK, ARGV[1], issued, ARGV[1] == APP_REJECTED and 1 or issued}
