@@ -67,7 +67,9 @@ public sealed class LoadDriver(IReadOnlyList<GrpcChannel> endpoints, int callers
                 for (var attempt = 0; ; attempt++)
                 {
                     if (DateTime.UtcNow > stopAt || attempt > 500)
-                        throw new TimeoutException($"record {records[first].RequestId} not acknowledged after {attempt} attempts");
+                        throw new TimeoutException($"record {records[first].RequestId} not acknowledged after {attempt} attempts; failures so far " +
+                            string.Join(",", Failures.Select(f => $"{f.Key}:{f.Value}")) + " (UNAVAILABLE by condition: " +
+                            string.Join(",", UnavailableConditions.Select(c => $"{c.Key}:{c.Value}")) + ")");
                     var client = new MeteringService.MeteringServiceClient(endpoints[(caller + attempt) % endpoints.Count]);
                     var started = DateTime.UtcNow;
                     try

@@ -42,7 +42,12 @@ public sealed class ReplicaAcknowledgement
         // the key's slot picks it (in Redis Cluster), and the multiplexer has one interactive connection per server,
         // the one the script went through. A later write of another caller on it only makes the WAIT stricter.
         var endpoint = await db.IdentifyEndpointAsync(key, CommandFlags.DemandMaster);
-        if (endpoint is null) throw new ReplicationNotConfirmedException($"no master is known for the slot of '{key}'");
+        if (endpoint is null)
+        {
+            // The slot's master is unknown to the connection (its map still names a node that is a replica now): re-read it.
+            _ = db.Multiplexer.ConfigureAsync();
+            throw new ReplicationNotConfirmedException($"no master is known for the slot of '{key}'");
+        }
         long confirmed;
         try
         {

@@ -64,7 +64,7 @@ public sealed class AccountScriptTests(RedisFixture redis) : IClassFixture<Redis
     {
         var account = await AccountAsync();
         await SubmitApplicationScript.Instance.RunAsync(Db, Submit(account, "k1", "app_r"));
-        var approve = new ReviewApplicationScript.Request(Application(account, "app_r"), true, "", "rev-1", Now, "2021-06", Settlement.Daily);
+        var approve = new ReviewApplicationScript.Request(Application(account, "app_r"), "review-key", true, "", "rev-1", Now, "2021-06", Settlement.Daily);
 
         Assert.Equal(new ReviewApplicationScript.Result(ReviewOutcome.Decided, ApplicationState.Approved, true),
             await ReviewApplicationScript.Instance.RoundTripAsync(Db, approve));
@@ -75,6 +75,7 @@ public sealed class AccountScriptTests(RedisFixture redis) : IClassFixture<Redis
         Assert.Equal(new ReviewApplicationScript.Result(ReviewOutcome.Missing, null, false),
             await ReviewApplicationScript.Instance.RoundTripAsync(Db, approve with { Application = Application(account, "app_none") }));
 
+        Assert.Equal("review-key", (string?)await Db.HashGetAsync(AccountStore.AppKey(account, "app_r"), ApplicationRecordFormat.ReviewKey));
         var acct = await Db.HashGetAsync(AccountStore.AccountKey(account), ["state", "price_book", "cycle", "pending_application"]);
         Assert.Equal([StoredWords.Opened, "2021-06", "daily", null], acct.Select(v => (string?)v));
         var events = await ScriptRoundTrip.OutboxAsync(Db, RedisKeys.Outbox(RedisKeys.AccountTag(account)));
@@ -95,7 +96,7 @@ public sealed class AccountScriptTests(RedisFixture redis) : IClassFixture<Redis
 
         Assert.Equal(new ReviewApplicationScript.Result(ReviewOutcome.Decided, ApplicationState.Rejected, false),
             await ReviewApplicationScript.Instance.RoundTripAsync(Db,
-                new ReviewApplicationScript.Request(Application(account, "app_j"), false, "blurred", "rev-1", Now, "2021-06", Settlement.Daily)));
+                new ReviewApplicationScript.Request(Application(account, "app_j"), "review-key", false, "blurred", "rev-1", Now, "2021-06", Settlement.Daily)));
         Assert.Equal(StoredWords.NotApplied, (string?)await Db.HashGetAsync(AccountStore.AccountKey(account), "state"));
         var reviewed = ScriptRoundTrip.StrictEvent<ApplicationReviewed>(
             Assert.Single(await ScriptRoundTrip.OutboxAsync(Db, RedisKeys.Outbox(RedisKeys.AccountTag(account)))).Data);

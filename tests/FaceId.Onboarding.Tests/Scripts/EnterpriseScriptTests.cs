@@ -71,7 +71,7 @@ public sealed class EnterpriseScriptTests(RedisFixture redis) : IClassFixture<Re
         Assert.Equal(new MerchantApplyResult(MerchantApplyOutcome.Duplicate, "mida_2"), await ApplyMerchantIdScript.Instance.RoundTripAsync(Db, new("k1", account, "mida_3", Now)));
         Assert.Equal(new MerchantApplyResult(MerchantApplyOutcome.Pending, "mida_2"), await ApplyMerchantIdScript.Instance.RoundTripAsync(Db, new("k2", account, "mida_4", Now)));
 
-        await ReviewMerchantIdScript.Instance.RunAsync(Db, new(Application(account, "mida_2"), true, "", "rev", Now, "eidm_1"));
+        await ReviewMerchantIdScript.Instance.RunAsync(Db, new(Application(account, "mida_2"), "review-key", true, "", "rev", Now, "eidm_1"));
         Assert.Equal(new MerchantApplyResult(MerchantApplyOutcome.Issued, "mida_2"), await ApplyMerchantIdScript.Instance.RoundTripAsync(Db, new("k3", account, "mida_5", Now)));
     }
 
@@ -80,7 +80,7 @@ public sealed class EnterpriseScriptTests(RedisFixture redis) : IClassFixture<Re
     {
         var account = await AccountAsync(verified: true, opened: true);
         await ApplyMerchantIdScript.Instance.RunAsync(Db, new("k1", account, "mida_a", Now));
-        var issue = new ReviewMerchantIdScript.Request(Application(account, "mida_a"), true, "", "rev", Now, "eidm_a");
+        var issue = new ReviewMerchantIdScript.Request(Application(account, "mida_a"), "review-key", true, "", "rev", Now, "eidm_a");
 
         Assert.Equal(new ReviewMerchantIdScript.Result(ReviewOutcome.Decided, MerchantIdState.Issued, true, true), await ReviewMerchantIdScript.Instance.RoundTripAsync(Db, issue));
         Assert.Equal(new ReviewMerchantIdScript.Result(ReviewOutcome.Unchanged, MerchantIdState.Issued, false, false),
@@ -91,6 +91,7 @@ public sealed class EnterpriseScriptTests(RedisFixture redis) : IClassFixture<Re
             await ReviewMerchantIdScript.Instance.RoundTripAsync(Db, issue with { Application = Application(account, "mida_none") }));
 
         Assert.Equal(["eidm_a", null], (await Db.HashGetAsync(EnterpriseStore.AccountKey(account), ["merchant_id", "merchant_pending"])).Select(v => (string?)v));
+        Assert.Equal("review-key", (string?)await Db.HashGetAsync(EnterpriseStore.MerchantAppKey(account, "mida_a"), MerchantIdRecordFormat.ReviewKey));
         var (topic, id, data) = Assert.Single(await ScriptRoundTrip.OutboxAsync(Db, RedisKeys.Outbox(RedisKeys.AccountTag(account))));
         Assert.Equal((EventTopics.MerchantIdIssued, ReviewMerchantIdScript.IssuedEventId(account)), (topic, id));
         var issued = ScriptRoundTrip.StrictEvent<MerchantIdIssued>(data);
@@ -104,7 +105,7 @@ public sealed class EnterpriseScriptTests(RedisFixture redis) : IClassFixture<Re
         await ApplyMerchantIdScript.Instance.RunAsync(Db, new("k1", account, "mida_r", Now));
 
         Assert.Equal(new ReviewMerchantIdScript.Result(ReviewOutcome.Decided, MerchantIdState.Rejected, false, true),
-            await ReviewMerchantIdScript.Instance.RoundTripAsync(Db, new(Application(account, "mida_r"), false, "blurred", "rev", Now, "eidm_r")));
+            await ReviewMerchantIdScript.Instance.RoundTripAsync(Db, new(Application(account, "mida_r"), "review-key", false, "blurred", "rev", Now, "eidm_r")));
         Assert.False(await Db.HashExistsAsync(EnterpriseStore.AccountKey(account), "merchant_id"));
         var (topic, id, data) = Assert.Single(await ScriptRoundTrip.OutboxAsync(Db, RedisKeys.Outbox(RedisKeys.AccountTag(account))));
         Assert.Equal((EventTopics.MerchantIdRejected, ReviewMerchantIdScript.RejectedEventId("mida_r")), (topic, id));

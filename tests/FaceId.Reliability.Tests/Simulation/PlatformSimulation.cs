@@ -60,6 +60,8 @@ public sealed class PlatformSimulation : IAsyncDisposable
 
     // ---- the model: what the platform acknowledged -------------------------------------------
     private readonly Dictionary<string, Charge> _charges = new(StringComparer.Ordinal);
+    /// <summary>Each acknowledged request id's call as it was sent, for exact retries.</summary>
+    private readonly Dictionary<string, UsageInput> _recorded = new(StringComparer.Ordinal);
     private readonly List<string> _chargeOrder = [];
     private readonly Dictionary<string, Pkg> _packages = new(StringComparer.Ordinal);
     private readonly List<RefundRequest> _refundRequests = [];
@@ -225,12 +227,15 @@ public sealed class PlatformSimulation : IAsyncDisposable
         {
             if (_chargeOrder.Count > 0 && _random.Next(8) == 0)
             {
-                // A retry (from a gateway, or the sub-account's own retry): same request id.
+                // A retry (from a gateway): the same call under its request id. One in four reuses the id for another
+                // call (another access mode), which is refused and changes nothing.
                 var id = _chargeOrder[_chargeOrder.Count - 1 - _random.Next(Math.Min(_chargeOrder.Count, 300))];
-                var c = _charges[id];
-                if (c.At > Now - window)
+                var original = _recorded[id];
+                if (original.OccurredAt > Now - window)
                 {
-                    batch.Add(new UsageInput(id, _random.Next(2) == 0 ? Account : SubAccount, c.Label, "", ComparisonLibrary.Unspecified, AccessMode.Saas, c.Billable ? "0" : "1001", c.At));
+                    batch.Add(_random.Next(4) == 0
+                        ? original with { AccessMode = original.AccessMode == AccessMode.Saas ? AccessMode.Paas : AccessMode.Saas }
+                        : original);
                     continue;
                 }
             }
@@ -248,7 +253,14 @@ public sealed class PlatformSimulation : IAsyncDisposable
         for (var k = 0; k < batch.Count; k++)
         {
             var (r, input) = (results[k], batch[k]);
-            if (_charges.TryGetValue(input.RequestId, out var known))
+            if (_charges.TryGetValue(input.RequestId, out var known) && input != _recorded[input.RequestId])
+            {
+                // R-PKG-5 with the id bound to its call: another call under a known id is refused, naming what differs.
+                Assert(r.Kind == UsageKind.Refused && r.Refusal == RefusalReason.IdempotencyKeyReused && r.DifferingFields is ["access_mode"],
+                    $"R-PKG-5: {input.RequestId} reused for another call answered {r.Kind}/{r.Refusal} [{string.Join(",", r.DifferingFields ?? [])}]");
+                continue;
+            }
+            if (known is not null)
             {
                 // R-PKG-5: a replayed request id is never charged again and answers the outcome it has.
                 Assert(r.Duplicate && r.Kind == known.Kind && r.PackageId == known.PackageId,
@@ -267,6 +279,7 @@ public sealed class PlatformSimulation : IAsyncDisposable
             }
             var charge = new Charge(input.Label, input.OccurredAt!.Value, r.Billable, r.Kind, r.PackageId);
             _charges[input.RequestId] = charge;
+            _recorded[input.RequestId] = input;
             _chargeOrder.Add(input.RequestId);
             var day = ChinaCalendar.DateOf(charge.At);
             var cell = _ledgerDays.GetValueOrDefault((day, charge.Label));
