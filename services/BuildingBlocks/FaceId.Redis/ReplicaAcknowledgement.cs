@@ -41,11 +41,22 @@ public sealed class ReplicaAcknowledgement
         // WAIT counts the writes of the connection it arrives on, so it must reach the master that ran the script:
         // the key's slot picks it (in Redis Cluster), and the multiplexer has one interactive connection per server,
         // the one the script went through. A later write of another caller on it only makes the WAIT stricter.
-        var endpoint = await db.IdentifyEndpointAsync(key, CommandFlags.DemandMaster);
+        EndPoint? endpoint;
+        try
+        {
+            endpoint = await db.IdentifyEndpointAsync(key, CommandFlags.DemandMaster);
+        }
+        catch (RedisConnectionException e)
+        {
+            // The connection's slot map still names a node that is a replica now (a failover: the script itself reached the
+            // new master by its MOVED answer, which does not update the map): re-read the topology, answer unconfirmed.
+            TopologyRefresh.Request(db.Multiplexer);
+            throw new ReplicationNotConfirmedException($"the master of the slot of '{key}' is not reachable ({e.FailureType})", e);
+        }
         if (endpoint is null)
         {
             // The slot's master is unknown to the connection (its map still names a node that is a replica now): re-read it.
-            _ = db.Multiplexer.ConfigureAsync();
+            TopologyRefresh.Request(db.Multiplexer);
             throw new ReplicationNotConfirmedException($"no master is known for the slot of '{key}'");
         }
         long confirmed;
@@ -58,7 +69,7 @@ public sealed class ReplicaAcknowledgement
             // "WAIT cannot be used with replica instances": the master became a replica (failover) since the write. The
             // write is not confirmed (a demoted master may lose it); the connection re-reads the topology, so the retry
             // reaches the new master instead of asking the old one again.
-            _ = db.Multiplexer.ConfigureAsync();
+            TopologyRefresh.Request(db.Multiplexer);
             throw new ReplicationNotConfirmedException($"{Describe(endpoint)} is no longer a master", e);
         }
         if (confirmed < Replicas)

@@ -35,7 +35,17 @@ public abstract class ScriptContract<TRequest, TResult>
     public async Task<TResult> RunAsync(IDatabaseAsync db, TRequest request)
     {
         var call = Bind(request);
-        var reply = await Script.RunAsync(db, call.Keys, call.Args);
+        RedisResult reply;
+        try
+        {
+            reply = await Script.RunAsync(db, call.Keys, call.Args);
+        }
+        catch (RedisConnectionException) when (db.Multiplexer.GetServers().Length > 1)
+        {
+            // With several nodes, no connection for the key's slot may mean the slot moved to another node (failover).
+            TopologyRefresh.Request(db.Multiplexer);
+            throw;
+        }
         // Answered only after the replicas hold the write (a no-op unless Redis:ReplicaAcks > 0): one WAIT per
         // script call, so a coalesced group of charges (one deduct.lua call) shares one.
         if (call.Keys.Length > 0) await ReplicaAcknowledgement.ConfirmAsync(db, call.Keys[0]);
