@@ -1,8 +1,12 @@
 using FaceId.Common;
+using FaceId.Contracts.Billing.V1;
+using FaceId.Contracts.Common.V1;
+using FaceId.Contracts.Events.V1;
 using FaceId.Contracts.Metering.V1;
 using FaceId.Ledger.Tests;
 using FaceId.Redis;
 using FaceId.TestKit;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Xunit;
 using Xunit.Abstractions;
@@ -57,6 +61,8 @@ public sealed class FailoverTests(ITestOutputHelper output)
         await using var _ = host;
         await using var a = await ServiceProcess.StartAsync(ServiceProcess.FindServiceDll("FaceId.Metering"), ServiceEnvironment(cluster, replicaAcks));
         await using var b = await ServiceProcess.StartAsync(ServiceProcess.FindServiceDll("FaceId.Metering"), ServiceEnvironment(cluster, replicaAcks));
+        // Billing consumes the usage events through the failover (its own writes wait for the replica too).
+        await using var billing = replicaAcks == 0 ? null : await StartBillingAsync(cluster, host, account);
         var driver = new LoadDriver([a.Channel, b.Channel], callers: 16, Bound, batchCallers: 2, batchSize: 20, callDeadline: TimeSpan.FromSeconds(10));
         var master = await cluster.MasterOfAsync(RedisKeys.AccountTag(account));
         var replica = await cluster.ReplicaOfAsync(master);
@@ -107,6 +113,31 @@ public sealed class FailoverTests(ITestOutputHelper output)
             Assert.True(replay[i].Duplicate && replay[i].PackageId == outcomes[i].PackageId, $"{records[i].RequestId} replayed as {replay[i]}");
         var again = await Invariants.CheckAsync(host, host.Redis, account, packages, records, outcomes, Label, OutboxDrain);
         Assert.Equal(report.PackageCalls + report.PostpaidCalls, again.PackageCalls + again.PostpaidCalls);
+
+        // Ledger = Billing = statistics (R-BIL-1, R-BIL-3): every acknowledged call counted once, the cells reconcile.
+        var client = new BillingService.BillingServiceClient(billing!.Channel);
+        var (from, to) = (Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-1)), Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(1)));
+        var row = await Eventually.GetAsync(
+            async () => (await client.GetStatisticsAsync(new GetStatisticsRequest { AccountId = account, Granularity = Granularity.Day, From = from, To = to }))
+                .Rows.SingleOrDefault(r => r.Label == Label),
+            r => r is not null && r.Calls == Records, OutboxDrain, "Billing counted every acknowledged call");
+        Assert.Equal((report.PackageCalls, report.PostpaidCalls), (row!.PackageCalls, row.PostpaidCalls));
+        Assert.True((await client.GetReconciliationAsync(new GetReconciliationRequest { AccountId = account, From = from, To = to })).Balanced,
+            "Billing's cells and the ledger's day counters agree");
+    }
+
+    /// <summary>A Billing process on the cluster, told that the account's service opened (its price book).</summary>
+    private static async Task<ServiceProcess> StartBillingAsync(RedisCluster cluster, LedgerHost host, string account)
+    {
+        await host.Bus.PublishAsync(new ServiceActivated
+        {
+            AccountId = account, ActivatedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-30)),
+            PriceBook = "2021-06", SettlementCycle = SettlementCycle.Daily, ApplicationId = "app-failover",
+        });
+        var env = ServiceEnvironment(cluster, 1);
+        env["EventBus__ProcessingTimeoutMs"] = "2000";
+        env["EventBus__RedeliverIntervalMs"] = "200";
+        return await ServiceProcess.StartAsync(ServiceProcess.FindServiceDll("FaceId.Billing"), env);
     }
 
     /// <summary>
