@@ -225,12 +225,14 @@ public sealed class PlatformSimulation : IAsyncDisposable
         {
             if (_chargeOrder.Count > 0 && _random.Next(8) == 0)
             {
-                // A retry (from a gateway, or the sub-account's own retry): same request id.
+                // A retry (from a gateway, or the sub-account's own retry): same request id, same call (R-PKG-5: another payload
+                // under the id would be IDEMPOTENCY_KEY_REUSED).
                 var id = _chargeOrder[_chargeOrder.Count - 1 - _random.Next(Math.Min(_chargeOrder.Count, 300))];
                 var c = _charges[id];
                 if (c.At > Now - window)
                 {
-                    batch.Add(new UsageInput(id, _random.Next(2) == 0 ? Account : SubAccount, c.Label, "", ComparisonLibrary.Unspecified, AccessMode.Saas, c.Billable ? "0" : "1001", c.At));
+                    _ = _random.Next(2); // drawn as before, so each seed keeps its history (and what it covers)
+                    batch.Add(new UsageInput(id, c.AccountId, c.Label, "", ComparisonLibrary.Unspecified, c.AccessMode, c.Billable ? "0" : "1001", c.At));
                     continue;
                 }
             }
@@ -265,7 +267,7 @@ public sealed class PlatformSimulation : IAsyncDisposable
                     $"R-PKG-3: {input.RequestId} ({input.Label} at {input.OccurredAt:O}) charged {r.Kind}/{r.PackageId}, expected {first?.Record.Id ?? "postpaid"}");
                 if (first is not null) used[first.Record.Id] = used.GetValueOrDefault(first.Record.Id) + 1;
             }
-            var charge = new Charge(input.Label, input.OccurredAt!.Value, r.Billable, r.Kind, r.PackageId);
+            var charge = new Charge(input.Label, input.OccurredAt!.Value, r.Billable, r.Kind, r.PackageId, input.AccountId, input.AccessMode);
             _charges[input.RequestId] = charge;
             _chargeOrder.Add(input.RequestId);
             var day = ChinaCalendar.DateOf(charge.At);
@@ -728,7 +730,8 @@ public sealed class PlatformSimulation : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
 
-    private sealed record Charge(string Label, DateTimeOffset At, bool Billable, UsageKind Kind, string PackageId);
+    /// <param name="AccountId">The calling account and <paramref name="AccessMode"/>: a retry repeats them (the request id's fingerprint).</param>
+    private sealed record Charge(string Label, DateTimeOffset At, bool Billable, UsageKind Kind, string PackageId, string AccountId, AccessMode AccessMode);
 
     private sealed class Pkg(PackageRecord record)
     {
