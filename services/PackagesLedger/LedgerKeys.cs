@@ -58,7 +58,8 @@ public static class LedgerKeys
 
     /// <summary>
     /// Hash per Shanghai day, field <see cref="DayCounterField"/>: "label|P" package-deducted, "label|O" postpaid, "label|N" not billable
-    /// for the main account's own calls; "label|sub|P" … for a sub-account's (R-BIL-3 compares them cell by cell).
+    /// for the main account's own calls; "label|sub|P" … for a sub-account's; and the refused calls per reason, each refused request
+    /// id once ("label|S", "label|U", "label|E": <see cref="RefusedKinds"/>). R-BIL-3 compares them cell by cell.
     /// </summary>
     public static string DayCounters(string accountId, string day) => RedisKeys.ForAccount(accountId, "ctr:" + day);
 

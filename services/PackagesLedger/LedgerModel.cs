@@ -104,6 +104,17 @@ public sealed record ChargeOutcome(ChargeKind Kind, string Label, string Package
         var kind => new ChargeOutcome(kind, kept[1..], "", 0, priceBook),
     };
 
+    /// <summary>
+    /// The label of a whole outcome as deduct.lua answers it ("kind|label|package|remaining"), a charge's or a kept
+    /// refusal's (<see cref="RefusedKinds"/>: its kind letter, its label, no package).
+    /// </summary>
+    public static string LabelOf(ReadOnlySpan<char> whole)
+    {
+        Span<Range> p = stackalloc Range[5];
+        if (whole.Split(p, Separator) != 4) throw new FormatException($"outcome '{whole}' is not kind|label|package|remaining");
+        return whole[p[1]].ToString();
+    }
+
     /// <summary>Parses "kind|label|package|remaining" as deduct.lua answers it for a duplicate; the price book is the account's.</summary>
     public static ChargeOutcome Parse(ReadOnlySpan<char> stored, string priceBook)
     {
@@ -116,4 +127,6 @@ public sealed record ChargeOutcome(ChargeKind Kind, string Label, string Package
 }
 
 /// <param name="DifferingFields">For <see cref="ChargeStatus.KeyReused"/>: the fields that differ from the kept call's (UsageFingerprint's names).</param>
-public sealed record ChargeResult(ChargeStatus Status, ChargeOutcome? Outcome, IReadOnlyList<string>? DifferingFields = null);
+/// <param name="Duplicate">A refusal answered from its kept request id (<see cref="RefusedKinds"/>): a retry, neither judged again nor
+/// published nor counted again (a charge's retry is <see cref="ChargeStatus.Duplicate"/>).</param>
+public sealed record ChargeResult(ChargeStatus Status, ChargeOutcome? Outcome, IReadOnlyList<string>? DifferingFields = null, bool Duplicate = false);

@@ -72,6 +72,7 @@ public static class LedgerTelemetry
             switch (r.Status)
             {
                 case ChargeStatus.Duplicate: duplicate++; break;
+                case var _ when r.Duplicate: duplicate++; break;
                 case ChargeStatus.New when r.Outcome!.Kind == ChargeKind.Package: package++; break;
                 case ChargeStatus.New when r.Outcome!.Kind == ChargeKind.Postpaid: postpaid++; break;
                 case ChargeStatus.New: notBillable++; break;

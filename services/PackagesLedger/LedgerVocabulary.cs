@@ -108,6 +108,30 @@ public static class ChargeKinds
 }
 
 /// <summary>
+/// The letter of a refusal whose request id the ledger keeps (deduct.lua): the first character of its kept value
+/// ("&lt;letter&gt;&lt;label&gt;", as a postpaid outcome's), and the suffix of its day counter field ("label|S"), one per reason
+/// so that reconciliation compares them with Billing's refused calls per reason. An unknown account's refusal keeps
+/// nothing: there is no account to keep it under (keeping ids for any account id would let anyone fill Redis).
+/// </summary>
+public static class RefusedKinds
+{
+    public static readonly IReadOnlyDictionary<ChargeStatus, char> Letters = new Dictionary<ChargeStatus, char>
+    {
+        [ChargeStatus.NotOpened] = LedgerDayCounterFormat.RefusedNotOpened,
+        [ChargeStatus.Suspended] = LedgerDayCounterFormat.RefusedSuspended,
+        [ChargeStatus.EnterpriseNotVerified] = LedgerDayCounterFormat.RefusedNotVerified,
+    };
+
+    /// <summary>The refusal a kept value's first letter stands for, or null (a charge kind's letter).</summary>
+    public static ChargeStatus? Of(char letter)
+    {
+        foreach (var (status, l) in Letters)
+            if (l == letter) return status;
+        return null;
+    }
+}
+
+/// <summary>
 /// The alerts a package record remembers as raised (R-PKG-6: once per package and kind): one letter
 /// per kind in its <c>alerts</c> field (PKG_ALERT_FLAG in Lua, keyed by the kind's protobuf name).
 /// </summary>

@@ -22,8 +22,8 @@ public sealed class UsageCharges(IDatabase redis, OutboxRelay outbox, PackageRea
         var outcomes = await DeductScript.Instance.ChargeAsync(redis, new(mainAccountId, time.GetUtcNow(), records));
         foreach (var outcome in outcomes)
         {
-            // New records and refusals (but an unknown account's) are in the outbox's UsageCharged.
-            if (outcome.Status is ChargeStatus.Duplicate or ChargeStatus.UnknownAccount) continue;
+            // New records and refusals (but an unknown account's, and a kept refusal answered again) are in the outbox's UsageCharged.
+            if (outcome.Status is ChargeStatus.Duplicate or ChargeStatus.UnknownAccount || outcome.Duplicate) continue;
             outbox.Notify(LedgerKeys.Tag(mainAccountId));
             break;
         }
@@ -31,8 +31,11 @@ public sealed class UsageCharges(IDatabase redis, OutboxRelay outbox, PackageRea
         return outcomes;
     }
 
-    /// <summary>Reads back a recorded request's outcome, or null.</summary>
-    public async Task<ChargeOutcome?> GetChargeAsync(string mainAccountId, string requestId)
+    /// <summary>
+    /// Reads back a recorded request: its charge (status New), or its refusal (<see cref="RefusedKinds"/>: not opened,
+    /// suspended, not verified), or null when its id is not kept.
+    /// </summary>
+    public async Task<ChargeResult?> GetChargeAsync(string mainAccountId, string requestId)
     {
         // Where deduct.lua looks: the current generation's hash, then the previous one's.
         var generation = LedgerKeys.GenerationAt(time.GetUtcNow());
@@ -48,9 +51,10 @@ public sealed class UsageCharges(IDatabase redis, OutboxRelay outbox, PackageRea
             var value = (string?)await read;
             if (value is null) continue;
             var kept = ChargeOutcome.WithoutFingerprint(value);
+            if (RefusedKinds.Of(kept[0]) is { } refusal) return new ChargeResult(refusal, null);
             var packageId = ChargeOutcome.KeptPackageId(kept);
             var label = packageId is null ? "" : (await packages.GetPackageAsync(mainAccountId, packageId))?.Label ?? "";
-            return ChargeOutcome.FromKept(kept, priceBook, label);
+            return new ChargeResult(ChargeStatus.New, ChargeOutcome.FromKept(kept, priceBook, label));
         }
         return null;
     }

@@ -1,6 +1,7 @@
 using FaceId.Billing.Tests.Support;
 using FaceId.Contracts.Billing.V1;
 using FaceId.Contracts.Common.V1;
+using FaceId.Contracts.Events.V1;
 using FaceId.Packages.Ledger;
 using FaceId.TestKit;
 using Google.Protobuf.WellKnownTypes;
@@ -81,6 +82,50 @@ public sealed class ApiTests(BillingFixture billing) : IClassFixture<BillingFixt
             ("2030-02-02", "basic_authoritative", "sub-a", ReconciliationKind.Postpaid, 2L, 3L),
             ("2030-02-02", "basic_authoritative", "sub-b", ReconciliationKind.Postpaid, 1L, 0L),
         ], Cells(mixedUp));
+    }
+
+    /// <summary>
+    /// R-BIL-3 with R-BIL-1: the refused calls are a kind of reconciliation cell per reason (the ledger counts each refused
+    /// request id once, "label|S" / "|U" / "|E"; Billing counts it once per request id). One refused cell off on either side is
+    /// reported with both values, even with every charged cell equal.
+    /// </summary>
+    [Fact]
+    public async Task R_BIL_3_reconciliation_reports_a_refused_cell_that_differs_on_either_side()
+    {
+        var account = await billing.ActivateAsync(Hosts.At("2030-03-01T09:00"), SettlementCycle.Daily);
+        RefusedUsageGroup Refused(UsageRefusal reason, int count, string sub = "") => new()
+        {
+            AccountId = account, SubAccountId = sub, Label = "basic_authoritative", AccessMode = AccessMode.Saas, ReturnCode = "0", Billable = true,
+            Reason = reason, RequestIds = { Enumerable.Range(0, count).Select(_ => TestIds.New("req")) },
+            OccurredAtMs = { Enumerable.Repeat(Hosts.At("2030-03-02T10:00").ToUnixTimeMilliseconds(), count) },
+        };
+        await billing.ChargeAsync(Usage.Many(2, account, "basic_authoritative", Hosts.At("2030-03-02T10:00"), 'O'));
+        await billing.PublishAsync(new UsageCharged
+        {
+            Refused = { Refused(UsageRefusal.ServiceSuspended, 3), Refused(UsageRefusal.ServiceSuspended, 1, sub: "sub-a"), Refused(UsageRefusal.EnterpriseNotVerified, 2) },
+        });
+        var counters = LedgerKeys.DayCounters(account, "20300302");
+        await billing.Db.HashSetAsync(counters,
+            [new("basic_authoritative|O", 2), new("basic_authoritative|S", 3), new("basic_authoritative|sub-a|S", 1), new("basic_authoritative|E", 2)]);
+        var day = new GetReconciliationRequest { AccountId = account, From = Ts("2030-03-02T00:00"), To = Ts("2030-03-03T00:00") };
+        Assert.True((await billing.Client.GetReconciliationAsync(day)).Balanced);
+
+        // The ledger counts one refusal more (of the main account, suspended), and one not-verified refusal less.
+        await billing.Db.HashSetAsync(counters, [new("basic_authoritative|S", 4), new("basic_authoritative|E", 1)]);
+        var r = await billing.Client.GetReconciliationAsync(day);
+        Assert.False(r.Balanced);
+        Assert.False(Assert.Single(r.Rows).Balanced); // equal charged totals, but a refused cell differs
+        Assert.Equal(
+        [
+            ("2030-03-02", "basic_authoritative", "", ReconciliationKind.RefusedSuspended, 4L, 3L),
+            ("2030-03-02", "basic_authoritative", "", ReconciliationKind.RefusedNotVerified, 1L, 2L),
+        ], Cells(r));
+
+        // Billing's side off: a not-opened refusal the ledger never counted (the other cells back as they were).
+        await billing.Db.HashSetAsync(counters, [new("basic_authoritative|S", 3), new("basic_authoritative|E", 2)]);
+        await billing.PublishAsync(new UsageCharged { Refused = { Refused(UsageRefusal.ServiceNotOpened, 1, sub: "sub-a") } });
+        Assert.Equal([("2030-03-02", "basic_authoritative", "sub-a", ReconciliationKind.RefusedNotOpened, 0L, 1L)],
+            Cells(await billing.Client.GetReconciliationAsync(day)));
     }
 
     [Fact]

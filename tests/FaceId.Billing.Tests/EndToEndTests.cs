@@ -206,8 +206,18 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.True((await platform.BillingClient.GetBalanceAsync(new GetBalanceRequest { AccountId = account })).Suspended);
         await Eventually.AssertAsync(async () => await CallAsync(platform, account, "basic_authoritative") == ChargeKind.Refused,
             Platform.Timeout, "Metering refuses calls of the suspended account");
-        var refused = await OutcomeAsync(platform, account, "enhanced_authoritative_wechat"); // its trial package has 100 calls left
-        Assert.Equal((ChargeKind.Refused, Refusal.ServiceSuspended, false), (refused.Kind, refused.Refusal, refused.Billable));
+        var refusedCall = Platform.Call(account, "enhanced_authoritative_wechat", clock.GetUtcNow()); // its trial package has 100 calls left
+        var refused = (await platform.MeteringClient.RecordUsageAsync(new RecordUsageRequest { Record = refusedCall })).Outcome;
+        Assert.Equal((ChargeKind.Refused, Refusal.ServiceSuspended, false, false), (refused.Kind, refused.Refusal, refused.Billable, refused.Duplicate));
+        // Its request id keeps the refusal: retried 5 times, and 20 times at once in batches, it is the same refusal as a duplicate,
+        // published no more, so the ledger and Billing count it once (R-BIL-1, R-BIL-3).
+        for (var i = 0; i < 5; i++)
+        {
+            var again = (await platform.MeteringClient.RecordUsageAsync(new RecordUsageRequest { Record = refusedCall })).Outcome;
+            Assert.Equal((Refusal.ServiceSuspended, true), (again.Refusal, again.Duplicate));
+        }
+        var parallel = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => platform.MeterAsync([refusedCall])));
+        Assert.All(parallel, p => Assert.Equal((Refusal.ServiceSuspended, true), (Assert.Single(p).Refusal, Assert.Single(p).Duplicate)));
         var trial = (await platform.PackagesClient.ListPackagesAsync(new ListPackagesRequest { AccountId = account })).Packages
             .Single(p => p.Label == "enhanced_authoritative_wechat");
         Assert.Equal(0, trial.Used);
@@ -217,12 +227,23 @@ public sealed class EndToEndTests : IAsyncLifetime
             Platform.Timeout, "Billing counted the refused calls");
         var wechat = Assert.Single(await StatisticsAsync(platform, account, bySub: false, suspendedDay), r => r.Label == "enhanced_authoritative_wechat");
         Assert.Equal((0L, 0L, 1L, 1L), (wechat.Calls, wechat.BillableCalls, wechat.RefusedCalls, wechat.RefusedSuspendedCalls));
+        await Eventually.AssertAsync(async () => await Db.StreamLengthAsync(RedisKeys.Outbox(RedisKeys.AccountTag(account))) == 0, Platform.Timeout, "the outbox is relayed");
+        await Eventually.AssertAsync(() => Streams.ConsumedAllAsync(Db, EventTopics.UsageCharged), Platform.Timeout, "Billing consumed UsageCharged");
+        var reconciliation = await platform.BillingClient.GetReconciliationAsync(new GetReconciliationRequest
+        {
+            AccountId = account, From = Ts(suspendedDay + "T00:00"), To = Timestamp.FromDateTimeOffset(Hosts.At(suspendedDay + "T00:00").AddDays(1)),
+        });
+        Assert.True(reconciliation.Balanced, string.Join("; ", reconciliation.UnbalancedCells));
+        Assert.Equal(1, (long)await Db.HashGetAsync(FaceId.Packages.Ledger.LedgerKeys.DayCounters(account, suspendedDay.Replace("-", "", StringComparison.Ordinal)), "enhanced_authoritative_wechat|S"));
 
         // Paying the arrears resumes the service by itself: ServiceResumed → calls are billed again.
         var paid = await platform.BillingClient.TopUpAsync(new TopUpRequest { IdempotencyKey = TestIds.New("topup"), AccountId = account, AmountFen = 100_000 });
         Assert.Equal((0L, false), (paid.ArrearsFen, paid.Suspended));
         await Eventually.AssertAsync(async () => await CallAsync(platform, account, "basic_authoritative") == ChargeKind.Postpaid,
             Platform.Timeout, "Metering serves the account again");
+        // The call made while suspended, retried after the resumption, is still refused (R-BIL-4 at the call's time, R-MET-4).
+        var retried = (await platform.MeteringClient.RecordUsageAsync(new RecordUsageRequest { Record = refusedCall })).Outcome;
+        Assert.Equal((ChargeKind.Refused, Refusal.ServiceSuspended, true), (retried.Kind, retried.Refusal, retried.Duplicate));
         var resumed = await OutcomeAsync(platform, account, "enhanced_authoritative_wechat");
         Assert.Equal((ChargeKind.Package, true, 99L), (resumed.Kind, resumed.Billable, resumed.PackageRemaining));
         Assert.Single(await Streams.EventsAsync(Db, EventTopics.ServiceSuspended, account));

@@ -68,8 +68,9 @@ public sealed class UsageTests(PlatformFixture platform) : IDisposable
         for (var i = 0; i < 250; i++) records.Add(Usage($"{run}:billable:{i}", accountId, "0", at));
         // 100 calls with a code that is never billed.
         for (var i = 0; i < 100; i++) records.Add(Usage($"{run}:failed:{i}", accountId, "9999", at));
-        // 50 calls of accounts that don't exist: refused.
-        for (var i = 0; i < 50; i++) records.Add(Usage($"{run}:stranger:{i}", $"{run}-nobody-{i}", "0", at));
+        // 40 calls of accounts that don't exist and 10 made before the activation (an hour before the first call): refused.
+        for (var i = 0; i < 40; i++) records.Add(Usage($"{run}:stranger:{i}", $"{run}-nobody-{i}", "0", at));
+        for (var i = 0; i < 10; i++) records.Add(Usage($"{run}:early:{i}", accountId, "0", at.AddHours(-1)));
         // 100 request ids sent before (in the first batches): duplicates, charged once.
         for (var i = 0; i < 100; i++) records.Add(Usage($"{run}:billable:{i}", accountId, "0", at));
         Assert.Equal(500, records.Count);
@@ -86,10 +87,10 @@ public sealed class UsageTests(PlatformFixture platform) : IDisposable
         using var summary = System.Text.Json.JsonDocument.Parse(second.Out);
         var s = summary.RootElement;
         Assert.Equal(500, s.GetProperty("records").GetInt64());
-        // Every recorded request id comes back as a duplicate; calls of unknown accounts are not
-        // recorded anywhere, so they are refused again.
-        Assert.Equal(450, s.GetProperty("duplicates").GetInt64());
-        Assert.Equal(50, s.GetProperty("refused").GetInt64());
+        // Every recorded request id comes back as a duplicate, the refusals kept with their id too (R-ACC-2: not opened at
+        // the call's time); calls of unknown accounts are not recorded anywhere, so they are refused again.
+        Assert.Equal(460, s.GetProperty("duplicates").GetInt64());
+        Assert.Equal(40, s.GetProperty("refused").GetInt64());
         Assert.Equal(0, s.GetProperty("package").GetInt64() + s.GetProperty("postpaid").GetInt64() + s.GetProperty("notBillable").GetInt64());
         Assert.Equal(0, s.GetProperty("errors").GetInt64());
         Assert.Equal(1, s.GetProperty("batches").GetInt64());

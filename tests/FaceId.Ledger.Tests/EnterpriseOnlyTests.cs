@@ -36,7 +36,7 @@ public sealed class EnterpriseOnlyTests(RedisFixture redis) : IClassFixture<Redi
     }
 
     [Fact]
-    public async Task R_ONB_4_a_single_E证通_call_of_an_unverified_account_is_a_failed_precondition_that_charges_and_keeps_nothing()
+    public async Task R_ONB_4_a_single_E证通_call_of_an_unverified_account_is_a_failed_precondition_that_charges_nothing_and_keeps_its_refusal()
     {
         await using var host = new LedgerHost(redis.ConnectionString);
         var account = await host.OpenedAccountAsync();
@@ -48,7 +48,12 @@ public sealed class EnterpriseOnlyTests(RedisFixture redis) : IClassFixture<Redi
 
         var e = Assert.IsType<PreconditionFailedException>(refused.Refusal);
         Assert.Equal((EnterpriseOnly.NotVerifiedReason, account), (e.Reason, e.Subject)); // the main account pays, and is checked
-        Assert.Null(await host.Charges.GetChargeAsync(account, call.RequestId)); // a refusal keeps no request id
+        // The refusal is kept under its request id and counted once as refused (not verified): its retry is the same
+        // FAILED_PRECONDITION, published and counted no more.
+        Assert.Equal(ChargeStatus.EnterpriseNotVerified, (await host.Charges.GetChargeAsync(account, call.RequestId))!.Status);
+        var again = Assert.IsType<PreconditionFailedException>((await host.Metering.RecordAsync(call)).Refusal);
+        Assert.Equal((EnterpriseOnly.NotVerifiedReason, account), (again.Reason, again.Subject));
+        Assert.Equal(1, await host.CounterAsync(account, now, $"{Eid}|{sub}|E"));
         Assert.Equal(0, await host.LabelCountAsync(account, now, Eid, ChargeKind.Postpaid));
         // Published as refused only (statistics count it as refused, R-BIL-1), never as a charged record.
         var usage = Google.Protobuf.JsonParser.Default.Parse<Contracts.Events.V1.UsageCharged>(Assert.Single(await host.OutboxAsync(account), x => x.Topic == "faceid.usage.charged.v1").Data);

@@ -212,7 +212,7 @@ public sealed class LedgerScriptContractTests(RedisFixture redis) : IClassFixtur
     }
 
     [Fact]
-    public async Task R_BIL_1_R_BIL_4_deduct_publishes_refused_calls_in_UsageCharged_by_class_and_reason_and_keeps_no_request_id()
+    public async Task R_BIL_1_R_BIL_4_deduct_publishes_refused_calls_in_UsageCharged_by_class_and_reason_once_and_keeps_and_counts_each_refused_id_once()
     {
         await using var host = new LedgerHost(redis.ConnectionString);
         var account = await host.OpenedAccountAsync();
@@ -237,14 +237,14 @@ public sealed class LedgerScriptContractTests(RedisFixture redis) : IClassFixtur
             .Select(g => (g.Reason, g.SubAccountId, Assert.Single(g.RequestIds), Assert.Single(g.OccurredAtMs))));
         Assert.All(charged.Refused, g => Assert.Equal((account, "basic_authoritative", true), (g.AccountId, g.Label, g.Billable)));
 
-        // A refused request id is not kept: its retry is judged again and published again (Billing counts it once per request id),
-        // and the ledger's day counters never count a refusal.
-        Assert.Null(await host.Charges.GetChargeAsync(account, records[1].RequestId));
-        var retry = await DeductScript.Instance.ChargeAsync(host.Redis, new(account, now, [records[1]]));
-        Assert.Equal(ChargeStatus.Suspended, Assert.Single(retry).Status);
-        var events = (await host.OutboxAsync(account)).Where(e => e.Topic == "faceid.usage.charged.v1").ToList();
-        Assert.Equal(2, events.Count);
-        Assert.Equal([records[1].RequestId], Assert.Single(Strict.Parse<UsageCharged>(events[1].Data).Refused).RequestIds);
+        // A refused request id is kept with its refusal and counted once in its cell under the reason's refused kind (never in the
+        // charge kinds); its retry is answered the same refusal as a duplicate, neither published nor counted again.
+        Assert.Equal(ChargeStatus.Suspended, (await host.Charges.GetChargeAsync(account, records[1].RequestId))!.Status);
+        var retry = Assert.Single(await DeductScript.Instance.ChargeAsync(host.Redis, new(account, now, [records[1]])));
+        Assert.Equal((ChargeStatus.Suspended, true), (retry.Status, retry.Duplicate));
+        Assert.Single(await host.OutboxAsync(account), e => e.Topic == "faceid.usage.charged.v1");
+        Assert.Equal((1L, 1L, 1L), (await host.CounterAsync(account, now, "basic_authoritative|S"), await host.CounterAsync(account, now, "basic_authoritative|sub-x|S"),
+            await host.CounterAsync(account, now.AddYears(-2), "basic_authoritative|U")));
         Assert.Equal(1, await host.LabelCountAsync(account, now, "basic_authoritative", ChargeKind.Postpaid) + await host.LabelCountAsync(account, now, "basic_authoritative", ChargeKind.Package));
     }
 }

@@ -157,12 +157,13 @@ public sealed class RequestIdReuseTests(RedisFixture redis) : IClassFixture<Redi
     }
 
     /// <summary>
-    /// A refused record (here: service not opened at the call's time) keeps no request id: the same call retried later is
-    /// judged again by the state at its own time (still refused, never charged), and the id stays free for the call it names.
-    /// Keeping it would answer every later retry with the refusal, or, worse, with a charge the caller was told was refused.
+    /// R-ACC-2, R-MET-4, R-PKG-5: a refused record (here: service not opened at the call's time) keeps its request id with its
+    /// refusal. The same call retried after the service opened is answered the same refusal, marked a duplicate, never judged
+    /// again nor charged, nor published or counted again (the day counter's refused kind "label|U" stays 1); the id with another
+    /// payload (another occurred_at) is IDEMPOTENCY_KEY_REUSED like any kept id.
     /// </summary>
     [Fact]
-    public async Task R_MET_4_a_refused_record_keeps_no_id_and_its_retry_after_the_service_opened_is_still_refused_and_not_charged()
+    public async Task R_MET_4_a_refused_record_keeps_its_id_its_retry_after_the_service_opened_is_the_same_refusal_and_another_call_under_it_is_reused()
     {
         await using var host = new LedgerHost(redis.ConnectionString);
         var opened = host.Time.GetUtcNow();
@@ -170,15 +171,48 @@ public sealed class RequestIdReuseTests(RedisFixture redis) : IClassFixture<Redi
         var package = await host.BuyAsync(account, Label, 1000);
         var early = Call(TestIds.New("early"), account, opened.AddHours(-1));
 
-        Assert.Equal(RefusalReason.ServiceNotOpened, (await host.Metering.RecordAsync(early)).OrThrow().Refusal);
+        var first = (await host.Metering.RecordAsync(early)).OrThrow();
+        Assert.Equal((RefusalReason.ServiceNotOpened, false), (first.Refusal, first.Duplicate));
+        var events = (await host.OutboxAsync(account)).Count;
         host.Time.Advance(TimeSpan.FromHours(1));
-        Assert.Equal(RefusalReason.ServiceNotOpened, (await host.Metering.RecordAsync(early)).OrThrow().Refusal);
-        Assert.False(await host.Redis.HashExistsAsync(LedgerKeys.RequestIds(account, LedgerKeys.GenerationAt(host.Time.GetUtcNow())), early.RequestId));
+        var retry = (await host.Metering.RecordAsync(early)).OrThrow();
+        Assert.Equal((UsageKind.Refused, RefusalReason.ServiceNotOpened, true), (retry.Kind, retry.Refusal, retry.Duplicate));
+        Assert.Equal(RefusalReason.ServiceNotOpened, (await host.Metering.GetAsync(account, early.RequestId)).Refusal);
+        Assert.Equal(events, (await host.OutboxAsync(account)).Count);
+        Assert.Equal(1, await host.CounterAsync(account, early.OccurredAt!.Value, Label + "|U"));
+
+        var reused = Assert.IsType<IdempotencyKeyReusedException>((await host.Metering.RecordAsync(early with { OccurredAt = opened.AddMinutes(1) })).Refusal);
+        Assert.Equal([UsageFingerprint.OccurredAt], reused.DifferingFields);
         Assert.Equal(0, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
-        // Not kept, so not a reuse: the id is charged for the call it is first accepted for.
-        var charged = (await host.Metering.RecordAsync(early with { OccurredAt = opened.AddMinutes(1) })).OrThrow();
-        Assert.Equal((UsageKind.Package, false), (charged.Kind, charged.Duplicate));
-        Assert.Equal(1, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
+        Assert.Equal(0, await host.CounterAsync(account, opened, Label + "|P"));
+    }
+
+    /// <summary>
+    /// R-BIL-4, R-MET-4: a call made while the service was suspended, retried after the resumption, is still refused (the
+    /// kept refusal, a duplicate) and never charged; retried 20 times at once, its refusal is counted once ("label|S").
+    /// </summary>
+    [Fact]
+    public async Task R_BIL_4_a_call_refused_while_suspended_retried_concurrently_and_after_the_resumption_is_one_refusal_never_charged()
+    {
+        await using var host = new LedgerHost(redis.ConnectionString);
+        var account = await host.OpenedAccountAsync();
+        var package = await host.BuyAsync(account, Label, 1000);
+        var suspendedAt = host.Time.GetUtcNow().AddMinutes(-30);
+        await host.Ledger.SetSuspendedAsync(account, true, suspendedAt);
+        var call = Call(TestIds.New("susp"), account, suspendedAt.AddMinutes(1));
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(async () => (await host.Metering.RecordAsync(call)).OrThrow())));
+        Assert.All(results, r => Assert.Equal(RefusalReason.ServiceSuspended, r.Refusal));
+        Assert.Single(results, r => !r.Duplicate);
+        await host.Ledger.SetSuspendedAsync(account, false, host.Time.GetUtcNow());
+        var after = (await host.Metering.RecordAsync(call)).OrThrow();
+        Assert.Equal((RefusalReason.ServiceSuspended, true), (after.Refusal, after.Duplicate));
+
+        Assert.Equal(1, await host.CounterAsync(account, call.OccurredAt!.Value, Label + "|S"));
+        Assert.Equal(0, (await host.Reader.GetPackageAsync(account, package.Id))!.Used);
+        var refused = (await host.OutboxAsync(account)).Where(e => e.Topic == "faceid.usage.charged.v1")
+            .SelectMany(e => Google.Protobuf.JsonParser.Default.Parse<Contracts.Events.V1.UsageCharged>(e.Data).Refused).ToList();
+        Assert.Equal([call.RequestId], refused.SelectMany(g => g.RequestIds)); // published once
     }
 
     /// <summary>The access mode is kept in one character: every mode must have its own.</summary>

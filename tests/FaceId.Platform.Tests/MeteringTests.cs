@@ -212,7 +212,9 @@ public sealed class MeteringTests(RedisFixture redis) : IClassFixture<RedisFixtu
         var batch = (await metering.RecordUsageBatchAsync(new RecordUsageBatchRequest { Records = { EidCall(accountId), Scenario.Usage(accountId, TestIds.New("req")) } })).Outcomes;
         Assert.Equal((ChargeKind.Refused, Refusal.EnterpriseNotVerified, false), (batch[0].Kind, batch[0].Refusal, batch[0].Billable));
         Assert.Equal(ChargeKind.Package, batch[1].Kind); // the rest of the batch goes on (the trial)
-        await RpcAssert.NotFoundAsync(() => metering.GetUsageRecordAsync(new GetUsageRecordRequest { AccountId = accountId, RequestId = single.RequestId }).ResponseAsync);
+        // The refusal is kept with its request id: read back as refused (R-ONB-4), a retry is the same refusal.
+        var kept = await metering.GetUsageRecordAsync(new GetUsageRecordRequest { AccountId = accountId, RequestId = single.RequestId });
+        Assert.Equal((ChargeKind.Refused, Refusal.EnterpriseNotVerified), (kept.Kind, kept.Refusal));
         Assert.DoesNotContain(await Scenario.WaitForPackagesAsync(_packages.Channel, accountId, 6), p => p.Label == "eid_authoritative");
 
         await new OnboardingService.OnboardingServiceClient(_onboarding.Channel).SubmitEnterpriseVerificationAsync(new SubmitEnterpriseVerificationRequest
@@ -233,6 +235,8 @@ public sealed class MeteringTests(RedisFixture redis) : IClassFixture<RedisFixtu
                 return null;
             }
         }, p => p is not null, Scenario.Timeout, "the verification reached the ledger");
+        // The call made before the verification, retried now, is still refused as it was (kept with its id, never judged again).
+        Assert.Equal("ENTERPRISE_NOT_VERIFIED", await RpcAssert.FailedPreconditionAsync(() => Scenario.RecordAsync(_metering.Channel, single)));
         var charged = await Scenario.RecordAsync(_metering.Channel, EidCall(accountId));
         Assert.Equal((ChargeKind.Package, bought!.PackageId, 999L), (charged.Kind, charged.PackageId, charged.PackageRemaining));
     }

@@ -29,7 +29,9 @@ public sealed class BillingMetrics
     public void Mismatch(string label, Domain.CounterKind kind) =>
         _mismatches.Add(1, new KeyValuePair<string, object?>("label", label), new KeyValuePair<string, object?>("kind", kind switch
         {
-            Domain.CounterKind.Package => "package", Domain.CounterKind.Postpaid => "postpaid", _ => "not_billable",
+            Domain.CounterKind.Package => "package", Domain.CounterKind.Postpaid => "postpaid", Domain.CounterKind.NotBillable => "not_billable",
+            Domain.CounterKind.RefusedSuspended => "refused_suspended", Domain.CounterKind.RefusedNotOpened => "refused_not_opened",
+            _ => "refused_not_verified",
         }));
 
     public void BillIssued(bool inArrears) => _bills.Add(1, new KeyValuePair<string, object?>("in_arrears", inArrears));

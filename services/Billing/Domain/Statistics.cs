@@ -82,8 +82,11 @@ public static class StatisticsAggregator
         cells.GroupBy(c => (Months.Of(c.Day), c.Label)).ToDictionary(g => g.Key, g => g.Sum(c => c.Billable));
 }
 
-/// <summary>What a reconciliation cell counts (R-BIL-3): the ledger's day counter kinds, compared one by one.</summary>
-public enum CounterKind { Package, Postpaid, NotBillable }
+/// <summary>
+/// What a reconciliation cell counts (R-BIL-3): the ledger's day counter kinds, compared one by one: the charge kinds, and
+/// the refused calls per reason (each refused request id once on both sides: the ledger keeps the id, Billing counts it once).
+/// </summary>
+public enum CounterKind { Package, Postpaid, NotBillable, RefusedSuspended, RefusedNotOpened, RefusedNotVerified }
 
 /// <summary>One (day, label, sub-account, kind) of reconciliation whose two sides differ: the ledger's count and Billing's.</summary>
 public sealed record UnbalancedCell(DateOnly Day, string Label, string SubAccountId, CounterKind Kind, long Metered, long Billed);
@@ -108,8 +111,8 @@ public static class Reconciler
 {
     /// <summary>
     /// Compares, per day, label, sub-account and kind, the ledger's counters (per day "label|K" for the main
-    /// account's calls, "label|sub|K" for a sub-account's; K = P, O, N) with Billing's day cells (summed over
-    /// access modes). A line per (label, day) with calls on either side, carrying its unbalanced cells.
+    /// account's calls, "label|sub|K" for a sub-account's; K = P, O, N, and S, U, E for the refused calls per reason:
+    /// LedgerDayCounterFormat) with Billing's day cells (summed over access modes). A line per (label, day) with calls on either side, carrying its unbalanced cells.
     /// </summary>
     public static IReadOnlyList<ReconciliationLine> Compare(
         IReadOnlyDictionary<DateOnly, IReadOnlyDictionary<string, long>> ledgerDays,
@@ -121,6 +124,9 @@ public static class Reconciler
             Add(billed, (c.Day, c.Label, c.SubAccountId, CounterKind.Package), c.Package);
             Add(billed, (c.Day, c.Label, c.SubAccountId, CounterKind.Postpaid), c.Postpaid);
             Add(billed, (c.Day, c.Label, c.SubAccountId, CounterKind.NotBillable), c.Calls - c.Billable);
+            Add(billed, (c.Day, c.Label, c.SubAccountId, CounterKind.RefusedSuspended), c.Refused.Suspended);
+            Add(billed, (c.Day, c.Label, c.SubAccountId, CounterKind.RefusedNotOpened), c.Refused.NotOpened);
+            Add(billed, (c.Day, c.Label, c.SubAccountId, CounterKind.RefusedNotVerified), c.Refused.NotVerified);
         }
         var metered = new Dictionary<(DateOnly Day, string Label, string Sub, CounterKind Kind), long>();
         foreach (var (day, fields) in ledgerDays)
@@ -166,6 +172,9 @@ public static class Reconciler
             LedgerDayCounterFormat.Package => CounterKind.Package,
             LedgerDayCounterFormat.Postpaid => CounterKind.Postpaid,
             LedgerDayCounterFormat.NotBillable => CounterKind.NotBillable,
+            LedgerDayCounterFormat.RefusedSuspended => CounterKind.RefusedSuspended,
+            LedgerDayCounterFormat.RefusedNotOpened => CounterKind.RefusedNotOpened,
+            LedgerDayCounterFormat.RefusedNotVerified => CounterKind.RefusedNotVerified,
             _ => throw new InvalidOperationException($"ledger day counter '{field}' has an unknown kind"),
         };
         return (field[..first], first == last ? "" : field[(first + 1)..last], kind);

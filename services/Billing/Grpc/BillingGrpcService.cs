@@ -110,7 +110,9 @@ public sealed class BillingGrpcService(
                     Kind = c.Kind switch
                     {
                         CounterKind.Package => ReconciliationKind.Package, CounterKind.Postpaid => ReconciliationKind.Postpaid,
-                        _ => ReconciliationKind.NotBillable,
+                        CounterKind.NotBillable => ReconciliationKind.NotBillable, CounterKind.RefusedSuspended => ReconciliationKind.RefusedSuspended,
+                        CounterKind.RefusedNotOpened => ReconciliationKind.RefusedNotOpened, CounterKind.RefusedNotVerified => ReconciliationKind.RefusedNotVerified,
+                        var kind => throw new InvalidOperationException($"unknown reconciliation kind '{kind}'"),
                     }, MeteredCalls = c.Metered, BilledCalls = c.Billed,
                 }),
             },

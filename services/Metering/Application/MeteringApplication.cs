@@ -46,8 +46,8 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
     {
         new InputValidator().Id("account_id", accountId).Id("request_id", requestId).ThrowIfInvalid();
         var payer = await accounts.ResolveAsync(accountId) ?? throw new NotFoundException("account", accountId);
-        var outcome = await ledger.GetChargeAsync(payer.MainAccountId, requestId) ?? throw new NotFoundException("usage record", requestId);
-        return ToResult(requestId, payer.MainAccountId, outcome, duplicate: false);
+        var kept = await ledger.GetChargeAsync(payer.MainAccountId, requestId) ?? throw new NotFoundException("usage record", requestId);
+        return ToResult(requestId, payer.MainAccountId, kept);
     }
 
     private async Task<Refusable<IReadOnlyList<UsageResult>>> ChargeAsync(IReadOnlyList<UsageInput> records, bool single)
@@ -128,9 +128,10 @@ public sealed class MeteringApplication(UsageRecordValidator validator, AccountD
         ChargeStatus.Duplicate => ToResult(requestId, mainAccountId, charge.Outcome!, duplicate: true),
         ChargeStatus.KeyReused => UsageResult.Refused(requestId, mainAccountId, RefusalReason.IdempotencyKeyReused, charge.DifferingFields),
         ChargeStatus.UnknownAccount => UsageResult.Refused(requestId, mainAccountId, RefusalReason.UnknownAccount),
-        ChargeStatus.NotOpened => UsageResult.Refused(requestId, mainAccountId, RefusalReason.ServiceNotOpened),
-        ChargeStatus.Suspended => UsageResult.Refused(requestId, mainAccountId, RefusalReason.ServiceSuspended),
-        ChargeStatus.EnterpriseNotVerified => UsageResult.Refused(requestId, mainAccountId, RefusalReason.EnterpriseNotVerified),
+        // A kept refusal's retry is answered the same refusal, marked a duplicate (charge.Duplicate).
+        ChargeStatus.NotOpened => UsageResult.Refused(requestId, mainAccountId, RefusalReason.ServiceNotOpened) with { Duplicate = charge.Duplicate },
+        ChargeStatus.Suspended => UsageResult.Refused(requestId, mainAccountId, RefusalReason.ServiceSuspended) with { Duplicate = charge.Duplicate },
+        ChargeStatus.EnterpriseNotVerified => UsageResult.Refused(requestId, mainAccountId, RefusalReason.EnterpriseNotVerified) with { Duplicate = charge.Duplicate },
         var status => throw new InvalidOperationException($"unknown charge status '{status}' from the ledger for request {requestId}"),
     };
 

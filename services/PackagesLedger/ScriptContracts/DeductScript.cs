@@ -58,14 +58,28 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
             ("ST_UNKNOWN_ACCOUNT", RecordStatus.UnknownAccount), ("ST_NOT_OPENED", RecordStatus.NotOpened), ("ST_SUSPENDED", RecordStatus.Suspended),
             ("ST_NOT_VERIFIED", RecordStatus.EnterpriseNotVerified), ("ST_KEY_REUSED", RecordStatus.KeyReused),
             ("FP_TIME_MOD", UsageFingerprint.TimeModulus),
-            // A refused group's reason field, and its value per refusal status ("o=USAGE_REFUSAL_SERVICE_NOT_OPENED s=…"): one
-            // constant, as the main chunk's locals are near Lua's limit of 200 (its other fields share ChargedUsageGroup's names).
+            // A refused group's reason field (its other fields share ChargedUsageGroup's names).
             ("RUG_REASON", RefusedUsageGroup.Descriptor.FindFieldByNumber(RefusedUsageGroup.ReasonFieldNumber).JsonName),
-            ("REFUSAL_REASONS", string.Join(' ', [$"{RecordStatus.NotOpened}={RefusalName(UsageRefusal.ServiceNotOpened)}",
-                $"{RecordStatus.Suspended}={RefusalName(UsageRefusal.ServiceSuspended)}", $"{RecordStatus.EnterpriseNotVerified}={RefusalName(UsageRefusal.EnterpriseNotVerified)}"])),
             ("CTR_RETENTION_MS", LedgerKeys.DayCounterRetention), ("POSTQ_RETENTION_MS", LedgerKeys.PostpaidQueueRetention),
             .. ServiceHistory.Lua,
-        ]));
+        ]) + RefusedTable());
+
+    /// <summary>
+    /// REFUSED in Lua: per status of a refusal whose request id is kept, its kind (<see cref="RefusedKinds"/>: the kept value's
+    /// and day counter's letter) and its refused group's reason ("o = { kind = 'U', reason = 'USAGE_REFUSAL_SERVICE_NOT_OPENED' }, …").
+    /// One table, as the main chunk's locals are near Lua's limit of 200.
+    /// </summary>
+    private static string RefusedTable()
+    {
+        (char Status, ChargeStatus Refusal, UsageRefusal Reason)[] refusals =
+        [
+            (RecordStatus.NotOpened, ChargeStatus.NotOpened, UsageRefusal.ServiceNotOpened),
+            (RecordStatus.Suspended, ChargeStatus.Suspended, UsageRefusal.ServiceSuspended),
+            (RecordStatus.EnterpriseNotVerified, ChargeStatus.EnterpriseNotVerified, UsageRefusal.EnterpriseNotVerified),
+        ];
+        return "local REFUSED = { " + string.Join(", ", refusals.Select(r =>
+            $"{r.Status} = {{ kind = '{RefusedKinds.Letters[r.Refusal]}', reason = '{RefusalName(r.Reason)}' }}")) + " }\n";
+    }
 
     public static readonly DeductScript Instance = new();
 
@@ -196,8 +210,8 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
                         : lastNew.Outcome!.Kind == ChargeKind.Package
                             ? new ChargeResult(ChargeStatus.New, lastNew.Outcome with { PackageRemaining = lastNew.Outcome.PackageRemaining - 1 })
                             : lastNew,
-                    RecordStatus.Duplicate => new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse((string)reply.Answer[next++]!, book)),
-                    RecordStatus.KeyReused => KeyReused(records[k], (string)reply.Answer[next++]!, book),
+                    RecordStatus.Duplicate => Duplicate((string)reply.Answer[next++]!, book),
+                    RecordStatus.KeyReused => KeyReused(records[k], (string)reply.Answer[next++]!),
                     RecordStatus.UnknownAccount => Refused.UnknownAccount,
                     RecordStatus.NotOpened => Refused.NotOpened,
                     RecordStatus.Suspended => Refused.Suspended,
@@ -214,13 +228,17 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
         return outcomes;
     }
 
+    /// <summary>The same call again: its kept charge, or its kept refusal answered as the first time, marked a duplicate.</summary>
+    private static ChargeResult Duplicate(string whole, string book) => RefusedKinds.Of(whole[0]) is { } refusal
+        ? new ChargeResult(refusal, null, Duplicate: true)
+        : new ChargeResult(ChargeStatus.Duplicate, ChargeOutcome.Parse(whole, book));
+
     /// <summary>A request id kept for another call: the kept outcome's label and fingerprint name the fields that differ.</summary>
-    private static ChargeResult KeyReused(ChargeRequest retry, string answer, string book)
+    private static ChargeResult KeyReused(ChargeRequest retry, string answer)
     {
         var sep = answer.IndexOf(UsageFingerprint.Separator);
         if (sep < 0) throw new FormatException($"reused request id's answer '{answer}' has no fingerprint");
-        var kept = ChargeOutcome.Parse(answer.AsSpan(0, sep), book);
-        var differing = UsageFingerprint.Differing(retry, kept.Label, answer[(sep + 1)..]);
+        var differing = UsageFingerprint.Differing(retry, ChargeOutcome.LabelOf(answer.AsSpan(0, sep)), answer[(sep + 1)..]);
         if (differing.Count == 0) throw new FormatException($"reused request id's answer '{answer}' differs in no field");
         return new ChargeResult(ChargeStatus.KeyReused, null, differing);
     }

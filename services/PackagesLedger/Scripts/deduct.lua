@@ -38,7 +38,10 @@
 -- then the outcome of each ST_NEW, ST_DUPLICATE and ST_KEY_REUSED record, in order: a new record's as kept (rid_value's short
 -- form: its label is the record's), a duplicate's whole (kind, label, package, remaining, joined by OUTCOME_SEP), a reused
 -- id's whole, FP_SEP and the kept fingerprint ('' if kept without one), for C# to name the differing fields.
--- Refused records (ST_KEY_REUSED included) keep no request id and change nothing.
+-- A refusal for not opened, suspended or not verified keeps its request id with its refused kind (REFUSED[status].kind,
+-- kept as rid_value keeps a postpaid outcome: the kind's letter and the label) and counts once in the day counters under
+-- that kind: a retry is a duplicate answered from what is kept (the refused kind's letter leads its whole outcome), never
+-- judged again. An unknown account's refusal and ST_KEY_REUSED keep nothing and change nothing.
 -- A batch charged to one package is answered in one string.
 local TAG, ACCOUNT, NOW, NOW_ISO = ARGV[A_TAG], ARGV[A_ACCOUNT], ARGV[A_NOW], ARGV[A_NOW_ISO]
 -- #include lib-usage.lua
@@ -204,6 +207,14 @@ local lastKept, lastPkg, lastRemaining
 -- The time's part of the fingerprint (UsageFingerprint.Time: unix ms modulo FP_TIME_MOD in 6 hex digits), once per instant.
 -- (The main function is near Lua's 200 locals: helpers live inline.)
 local lastTimeFp
+-- The counts of a day and cell by kind (charge kinds and refused kinds), written at the end.
+local function day_counter(day, cell)
+  local byCell = ctrs[day]
+  if not byCell then byCell = {}; ctrs[day] = byCell end
+  local ctr = byCell[cell]
+  if not ctr then ctr = {}; byCell[cell] = ctr end
+  return ctr
+end
 for i = 0, n - 1 do
   local b = first + i * RECORD_ARGS
   local rid = ARGV[b + R_REQUEST_ID]
@@ -257,15 +268,10 @@ for i = 0, n - 1 do
         q[#q + 1] = t13; q[#q + 1] = rid .. class.suffix
       end
     end
-    local ctr = lastCtr
     if day ~= lastDay or class.cell ~= lastCell then
-      local byCell = ctrs[day]
-      if not byCell then byCell = {}; ctrs[day] = byCell end
-      ctr = byCell[class.cell]
-      if not ctr then ctr = { [KIND_PACKAGE] = 0, [KIND_POSTPAID] = 0, [KIND_NOT_BILLABLE] = 0 }; byCell[class.cell] = ctr end
-      lastDay, lastCell, lastCtr = day, class.cell, ctr
+      lastDay, lastCell, lastCtr = day, class.cell, day_counter(day, class.cell)
     end
-    ctr[kind] = ctr[kind] + 1
+    lastCtr[kind] = (lastCtr[kind] or 0) + 1
     local kept = rid_value(kind, label, pkg, remaining)
     nw = nw + 2; w[nw - 1] = rid; w[nw] = kept .. FP_SEP .. class.fp .. lastTimeFp
     stored[rid] = w[nw]
@@ -289,15 +295,20 @@ for i = 0, n - 1 do
     g.n = c; g.ids[c] = rid; g.times[c] = t13
   end
   -- A refusal (but an unknown account's: no account to count it under) joins its class's refused group of its status,
-  -- for UsageCharged's refused groups (statistics, R-BIL-1). Its request id is not kept: a retry is judged again.
+  -- for UsageCharged's refused groups (statistics, R-BIL-1); its request id is kept with its refused kind and counted
+  -- once in its cell's day counter under that kind: a retry is a duplicate, published and counted no more.
   -- (Declared after the branches: the main chunk's locals are near Lua's limit of 200 there.)
-  local refused = status[i + 1]
-  if refused == ST_NOT_OPENED or refused == ST_SUSPENDED or refused == ST_NOT_VERIFIED then
+  local refused = REFUSED[status[i + 1]]
+  if refused then
     local class = classes[ARGV[b + R_CLASS]]
     local g = class.refusals[refused]
     if not g then g = { n = 0, ids = {}, times = {} }; class.refusals[refused] = g; nr = nr + 1 end
     local c = g.n + 1
     g.n = c; g.ids[c] = rid; g.times[c] = t13
+    nw = nw + 2; w[nw - 1] = rid; w[nw] = rid_value(refused.kind, class.label) .. FP_SEP .. class.fp .. lastTimeFp
+    stored[rid] = w[nw]
+    local ctr = day_counter(class.day, class.cell)
+    ctr[refused.kind] = (ctr[refused.kind] or 0) + 1
   end
 end
 out[2] = table.concat(status)
@@ -334,7 +345,7 @@ end
 if ne > 0 or nr > 0 then
   -- UsageCharged's groups (ChargedUsageGroup's protobuf JSON, names CUG_* from its descriptor) and refused groups
   -- (RefusedUsageGroup: the class's members, ids and times under the names it shares with ChargedUsageGroup, and
-  -- RUG_REASON, whose value REFUSAL_REASONS gives per status); ids and labels need no escaping (validated).
+  -- RUG_REASON, whose value REFUSED gives per status); ids and labels need no escaping (validated).
   local groups, book_json, package_json = {}, ',"' .. CUG_PRICE_BOOK .. '":"' .. book, '","' .. CUG_PACKAGE_ID .. '":"'
   local ids_json, times_json = '","' .. CUG_REQUEST_IDS .. '":["', '"],"' .. CUG_OCCURRED_AT_MS .. '":['
   for k = 1, ne do
@@ -347,8 +358,8 @@ if ne > 0 or nr > 0 then
     local refused = {}
     for k = 1, m do
       local class = classes[tostring(k)]
-      for st, g in pairs(class.refusals) do
-        refused[#refused + 1] = '{' .. class.json .. ',"' .. RUG_REASON .. '":"' .. string.match(REFUSAL_REASONS, st .. '=(%u[%u_]*)') ..
+      for how, g in pairs(class.refusals) do
+        refused[#refused + 1] = '{' .. class.json .. ',"' .. RUG_REASON .. '":"' .. how.reason ..
           ids_json .. table.concat(g.ids, '","') .. times_json .. table.concat(g.times, ',') .. ']}'
       end
     end

@@ -681,7 +681,7 @@ public sealed class PlatformSimulation : IAsyncDisposable
         await Task.WhenAll(outcomes.Values);
         foreach (var (id, c) in kept)
         {
-            var stored = outcomes[id].Result;
+            var stored = outcomes[id].Result?.Outcome;
             Assert(stored is not null && (stored.Kind switch { ChargeKind.Package => UsageKind.Package, ChargeKind.Postpaid => UsageKind.Postpaid, _ => UsageKind.NotBillable }, stored.PackageId) == (c.Kind, c.PackageId),
                 $"{id}: stored {stored?.Kind}/{stored?.PackageId}, acknowledged {c.Kind}/{c.PackageId}");
         }
