@@ -42,6 +42,19 @@ public sealed class RehearsalTests(ITestOutputHelper output)
         }
         await using var _ = rehearsal;
         output.WriteLine($"{directory}: Redis and the five services up after {clock.Elapsed.TotalSeconds:F1} s");
+        if (rehearsal.Cluster is { } redis)
+        {
+            // Every node of the rehearsal runs the overlay's settings.
+            var expected = RedisClusterOverlay.LocalSettings(r).Append(("cluster-node-timeout", RedisClusterOverlay.Setting(r, "cluster-node-timeout"))).ToList();
+            using var admin = redis.Connect();
+            Assert.Equal(6, redis.Nodes.Count);
+            foreach (var node in redis.Nodes)
+            {
+                var server = admin.GetServer(node.ConnectionString);
+                foreach (var (name, value) in expected)
+                    Assert.Equal((name, value), (name, server.ConfigGet(name).Single(kv => kv.Key == name).Value));
+            }
+        }
         // A setting the code does not know does not stop a service (.NET ignores it): the check does.
         Assert.True(problems.Count == 0, $"{directory}: the services started, but{found}");
 
@@ -141,6 +154,9 @@ public sealed class Rehearsal : IAsyncDisposable
     private IReadOnlyList<string> _redisEndpoints = [];
     private string _signingKey = "";
 
+    /// <summary>The Redis Cluster of an overlay rehearsal; null for the single Redis.</summary>
+    public RedisCluster? Cluster { get; private set; }
+
     /// <summary>The test value of the Secret faceid-auth's signing-key, which every Deployment got.</summary>
     public string SigningKey => _signingKey;
     private string _data = "";
@@ -167,9 +183,11 @@ public sealed class Rehearsal : IAsyncDisposable
         IReadOnlyList<string> redisEndpoints;
         if (cluster)
         {
-            // The overlay's topology: three primaries with a replica each (its services wait for one replica).
-            var redis = await RedisCluster.StartAsync(3, replicasPerMaster: 1);
+            // The overlay's topology: three primaries with a replica each (its services wait for one replica), each
+            // node on the overlay's redis.conf as rendered, less what names the pod (RedisClusterOverlay.LocalSettings).
+            var redis = await RedisCluster.StartAsync(3, RedisClusterOverlay.NodeTimeoutMs(r), replicasPerMaster: 1, RedisClusterOverlay.LocalArgs(r));
             _owned.Add(redis);
+            Cluster = redis;
             redisEndpoints = redis.Nodes.Select(n => n.ConnectionString).ToList();
         }
         else
