@@ -23,7 +23,7 @@ public static class RedisClusterOverlay
     /// <summary>The directives of the ConfigMap's redis.conf in file order ("save \"\"" gives ("save", "")).</summary>
     public static IReadOnlyList<(string Name, string Value)> Settings(Rendering r)
     {
-        var text = r.Single("ConfigMap", ConfigMap).Node.Str("data.redis.conf")
+        var text = r.Single("ConfigMap", ConfigMap).Node.Map("data").GetValueOrDefault("redis.conf") as string
             ?? throw new Xunit.Sdk.XunitException($"ConfigMap/{ConfigMap} has no redis.conf");
         return text.Split('\n')
             .Select(l => l.Trim())
@@ -34,7 +34,7 @@ public static class RedisClusterOverlay
     }
 
     public static string Setting(Rendering r, string name) =>
-        Settings(r).LastOrDefault(s => s.Name == name).Value ?? throw new Xunit.Sdk.XunitException($"redis.conf of ConfigMap/{ConfigMap} sets no {name}");
+        Settings(r).Where(s => s.Name == name).Select(s => s.Value).LastOrDefault() ?? throw new Xunit.Sdk.XunitException($"redis.conf of ConfigMap/{ConfigMap} sets no {name}");
 
     /// <summary>The overlay's settings a local node can run: redis-server arguments ("--appendfsync", "always", ...).</summary>
     public static IReadOnlyList<(string Name, string Value)> LocalSettings(Rendering r) =>

@@ -108,7 +108,6 @@ public sealed class RedisClusterOverlayTests
         var secret = r.Single("Secret", "faceid-redis").Node;
         Assert.Equal(nodes, secret.Str("stringData.Redis__ConnectionString")!.Split(','));
         Assert.Equal(nodes, secret.Str("stringData.redisHost")!.Split(','));
-        Assert.Equal("1", r.Single("ConfigMap", "faceid-config").Node.Str("data.Redis__ReplicaAcks"));
     }
 
     [Fact]
