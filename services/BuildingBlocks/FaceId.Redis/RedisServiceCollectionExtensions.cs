@@ -48,7 +48,13 @@ public static class RedisServiceCollectionExtensions
         {
             throw Unreachable(options, e.FailureType.ToString(), e);
         }
-        ReplicaAcknowledgement.Require(connection, options.ReplicaAcks, options.ReplicaAckTimeoutMs);
+        // The replicas' confirmations (WAIT blocks the connection it is sent on) go over a second connection of their own.
+        ReplicaAcknowledgement.Require(connection, options.ReplicaAcks, options.ReplicaAckTimeoutMs, () =>
+        {
+            var waits = config.Clone();
+            waits.ClientName = config.ClientName + "-replica-acks";
+            return ConnectionMultiplexer.Connect(waits);
+        });
         if (connection.IsConnected) return connection;
         // Start-up still needs Redis now: a clear message and exit code 2, not a host that never serves.
         var status = connection.GetStatus();
@@ -85,6 +91,11 @@ public static class RedisServiceCollectionExtensions
             await db.PingAsync();
         }
 
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        /// <summary>Stopped last (registered first): closes the replicas' confirmation connection, if any.</summary>
+        public Task StopAsync(CancellationToken cancellationToken)
+        {
+            ReplicaAcknowledgement.Release(services.GetRequiredService<IConnectionMultiplexer>());
+            return Task.CompletedTask;
+        }
     }
 }
