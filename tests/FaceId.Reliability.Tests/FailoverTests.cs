@@ -142,11 +142,12 @@ public sealed class FailoverTests(ITestOutputHelper output)
 
     /// <summary>
     /// A planned CLUSTER FAILOVER (the replica takes over after catching up) under load, ReplicaAcks=1: nothing
-    /// acknowledged is lost, and the calls that fail (if any: a WAIT that reaches the old master once it is a
-    /// replica cannot confirm) are UNAVAILABLE and succeed on retry. The failures are counted and reported.
+    /// acknowledged is lost and no call fails. A charge whose confirmation reaches the old master once it is a replica
+    /// runs again on the new master (DeductScript: its records answer "duplicate" there and keep their first answer)
+    /// and is confirmed by the new master's replica.
     /// </summary>
     [Fact]
-    public async Task A_planned_CLUSTER_FAILOVER_under_load_loses_nothing_and_fails_no_call_but_as_UNAVAILABLE()
+    public async Task A_planned_CLUSTER_FAILOVER_under_load_loses_nothing_and_fails_no_call()
     {
         await using var cluster = await StartClusterAsync();
         var (host, account, packages, records) = await PrepareAsync(cluster);
@@ -165,7 +166,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
 
         output.WriteLine($"CLUSTER FAILOVER: failed calls {driver.Failures.Values.Sum()} " +
             $"({string.Join(",", driver.UnavailableConditions.Select(c => $"{c.Key}:{c.Value}"))}), window {driver.UnavailabilityWindow.TotalMilliseconds:F0} ms");
-        Assert.All(driver.Failures.Keys, code => Assert.Equal(StatusCode.Unavailable, code));
+        Assert.Empty(driver.Failures);
         Assert.Empty(await LostAsync(host, account, records));
         await Invariants.CheckAsync(host, host.Redis, account, packages, records, outcomes, Label, OutboxDrain);
     }

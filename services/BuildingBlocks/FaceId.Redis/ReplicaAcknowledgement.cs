@@ -84,14 +84,14 @@ public sealed class ReplicaAcknowledgement : IDisposable
         {
             // The connection's slot map still names a node that is a replica now (a failover: the script itself reached the
             // new master by its MOVED answer, which does not update the map): re-read the topology, answer unconfirmed.
-            TopologyRefresh.Request(_writes);
-            throw new ReplicationNotConfirmedException($"the master of the slot of '{key}' is not reachable ({e.FailureType})", e);
+            _ = TopologyRefresh.Request(_writes);
+            throw new ReplicationNotConfirmedException($"the master of the slot of '{key}' is not reachable ({e.FailureType})", e, handedOver: true);
         }
         if (endpoint is null)
         {
             // The slot's master is unknown to the connection (its map still names a node that is a replica now): re-read it.
-            TopologyRefresh.Request(_writes);
-            throw new ReplicationNotConfirmedException($"no master is known for the slot of '{key}'");
+            _ = TopologyRefresh.Request(_writes);
+            throw new ReplicationNotConfirmedException($"no master is known for the slot of '{key}'", handedOver: true);
         }
         var lane = _lanes.GetOrAdd(endpoint, static _ => new Lane());
         Task confirmed;
@@ -160,12 +160,12 @@ public sealed class ReplicaAcknowledgement : IDisposable
             // MOVED for the marker or "WAIT cannot be used with replica instances": the master became a replica
             // (failover) since the write. The write is not confirmed (a demoted master may lose it); the connection
             // re-reads the topology, so the retry reaches the new master instead of asking the old one again.
-            TopologyRefresh.Request(_writes);
-            throw new ReplicationNotConfirmedException($"{Describe(endpoint)} is no longer a master", e);
+            _ = TopologyRefresh.Request(_writes);
+            throw new ReplicationNotConfirmedException($"{Describe(endpoint)} is no longer a master", e, handedOver: true);
         }
         catch (RedisConnectionException e)
         {
-            TopologyRefresh.Request(_writes);
+            _ = TopologyRefresh.Request(_writes);
             throw new ReplicationNotConfirmedException($"{Describe(endpoint)} is not reachable ({e.FailureType})", e);
         }
         catch (RedisTimeoutException e)
@@ -177,7 +177,7 @@ public sealed class ReplicaAcknowledgement : IDisposable
     }
 
     private static bool IsNoLongerMaster(string message) =>
-        message.StartsWith("MOVED", StringComparison.Ordinal) || message.StartsWith("READONLY", StringComparison.Ordinal)
+        message.Contains("MOVED", StringComparison.Ordinal) || message.StartsWith("READONLY", StringComparison.Ordinal)
         || message.Contains("replica", StringComparison.OrdinalIgnoreCase);
 
     private static string Describe(EndPoint endpoint) => endpoint is IPEndPoint ip ? ip.ToString() : endpoint.ToString() ?? "the master";
@@ -226,9 +226,15 @@ public static class ReplicaAckMarker
 /// master only, so the caller is answered UNAVAILABLE (condition REPLICATION_TIMEOUT, <see cref="StoreFaults"/>)
 /// and retries with its idempotency key, never OK.
 /// </summary>
-public sealed class ReplicationNotConfirmedException(string what, Exception? inner = null)
+public sealed class ReplicationNotConfirmedException(string what, Exception? inner = null, bool handedOver = false)
     : Exception($"Write not confirmed by the replicas: {what}.", inner)
 {
+    /// <summary>
+    /// The master that took the write no longer serves its slot (a failover since): whether the write survived depends
+    /// on the new master, which an idempotent write can find out by running again there.
+    /// </summary>
+    public bool HandedOver { get; } = handedOver;
+
     /// <summary>The condition reported in the UNAVAILABLE answer's ErrorInfo.</summary>
     public const string Condition = "REPLICATION_TIMEOUT";
 }

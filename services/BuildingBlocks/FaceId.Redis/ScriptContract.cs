@@ -34,6 +34,17 @@ public abstract class ScriptContract<TRequest, TResult>
 
     public async Task<TResult> RunAsync(IDatabaseAsync db, TRequest request)
     {
+        var (result, notConfirmed) = await RunUnconfirmedAsync(db, request);
+        return notConfirmed is null ? result : throw notConfirmed;
+    }
+
+    /// <summary>
+    /// Runs the call like <see cref="RunAsync"/>, but a write the replicas did not confirm comes back with the reason
+    /// instead of throwing: for a contract that can tell, after a failover, whether its write survived on the new
+    /// master (<see cref="ReplicationNotConfirmedException.HandedOver"/>).
+    /// </summary>
+    protected async Task<(TResult Result, ReplicationNotConfirmedException? NotConfirmed)> RunUnconfirmedAsync(IDatabaseAsync db, TRequest request)
+    {
         var call = Bind(request);
         RedisResult reply;
         try
@@ -43,20 +54,30 @@ public abstract class ScriptContract<TRequest, TResult>
         catch (RedisConnectionException) when (db.Multiplexer.GetServers().Length > 1)
         {
             // With several nodes, no connection for the key's slot may mean the slot moved to another node (failover).
-            TopologyRefresh.Request(db.Multiplexer);
+            _ = TopologyRefresh.Request(db.Multiplexer);
             throw;
         }
-        // Answered only after the replicas hold the write (a no-op unless Redis:ReplicaAcks > 0): one WAIT per
-        // script call, so a coalesced group of charges (one deduct.lua call) shares one.
-        if (call.Keys.Length > 0) await ReplicaAcknowledgement.ConfirmAsync(db, call.Keys[0]);
+        TResult result;
         try
         {
-            return Parse(reply);
+            result = Parse(reply);
         }
         catch (Exception e) when (e is FormatException or InvalidCastException or IndexOutOfRangeException or OverflowException or ArgumentException)
         {
             throw new UnexpectedScriptReplyException(Script.Name, $"a reply it cannot parse ({e.Message})", e);
         }
+        // Answered only after the replicas hold the write (a no-op unless Redis:ReplicaAcks > 0): callers whose writes
+        // the master answered share one confirmation, so a coalesced group of charges (one deduct.lua call) and the
+        // calls of other callers meanwhile wait for the replicas together.
+        try
+        {
+            if (call.Keys.Length > 0) await ReplicaAcknowledgement.ConfirmAsync(db, call.Keys[0]);
+        }
+        catch (ReplicationNotConfirmedException e)
+        {
+            return (result, e);
+        }
+        return (result, null);
     }
 
     /// <summary>The reply's status word mapped through <paramref name="known"/>; an unknown word fails loudly.</summary>

@@ -13,17 +13,24 @@ public static class TopologyRefresh
 {
     public static readonly TimeSpan MinInterval = TimeSpan.FromMilliseconds(250);
 
-    private sealed class LastRequest { public long Ticks; }
+    private sealed class LastRequest
+    {
+        public long Ticks;
+        public Task Refresh = Task.CompletedTask;
+    }
 
     private static readonly ConditionalWeakTable<IConnectionMultiplexer, LastRequest> Requests = new();
 
-    public static void Request(IConnectionMultiplexer connection)
+    /// <summary>Starts a re-read unless one started within <see cref="MinInterval"/>; returns that re-read.</summary>
+    public static Task Request(IConnectionMultiplexer connection)
     {
         var last = Requests.GetValue(connection, _ => new LastRequest());
         var now = Environment.TickCount64;
         var seen = Interlocked.Read(ref last.Ticks);
-        if (seen != 0 && now - seen < (long)MinInterval.TotalMilliseconds) return;
-        if (Interlocked.CompareExchange(ref last.Ticks, now, seen) != seen) return;
-        _ = connection.ConfigureAsync();
+        if (seen != 0 && now - seen < (long)MinInterval.TotalMilliseconds) return Volatile.Read(ref last.Refresh);
+        if (Interlocked.CompareExchange(ref last.Ticks, now, seen) != seen) return Volatile.Read(ref last.Refresh);
+        var refresh = connection.ConfigureAsync();
+        Volatile.Write(ref last.Refresh, refresh);
+        return refresh;
     }
 }

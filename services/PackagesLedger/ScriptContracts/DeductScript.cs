@@ -185,8 +185,26 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
     }
 
     /// <summary>Runs the charge: <see cref="Bind"/>, the script, <see cref="Parse"/>, then the typed outcome of each record.</summary>
-    public async Task<ChargeResult[]> ChargeAsync(IDatabaseAsync db, Request request) =>
-        Results(await RunAsync(db, request), request.Records);
+    public async Task<ChargeResult[]> ChargeAsync(IDatabaseAsync db, Request request)
+    {
+        var (reply, notConfirmed) = await RunUnconfirmedAsync(db, request);
+        var first = Results(reply, request.Records);
+        if (notConfirmed is null) return first;
+        if (!notConfirmed.HandedOver) throw notConfirmed;
+        // A failover took the account's slot before the replicas confirmed the charge: a planned CLUSTER FAILOVER hands
+        // the slot over with every write, a master that died may have lost the last ones. So the charge runs again
+        // where the slot is now (idempotent: same ids, same payloads) and is confirmed there. A record the new master
+        // already holds answers "duplicate" and keeps its first answer; one it lost is charged now, and that answer
+        // stands. The caller hears OK either way, of charges that are on the new master and its replicas.
+        System.Diagnostics.Activity.Current?.AddEvent(new("charge run again on the slot's new master", tags: new() { ["reason"] = notConfirmed.Message }));
+        await TopologyRefresh.Request(db.Multiplexer);
+        var again = Results(await RunAsync(db, request), request.Records);
+        for (var i = 0; i < again.Length; i++)
+            if (IsRetryAnswer(again[i]) && !IsRetryAnswer(first[i])) again[i] = first[i];
+        return again;
+    }
+
+    private static bool IsRetryAnswer(ChargeResult r) => r.Status == ChargeStatus.Duplicate || r.Duplicate;
 
     /// <summary>The outcome of each record of <paramref name="records"/> (the request's), in order.</summary>
     public ChargeResult[] Results(Reply reply, IReadOnlyList<ChargeRequest> records)
