@@ -33,4 +33,12 @@ public sealed class UnknownAnswerTests
         Assert.Equal("submit-application.lua", e.ScriptName);
         Assert.Contains("'frozen'", e.Message);
     }
+
+    [Fact]
+    public void An_unknown_package_alert_kind_fails_its_event_naming_it_rather_than_sending_nothing()
+    {
+        var alert = new FaceId.Contracts.Events.V1.PackageAlert { AccountId = "acc-1", PackageId = "pkg-1", Kind = (FaceId.Contracts.Events.V1.PackageAlertKind)99 };
+        Assert.Contains("'99'", Assert.Throws<InvalidOperationException>(() => FaceId.Onboarding.Application.Notifications.Notices.For("evt-1", alert)).Message);
+        Assert.Contains("'99'", Assert.Throws<InvalidOperationException>(() => FaceId.Onboarding.Application.Webhooks.WebhookEvents.From(alert).ToList()).Message);
+    }
 }

@@ -85,16 +85,18 @@ public static class RedisServiceCollectionExtensions
 
     private sealed class RedisStartupCheck(IServiceProvider services) : IHostedService
     {
+        private IConnectionMultiplexer? _connection;
+
         public async Task StartAsync(CancellationToken cancellationToken)
         {
-            var db = services.GetRequiredService<IDatabase>();
-            await db.PingAsync();
+            _connection = services.GetRequiredService<IConnectionMultiplexer>();
+            await _connection.GetDatabase().PingAsync();
         }
 
         /// <summary>Stopped last (registered first): closes the replicas' confirmation connection, if any.</summary>
         public Task StopAsync(CancellationToken cancellationToken)
         {
-            ReplicaAcknowledgement.Release(services.GetRequiredService<IConnectionMultiplexer>());
+            if (_connection is not null) ReplicaAcknowledgement.Release(_connection);
             return Task.CompletedTask;
         }
     }

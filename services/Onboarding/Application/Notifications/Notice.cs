@@ -13,7 +13,7 @@ public sealed record Notice(string EventId, string AccountId, string Kind, strin
 /// <summary>The texts of the notices (short Chinese + English), one per event kind.</summary>
 public static class Notices
 {
-    public static Notice? For(string eventId, PackageAlert e)
+    public static Notice For(string eventId, PackageAlert e)
     {
         var what = $"资源包 {e.PackageId}（{e.Label}）";
         var en = $"Package {e.PackageId} ({e.Label})";
@@ -30,7 +30,8 @@ public static class Notices
                 $"{what}将于 {expires} 到期，剩余 {e.Remaining} 次。{en} expires on {expires} with {e.Remaining} calls left."),
             PackageAlertKind.Expired => new Notice(eventId, e.AccountId, "package.expired", "资源包已过期 / Package expired",
                 $"{what}已过期，剩余 {e.Remaining} 次作废。{en} has expired; its {e.Remaining} unused calls are void."),
-            _ => null,
+            // A kind this build does not know fails the event's handling (retried, then dead-lettered), never "no notice".
+            _ => throw new InvalidOperationException($"unknown package alert kind '{e.Kind}'"),
         };
     }
 

@@ -25,7 +25,7 @@ public sealed class NotificationHandlers(NotificationDelivery delivery, AccountS
     public async Task HandleAsync(PackageAlert e, EventContext context, CancellationToken ct)
     {
         await webhooks.EnqueueAsync(context.EventId, WebhookEvents.From(e));
-        if (Notices.For(context.EventId, e) is { } notice) await delivery.DeliverAsync(notice, ct);
+        await delivery.DeliverAsync(Notices.For(context.EventId, e), ct);
     }
 
     public async Task HandleAsync(PackageDelivered e, EventContext context, CancellationToken ct)

@@ -58,9 +58,8 @@ public static class WebhookEvents
             PackageAlertKind.Expiring7D => PackageExpiring7D,
             PackageAlertKind.Expiring1D => PackageExpiring1D,
             PackageAlertKind.Expired => PackageExpired,
-            _ => null,
+            _ => throw new InvalidOperationException($"unknown package alert kind '{e.Kind}'"),
         };
-        if (type is null) yield break;
         yield return new(type, e.AccountId, Instant(e.RaisedAt), new JsonObject
         {
             ["package_id"] = e.PackageId, ["label"] = e.Label, ["size"] = e.Size, ["remaining"] = e.Remaining,
