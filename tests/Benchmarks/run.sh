@@ -5,8 +5,9 @@
 #   tests/Benchmarks/run.sh --quick    smoke run (~1-2 minutes, short windows, fewer configurations)
 #   options: --no-build (use the existing Release binaries), --keep (keep the work directory),
 #            --wait-idle (first wait, up to 30 minutes, until the machine is idle: other work skews every number),
-#            --replica (afterwards: a replica attached, unary, batch and open loop again through a second Metering
-#            that waits for it, Redis:ReplicaAcks=1, and through the first one, phases replica-wait / replica-nowait)
+#            --replica (afterwards: a replica attached, unary and open loop again through a second Metering
+#            that waits for it, Redis:ReplicaAcks=1, and through the first one, phases replica-wait / replica-nowait;
+#            then batch in interleaved rounds: replica detached, attached with WAIT, attached without)
 #
 # Builds Release, starts its own redis-server on a free loopback port with the local run's
 # persistence (./faceid: AOF, appendfsync always, no RDB) and Onboarding, Packages and Metering on
@@ -235,12 +236,12 @@ if [ $QUICK = 1 ]; then
   WARMUP=1; DURATION=3; MAIN_PACKAGES=5; PKG_COUNT=10000; PKG_ROUNDS=2; MEM_RECORDS=100000; UNARY_ROUNDS=1; JIT_WARMUP=2
   UNARY_CONC=(64 512); BATCH_CONFIGS=(5000:4); RB_REQUESTS=20000
   OPEN_DURATION=4; H2_SECONDS=3; H2_ROUNDS=1
-  EVERYSEC_BATCH=(5000:4)
+  EVERYSEC_BATCH=(5000:4); REPLICA_ROUNDS=2; REPLICA_DURATION=8
 else
   WARMUP=3; DURATION=15; MAIN_PACKAGES=60; PKG_COUNT=10000; PKG_ROUNDS=3; MEM_RECORDS=200000; UNARY_ROUNDS=2; JIT_WARMUP=8
   UNARY_CONC=(16 64 128 256 512); BATCH_CONFIGS=(1000:2 1000:4 1000:8 2000:4 5000:2 5000:4 5000:8); RB_REQUESTS=300000
   OPEN_DURATION=15; H2_SECONDS=10; H2_ROUNDS=2
-  EVERYSEC_BATCH=(1000:4 5000:4)
+  EVERYSEC_BATCH=(1000:4 5000:4); REPLICA_ROUNDS=3; REPLICA_DURATION=15
 fi
 H2_CLIENTS=4; H2_STREAMS=16
 
@@ -252,7 +253,7 @@ ACC_MAIN=$("${LG[@]}" prepare --onboarding "$ONB" --packages "$PKG" --name main 
 # filled with millions of ids (a bigger hash costs Redis more per record, whatever the batch shape).
 declare -A BATCH_ACC
 for key in $(printf 'always:%s ' "${BATCH_CONFIGS[@]}") $(printf 'everysec:%s ' "${EVERYSEC_BATCH[@]}") \
-    $([ $REPLICA = 1 ] && printf 'replica-%s:5000:4 ' wait nowait); do
+    $([ $REPLICA = 1 ] && printf 'replica-%s:5000:4 ' none wait nowait); do
   BATCH_ACC[$key]=$("${LG[@]}" prepare --onboarding "$ONB" --packages "$PKG" --name batch --size 1000000 --purchases 6)
 done
 # One account per 1-package run, so every run stays within its single package of 1,000,000 calls.
@@ -481,14 +482,34 @@ if [ $REPLICA = 1 ]; then
   MET_NOWAIT=$MET MET_WAIT="http://127.0.0.1:${GRPC_PORT[metering-wait]}"
   "${LG[@]}" wait --targets "$MET_WAIT" --timeout-seconds 90 || { tail -n 20 "$WORK/logs/metering-wait.log" >&2; exit 1; }
   "${LG[@]}" unary --target "$MET_WAIT" --accounts "$ACC_MAIN" --concurrency 64 --connections 4 --warmup 0 --duration $JIT_WARMUP >/dev/null || true
-  env_line "replica" "phases replica-wait (Redis:ReplicaAcks=1, WAIT after every script) and replica-nowait: the same master with one replica (loopback, appendfsync always)"
+  env_line "replica" "phases replica-wait (Redis:ReplicaAcks=1: answered after the replica confirmed) and replica-nowait: the same master with one replica (loopback, appendfsync always); replica-none: the replica detached. The batch target compares $REPLICA_ROUNDS interleaved rounds of the three"
   for PHASE in replica-wait replica-nowait; do
     MET=$MET_NOWAIT; [ $PHASE = replica-wait ] && MET=$MET_WAIT
-    say "$PHASE: RecordUsage, RecordUsageBatch, open loop at 50 % of the no-replica maximum"
+    say "$PHASE: RecordUsage and the open loop at 50 % of the no-replica maximum"
     run_lg ping ping "ping-c64" --concurrency 64 --connections 4 --warmup $WARMUP --duration $DURATION
     run_lg unary unary "unary-c64" --accounts "$ACC_MAIN" --concurrency 64 --connections 4 --warmup $WARMUP --duration $DURATION
-    run_lg batch batch "batch-b5000-c4" --accounts "${BATCH_ACC[$PHASE:5000:4]}" --batch-size 5000 --concurrency 4 --connections 4 --warmup $WARMUP --duration $DURATION
     open_loop 50 $((MAX_UNARY * 50 / 100))
+  done
+  # Batch throughput with and without the replica, interleaved so that the machine's state (other load, the
+  # dataset's size) is the same for the three: detached (REPLICAOF NO ONE), then attached again (a resync) with and
+  # without WAIT, the order turned round every round.
+  replica_attach() {
+    redis-cli -p "$RP_REPLICA" replicaof 127.0.0.1 "$RP" >/dev/null
+    for _ in $(seq 1 1200); do
+      redis-cli -p "$RP_REPLICA" info replication | grep -q 'master_link_status:up' \
+        && [ "$(redis-cli -p "$RP_REPLICA" info replication | tr -d '\r' | awk -F: '/^master_sync_in_progress:/{print $2}')" = 0 ] && return 0
+      sleep 0.1
+    done
+    echo "the replica did not attach again" >&2; exit 1
+  }
+  for round in $(seq 1 "$REPLICA_ROUNDS"); do
+    ORDER=(replica-none replica-wait replica-nowait); [ $((round % 2)) = 0 ] && ORDER=(replica-nowait replica-wait replica-none)
+    for PHASE in "${ORDER[@]}"; do
+      if [ $PHASE = replica-none ]; then redis-cli -p "$RP_REPLICA" replicaof no one >/dev/null; else replica_attach; fi
+      MET=$MET_NOWAIT; [ $PHASE = replica-wait ] && MET=$MET_WAIT
+      say "round $round, $PHASE: RecordUsageBatch"
+      run_lg batch batch-replica "batch-b5000-c4-r$round" --accounts "${BATCH_ACC[$PHASE:5000:4]}" --batch-size 5000 --concurrency 4 --connections 4 --warmup $WARMUP --duration $REPLICA_DURATION
+    done
   done
   MET=$MET_NOWAIT
 fi

@@ -85,6 +85,20 @@ public static class Report
             targets.Add(($"{kind}: 10,000 packages vs 1 package on one account ({many.Count} alternating run(s) each)",
                 $"{Rate(many):N0} / {Rate(one):N0} records/s = **{ratio:F2}×**", "≥ 0.90×", ratio >= 0.9));
         }
+        {
+            // Acknowledged after replication: the interleaved rounds of run.sh --replica (the replica detached, attached
+            // with WAIT, attached without), compared by their pooled rates.
+            List<JsonObject> Replica(string phase) => grpc.Where(g => S(g, "role") == "batch-replica" && S(g, "phase") == phase).ToList();
+            double Rate(List<JsonObject> runs) => runs.Sum(r => D(r, "records")) / Math.Max(1e-9, runs.Sum(r => D(r, "seconds")));
+            var (none, wait, nowait) = (Replica("replica-none"), Replica("replica-wait"), Replica("replica-nowait"));
+            if (none.Count > 0 && wait.Count > 0)
+            {
+                var ratio = Rate(wait) / Rate(none);
+                targets.Add(($"batch with one replica, answered after WAIT (Redis:ReplicaAcks=1), vs no replica ({none.Count} interleaved round(s); batch 5000, c=4)",
+                    $"{Rate(wait):N0} / {Rate(none):N0} records/s = **{ratio:F2}×** (the replica without WAIT: {Rate(nowait):N0} records/s, {Rate(nowait) / Rate(none):F2}×)",
+                    "≥ 0.70×", ratio >= 0.7));
+            }
+        }
         foreach (var (name, limit, label) in new[] { ("package", 256.0, "Redis memory per package"), ("idempotency key", 128.0, "Redis memory per idempotency key"), ("billing request id", 128.0, "Billing's Redis memory per applied call") })
         {
             var headline = memory.FirstOrDefault(m => S(m, "name").StartsWith(name, StringComparison.Ordinal) && S(m, "headline") == "true");
