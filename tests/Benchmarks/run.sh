@@ -7,7 +7,8 @@
 #            --wait-idle (first wait, up to 30 minutes, until the machine is idle: other work skews every number),
 #            --replica (afterwards: a replica attached, unary and open loop again through a second Metering
 #            that waits for it, Redis:ReplicaAcks=1, and through the first one, phases replica-wait / replica-nowait;
-#            then batch in interleaved rounds: replica detached, attached with WAIT, attached without)
+#            then batch (5000 records, 4 and 8 in flight) in interleaved rounds: replica detached, attached with
+#            WAIT, attached without)
 #
 # Builds Release, starts its own redis-server on a free loopback port with the local run's
 # persistence (./faceid: AOF, appendfsync always, no RDB) and Onboarding, Packages and Metering on
@@ -508,7 +509,9 @@ if [ $REPLICA = 1 ]; then
       if [ $PHASE = replica-none ]; then redis-cli -p "$RP_REPLICA" replicaof no one >/dev/null; else replica_attach; fi
       MET=$MET_NOWAIT; [ $PHASE = replica-wait ] && MET=$MET_WAIT
       say "round $round, $PHASE: RecordUsageBatch"
-      run_lg batch batch-replica "batch-b5000-c4-r$round" --accounts "${BATCH_ACC[$PHASE:5000:4]}" --batch-size 5000 --concurrency 4 --connections 4 --warmup $WARMUP --duration $REPLICA_DURATION
+      for conc in 4 8; do
+        run_lg batch batch-replica "batch-b5000-c$conc-r$round" --accounts "${BATCH_ACC[$PHASE:5000:4]}" --batch-size 5000 --concurrency $conc --connections 4 --warmup $WARMUP --duration $REPLICA_DURATION
+      done
     done
   done
   MET=$MET_NOWAIT

@@ -88,14 +88,17 @@ public static class Report
         {
             // Acknowledged after replication: the interleaved rounds of run.sh --replica (the replica detached, attached
             // with WAIT, attached without), compared by their pooled rates.
+            // Each phase at its best number of batches in flight (more in flight hides the replica's round trip).
             List<JsonObject> Replica(string phase) => grpc.Where(g => S(g, "role") == "batch-replica" && S(g, "phase") == phase).ToList();
-            double Rate(List<JsonObject> runs) => runs.Sum(r => D(r, "records")) / Math.Max(1e-9, runs.Sum(r => D(r, "seconds")));
-            var (none, wait, nowait) = (Replica("replica-none"), Replica("replica-wait"), Replica("replica-nowait"));
-            if (none.Count > 0 && wait.Count > 0)
+            double Rate(IEnumerable<JsonObject> runs) => runs.Sum(r => D(r, "records")) / Math.Max(1e-9, runs.Sum(r => D(r, "seconds")));
+            (double Rate, double Conc, int Rounds) Best(string phase) => Replica(phase).GroupBy(r => D(r, "concurrency"))
+                .Select(g => (Rate(g), g.Key, g.Count())).DefaultIfEmpty((0, 0, 0)).MaxBy(x => x.Item1);
+            var (none, wait, nowait) = (Best("replica-none"), Best("replica-wait"), Best("replica-nowait"));
+            if (none.Rate > 0 && wait.Rate > 0)
             {
-                var ratio = Rate(wait) / Rate(none);
-                targets.Add(($"batch with one replica, answered after WAIT (Redis:ReplicaAcks=1), vs no replica ({none.Count} interleaved round(s); batch 5000, c=4)",
-                    $"{Rate(wait):N0} / {Rate(none):N0} records/s = **{ratio:F2}×** (the replica without WAIT: {Rate(nowait):N0} records/s, {Rate(nowait) / Rate(none):F2}×)",
+                var ratio = wait.Rate / none.Rate;
+                targets.Add(($"batch with one replica, answered after WAIT (Redis:ReplicaAcks=1), vs no replica ({none.Rounds} interleaved round(s); batch 5000, each at its best of c=4 and c=8)",
+                    $"{wait.Rate:N0} (c={wait.Conc:F0}) / {none.Rate:N0} (c={none.Conc:F0}) records/s = **{ratio:F2}×** (the replica without WAIT: {nowait.Rate:N0} records/s, {nowait.Rate / none.Rate:F2}×)",
                     "≥ 0.70×", ratio >= 0.7));
             }
         }
