@@ -37,20 +37,7 @@ source "$BENCH/common.sh"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-PROJECTS=(services/Onboarding/FaceId.Onboarding.csproj services/Packages/FaceId.Packages.csproj
-  services/Metering/FaceId.Metering.csproj tests/Benchmarks/FaceId.LoadGen/FaceId.LoadGen.csproj)
-if [ $BUILD = 1 ]; then
-  for p in "${PROJECTS[@]}"; do
-    say "Building $p ($CONFIG)"
-    dotnet build "$ROOT/$p" -c $CONFIG -nologo -v q >"$WORK/logs/build.log" 2>&1 || { tail -30 "$WORK/logs/build.log"; exit 1; }
-  done
-fi
-cp -r "$BENCH/FaceId.LoadGen/bin/$CONFIG/net10.0" "$WORK/bin-loadgen"
-# As run.sh: Metering and the load generator with the GC budget ./faceid gives Metering.
-GC_ENV=DOTNET_GCgen0size=0x8000000
-LG=(env "$GC_ENV" dotnet "$WORK/bin-loadgen/FaceId.LoadGen.dll")
-Auth__SigningKey="$(head -c 32 /dev/urandom | base64)"
-export Auth__SigningKey
+build_and_load_generator
 
 RP=$(free_port)
 start_redis "$WORK/redis" "$RP"
