@@ -36,19 +36,7 @@ if [ $QUICK = 1 ]; then WARMUP=1; DURATION=4; ACCOUNTS_PER_MASTER=1; else WARMUP
 # The same total client load in both set-ups: 64 unary callers, 4 batch callers of 5,000 records.
 UNARY_C=64; BATCH_C=4; BATCH_SIZE=5000
 
-PROJECTS=(services/Onboarding/FaceId.Onboarding.csproj services/Packages/FaceId.Packages.csproj
-  services/Metering/FaceId.Metering.csproj tests/Benchmarks/FaceId.LoadGen/FaceId.LoadGen.csproj)
-if [ $BUILD = 1 ]; then
-  for p in "${PROJECTS[@]}"; do
-    say "Building $p ($CONFIG)"
-    dotnet build "$ROOT/$p" -c $CONFIG -nologo -v q >"$WORK/logs/build.log" 2>&1 || { tail -30 "$WORK/logs/build.log"; exit 1; }
-  done
-fi
-cp -r "$BENCH/FaceId.LoadGen/bin/$CONFIG/net10.0" "$WORK/bin-loadgen"
-GC_ENV=DOTNET_GCgen0size=0x8000000
-LG=(env "$GC_ENV" dotnet "$WORK/bin-loadgen/FaceId.LoadGen.dll")
-Auth__SigningKey="$(head -c 32 /dev/urandom | base64)"
-export Auth__SigningKey
+build_and_load_generator
 
 line() { printf '%s\n' "$1" >>"$JSONL"; }
 line "{\"kind\":\"env\",\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"machine\":\"$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\"busyBefore\":$(machine_busy),\"commit\":\"$(git -C "$ROOT" rev-parse --short HEAD)\",\"mode\":\"$([ $QUICK = 1 ] && echo quick || echo full)\"}"

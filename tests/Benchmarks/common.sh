@@ -1,4 +1,4 @@
-# Shared by the benchmark scripts (run.sh, capacity.sh): sourced, not run. Expects WORK, KEEP and
+# Shared by the benchmark scripts (run.sh, capacity.sh, cpu-per-call.sh): sourced, not run. Expects WORK, KEEP and
 # PIDS (processes to stop on exit) to be set by the script.
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -64,4 +64,24 @@ start_service() {
     DOTNET_ENVIRONMENT=Production exec env "$@" dotnet "FaceId.$project.dll" </dev/null >"$WORK/logs/$name.log" 2>&1) &
   STARTED_PID=$!
   PIDS+=("$STARTED_PID")
+}
+
+# build_and_load_generator: builds the services a platform run starts and the load generator (unless BUILD=0),
+# copies the load generator's binaries, and sets GC_ENV (Metering's and the load generator's gen0 budget, as
+# ./faceid gives Metering), LG (the load generator's command) and a token signing key for the run (as
+# ./faceid run makes one). Expects ROOT, BENCH, CONFIG, BUILD and WORK.
+build_and_load_generator() {
+  local p projects=(services/Onboarding/FaceId.Onboarding.csproj services/Packages/FaceId.Packages.csproj
+    services/Metering/FaceId.Metering.csproj tests/Benchmarks/FaceId.LoadGen/FaceId.LoadGen.csproj)
+  if [ "$BUILD" = 1 ]; then
+    for p in "${projects[@]}"; do
+      say "Building $p ($CONFIG)"
+      dotnet build "$ROOT/$p" -c "$CONFIG" -nologo -v q >"$WORK/logs/build.log" 2>&1 || { tail -30 "$WORK/logs/build.log"; exit 1; }
+    done
+  fi
+  cp -r "$BENCH/FaceId.LoadGen/bin/$CONFIG/net10.0" "$WORK/bin-loadgen"
+  GC_ENV=DOTNET_GCgen0size=0x8000000
+  LG=(env "$GC_ENV" dotnet "$WORK/bin-loadgen/FaceId.LoadGen.dll")
+  Auth__SigningKey="$(head -c 32 /dev/urandom | base64)"
+  export Auth__SigningKey
 }

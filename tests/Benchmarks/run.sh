@@ -458,7 +458,7 @@ for PHASE in always everysec; do
       BIL_KEYS=$((BIL_KEYS + 1)); BIL_BYTES=$((BIL_BYTES + $(R memory usage "$key" samples 0))); BIL_FIELDS=$((BIL_FIELDS + $(R hlen "$key")))
     done < <(R --scan --pattern "{acct:$ACC_MEM}:bil:rid:*")
     memory_line "billing request id ({acct}:bil:rid:g<generation>, kept 8 to 12 days)" "$((BIL_FIELDS > 0 ? BIL_BYTES / BIL_FIELDS : 0))" \
-      "MEMORY USAGE SAMPLES 0 over $BIL_KEYS hash(es) holding $BIL_FIELDS ids of postpaid records (36-character ids; $(((B1 - B0) / MEM_RECORDS)) bytes per record by MEMORY STATS delta, with the day counters)" true
+      "MEMORY USAGE SAMPLES 0 over $BIL_KEYS hash(es) holding $BIL_FIELDS ids of postpaid records (36-character ids, each kept as its 14-byte digest; $(((B1 - B0) / MEM_RECORDS)) bytes per record by MEMORY STATS delta, with the day counters)" true
   fi
 done
 

@@ -173,9 +173,15 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
 
     private static readonly TimeSpan Stats = TimeSpan.FromDays(1100);
 
-    /// <summary>The request ids of the account's generation hash current at <paramref name="at"/>, with their stored values.</summary>
+    /// <summary>
+    /// The fields of the account's generation hash current at <paramref name="at"/> (request-id digests, as hex: see
+    /// <see cref="Id"/>), with their stored values.
+    /// </summary>
     private async Task<Dictionary<string, string>> IdsAsync(string account, DateTimeOffset at) =>
-        (await Db.HashGetAllAsync(BillingKeys.RequestIds(account, BillingKeys.RequestIdGenerationAt(at)))).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+        (await Db.HashGetAllAsync(BillingKeys.RequestIds(account, BillingKeys.RequestIdGenerationAt(at)))).ToDictionary(e => Convert.ToHexString((byte[])e.Name!), e => (string)e.Value!);
+
+    /// <summary>A request id's field as <see cref="IdsAsync"/> lists it.</summary>
+    private static string Id(string requestId) => Convert.ToHexString(BillingKeys.RequestIdField(requestId));
 
     [Fact]
     public async Task R_BIL_1_apply_usage_counts_each_request_id_once_per_day_kind_and_month()
@@ -201,8 +207,11 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
         Assert.Equal(1, (await DayAsync(account, Day2))[Cell("face", 1, "", BillingFormats.StatCounters.Postpaid)]);
         var months = (await Db.HashGetAllAsync(BillingKeys.MonthVersions(account))).ToDictionary(e => (string)e.Name!, e => (long)e.Value);
         Assert.Equal(new Dictionary<string, long> { ["202703"] = 3, ["202704"] = 1 }, months);
-        // Postpaid records keep what a backdating moves; the others only their kind.
-        Assert.Equal(new Dictionary<string, string> { ["r1"] = "P", ["r2"] = "O20270304|face|1|", ["r3"] = "N", ["r4"] = "O20270401|face|1|" },
+        // Postpaid records keep what a backdating moves; the others only their kind. Each id is kept as its
+        // fixed-length digest, never as its text.
+        Assert.All((await Db.HashKeysAsync(BillingKeys.RequestIds(account, BillingKeys.RequestIdGenerationAt(Now)))).Select(f => ((byte[])f!).Length),
+            length => Assert.Equal(BillingKeys.RequestIdFieldLength, length));
+        Assert.Equal(new Dictionary<string, string> { [Id("r1")] = "P", [Id("r2")] = "O20270304|face|1|", [Id("r3")] = "N", [Id("r4")] = "O20270401|face|1|" },
             await IdsAsync(account, Now));
         Assert.InRange((await Db.KeyTimeToLiveAsync(BillingKeys.RequestIds(account, BillingKeys.RequestIdGenerationAt(Now))))!.Value,
             BillingKeys.RequestIdRetention, BillingKeys.RequestIdRetention + BillingKeys.RequestIdGeneration);
@@ -220,7 +229,7 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
         // Two generations later the id is still known: a replay counts once, whatever the clock says.
         Assert.Equal(new ApplyUsageScript.Result(0, 1), await ApplyUsageScript.Instance.RunAsync(Db, Usage("old", later)));
         Assert.Equal(new ApplyUsageScript.Result(1, 0), await ApplyUsageScript.Instance.RunAsync(Db, Usage("new", later)));
-        Assert.Equal(["new"], (await IdsAsync(account, later)).Keys);
+        Assert.Equal([Id("new")], (await IdsAsync(account, later)).Keys);
         Assert.Equal(2, await Db.SetLengthAsync(BillingKeys.RequestIdGenerations(account)));
 
         // The retention is the hash's expiry: once the old generation is gone, its ids are forgotten with it.
@@ -242,20 +251,20 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
         var request = new ApplyBackdateScript.Request(account, "face", ["p1", "k1", "o1", "late"], later);
         Assert.Equal(new ApplyBackdateScript.Result(1, 1, 2), await ApplyBackdateScript.Instance.RunAsync(Db, request));
         Assert.Equal(new ApplyBackdateScript.Result(0, 0, 4), await ApplyBackdateScript.Instance.RunAsync(Db, request));
-        Assert.Equal(new Dictionary<string, string> { ["late"] = "B" }, await IdsAsync(account, later));
+        Assert.Equal(new Dictionary<string, string> { [Id("late")] = "B" }, await IdsAsync(account, later));
 
         // The unseen id's usage, arriving afterwards as postpaid, counts as package-deducted.
         var last = later + BillingKeys.RequestIdGeneration;
         Assert.Equal(new ApplyUsageScript.Result(1, 0), await ApplyUsageScript.Instance.RunAsync(Db, new(account,
             [new("late", UsageKind.Postpaid, Day1, "face", 1, "")], last, Stats)));
-        Assert.Equal(new Dictionary<string, string> { ["late"] = "P" }, await IdsAsync(account, last));
+        Assert.Equal(new Dictionary<string, string> { [Id("late")] = "P" }, await IdsAsync(account, last));
         Assert.False(await Db.KeyExistsAsync(BillingKeys.RequestIds(account, BillingKeys.RequestIdGenerationAt(later)))); // the mark moved on
 
         var day = await DayAsync(account, Day1);
         Assert.Equal((3L, 0L), (day[Cell("face", 1, "", BillingFormats.StatCounters.Package)], day[Cell("face", 1, "", BillingFormats.StatCounters.Postpaid)]));
         Assert.Equal(1, day[Cell("other", 1, "", BillingFormats.StatCounters.Postpaid)]);
         Assert.Equal(5, (long)await Db.HashGetAsync(BillingKeys.MonthVersions(account), "202703")); // 3 applied, 1 moved, 1 late
-        Assert.Equal("P", (await IdsAsync(account, Now))["p1"]);
+        Assert.Equal("P", (await IdsAsync(account, Now))[Id("p1")]);
     }
 
     /// <summary>

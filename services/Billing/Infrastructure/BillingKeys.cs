@@ -48,7 +48,22 @@ public static class BillingKeys
         + RequestIdRetention;
 
     /// <summary>
-    /// Hash per generation: request id → the applied record's kind (P package, N not billable, B backdated
+    /// Length of a request id's field in the generation hashes: the first 14 bytes (112 bits) of the id's SHA-256,
+    /// so the field is one 16-byte allocation in Redis whatever the id's length (a 36-character UUID takes 48).
+    /// The collision risk is in docs/redis-keys.md (Billing's request ids).
+    /// </summary>
+    public const int RequestIdFieldLength = 14;
+
+    /// <summary>A request id's field in <see cref="RequestIds"/>: the fixed-length binary digest of the id's UTF-8 text.</summary>
+    public static byte[] RequestIdField(string requestId)
+    {
+        Span<byte> digest = stackalloc byte[System.Security.Cryptography.SHA256.HashSizeInBytes];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(requestId), digest);
+        return digest[..RequestIdFieldLength].ToArray();
+    }
+
+    /// <summary>
+    /// Hash per generation: request id's field (<see cref="RequestIdField"/>) → the applied record's kind (P package, N not billable, B backdated
     /// before its usage arrived) or, for a postpaid record, "O" + "yyyymmdd|label|mode|sub" (what a backdating moves).
     /// </summary>
     public static string RequestIds(string accountId, long generation) => RequestIdPrefix(accountId) + generation.ToString(System.Globalization.CultureInfo.InvariantCulture);

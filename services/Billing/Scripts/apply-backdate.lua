@@ -8,7 +8,7 @@
 -- KEYS[1] = {acct:M}:bil:mver   KEYS[2] = {acct:M}:bil:rgen   KEYS[3] = {acct:M}:bil:rid:g<current generation>
 -- ARGV[1] = generation key prefix {acct:M}:bil:rid:g   ARGV[2] = current generation
 -- ARGV[3] = the current generation hash's lifetime from now (ms)   ARGV[4] = day statistics key prefix {acct:M}:bil:st:
--- ARGV[5] = label ('' = any)   ARGV[6..] = the request ids
+-- ARGV[5] = label ('' = any)   ARGV[6..] = the request ids' fields (digests, BillingKeys.RequestIdField)
 -- Returns {moved, marked, unchanged}.
 -- #include lib-request-ids.lua
 local registry, current = KEYS[2], KEYS[3]

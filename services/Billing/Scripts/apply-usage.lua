@@ -16,7 +16,7 @@
 -- ARGV[1] = generation key prefix {acct:M}:bil:rid:g   ARGV[2] = current generation
 -- ARGV[3] = the current generation hash's lifetime from now (ms)   ARGV[4] = day counters retention (s)
 -- ARGV[5] = n   ARGV[6] = d   ARGV[7 .. 6 + d] = the days (yyyymmdd, Shanghai) of the day keys, in their order
--- then n groups of 6: request id, kind (KIND_*), day index j, label, access mode (number), sub-account id ('' = the main account)
+-- then n groups of 6: request id's field (its digest, BillingKeys.RequestIdField), kind (KIND_*), day index j, label, access mode (number), sub-account id ('' = the main account)
 -- Returns {applied, duplicates}.
 -- #include lib-request-ids.lua
 local registry, current = KEYS[2], KEYS[3]

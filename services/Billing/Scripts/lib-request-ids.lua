@@ -1,5 +1,6 @@
 -- Billing's memory of applied request ids (apply-usage.lua, apply-backdate.lua; inlined by RedisScript's
--- include). The ids live as fields of one hash per account and generation ({acct:M}:bil:rid:g<n>,
+-- include). The ids, as the fixed-length digests the caller passes (BillingKeys.RequestIdField), live as
+-- fields of one hash per account and generation ({acct:M}:bil:rid:g<n>,
 -- RequestIdGenerations), written to the current generation; each hash expires as a whole once its
 -- last id has been kept for the retention. The account's registry ({acct:M}:bil:rgen, a set of
 -- generation numbers) lists the hashes that may still exist, so a lookup reads every hash still

@@ -7,7 +7,8 @@ namespace FaceId.Billing.Infrastructure.Scripts;
 /// <summary>
 /// apply-usage.lua: one main account's usage records (one UsageCharged event) into Billing's day
 /// statistics, once per request id, atomically with the counters (R-BIL-1; R-PKG-4 for a request id
-/// backdated before its usage arrived). Request ids go to the generation hash current at <c>Now</c>.
+/// backdated before its usage arrived). Request ids go to the generation hash current at <c>Now</c>, each as its
+/// fixed-length digest (<see cref="BillingKeys.RequestIdField"/>).
 /// </summary>
 public sealed class ApplyUsageScript() : ScriptContract<ApplyUsageScript.Request, ApplyUsageScript.Result>(Loaded)
 {
@@ -46,7 +47,7 @@ public sealed class ApplyUsageScript() : ScriptContract<ApplyUsageScript.Request
         foreach (var d in days) args[a++] = Months.DayKey(d);
         foreach (var x in r.Records)
         {
-            args[a++] = x.RequestId;
+            args[a++] = BillingKeys.RequestIdField(x.RequestId);
             args[a++] = BillingFormats.UsageKinds.Code(x.Kind).ToString();
             args[a++] = dayIndex[x.Day];
             args[a++] = x.Label;
@@ -93,7 +94,7 @@ public sealed class ApplyBackdateScript() : ScriptContract<ApplyBackdateScript.R
         // The day of a moved call is in its stored value: the script completes this prefix (same slot).
         args[3] = BillingKeys.DayStats(r.AccountId, "");
         args[4] = r.Label;
-        for (var i = 0; i < r.RequestIds.Count; i++) args[5 + i] = r.RequestIds[i];
+        for (var i = 0; i < r.RequestIds.Count; i++) args[5 + i] = BillingKeys.RequestIdField(r.RequestIds[i]);
         return new(
             [BillingKeys.MonthVersions(r.AccountId), BillingKeys.RequestIdGenerations(r.AccountId), BillingKeys.RequestIds(r.AccountId, generation)],
             args);
