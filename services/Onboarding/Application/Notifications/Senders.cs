@@ -35,8 +35,11 @@ public interface ISmsSender
 /// <summary>
 /// Local runs and tests: messages appended as JSON lines to <c>&lt;SinkDirectory&gt;/email.jsonl</c> and
 /// <c>sms.jsonl</c>, each <c>{eventId, channel, to, kind, title, body, at}</c>. Appending is idempotent: a
-/// line with the same eventId and channel is never written twice (the file is scanned under an
-/// exclusive lock first), so a resend after a crash does not double a line.
+/// line with the same eventId and channel is never written twice (checked under an exclusive lock
+/// first), so a resend after a crash does not double a line. The lines already seen are kept in memory
+/// per file, so an append reads only what was appended since (by this process or another): a whole
+/// rescan per message made sending quadratic in the file's size (ten thousand package notices took a
+/// core for half an hour).
 /// </summary>
 public sealed class NotificationFileSink(IOptions<NotificationOptions> options, TimeProvider time)
 {
@@ -51,6 +54,9 @@ public sealed class NotificationFileSink(IOptions<NotificationOptions> options, 
 
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    /// <summary>Per file: how many bytes were scanned, and the (eventId, channel) of the lines in them.</summary>
+    private readonly Dictionary<string, (long Scanned, HashSet<string> Sent)> _seen = new(StringComparer.Ordinal);
+
     public string Directory => Path.GetFullPath(options.Value.SinkDirectory);
 
     public string PathOf(string fileName) => Path.Combine(Directory, fileName);
@@ -62,22 +68,24 @@ public sealed class NotificationFileSink(IOptions<NotificationOptions> options, 
         try
         {
             System.IO.Directory.CreateDirectory(Directory);
-            await using var file = await OpenExclusiveAsync(PathOf(fileName), ct);
-            var content = new byte[file.Length];
-            await file.ReadExactlyAsync(content, ct);
-            foreach (var line in Encoding.UTF8.GetString(content).Split('\n'))
-                if (IsLineFor(line, message.EventId, message.Channel)) return false;
+            var path = PathOf(fileName);
+            await using var file = await OpenExclusiveAsync(path, ct);
+            var sent = await ScanNewLinesAsync(path, file, ct);
+            if (sent.Contains(SentKey(message.EventId, message.Channel))) return false;
 
             var record = new SinkLine(message.EventId, message.Channel, message.To, message.Kind, message.Title, message.Body,
                 time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
             var bytes = new List<byte>();
             // A torn last line (a crash mid-write) stays a line of its own, skipped by readers.
-            if (content.Length > 0 && content[^1] != (byte)'\n') bytes.Add((byte)'\n');
+            if (file.Length > 0 && !await EndsWithNewLineAsync(file, ct)) bytes.Add((byte)'\n');
             bytes.AddRange(JsonSerializer.SerializeToUtf8Bytes(record, Json));
             bytes.Add((byte)'\n');
+            file.Seek(0, SeekOrigin.End);
             await file.WriteAsync(bytes.ToArray(), ct);
             await file.FlushAsync(ct);
             file.Flush(flushToDisk: true);
+            sent.Add(SentKey(message.EventId, message.Channel));
+            _seen[path] = (file.Length, sent);
             return true;
         }
         finally
@@ -86,17 +94,43 @@ public sealed class NotificationFileSink(IOptions<NotificationOptions> options, 
         }
     }
 
-    private static bool IsLineFor(string line, string eventId, string channel)
+    /// <summary>
+    /// The (eventId, channel) of every line of the file, reading only the complete lines after those scanned before
+    /// (all of it again if the file shrank: replaced or truncated by hand).
+    /// </summary>
+    private async Task<HashSet<string>> ScanNewLinesAsync(string path, FileStream file, CancellationToken ct)
     {
-        if (line.Length == 0 || !line.Contains(eventId, StringComparison.Ordinal)) return false;
+        if (!_seen.TryGetValue(path, out var known) || file.Length < known.Scanned) known = (0, new HashSet<string>(StringComparer.Ordinal));
+        var content = new byte[file.Length - known.Scanned];
+        file.Seek(known.Scanned, SeekOrigin.Begin);
+        await file.ReadExactlyAsync(content, ct);
+        var complete = Array.LastIndexOf(content, (byte)'\n') + 1; // a torn last line is rescanned once completed
+        foreach (var line in Encoding.UTF8.GetString(content, 0, complete).Split('\n'))
+            if (ParseLine(line) is { } l) known.Sent.Add(SentKey(l.EventId, l.Channel));
+        _seen[path] = (known.Scanned + complete, known.Sent);
+        return known.Sent;
+    }
+
+    private static async Task<bool> EndsWithNewLineAsync(FileStream file, CancellationToken ct)
+    {
+        var last = new byte[1];
+        file.Seek(-1, SeekOrigin.End);
+        await file.ReadExactlyAsync(last, ct);
+        return last[0] == (byte)'\n';
+    }
+
+    private static string SentKey(string eventId, string channel) => eventId + "\n" + channel;
+
+    private static SinkLine? ParseLine(string line)
+    {
+        if (line.Length == 0) return null;
         try
         {
-            var l = JsonSerializer.Deserialize<SinkLine>(line, Json);
-            return l is not null && l.EventId == eventId && l.Channel == channel;
+            return JsonSerializer.Deserialize<SinkLine>(line, Json);
         }
         catch (JsonException)
         {
-            return false;
+            return null;
         }
     }
 
