@@ -65,6 +65,16 @@ public sealed class ReplicaAcknowledgement : IDisposable
     public void Dispose() => _waits.Dispose();
 
     /// <summary>
+    /// After a hand-over (<see cref="ReplicationNotConfirmedException.HandedOver"/>): returns once both connections of
+    /// <paramref name="connection"/> re-read the cluster's topology, so a write run again reaches the slot's new master
+    /// and its confirmation is sent there.
+    /// </summary>
+    public static Task FollowHandOverAsync(IConnectionMultiplexer connection) =>
+        Of(connection) is { } policy
+            ? Task.WhenAll(TopologyRefresh.Request(connection), TopologyRefresh.Request(policy._waits))
+            : TopologyRefresh.Request(connection);
+
+    /// <summary>
     /// Returns once the configured replicas hold every write the master of <paramref name="key"/>'s slot answered
     /// before this call; throws <see cref="ReplicationNotConfirmedException"/> when they do not within the timeout.
     /// With no replicas configured it returns at once, without a round trip.
@@ -161,12 +171,17 @@ public sealed class ReplicaAcknowledgement : IDisposable
             // (failover) since the write. The write is not confirmed (a demoted master may lose it); the connection
             // re-reads the topology, so the retry reaches the new master instead of asking the old one again.
             _ = TopologyRefresh.Request(_writes);
+            _ = TopologyRefresh.Request(_waits);
             throw new ReplicationNotConfirmedException($"{Describe(endpoint)} is no longer a master", e, handedOver: true);
         }
         catch (RedisConnectionException e)
         {
+            // No connection to the node for this command: it is down, or this connection already sees it as a replica
+            // (a hand-over: a write command is not sent to a replica). Either way the write's fate is on the slot's
+            // master now, which an idempotent write can ask by running again there.
             _ = TopologyRefresh.Request(_writes);
-            throw new ReplicationNotConfirmedException($"{Describe(endpoint)} is not reachable ({e.FailureType})", e);
+            _ = TopologyRefresh.Request(_waits);
+            throw new ReplicationNotConfirmedException($"{Describe(endpoint)} is not reachable ({e.FailureType})", e, handedOver: true);
         }
         catch (RedisTimeoutException e)
         {
@@ -230,8 +245,8 @@ public sealed class ReplicationNotConfirmedException(string what, Exception? inn
     : Exception($"Write not confirmed by the replicas: {what}.", inner)
 {
     /// <summary>
-    /// The master that took the write no longer serves its slot (a failover since): whether the write survived depends
-    /// on the new master, which an idempotent write can find out by running again there.
+    /// The master that took the write no longer serves its slot (a failover since), or could not be asked: whether the
+    /// write survived depends on the slot's master now, which an idempotent write can find out by running again there.
     /// </summary>
     public bool HandedOver { get; } = handedOver;
 

@@ -188,21 +188,29 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
     public async Task<ChargeResult[]> ChargeAsync(IDatabaseAsync db, Request request)
     {
         var (reply, notConfirmed) = await RunUnconfirmedAsync(db, request);
-        var first = Results(reply, request.Records);
-        if (notConfirmed is null) return first;
-        if (!notConfirmed.HandedOver) throw notConfirmed;
+        var answer = Results(reply, request.Records);
         // A failover took the account's slot before the replicas confirmed the charge: a planned CLUSTER FAILOVER hands
         // the slot over with every write, a master that died may have lost the last ones. So the charge runs again
         // where the slot is now (idempotent: same ids, same payloads) and is confirmed there. A record the new master
         // already holds answers "duplicate" and keeps its first answer; one it lost is charged now, and that answer
-        // stands. The caller hears OK either way, of charges that are on the new master and its replicas.
-        System.Diagnostics.Activity.Current?.AddEvent(new("charge run again on the slot's new master", tags: new() { ["reason"] = notConfirmed.Message }));
-        await TopologyRefresh.Request(db.Multiplexer);
-        var again = Results(await RunAsync(db, request), request.Records);
-        for (var i = 0; i < again.Length; i++)
-            if (IsRetryAnswer(again[i]) && !IsRetryAnswer(first[i])) again[i] = first[i];
-        return again;
+        // stands. The caller hears OK either way, of charges that are on the new master and its replicas. The
+        // connection may need more than one topology re-read to see the new master: a few runs, then UNAVAILABLE.
+        for (var run = 1; notConfirmed is { HandedOver: true } && run <= RunsAfterHandOver; run++)
+        {
+            System.Diagnostics.Activity.Current?.AddEvent(new("charge run again on the slot's new master", tags: new() { ["reason"] = notConfirmed.Message }));
+            if (run > 1) await Task.Delay(TopologyRefresh.MinInterval); // the next re-read is a new one, not the last one's answer
+            await ReplicaAcknowledgement.FollowHandOverAsync(db.Multiplexer);
+            (reply, notConfirmed) = await RunUnconfirmedAsync(db, request);
+            var again = Results(reply, request.Records);
+            for (var i = 0; i < again.Length; i++)
+                if (IsRetryAnswer(again[i]) && !IsRetryAnswer(answer[i])) again[i] = answer[i];
+            answer = again;
+        }
+        return notConfirmed is null ? answer : throw notConfirmed;
     }
+
+    /// <summary>How many times a charge runs again after a hand-over before the caller gets UNAVAILABLE.</summary>
+    private const int RunsAfterHandOver = 4;
 
     private static bool IsRetryAnswer(ChargeResult r) => r.Status == ChargeStatus.Duplicate || r.Duplicate;
 
