@@ -31,7 +31,7 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
             ["EventBus:AppId"] = TestIds.AppId("outage"),
             ["Logging:LogLevel:Default"] = "Error",
         }).Start();
-        await Activate(service, TestIds.New("acct"));
+        await WarmUp(service);
         Assert.Equal(ServingStatus.Serving, (await HealthAsync(service)).Status);
 
         // Stalled: every client's commands wait 5 s (CLIENT PAUSE answers OK once the pause is in force).
@@ -94,6 +94,22 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         var reply = await new Health.HealthClient(service.Channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
         return (reply.Status, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// One call before the outage, so the service is warm. Its answer is not what this test is about: on a loaded machine
+    /// a first conditional transaction sometimes answers false for a new key (docs/reliability.md, "Not covered yet"),
+    /// which the sample service reports as ALREADY_ACTIVATED; the key is then there, which is all the warm-up needs.
+    /// </summary>
+    private static async Task WarmUp(InProcessService<SampleServiceEntryPoint> service)
+    {
+        try
+        {
+            await Activate(service, TestIds.New("acct"));
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+        {
+        }
     }
 
     private static async Task Activate(InProcessService<SampleServiceEntryPoint> service, string accountId) =>
