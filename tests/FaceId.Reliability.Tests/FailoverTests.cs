@@ -143,8 +143,8 @@ public sealed class FailoverTests(ITestOutputHelper output)
     /// <summary>
     /// A planned CLUSTER FAILOVER (the replica takes over after catching up) under load, ReplicaAcks=1: nothing
     /// acknowledged is lost and no call fails. A charge whose confirmation reaches the old master once it is a replica
-    /// runs again on the new master (DeductScript: its records answer "duplicate" there and keep their first answer)
-    /// and is confirmed by the new master's replica.
+    /// runs again on the new master (DeductScript: its records answer "duplicate" there and keep their first answer,
+    /// so nothing is charged twice, R-PKG-5) and is confirmed by the new master's replica.
     /// </summary>
     [Fact]
     public async Task A_planned_CLUSTER_FAILOVER_under_load_loses_nothing_and_fails_no_call()

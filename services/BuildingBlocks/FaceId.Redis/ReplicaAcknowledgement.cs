@@ -70,9 +70,10 @@ public sealed class ReplicaAcknowledgement : IDisposable
     /// and its confirmation is sent there.
     /// </summary>
     public static Task FollowHandOverAsync(IConnectionMultiplexer connection) =>
-        Of(connection) is { } policy
-            ? Task.WhenAll(TopologyRefresh.Request(connection), TopologyRefresh.Request(policy._waits))
-            : TopologyRefresh.Request(connection);
+        Of(connection) is { } policy ? policy.RereadTopology() : TopologyRefresh.Request(connection);
+
+    /// <summary>Both connections re-read the topology: the writes' to reach the slot's master, the waits' to confirm there.</summary>
+    private Task RereadTopology() => Task.WhenAll(TopologyRefresh.Request(_writes), TopologyRefresh.Request(_waits));
 
     /// <summary>
     /// Returns once the configured replicas hold every write the master of <paramref name="key"/>'s slot answered
@@ -94,13 +95,13 @@ public sealed class ReplicaAcknowledgement : IDisposable
         {
             // The connection's slot map still names a node that is a replica now (a failover: the script itself reached the
             // new master by its MOVED answer, which does not update the map): re-read the topology, answer unconfirmed.
-            _ = TopologyRefresh.Request(_writes);
+            _ = RereadTopology();
             throw new ReplicationNotConfirmedException($"the master of the slot of '{key}' is not reachable ({e.FailureType})", e, handedOver: true);
         }
         if (endpoint is null)
         {
             // The slot's master is unknown to the connection (its map still names a node that is a replica now): re-read it.
-            _ = TopologyRefresh.Request(_writes);
+            _ = RereadTopology();
             throw new ReplicationNotConfirmedException($"no master is known for the slot of '{key}'", handedOver: true);
         }
         var lane = _lanes.GetOrAdd(endpoint, static _ => new Lane());
@@ -170,8 +171,7 @@ public sealed class ReplicaAcknowledgement : IDisposable
             // MOVED for the marker or "WAIT cannot be used with replica instances": the master became a replica
             // (failover) since the write. The write is not confirmed (a demoted master may lose it); the connection
             // re-reads the topology, so the retry reaches the new master instead of asking the old one again.
-            _ = TopologyRefresh.Request(_writes);
-            _ = TopologyRefresh.Request(_waits);
+            _ = RereadTopology();
             throw new ReplicationNotConfirmedException($"{Describe(endpoint)} is no longer a master", e, handedOver: true);
         }
         catch (RedisConnectionException e)
@@ -179,8 +179,7 @@ public sealed class ReplicaAcknowledgement : IDisposable
             // No connection to the node for this command: it is down, or this connection already sees it as a replica
             // (a hand-over: a write command is not sent to a replica). Either way the write's fate is on the slot's
             // master now, which an idempotent write can ask by running again there.
-            _ = TopologyRefresh.Request(_writes);
-            _ = TopologyRefresh.Request(_waits);
+            _ = RereadTopology();
             throw new ReplicationNotConfirmedException($"{Describe(endpoint)} is not reachable ({e.FailureType})", e, handedOver: true);
         }
         catch (RedisTimeoutException e)
