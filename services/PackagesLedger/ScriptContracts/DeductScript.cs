@@ -187,26 +187,40 @@ public sealed class DeductScript : ScriptContract<DeductScript.Request, DeductSc
     /// <summary>Runs the charge: <see cref="Bind"/>, the script, <see cref="Parse"/>, then the typed outcome of each record.</summary>
     public async Task<ChargeResult[]> ChargeAsync(IDatabaseAsync db, Request request)
     {
-        var (reply, notConfirmed) = await RunUnconfirmedAsync(db, request);
-        var answer = Results(reply, request.Records);
         // A failover took the account's slot before the replicas confirmed the charge: a planned CLUSTER FAILOVER hands
         // the slot over with every write, a master that died may have lost the last ones. So the charge runs again
         // where the slot is now (idempotent: same ids, same payloads) and is confirmed there. A record the new master
         // already holds answers "duplicate" and keeps its first answer; one it lost is charged now, and that answer
-        // stands. The caller hears OK either way, of charges that are on the new master and its replicas. The
+        // stands. The caller hears OK either way, of charges that are on the new master and its replicas. The same when
+        // the script itself met the old master already a replica (READONLY at its first write: nothing written). The
         // connection may need more than one topology re-read to see the new master: a few runs, then UNAVAILABLE.
-        for (var run = 1; notConfirmed is { HandedOver: true } && run <= RunsAfterHandOver; run++)
+        ChargeResult[]? answer = null;
+        for (var run = 0; ; run++)
         {
-            System.Diagnostics.Activity.Current?.AddEvent(new("charge run again on the slot's new master", tags: new() { ["reason"] = notConfirmed.Message }));
-            if (run > 1) await Task.Delay(TopologyRefresh.MinInterval); // the next re-read is a new one, not the last one's answer
-            await ReplicaAcknowledgement.FollowHandOverAsync(db.Multiplexer);
-            (reply, notConfirmed) = await RunUnconfirmedAsync(db, request);
+            if (run > 0)
+            {
+                System.Diagnostics.Activity.Current?.AddEvent(new("charge run again on the slot's new master"));
+                if (run > 1) await Task.Delay(TopologyRefresh.MinInterval); // the next re-read is a new one, not the last one's answer
+                await ReplicaAcknowledgement.FollowHandOverAsync(db.Multiplexer);
+            }
+            Reply reply;
+            ReplicationNotConfirmedException? notConfirmed;
+            try
+            {
+                (reply, notConfirmed) = await RunUnconfirmedAsync(db, request);
+            }
+            catch (RedisServerException e) when (run < RunsAfterHandOver && StoreFaults.TransientCondition(e) == "READONLY")
+            {
+                continue;
+            }
             var again = Results(reply, request.Records);
-            for (var i = 0; i < again.Length; i++)
-                if (IsRetryAnswer(again[i]) && !IsRetryAnswer(answer[i])) again[i] = answer[i];
+            if (answer is not null)
+                for (var i = 0; i < again.Length; i++)
+                    if (IsRetryAnswer(again[i]) && !IsRetryAnswer(answer[i])) again[i] = answer[i];
             answer = again;
+            if (notConfirmed is null) return answer;
+            if (!notConfirmed.HandedOver || run == RunsAfterHandOver) throw notConfirmed;
         }
-        return notConfirmed is null ? answer : throw notConfirmed;
     }
 
     /// <summary>How many times a charge runs again after a hand-over before the caller gets UNAVAILABLE.</summary>
