@@ -2,6 +2,7 @@ using FaceId.Metering.Application;
 using FaceId.Metering.Grpc;
 using FaceId.Packages.Catalog;
 using FaceId.Packages.Ledger;
+using FaceId.Redis;
 
 namespace FaceId.Metering;
 
@@ -17,6 +18,8 @@ public static class MeteringHost
         services.AddSingleton<AccountDirectory>();
         services.AddSingleton<UsageRecordValidator>();
         services.AddSingleton<MeteringApplication>();
+        // The hot path awaits Redis everywhere, never blocks on it: its replies can be read on the pool (RedisOptions).
+        services.PostConfigure<RedisOptions>(o => o.ReadOnThreadPool = true);
         return services;
     }
 

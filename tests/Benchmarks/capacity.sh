@@ -55,25 +55,22 @@ start_platform() {
     || { tail -n 20 "$WORK"/logs/*.log >&2; echo "the services did not start" >&2; exit 1; }
 }
 
-# load SETUP KIND ACCOUNTS: KIND (unary|batch) from one load generator per Metering process at
-# once, the total load split between them; the aggregate rate and the servers' CPU.
+# load SETUP KIND ACCOUNTS [ROUTING...]: KIND (unary|batch) from one load generator whose connections are
+# split between the Metering processes (the same client load in both set-ups); the aggregate rate and
+# the servers' CPU (all of them, idle ones included). TARGETS: the Metering processes driven. ROUTING: extra load-generator options (--route-by-account: account affinity).
 load() {
-  local setup=$1 kind=$2 accounts=$3 n=${#MET[@]} i shape t0 t1 c0 c1 rc=0
-  local out=() lg=()
-  if [ "$kind" = unary ]; then shape=(--concurrency $((UNARY_C / n)) --connections $((4 / n > 0 ? 4 / n : 1)))
-  else shape=(--batch-size $BATCH_SIZE --concurrency $((BATCH_C / n)) --connections $((BATCH_C / n))); fi
+  local setup=$1 kind=$2 accounts=$3 n=${#TARGETS[@]} shape t0 t1 c0 c1 rc=0
+  shift 3
+  if [ "$kind" = unary ]; then shape=(--concurrency $UNARY_C --connections 4)
+  else shape=(--batch-size $BATCH_SIZE --concurrency $BATCH_C --connections $BATCH_C); fi
   c0=0; for p in "${SERVER_PIDS[@]}"; do c0=$((c0 + $(cpu_ticks "$p"))); done
   t0=$(date +%s%N)
-  for i in $(seq 0 $((n - 1))); do
-    "${LG[@]}" "$kind" --target "${MET[$i]}" --accounts "$accounts" "${shape[@]}" --warmup $WARMUP --duration $DURATION \
-      --name "$setup-$kind-$i" --phase "$setup" --json-out "$WORK/$setup-$kind.jsonl" >"$WORK/logs/$setup-$kind-$i.out" 2>&1 &
-    lg+=("$!")
-  done
-  for p in "${lg[@]}"; do wait "$p" || rc=1; done
+  "${LG[@]}" "$kind" --target "$(IFS=,; echo "${TARGETS[*]}")" --accounts "$accounts" "${shape[@]}" "$@" --warmup $WARMUP --duration $DURATION \
+    --name "$setup-$kind" --phase "$setup" --json-out "$WORK/$setup-$kind.jsonl" >"$WORK/logs/$setup-$kind.out" 2>&1 || rc=1
   t1=$(date +%s%N)
   c1=0; for p in "${SERVER_PIDS[@]}"; do c1=$((c1 + $(cpu_ticks "$p"))); done
-  [ $rc = 0 ] || { FAILED=1; cat "$WORK"/logs/"$setup-$kind"-*.out >&2; }
-  cat "$WORK"/logs/"$setup-$kind"-*.out >&2
+  [ $rc = 0 ] || { FAILED=1; cat "$WORK/logs/$setup-$kind.out" >&2; }
+  cat "$WORK/logs/$setup-$kind.out" >&2
   jq -c -s --arg setup "$setup" --arg kind "$kind" --argjson cpu "$(awk -v a=$c0 -v b=$c1 'BEGIN{print (b-a)/100}')" \
     --argjson wall "$(awk -v a=$t0 -v b=$t1 'BEGIN{print (b-a)/1e9}')" --argjson processes "$n" \
     '{kind:"load", setup:$setup, load:$kind, processes:$processes, recordsPerSec:(map(.recordsPerSec)|add), callsPerSec:(map(.callsPerSec)|add),
@@ -91,6 +88,7 @@ ACC=$("${LG[@]}" prepare --onboarding "$ONB" --packages "$PKG" --name capacity -
 for kind in unary batch; do
   "${LG[@]}" "$kind" --target "${MET[0]}" --accounts "$ACC" --concurrency 16 --batch-size 1000 --warmup 0 --duration 3 >/dev/null || true
 done
+TARGETS=("${MET[@]}")
 load single unary "$ACC"
 load single batch "$ACC"
 stop_pids "${PIDS[@]}"; PIDS=()
@@ -133,8 +131,17 @@ for kind in unary batch; do
     "${LG[@]}" "$kind" --target "$m" --accounts "$ACC" --concurrency 16 --batch-size 1000 --warmup 0 --duration 3 >/dev/null || true
   done
 done
-load cluster unary "$ACC"
-load cluster batch "$ACC"
+# Account affinity (each account's calls to one Metering process, as a gateway routing by account
+# would), then round robin (every process sees every account).
+TARGETS=("${MET[@]}")
+load cluster unary "$ACC" --route-by-account
+load cluster batch "$ACC" --route-by-account
+load cluster-rr unary "$ACC"
+load cluster-rr batch "$ACC"
+# The cluster through one Metering process (the second one idle): the cluster's own cost, apart from a second process's.
+TARGETS=("${MET[0]}")
+load cluster-1 unary "$ACC"
+load cluster-1 batch "$ACC"
 # Per master: all keys, the keys and recorded request ids of the accounts the load ran on (the other
 # accounts opened while picking them hold only their opening keys), and memory.
 for p in "${NODES[@]}"; do
@@ -146,7 +153,8 @@ for p in "${NODES[@]}"; do
       case "$key" in *":rid:g"*) records=$((records + $(redis-cli -p "$p" hlen "$key") - 1)) ;; esac
     done < <(redis-cli -p "$p" --scan --pattern "{acct:$id}:*")
   done
-  line "{\"kind\":\"master\",\"port\":$p,\"accounts\":${PER_NODE[$p]:-0},\"keys\":$(redis-cli -p "$p" dbsize),\"loadKeys\":$load_keys,\"records\":$records,\"usedMemory\":$(redis-cli -p "$p" info memory | awk -F: '/^used_memory:/{print $2+0}')}"
+  account_keys=$(redis-cli -p "$p" --scan --pattern '{acct:*' | wc -l)
+  line "{\"kind\":\"master\",\"port\":$p,\"accounts\":${PER_NODE[$p]:-0},\"keys\":$(redis-cli -p "$p" dbsize),\"accountKeys\":$account_keys,\"loadKeys\":$load_keys,\"records\":$records,\"usedMemory\":$(redis-cli -p "$p" info memory | awk -F: '/^used_memory:/{print $2+0}')}"
 done
 
 # ---------------------------------------------------------------------------------------- report
@@ -161,12 +169,12 @@ jq -r -s '
     "|---|---|---|---|---|---|---|---|---|",
     ($l[] | "| \(.setup) | \(.load) | \(.processes) | \(.recordsPerSec | round) | \(.callsPerSec | round) | \(.p99Ms | f) | \(.serverCpuSec | f) | \(if .recordsPerSec > 0 then (.serverCpuSec / (.recordsPerSec * .wallSec) * 1e6 | f) else 0 end) | \(.errors) |"),
     "",
-    ([ "unary", "batch" ][] as $k | ($l | map(select(.load == $k))) as $p
-      | "- \($k): cluster / single = \(if ($p | length) == 2 then (($p[1].recordsPerSec / $p[0].recordsPerSec) * 100 | round / 100) else "n/a" end)×"),
+    ([ "unary", "batch" ][] as $k | ($l | map(select(.load == $k))) as $p | ($p | map(select(.setup == "single"))[0]) as $a
+      | "- \($k): " + ([ $p[] | select(.setup != "single") | "\(.setup) / single = \(if $a then ((.recordsPerSec / $a.recordsPerSec) * 100 | round / 100) else "n/a" end)×" ] | join(", "))),
     "",
-    "| master (port) | load accounts | keys (all) | keys of the load accounts | request ids recorded | used_memory bytes |",
-    "|---|---|---|---|---|---|",
-    ($m[] | "| \(.port) | \(.accounts) | \(.keys) | \(.loadKeys) | \(.records) | \(.usedMemory) |"),
+    "| master (port) | load accounts | keys (all) | keys of all accounts | platform keys (no account tag) | keys of the load accounts | request ids recorded | used_memory bytes |",
+    "|---|---|---|---|---|---|---|---|",
+    ($m[] | "| \(.port) | \(.accounts) | \(.keys) | \(.accountKeys) | \(.keys - .accountKeys) | \(.loadKeys) | \(.records) | \(.usedMemory) |"),
     "",
     "- spread over the masters, max / min: keys of the load accounts \(($m | map(.loadKeys) | max) / ([($m | map(.loadKeys) | min), 1] | max) * 100 | round / 100)×, request ids \(($m | map(.records) | max) / ([($m | map(.records) | min), 1] | max) * 100 | round / 100)×, all keys \(($m | map(.keys) | max) / ($m | map(.keys) | min) * 100 | round / 100)× (target: within 10 %; all keys include the accounts opened while picking the load accounts)"
 ' "$JSONL" >"$REPORT"

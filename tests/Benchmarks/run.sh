@@ -398,8 +398,12 @@ for PHASE in always everysec; do
     fi
     # A new RecordUsage needs a fresh request id per call, which h2load cannot send: the C# load
     # generator drives it, and only the server's CPU counts. Ping too, to compare the two clients.
-    run_lg ping cpu-ping "cpu-ping-c64" --concurrency 64 --connections 4 --warmup $WARMUP --duration $H2_SECONDS
-    run_lg unary cpu-unary "cpu-unary-c64" --accounts "$ACC_MAIN" --concurrency 64 --connections 4 --warmup $WARMUP --duration $H2_SECONDS
+    # Two rounds, the order flipped in the second (the server's CPU per call drifts during a run).
+    cpu_run() { # cpu_run ping|unary ROUND
+      local extra=(); [ "$1" = unary ] && extra=(--accounts "$ACC_MAIN")
+      run_lg "$1" "cpu-$1" "cpu-$1-c64-r$2" "${extra[@]}" --concurrency 64 --connections 4 --warmup $WARMUP --duration $H2_SECONDS
+    }
+    cpu_run ping 1; cpu_run unary 1; cpu_run unary 2; cpu_run ping 2
 
     say "1 package vs $PKG_COUNT packages on one account, alternating, $PKG_ROUNDS round(s) (each run stays below 1,000,000 records)"
     # The order flips every round (1 then 10,000, then 10,000 then 1): Redis gets slower per record

@@ -39,6 +39,7 @@ public static class RedisServiceCollectionExtensions
         }
         ApplyFailFast(config, options);
         config.ClientName ??= AppDomain.CurrentDomain.FriendlyName;
+        if (options.ReadOnThreadPool) config.SocketManager = SocketManager.ThreadPool;
         IConnectionMultiplexer connection;
         try
         {

@@ -8,19 +8,40 @@ namespace FaceId.LoadGen;
 /// K independent gRPC channels (each with its own SocketsHttpHandler, so its own HTTP/2
 /// connection); caller i uses channel i mod K. EnableMultipleHttp2Connections lets a channel
 /// open more connections if the server's stream limit (100 in Kestrel) is ever reached.
+/// With several targets (a comma-separated list, e.g. two Metering processes) the K channels are
+/// split evenly between them, interleaved: round-robin callers alternate targets, and
+/// <see cref="IndexFor"/> with an account routes all of an account's calls to one target.
 /// </summary>
 public sealed class ChannelPool : IDisposable
 {
     private readonly GrpcChannel[] _channels;
+    private readonly int _targets;
 
-    public ChannelPool(string address, int connections)
+    public ChannelPool(string addresses, int connections)
     {
-        _channels = Enumerable.Range(0, Math.Max(1, connections)).Select(_ => Create(address)).ToArray();
+        var targets = addresses.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (targets.Length == 0) throw new ArgumentException("--target: no address given");
+        _targets = targets.Length;
+        var perTarget = Math.Max(1, connections / _targets);
+        // Channel c belongs to target c mod T.
+        _channels = Enumerable.Range(0, perTarget * _targets).Select(c => Create(targets[c % _targets])).ToArray();
     }
 
     public int Count => _channels.Length;
 
-    public GrpcChannel For(int caller) => _channels[caller % _channels.Length];
+    public GrpcChannel For(int channel) => _channels[channel];
+
+    /// <summary>
+    /// The channel a caller uses: channel caller mod K, or, with <paramref name="account"/> given, one of
+    /// the channels of target account mod T (account affinity: a gateway that sends each account to one
+    /// Metering process keeps that account's calls coalescing in one place).
+    /// </summary>
+    public int IndexFor(int caller, int? account = null)
+    {
+        if (account is not { } a || _targets == 1) return caller % _channels.Length;
+        var perTarget = _channels.Length / _targets;
+        return (caller % perTarget) * _targets + a % _targets;
+    }
 
     /// <summary>
     /// The load generator plays the gateway, the console back end and the reviewer: when

@@ -14,10 +14,12 @@ using FaceId.LoadGen;
 //       waits until every service answers DiagnosticsService/Ping.
 //   ping|unary|batch --target URL [--accounts a,b] [--concurrency 64] [--connections 4] [--warmup 3] [--duration 10]
 //       [--batch-size 1000] [--label basic_authoritative] [--expect package|charged|any] [--replay] [--replay-set 20000]
-//       [--max-records N] [--name NAME] [--role ROLE] [--phase PHASE] [--json-out results.jsonl]
+//       [--max-records N] [--name NAME] [--role ROLE] [--phase PHASE] [--json-out results.jsonl] [--route-by-account]
 //       a closed-loop run: warm-up, timed window, every gRPC status and outcome checked; exit code 1 on any error.
 //       With --rate R (ping, unary): an open-loop run instead, R calls/s, latency from each call's intended send
 //       time (OpenLoop.cs); --percent P labels it as P % of RecordUsage's measured maximum in the report.
+//       --target may list several addresses (URL,URL): the connections are split between them, callers
+//       alternate; --route-by-account sends each account's calls to one of them (account affinity).
 //   floor --redis-port P --args FILE --rate R [--warmup 3] [--duration 10] [--percent P] [--json-out results.jsonl]
 //       the Redis floor at a fixed rate: EVALSHA with the arguments of FILE (one a line, __id__ replaced by a
 //       fresh request id per call), open loop (RedisFloor.cs).
@@ -208,7 +210,8 @@ static async Task<int> LoadAsync(string method, Options o)
 
     using var pool = new ChannelPool(o.Require("target"), connections);
     await pool.ConnectAsync();
-    var scenarios = new Scenarios(pool, accounts, o.Get("label", "basic_authoritative"), o.Get("expect", "package"), prefix, TimeSpan.FromSeconds(60));
+    var scenarios = new Scenarios(pool, accounts, o.Get("label", "basic_authoritative"), o.Get("expect", "package"), prefix, TimeSpan.FromSeconds(60),
+        o.Flag("route-by-account"));
     if (replay) await scenarios.SeedReplayAsync(o.Int("replay-set", 20_000));
 
     LoadRunner.Call call = (method, replay) switch

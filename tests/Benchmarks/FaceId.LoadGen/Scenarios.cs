@@ -6,12 +6,16 @@ using Google.Protobuf.WellKnownTypes;
 namespace FaceId.LoadGen;
 
 /// <summary>The calls the load generator makes, each checking what it got back.</summary>
-public sealed class Scenarios(ChannelPool pool, string[] accounts, string label, string expect, string idPrefix, TimeSpan deadline)
+public sealed class Scenarios(ChannelPool pool, string[] accounts, string label, string expect, string idPrefix, TimeSpan deadline,
+    bool routeByAccount = false)
 {
     private readonly DiagnosticsService.DiagnosticsServiceClient[] _ping =
         Enumerable.Range(0, pool.Count).Select(i => new DiagnosticsService.DiagnosticsServiceClient(pool.For(i))).ToArray();
     private readonly MeteringService.MeteringServiceClient[] _metering =
         Enumerable.Range(0, pool.Count).Select(i => new MeteringService.MeteringServiceClient(pool.For(i))).ToArray();
+
+    private MeteringService.MeteringServiceClient Metering(int caller, int? account) =>
+        _metering[pool.IndexFor(caller, routeByAccount ? account : null)];
 
     /// <summary>Original outcomes of the replay set, by request id (read-only once seeded).</summary>
     private Dictionary<string, UsageOutcome> _replay = [];
@@ -23,7 +27,7 @@ public sealed class Scenarios(ChannelPool pool, string[] accounts, string label,
 
     private async Task<CallOutcome> Ping(int caller, CancellationToken ct)
     {
-        var reply = await _ping[caller % _ping.Length].PingAsync(new PingRequest(), deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
+        var reply = await _ping[pool.IndexFor(caller)].PingAsync(new PingRequest(), deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
         return reply.Service == "metering"
             ? new CallOutcome(1, 0, null)
             : new CallOutcome(1, 1, $"Ping answered by '{reply.Service}', not metering");
@@ -31,9 +35,9 @@ public sealed class Scenarios(ChannelPool pool, string[] accounts, string label,
 
     public async Task<CallOutcome> UnaryAsync(int caller, long seq, KindCounts kinds, CancellationToken ct)
     {
-        var account = accounts[(int)((caller + seq) % accounts.Length)];
-        var record = Record(account, $"{idPrefix}-u{caller}-{seq}", DateTime.UtcNow);
-        var reply = await _metering[caller % _metering.Length].RecordUsageAsync(new RecordUsageRequest { Record = record },
+        var index = (int)((caller + seq) % accounts.Length);
+        var record = Record(accounts[index], $"{idPrefix}-u{caller}-{seq}", DateTime.UtcNow);
+        var reply = await Metering(caller, index).RecordUsageAsync(new RecordUsageRequest { Record = record },
             deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
         var problem = Check(reply.Outcome, record.RequestId, duplicateExpected: false, kinds);
         return new CallOutcome(1, problem is null ? 0 : 1, problem);
@@ -41,12 +45,13 @@ public sealed class Scenarios(ChannelPool pool, string[] accounts, string label,
 
     public async Task<CallOutcome> BatchAsync(int caller, long seq, int size, KindCounts kinds, CancellationToken ct)
     {
-        var account = accounts[(int)((caller + seq) % accounts.Length)];
+        var index = (int)((caller + seq) % accounts.Length);
+        var account = accounts[index];
         var request = new RecordUsageBatchRequest();
         var at = Timestamp.FromDateTime(DateTime.UtcNow);
         var prefix = $"{idPrefix}-b{caller}-{seq}-";
         for (var i = 0; i < size; i++) request.Records.Add(Record(account, prefix + i, at));
-        var reply = await _metering[caller % _metering.Length].RecordUsageBatchAsync(request, deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
+        var reply = await Metering(caller, index).RecordUsageBatchAsync(request, deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
         return CheckBatch(request, reply, duplicateExpected: false, kinds);
     }
 
@@ -80,7 +85,7 @@ public sealed class Scenarios(ChannelPool pool, string[] accounts, string label,
         var n = _replayIds.Length;
         var i = (int)((caller + seq * callers) % n);
         var record = Record(accounts[i % accounts.Length], _replayIds[i], _replayAt);
-        var reply = await _metering[caller % _metering.Length].RecordUsageAsync(new RecordUsageRequest { Record = record },
+        var reply = await Metering(caller, i % accounts.Length).RecordUsageAsync(new RecordUsageRequest { Record = record },
             deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
         var problem = Check(reply.Outcome, record.RequestId, duplicateExpected: true, kinds);
         return new CallOutcome(1, problem is null ? 0 : 1, problem);
@@ -97,7 +102,7 @@ public sealed class Scenarios(ChannelPool pool, string[] accounts, string label,
             var k = i % n;
             request.Records.Add(Record(accounts[k % accounts.Length], _replayIds[k], _replayAt));
         }
-        var reply = await _metering[caller % _metering.Length].RecordUsageBatchAsync(request, deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
+        var reply = await Metering(caller, null).RecordUsageBatchAsync(request, deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
         return CheckBatch(request, reply, duplicateExpected: true, kinds);
     }
 
