@@ -32,7 +32,8 @@ public sealed record RunResult(
     long InvalidRecords,
     string? FirstInvalid,
     KindCounts Kinds,
-    long[] PerSecondCalls)
+    long[] PerSecondCalls,
+    string? NotSustained = null)
 {
     public double CallsPerSecond => Seconds > 0 ? Calls / Seconds : 0;
     public double RecordsPerSecond => Seconds > 0 ? Records / Seconds : 0;

@@ -247,6 +247,7 @@ static async Task<int> WriteResultAsync(Options o, RunResult r, string method, s
     Console.WriteLine(line);
     foreach (var (status, n) in r.Errors) Console.WriteLine($"  ERROR {n} × {status}");
     if (r.InvalidRecords > 0) Console.WriteLine($"  WRONG OUTCOME {r.InvalidRecords} records, e.g. {r.FirstInvalid}");
+    if (r.NotSustained is { } why) Console.WriteLine($"  NOT SUSTAINED: {why}");
 
     if (o.Get("json-out") is { } jsonOut)
     {
@@ -281,6 +282,7 @@ static async Task<int> WriteResultAsync(Options o, RunResult r, string method, s
             ["warmupCalls"] = r.WarmupCalls,
             ["errors"] = r.ErrorCount,
             ["errorDetail"] = string.Join("; ", r.Errors.Select(e => $"{e.Value} × {e.Key}")),
+            ["notSustained"] = r.NotSustained ?? "",
             ["invalid"] = r.InvalidRecords,
             ["firstInvalid"] = r.FirstInvalid ?? "",
             ["package"] = r.Kinds.ByKind[1],

@@ -289,13 +289,13 @@ public static class Report
         if (runs.Count == 0) return;
         md.AppendLine("## Open loop: latency at a fixed rate (from each call's intended send time)");
         md.AppendLine();
-        md.AppendLine("| appendfsync | % of RecordUsage's max | rate calls/s | run | achieved calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| appendfsync | % of RecordUsage's max | rate calls/s | run | achieved calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | rate not sustained |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var l in Levels(runs))
             foreach (var r in new[] { l.Ping, l.Unary, l.Floor })
                 if (r is not null)
                     md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                        $"| {l.Phase} | {l.Percent:F0} % | {D(r, "rate"):N0} | {S(r, "method")} | {D(r, "callsPerSec"):N0} | {D(r, "p50Ms"):F2} | {D(r, "p90Ms"):F2} | {D(r, "p99Ms"):F2} | {D(r, "p999Ms"):F2} | {D(r, "maxMs"):F1} | {D(r, "errors") + D(r, "invalid"):F0} {S(r, "errorDetail")} |"));
+                        $"| {l.Phase} | {l.Percent:F0} % | {D(r, "rate"):N0} | {S(r, "method")} | {D(r, "callsPerSec"):N0} | {D(r, "p50Ms"):F2} | {D(r, "p90Ms"):F2} | {D(r, "p99Ms"):F2} | {D(r, "p999Ms"):F2} | {D(r, "maxMs"):F1} | {D(r, "errors") + D(r, "invalid"):F0} {S(r, "errorDetail")} | {S(r, "notSustained")} |"));
         md.AppendLine();
         if (svgPath is null) return;
         File.WriteAllText(svgPath, LatencyPlot.Svg(Levels(runs).Where(l => l.Phase == OpenLoopTargetPhase).Select(l => (l.Rate, l.Ping is null ? double.NaN : D(l.Ping, "p99Ms"),
