@@ -475,12 +475,18 @@ if [ $REPLICA = 1 ]; then
   R config set appendfsync always >/dev/null
   RP_REPLICA=$(free_port)
   say "Starting a replica of the benchmark's Redis on 127.0.0.1:$RP_REPLICA (AOF, appendfsync always)"
+  # replica_synced: returns once the replica's link is up and its full sync is over; a full run's dataset (millions
+  # of request ids) takes minutes to copy, so up to 10 minutes.
+  replica_synced() {
+    for _ in $(seq 1 6000); do
+      redis-cli -p "$RP_REPLICA" info replication | grep -q 'master_link_status:up' \
+        && [ "$(redis-cli -p "$RP_REPLICA" info replication | tr -d '\r' | awk -F: '/^master_sync_in_progress:/{print $2}')" = 0 ] && return 0
+      sleep 0.1
+    done
+    echo "the replica did not attach within 10 minutes" >&2; exit 1
+  }
   start_redis "$WORK/replica" "$RP_REPLICA" --replicaof 127.0.0.1 "$RP"
-  # A full run's dataset (millions of request ids) takes minutes to copy: up to 10 minutes.
-  for _ in $(seq 1 6000); do
-    redis-cli -p "$RP_REPLICA" info replication | grep -q 'master_link_status:up' && break; sleep 0.1
-  done
-  redis-cli -p "$RP_REPLICA" info replication | grep -q 'master_link_status:up' || { echo "the replica did not attach within 10 minutes" >&2; exit 1; }
+  replica_synced
   GRPC_PORT[metering-wait]=$(free_port)
   say "Starting metering-wait (gRPC 127.0.0.1:${GRPC_PORT[metering-wait]}, Redis__ReplicaAcks=1)"
   # shellcheck disable=SC2046
@@ -501,12 +507,7 @@ if [ $REPLICA = 1 ]; then
   # without WAIT, the order turned round every round.
   replica_attach() {
     redis-cli -p "$RP_REPLICA" replicaof 127.0.0.1 "$RP" >/dev/null
-    for _ in $(seq 1 6000); do
-      redis-cli -p "$RP_REPLICA" info replication | grep -q 'master_link_status:up' \
-        && [ "$(redis-cli -p "$RP_REPLICA" info replication | tr -d '\r' | awk -F: '/^master_sync_in_progress:/{print $2}')" = 0 ] && return 0
-      sleep 0.1
-    done
-    echo "the replica did not attach again within 10 minutes" >&2; exit 1
+    replica_synced
   }
   for round in $(seq 1 "$REPLICA_ROUNDS"); do
     ORDER=(replica-none replica-wait replica-nowait); [ $((round % 2)) = 0 ] && ORDER=(replica-nowait replica-wait replica-none)

@@ -98,7 +98,9 @@ public static class OpenLoop
         });
 
         // The pacer: a thread of its own that sends every call whose intended time has come, then
-        // sleeps about a millisecond (a call's latency still counts from its intended time).
+        // waits until the next one is due — at least a millisecond, the timer's resolution, so at high
+        // rates it sends the calls due meanwhile together (each call's latency still counts from its
+        // intended time).
         var pacer = new Thread(() =>
         {
             long i = 0;
@@ -121,7 +123,7 @@ public static class OpenLoop
                     _ = One(i, intended);
                     i++;
                 }
-                Thread.Sleep(1);
+                if (i < total) Thread.Sleep(Math.Max(1, (int)((IntendedAt(i) - Stopwatch.GetTimestamp()) * 1000 / freq)));
             }
         }) { IsBackground = true, Name = "open-loop pacer", Priority = ThreadPriority.AboveNormal };
         pacer.Start();

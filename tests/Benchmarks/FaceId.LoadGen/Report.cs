@@ -314,9 +314,8 @@ public static class Report
         md.AppendLine("| client | run | shape | calls | calls/s | Metering CPU s | redis-server CPU s | server CPU per call µs | vs Ping, same client |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|");
         var h2Ping = h2.LastOrDefault(r => S(r, "role") == "h2-ping");
-        // Each LoadGen run next to the Ping run of its round (the same order of names: cpu-…-r<round>).
-        JsonObject? RoundPing(JsonObject r) => cpu.LastOrDefault(p => S(p, "role") == "cpu-ping" && S(p, "name").EndsWith(S(r, "name")[S(r, "name").LastIndexOf('-')..], StringComparison.Ordinal))
-            ?? cpu.LastOrDefault(p => S(p, "role") == "cpu-ping");
+        // Each LoadGen run next to the Ping run of its round (cpu-unary-c64-r2 → cpu-ping-c64-r2).
+        JsonObject? RoundPing(JsonObject r) => cpu.LastOrDefault(p => S(p, "name") == S(r, "name").Replace("cpu-unary", "cpu-ping", StringComparison.Ordinal));
         static string Ratio(JsonObject r, JsonObject? ping) => ping is null ? "" : $"{CpuPerCallUs(r) / Math.Max(1e-9, CpuPerCallUs(ping)):F2}×";
         foreach (var r in h2)
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
