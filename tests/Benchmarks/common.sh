@@ -17,11 +17,17 @@ cleanup() {
   if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; else echo "work directory kept: $WORK" >&2; fi
 }
 
+# A loopback port nothing listens on, below the kernel's ephemeral range (a port in it may be the local end of an
+# outgoing connection, which no probe sees and which makes the later bind fail), and not one handed out before in
+# this run (WORK/.ports: a port is only bound some time after it is chosen).
 free_port() {
-  local p
+  local p low
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 21000 ] || low=30000
   while true; do
-    p=$((20000 + RANDOM % 30000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    p=$((20000 + RANDOM % (low - 20000)))
+    grep -qx "$p" "$WORK/.ports" 2>/dev/null && continue
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p" >>"$WORK/.ports"; echo "$p"; return; }
   done
 }
 
